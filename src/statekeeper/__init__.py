@@ -1,0 +1,141 @@
+"""statekeeper: backends as durable, resilient statecharts.
+
+Describe an entity's life as a statechart (:class:`Chart`), compile it once
+(:func:`compile_chart`), and run instances in memory (:class:`Machine`,
+:class:`AsyncMachine`) or, with the same chart, durably.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .core import (
+    Assign,
+    Call,
+    Cancel,
+    Chart,
+    ChartError,
+    ChartWarning,
+    CompiledChart,
+    Content,
+    DataItem,
+    DoneData,
+    Effect,
+    Event,
+    EventNotAccepted,
+    ExecutionError,
+    Final,
+    Foreach,
+    History,
+    If,
+    Invoke,
+    Log,
+    MachineFinished,
+    Microstep,
+    Parallel,
+    Param,
+    Raise,
+    Script,
+    Send,
+    Snapshot,
+    SnapshotError,
+    SnapshotMismatch,
+    State,
+    StatekeeperError,
+    StepResult,
+    Transition,
+    UnboundName,
+    compile_chart,
+    initial_step,
+    step,
+)
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+    from .clock import Clock, SystemClock, VirtualClock
+    from .machine import AsyncMachine, Machine, Outcome
+    from .runtime.registry import UnknownChart
+    from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
+
+# Exports that pull in threads, asyncio or a database driver load on first use, so that
+# ``import statekeeper.core`` (the pure step) stays free of them.
+_LAZY = {
+    "AsyncClient": "client", "Client": "client",
+    "Clock": "clock", "SystemClock": "clock", "VirtualClock": "clock",
+    "AsyncMachine": "machine", "Machine": "machine", "Outcome": "machine",
+    "UnknownChart": "runtime.registry", "InstanceExists": "storage.base",
+    "IntegrityError": "storage.base", "StoreUnavailable": "storage.base",
+    "UnknownInstance": "storage.base",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'statekeeper' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Assign",
+    "AsyncClient",
+    "AsyncMachine",
+    "Call",
+    "Cancel",
+    "Chart",
+    "ChartError",
+    "ChartWarning",
+    "Client",
+    "Clock",
+    "CompiledChart",
+    "Content",
+    "DataItem",
+    "DoneData",
+    "Effect",
+    "Event",
+    "EventNotAccepted",
+    "ExecutionError",
+    "Final",
+    "Foreach",
+    "History",
+    "If",
+    "InstanceExists",
+    "IntegrityError",
+    "Invoke",
+    "Log",
+    "Machine",
+    "MachineFinished",
+    "Microstep",
+    "Outcome",
+    "Parallel",
+    "Param",
+    "Raise",
+    "Script",
+    "Send",
+    "Snapshot",
+    "SnapshotError",
+    "SnapshotMismatch",
+    "State",
+    "StatekeeperError",
+    "StepResult",
+    "StoreUnavailable",
+    "SystemClock",
+    "Transition",
+    "UnboundName",
+    "UnknownChart",
+    "UnknownInstance",
+    "VirtualClock",
+    "__version__",
+    "compile_chart",
+    "initial_step",
+    "step",
+]

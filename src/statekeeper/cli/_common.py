@@ -1,0 +1,52 @@
+"""What the commands share: the user-facing error, and loading a chart file with clear errors."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TypeAlias
+
+from statekeeper.core.errors import ChartError
+from statekeeper.core.model import Chart
+from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
+
+__all__ = ["CommandError", "Subparsers", "add_chart_arguments", "load"]
+
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CommandError(Exception):
+    """A failure the user can fix; ``main`` prints it without a traceback and exits with 1."""
+
+
+def add_chart_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``FILE`` and ``--trusted`` arguments of commands that read a chart file."""
+    parser.add_argument("file", metavar="FILE",
+                        help=f"a chart file ({', '.join(CHART_SUFFIXES)})")
+    parser.add_argument(
+        "--trusted", action="store_true",
+        help="keep the Python expressions and scripts of an SCXML document with the python "
+             "datamodel; they run when the chart runs, so only for documents you trust",
+    )
+
+
+def load(path: str, *, trusted: bool) -> Chart:
+    """Read the chart in ``path``, turning every expected failure into a :class:`CommandError`."""
+    file = Path(path)
+    if not file.exists():
+        raise CommandError(f"{path}: no such file")
+    if file.is_dir():
+        raise CommandError(f"{path}: is a directory, not a chart file")
+    try:
+        return load_chart(file, trusted=trusted)
+    except YamlNotInstalled as exc:
+        raise CommandError(str(exc)) from None
+    except ChartError as exc:
+        raise CommandError(f"{path}: {exc}{trust_hint(exc, trusted)}") from None
+
+
+def trust_hint(exc: Exception, trusted: bool) -> str:
+    """A hint to pass ``--trusted`` when the error is about an untrusted document."""
+    if not trusted and "trusted=True" in str(exc):
+        return "\n  (pass --trusted if you wrote this document or trust it)"
+    return ""

@@ -1,0 +1,289 @@
+"""Clients of durable instances: :class:`Client` and its asyncio twin :class:`AsyncClient`.
+
+Both are thin: every decision lives in :class:`_BaseClient` and the runtime; the twins differ
+only in how they wait.  An embedded client (the default) also runs the engine and a worker in
+background threads, so one process with one SQLite file is a complete deployment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from .clock import Clock, SystemClock
+from .core.compile import CompiledChart
+from .core.events import Event
+from .core.model import Chart
+from .runtime.engine import Engine
+from .runtime.registry import Registry
+from .runtime.requests import DeliverEvent, StartInstance
+from .runtime.state import InstanceState
+from .runtime.watch import Watch
+from .runtime.worker import Worker
+from .storage.base import Store
+from .storage.records import TransitionRecord
+
+__all__ = ["AsyncClient", "Client", "open_store"]
+
+
+def open_store(url: str | Path, **options: Any) -> Store:
+    """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``."""
+    text = str(url)
+    if text.startswith("memory:"):
+        from .storage.memory import MemoryStore
+
+        return MemoryStore()
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):]
+    elif text.startswith("sqlite://"):
+        text = text[len("sqlite://"):]
+    elif "://" in text:
+        raise ValueError(f"unsupported store URL {url!r} (use sqlite:///file.db or memory://)")
+    from .storage.sqlite import SQLiteStore
+
+    return SQLiteStore(text, **options)
+
+
+class _BaseClient:
+    """Everything the twins share: the store, the registry, the engine and the worker."""
+
+    def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
+                 worker: bool = True, lease: float = 30.0, concurrency: int = 8,
+                 late_policy: str = "fire_late", late_tolerance: float = 1.0) -> None:
+        self.store = open_store(store) if isinstance(store, (str, Path)) else store
+        self.store.migrate()
+        self.clock: Clock = clock or SystemClock()
+        self.registry = Registry()
+        self.engine = Engine(self.store, self.registry, self.clock)
+        self.engine.start()
+        self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
+                             late_policy=late_policy, late_tolerance=late_tolerance)
+        self._watchers: list[Callable[[InstanceState], None]] = []
+        self.engine.on_commit.append(self._notify)
+        if worker:
+            self.worker.start()
+
+    def register(
+        self,
+        chart: Chart | CompiledChart,
+        *,
+        guards: Mapping[str, Callable[..., Any]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        effects: Mapping[str, Callable[..., Any]] | None = None,
+        at_most_once: set[str] | frozenset[str] = frozenset(),
+    ) -> CompiledChart:
+        """Register a chart with its bound behaviour; new instances use its newest version.
+
+        ``at_most_once`` names effects that must never run twice: a crash during one delivers
+        ``error.effect.<name>`` instead of a second run.
+        """
+        return self.registry.register(chart, guards=guards, functions=functions,
+                                      effects=effects, at_most_once=at_most_once)
+
+    def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
+               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
+               ) -> Future[InstanceState]:
+        if not isinstance(instance_id, str) or not instance_id:
+            raise ValueError("an instance id must be a non-empty string")
+        name = chart if isinstance(chart, str) else chart.name
+        return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
+                                                dict(labels or {})))
+
+    def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
+              actor: str | None, trace_id: str | None) -> Future[InstanceState]:
+        ev = event if isinstance(event, Event) else Event(event, data)
+        if not ev.name or ev.name.startswith("statekeeper."):
+            raise ValueError(f"{ev.name!r} is not an event a caller may send")
+        return self.engine.submit(DeliverEvent(instance_id, ev, True, idempotency_key, actor,
+                                               trace_id))
+
+    def _get(self, instance_id: str) -> InstanceState:
+        return InstanceState.from_record(self.store.load(instance_id))
+
+    def _query(self, chart: str | None, state: str | None, labels: Mapping[str, str] | None,
+               status: str | None, limit: int) -> list[InstanceState]:
+        records = self.store.query(chart=chart, state=state, labels=labels, status=status,
+                                   limit=limit)
+        return [InstanceState.from_record(r) for r in records]
+
+    def _notify(self, state: InstanceState) -> None:
+        for watcher in list(self._watchers):
+            watcher(state)
+
+    def _close(self) -> None:
+        self.worker.close()
+        self.engine.close()
+        self.store.close()
+
+
+class Client(_BaseClient):
+    """Durable instances of registered charts, for synchronous code.
+
+    Example::
+
+        client = Client("sqlite:///orders.db")
+        client.register(order_chart, guards=..., effects={"charge": charge_card})
+        client.start("order", "o-1", data={"total": 42})
+        client.send("o-1", "accept", idempotency_key="req-7")   # the settled state
+    """
+
+    def start(self, chart: str | Chart | CompiledChart, instance_id: str,
+              data: Mapping[str, Any] | None = None,
+              labels: Mapping[str, str] | None = None) -> InstanceState:
+        """Create an instance and run it to its first stable configuration (committed).
+
+        Raises:
+            InstanceExists: an instance with that id exists.
+            UnknownChart: no chart of that name is registered.
+
+        """
+        return self._start(chart, instance_id, data, labels).result()
+
+    def send(self, instance_id: str, event: str | Event, data: Any = None, *,
+             idempotency_key: str | None = None, actor: str | None = None,
+             trace_id: str | None = None, wait: bool = True) -> Any:
+        """Deliver an event; return the settled state once it is committed.
+
+        With ``wait=False`` return a :class:`concurrent.futures.Future` of it instead.  A
+        repeated ``idempotency_key`` returns the first result (``outcome="duplicate"``) and
+        changes nothing.
+
+        Raises:
+            UnknownInstance: no such instance.
+            EventNotAccepted: the configuration does not accept the event (recorded in the
+                history as rejected; the state is unchanged).
+            MachineFinished: the instance already finished.
+
+        """
+        future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
+        return future.result() if wait else future
+
+    def get(self, instance_id: str) -> InstanceState:
+        """The instance's committed state.  Raises :class:`UnknownInstance`."""
+        return self._get(instance_id)
+
+    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
+        """The instance's transition log, oldest first (rejected events included)."""
+        self.store.load(instance_id)
+        return self.store.history(instance_id, limit=limit)
+
+    def query(self, *, chart: str | None = None, state: str | None = None,
+              labels: Mapping[str, str] | None = None, status: str | None = None,
+              limit: int = 100) -> list[InstanceState]:
+        """Instances by chart, active state, labels and status."""
+        return self._query(chart, state, labels, status, limit)
+
+    def watch(self, instance_id: str | None = None, *,
+              timeout: float | None = None) -> Watch:
+        """Iterate committed changes (of one instance, or of all) as they commit.
+
+        The subscription starts now; iteration blocks for the next change and ends after
+        ``timeout`` seconds without one.  Use it in a ``with`` block (or call ``close()``)::
+
+            with client.watch("o-1") as changes:
+                for state in changes:
+                    print(state.configuration)
+        """
+        return Watch(self._watchers, instance_id, timeout)
+
+    def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
+        """Block until ``state`` is active in the instance (or raise ``TimeoutError``)."""
+        reached = threading.Event()
+
+        def check(changed: InstanceState) -> None:
+            if changed.id == instance_id and changed.is_active(state):
+                reached.set()
+
+        self._watchers.append(check)
+        try:
+            current = self.get(instance_id)
+            if current.is_active(state):
+                return current
+            if not reached.wait(timeout):
+                raise TimeoutError(f"{instance_id!r} did not reach {state!r} in {timeout}s")
+            return self.get(instance_id)
+        finally:
+            self._watchers.remove(check)
+
+    def close(self) -> None:
+        """Finish queued work and stop the engine and worker threads."""
+        self._close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio twin of :class:`Client`: the same methods, awaited."""
+
+    async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
+                    data: Mapping[str, Any] | None = None,
+                    labels: Mapping[str, str] | None = None) -> InstanceState:
+        return await asyncio.wrap_future(self._start(chart, instance_id, data, labels))
+
+    async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
+                   idempotency_key: str | None = None, actor: str | None = None,
+                   trace_id: str | None = None, wait: bool = True) -> Any:
+        future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
+        return await asyncio.wrap_future(future) if wait else asyncio.wrap_future(future)
+
+    async def get(self, instance_id: str) -> InstanceState:
+        return await asyncio.to_thread(self._get, instance_id)
+
+    async def history(self, instance_id: str, *,
+                      limit: int | None = None) -> list[TransitionRecord]:
+        await asyncio.to_thread(self.store.load, instance_id)
+        return await asyncio.to_thread(self.store.history, instance_id, limit=limit)
+
+    async def query(self, *, chart: str | None = None, state: str | None = None,
+                    labels: Mapping[str, str] | None = None, status: str | None = None,
+                    limit: int = 100) -> list[InstanceState]:
+        return await asyncio.to_thread(self._query, chart, state, labels, status, limit)
+
+    async def watch(self, instance_id: str | None = None) -> AsyncIterator[InstanceState]:
+        """Yield every committed change (of one instance, or of all), as it commits."""
+        changes, stop = self._subscribe(instance_id)
+        try:
+            while True:
+                yield await changes.get()
+        finally:
+            stop()
+
+    async def when(self, instance_id: str, state: str) -> InstanceState:
+        """Wait until ``state`` is active in the instance."""
+        changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
+        try:
+            current = await self.get(instance_id)
+            while not current.is_active(state):
+                current = await changes.get()
+            return current
+        finally:
+            stop()
+
+    def _subscribe(self, instance_id: str | None
+                   ) -> tuple[asyncio.Queue[InstanceState], Callable[[], None]]:
+        loop = asyncio.get_running_loop()
+        changes: asyncio.Queue[InstanceState] = asyncio.Queue()
+
+        def push(state: InstanceState) -> None:
+            if instance_id is None or state.id == instance_id:
+                loop.call_soon_threadsafe(changes.put_nowait, state)
+
+        self._watchers.append(push)
+        return changes, lambda: self._watchers.remove(push)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

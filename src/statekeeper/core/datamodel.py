@@ -1,0 +1,288 @@
+"""Datamodels: how a chart's expressions, conditions and locations become callables.
+
+The step never sees expression text.  :func:`compile_chart` asks the chart's datamodel to turn
+every expression into a callable over an :class:`EvalContext` once, so a missing name fails at
+definition time and the hot path calls plain functions.
+
+* :class:`FunctionsDataModel` (the default): an expression is the *name* of a bound callable
+  ``fn(data, event)``.  Nothing is ever evaluated from text.
+* :class:`PythonDataModel`: an expression is Python source, evaluated with ``eval`` over the
+  data.  Used only for SCXML documents loaded with ``trusted=True``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+from .errors import ChartError, UnboundName
+from .events import Event
+
+__all__ = [
+    "AttrDict",
+    "DataModel",
+    "EvalContext",
+    "FunctionsDataModel",
+    "PythonDataModel",
+]
+
+Evaluator = Callable[["EvalContext"], Any]
+Setter = Callable[["EvalContext", Any], None]
+
+
+class EvalContext:
+    """What an expression may see while a step runs: the data, the event, the session."""
+
+    __slots__ = ("active_ids", "data", "event", "name", "session", "system")
+
+    def __init__(self, data: dict[str, Any], session: str, name: str) -> None:
+        self.data = data
+        self.event: Event | None = None
+        self.session = session
+        self.name = name
+        self.active_ids: Callable[[], set[str]] = set
+        self.system: dict[str, Any] = {}
+
+
+class AttrDict(dict[str, Any]):
+    """A dict that also allows attribute access (``_event.data.aParam``), as SCXML tests expect."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+
+class DataModel:
+    """Turns expression text into callables; subclasses define what the text means."""
+
+    name = "abstract"
+
+    def expr(self, text: str, where: str | None) -> Evaluator:
+        raise NotImplementedError
+
+    def cond(self, text: str, where: str | None) -> Callable[[EvalContext], bool]:
+        evaluate = self.expr(text, where)
+        return lambda ctx: bool(evaluate(ctx))
+
+    def location(self, text: str, where: str | None) -> Setter:
+        raise NotImplementedError
+
+    def read_location(self, text: str, where: str | None) -> Evaluator:
+        return self.expr(text, where)
+
+    def script(self, source: str, where: str | None) -> Callable[[EvalContext], None]:
+        raise ChartError(f"the {self.name!r} datamodel cannot run scripts", where)
+
+    def call(self, name: str, where: str | None) -> Callable[[EvalContext], Any]:
+        raise ChartError(f"the {self.name!r} datamodel cannot call functions", where)
+
+
+def _path(text: str, where: str | None) -> list[str]:
+    parts = text.split(".")
+    if not text or not all(p.isidentifier() for p in parts):
+        raise ChartError(f"invalid data location {text!r}", where)
+    return parts
+
+
+class FunctionsDataModel(DataModel):
+    """Expressions are names of callables ``fn(data, event) -> value`` bound at compile time.
+
+    Guards come from ``guards``, value functions and :class:`~statekeeper.Call` targets from
+    ``functions``.  A location is a dotted path into the data (``"order.total"``).  Callables
+    receive a read-only view of the data: they compute, they never mutate.
+    """
+
+    name = "functions"
+
+    def __init__(
+        self,
+        guards: Mapping[str, Callable[..., Any]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+    ) -> None:
+        self.guards = dict(guards or {})
+        self.functions = dict(functions or {})
+
+    def _lookup(self, table: dict[str, Callable[..., Any]], kind: str, name: str,
+                where: str | None) -> Callable[..., Any]:
+        fn = table.get(name)
+        if fn is None:
+            known = ", ".join(sorted(table)) or "none"
+            raise UnboundName(f"{kind} {name!r} is not provided (provided: {known})", where)
+        return fn
+
+    def cond(self, text: str, where: str | None) -> Callable[[EvalContext], bool]:
+        negate = text.startswith("!")
+        name = text[1:].strip() if negate else text
+        if name.startswith("In(") and name.endswith(")"):
+            state = name[3:-1].strip().strip("'\"")
+            if negate:
+                return lambda ctx: state not in ctx.active_ids()
+            return lambda ctx: state in ctx.active_ids()
+        fn = self._lookup(self.guards, "guard", name, where)
+        if negate:
+            return lambda ctx: not fn(MappingProxyType(ctx.data), ctx.event)
+        return lambda ctx: bool(fn(MappingProxyType(ctx.data), ctx.event))
+
+    def expr(self, text: str, where: str | None) -> Evaluator:
+        fn = self._lookup(self.functions, "function", text, where)
+        return lambda ctx: fn(MappingProxyType(ctx.data), ctx.event)
+
+    def read_location(self, text: str, where: str | None) -> Evaluator:
+        parts = _path(text, where)
+
+        def read(ctx: EvalContext) -> Any:
+            value: Any = ctx.data
+            for part in parts:
+                value = value[part]
+            return value
+
+        return read
+
+    def location(self, text: str, where: str | None) -> Setter:
+        parts = _path(text, where)
+
+        def assign(ctx: EvalContext, value: Any) -> None:
+            # Copy each dict along the path: the snapshot the step started from is never mutated.
+            target = ctx.data
+            for part in parts[:-1]:
+                child = target.get(part)
+                if not isinstance(child, dict):
+                    raise KeyError(f"data location {text!r}: {part!r} is not a mapping")
+                child = dict(child)
+                target[part] = child
+                target = child
+            target[parts[-1]] = value
+
+        return assign
+
+    def call(self, name: str, where: str | None) -> Callable[[EvalContext], Any]:
+        fn = self._lookup(self.functions, "function", name, where)
+
+        def run(ctx: EvalContext) -> None:
+            new = fn(MappingProxyType(ctx.data), ctx.event)
+            if new is not None:
+                if not isinstance(new, Mapping):
+                    raise TypeError(f"function {name!r} returned {type(new).__name__}, not data")
+                ctx.data.clear()
+                ctx.data.update(new)
+
+        return run
+
+
+_SYSTEM = ("_event", "_sessionid", "_name", "_ioprocessors", "_x")
+_ECMA = {"true": True, "false": False, "null": None}
+
+
+class PythonDataModel(DataModel):
+    """Expressions are Python source evaluated over the data (trusted SCXML documents only).
+
+    Invalid source does not fail loading: SCXML requires that it raise ``error.execution`` when
+    it runs, so a compile failure is turned into an evaluator that raises.
+    """
+
+    name = "python"
+
+    def __init__(self, functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        self.functions = dict(functions or {})
+
+    def _globals(self, ctx: EvalContext) -> dict[str, Any]:
+        system = ctx.system
+        if not system:
+            system.update(_ECMA)
+            system.update(self.functions)
+            system["__builtins__"] = builtins
+            system["In"] = lambda state: state in ctx.active_ids()
+            system["_sessionid"] = ctx.session
+            system["_name"] = ctx.name
+            system["_ioprocessors"] = AttrDict(
+                scxml=AttrDict(location=f"#_scxml_{ctx.session}"),
+                **{"http://www.w3.org/TR/scxml/#SCXMLEventProcessor": AttrDict(
+                    location=f"#_scxml_{ctx.session}")},
+            )
+        system["_event"] = _event_view(ctx.event)
+        return system
+
+    def _code(self, text: str, mode: str, where: str | None) -> Any:
+        source = text.strip() if mode == "eval" else _dedent(text)
+        try:
+            # Compiler warnings ("is" with a literal...) are the document's business: they must
+            # neither print at load time nor become errors under ``-W error``.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", SyntaxWarning)
+                return compile(source, "<scxml>", mode)
+        except SyntaxError as exc:
+            message = f"invalid expression {text!r} in {where or 'chart'}: {exc.msg}"
+
+            def fail(_: Any = None) -> Any:
+                raise SyntaxError(message)
+
+            return fail
+
+    def expr(self, text: str, where: str | None) -> Evaluator:
+        code = self._code(text, "eval", where)
+        if callable(code):
+            return code  # type: ignore[no-any-return]
+        return lambda ctx: eval(code, self._globals(ctx), ctx.data)  # noqa: S307
+
+    def location(self, text: str, where: str | None) -> Setter:
+        root = text.strip().split(".")[0].split("[")[0]
+        code = self._code(f"{text.strip()} = __value__", "exec", where)
+
+        def assign(ctx: EvalContext, value: Any) -> None:
+            if callable(code):
+                code()
+            if root in _SYSTEM or root.startswith("_event"):
+                raise ValueError(f"system variable {root!r} is read-only")
+            if not root.isidentifier():
+                raise ValueError(f"invalid location {text!r}")
+            if "[" not in text and "." not in text and root not in ctx.data:
+                raise NameError(f"location {text!r} was not declared in the datamodel")
+            namespace = self._globals(ctx)
+            namespace["__value__"] = value
+            try:
+                exec(code, namespace, ctx.data)  # noqa: S102
+            finally:
+                namespace.pop("__value__", None)
+
+        return assign
+
+    def script(self, source: str, where: str | None) -> Callable[[EvalContext], None]:
+        code = self._code(source, "exec", where)
+        if callable(code):
+            return code  # type: ignore[no-any-return]
+
+        def run(ctx: EvalContext) -> None:
+            exec(code, self._globals(ctx), ctx.data)  # noqa: S102
+
+        return run
+
+    def call(self, name: str, where: str | None) -> Callable[[EvalContext], Any]:
+        return self.script(f"{name}()", where)
+
+
+def _dedent(source: str) -> str:
+    lines = [line for line in source.splitlines() if line.strip()]
+    if not lines:
+        return "pass"
+    indent = min(len(line) - len(line.lstrip()) for line in lines)
+    return "\n".join(line[indent:] for line in lines)
+
+
+def _event_view(event: Event | None) -> Any:
+    if event is None:
+        return None
+    data = AttrDict(event.data) if isinstance(event.data, dict) else event.data
+    return AttrDict(
+        name=event.name,
+        type=event.type,
+        sendid=event.sendid,
+        origin=event.origin,
+        origintype=event.origintype,
+        invokeid=event.invokeid,
+        data=data,
+    )

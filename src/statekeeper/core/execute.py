@@ -1,0 +1,241 @@
+"""Compile executable content (actions as data) into closures over the running step.
+
+Each compiled action is ``fn(run) -> None`` where ``run`` is the step's working state (see
+``statekeeper.core._run.Run``).  An exception stops the enclosing block; the step turns it
+into ``error.execution`` (SCXML 5.10, https://www.w3.org/TR/scxml/#errorsAndEvents).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .actions import (
+    MISSING,
+    Action,
+    Assign,
+    Call,
+    Cancel,
+    Content,
+    Effect,
+    Foreach,
+    If,
+    Log,
+    Param,
+    Raise,
+    Script,
+    Send,
+)
+from .datamodel import DataModel, EvalContext
+from .durations import parse_duration
+from .errors import ChartError
+from .events import SCXML_PROCESSOR
+
+__all__ = ["SCXML_PROCESSOR", "compile_actions", "compile_content", "compile_params"]
+
+_SEND_TYPES = (None, "scxml", SCXML_PROCESSOR)
+
+Compiled = Callable[[Any], None]
+
+
+def compile_actions(actions: Sequence[Action], dm: DataModel, where: str | None) -> tuple[Compiled, ...]:
+    """Compile a block of actions, in order."""
+    return tuple(_compile(action, dm, where) for action in actions)
+
+
+def _compile(action: Action, dm: DataModel, where: str | None) -> Compiled:
+    compiler = _COMPILERS.get(type(action))
+    if compiler is None:
+        raise ChartError(f"{action!r} is not an action", where)
+    return compiler(action, dm, where)
+
+
+def _value(expr: str | None, value: Any, dm: DataModel, where: str | None) -> Callable[[EvalContext], Any]:
+    if expr is not None:
+        return dm.expr(expr, where)
+    literal = None if value is MISSING else value
+    return lambda ctx: literal
+
+
+def _assign(action: Assign, dm: DataModel, where: str | None) -> Compiled:
+    setter = dm.location(action.location, where)
+    get = _value(action.expr, action.value, dm, where)
+
+    def run(r: Any) -> None:
+        ctx = r.ctx
+        setter(ctx, get(ctx))
+
+    return run
+
+
+def _raise(action: Raise, dm: DataModel, where: str | None) -> Compiled:
+    name = action.event
+    return lambda r: r.raise_event(name)
+
+
+def compile_params(params: Sequence[Param], namelist: Sequence[str], dm: DataModel,
+                   where: str | None) -> Callable[[EvalContext], dict[str, Any]]:
+    """Compile ``namelist`` and ``<param>`` children into one evaluator of a dict."""
+    readers: list[tuple[str, Callable[[EvalContext], Any]]] = [
+        (name, dm.read_location(name, where)) for name in namelist
+    ]
+    for param in params:
+        if param.location is not None:
+            readers.append((param.name, dm.read_location(param.location, where)))
+        else:
+            readers.append((param.name, _value(param.expr, param.value, dm, where)))
+
+    def evaluate(ctx: EvalContext) -> dict[str, Any]:
+        return {name: read(ctx) for name, read in readers}
+
+    return evaluate
+
+
+def compile_content(content: Content | None, dm: DataModel,
+                    where: str | None) -> Callable[[EvalContext], Any] | None:
+    """Compile a ``<content>`` body, or return ``None`` when there is none."""
+    if content is None:
+        return None
+    return _value(content.expr, content.value, dm, where)
+
+
+def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
+    event = _value(action.eventexpr, action.event, dm, where)
+    target = _value(action.targetexpr, action.target, dm, where)
+    kind = _value(action.typeexpr, action.type, dm, where)
+    delay = _value(action.delayexpr, action.delay, dm, where)
+    params = compile_params(action.params, action.namelist, dm, where)
+    content = compile_content(action.content, dm, where)
+    literal_data = action.data
+    id_setter = dm.location(action.idlocation, where) if action.idlocation else None
+    fixed_id = action.id
+    late = action.late
+    if late not in ("fire_late", "skip"):
+        raise ChartError(f"send: late must be 'fire_late' or 'skip', not {late!r}", where)
+    has_params = bool(action.params or action.namelist)
+
+    def run(r: Any) -> None:
+        ctx = r.ctx
+        name = event(ctx)
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"send needs an event name, got {name!r}")
+        dest = target(ctx)
+        io_type = kind(ctx)
+        if io_type not in _SEND_TYPES:
+            raise ValueError(f"unsupported send type {io_type!r}")
+        raw_delay = delay(ctx)
+        seconds = parse_duration(raw_delay) if raw_delay not in (None, "") else 0.0
+        if content is not None:
+            data = content(ctx)
+        elif has_params:
+            data = params(ctx)
+        else:
+            data = None if literal_data is MISSING else literal_data
+        sendid = fixed_id
+        if sendid is None:
+            sendid = r.new_sendid()
+            if id_setter is not None:
+                id_setter(ctx, sendid)
+        explicit = fixed_id is not None or id_setter is not None
+        r.send(dest, name, data, seconds, sendid, explicit, late)
+
+    return run
+
+
+def _cancel(action: Cancel, dm: DataModel, where: str | None) -> Compiled:
+    get = _value(action.sendidexpr, action.sendid, dm, where)
+    return lambda r: r.cancel(get(r.ctx))
+
+
+def _log(action: Log, dm: DataModel, where: str | None) -> Compiled:
+    get = _value(action.expr, action.value, dm, where)
+    label = action.label
+    return lambda r: r.log(label, get(r.ctx))
+
+
+def _if(action: If, dm: DataModel, where: str | None) -> Compiled:
+    branches = [
+        (None if cond is None else dm.cond(cond, where), compile_actions(body, dm, where))
+        for cond, body in action.branches
+    ]
+
+    def run(r: Any) -> None:
+        ctx = r.ctx
+        for cond, body in branches:
+            if cond is None or cond(ctx):
+                for step in body:
+                    step(r)
+                return
+
+    return run
+
+
+def _foreach(action: Foreach, dm: DataModel, where: str | None) -> Compiled:
+    array = dm.expr(action.array, where)
+    item = dm.location(action.item, where) if _is_name(action.item) else None
+    index = dm.location(action.index, where) if action.index else None
+    body = compile_actions(action.actions, dm, where)
+    item_name = action.item
+
+    def run(r: Any) -> None:
+        ctx = r.ctx
+        if item is None:
+            raise ValueError(f"foreach item {item_name!r} is not a legal variable name")
+        values = array(ctx)
+        if values is None or isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+            raise TypeError(f"foreach array is not iterable: {values!r}")
+        for position, value in enumerate(list(values)):
+            _declare(ctx, item_name)
+            item(ctx, value)
+            if index is not None:
+                _declare(ctx, action.index or "")
+                index(ctx, position)
+            for step in body:
+                step(r)
+
+    return run
+
+
+def _declare(ctx: EvalContext, name: str) -> None:
+    if name.isidentifier() and name not in ctx.data:
+        ctx.data[name] = None
+
+
+def _is_name(text: str) -> bool:
+    return all(part.isidentifier() for part in text.split("."))
+
+
+def _script(action: Script, dm: DataModel, where: str | None) -> Compiled:
+    run_script = dm.script(action.source, where)
+    return lambda r: run_script(r.ctx)
+
+
+def _call(action: Call, dm: DataModel, where: str | None) -> Compiled:
+    call = dm.call(action.fn, where)
+    return lambda r: call(r.ctx)
+
+
+def _effect(action: Effect, dm: DataModel, where: str | None) -> Compiled:
+    name = action.name
+    args_expr = dm.expr(action.argsexpr, where) if action.argsexpr else None
+    literal = dict(action.args)
+
+    def run(r: Any) -> None:
+        args = args_expr(r.ctx) if args_expr is not None else dict(literal)
+        r.effect(name, args)
+
+    return run
+
+
+_COMPILERS: dict[type, Callable[[Any, DataModel, str | None], Compiled]] = {
+    Assign: _assign,
+    Raise: _raise,
+    Send: _send,
+    Cancel: _cancel,
+    Log: _log,
+    If: _if,
+    Foreach: _foreach,
+    Script: _script,
+    Call: _call,
+    Effect: _effect,
+}

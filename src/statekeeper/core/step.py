@@ -1,0 +1,89 @@
+"""The pure step: W3C SCXML's interpretation algorithm as one function.
+
+``step(chart, snapshot, event, now=...)`` returns the next snapshot and everything the world
+must do (effects, timers, sends, invokes, logs) as data, plus the microsteps taken.  It does no
+I/O, reads no clock and never mutates its inputs, so every driver (the in-memory machine, the
+durable runtime, the tests) runs exactly the same semantics.
+
+Function names follow the algorithm in the SCXML recommendation, Appendix D
+(https://www.w3.org/TR/scxml/#AlgorithmforSCXMLInterpretation).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ._run import MAX_MICROSTEPS, Run
+from .compile import CompiledChart
+from .errors import MachineFinished
+from .events import Event
+from .result import StepResult
+from .snapshot import Snapshot
+
+__all__ = ["MAX_MICROSTEPS", "StepResult", "initial_step", "step"]
+
+
+def initial_step(
+    chart: CompiledChart,
+    *,
+    now: float = 0.0,
+    data: dict[str, Any] | None = None,
+    session: str = "",
+    parent: str | None = None,
+) -> StepResult:
+    """Start an instance: bind the datamodel, enter the initial configuration, settle.
+
+    ``data`` overrides declared data items of the same name (SCXML invoke params do this).
+    """
+    run = Run(chart, session, now, {}, {}, {}, {}, 0, parent)
+    items = chart.data_items if chart.binding == "early" else [
+        (n, i) for n, i in chart.data_items if n is chart.root
+    ]
+    run.bind_data([i for _, i in items], skip=set(data or ()))
+    if data:
+        run.ctx.data.update(data)
+    if chart.script is not None:
+        run.execute_block((lambda r: chart.script(r.ctx),))
+    assert chart.root.initial is not None
+    run.enter_states([chart.root.initial])
+    run.macrostep()
+    return run.result("applied", None)
+
+
+def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: float = 0.0,
+         timer: str | None = None) -> StepResult:
+    """Process one external event to completion (one SCXML macrostep) and return the result.
+
+    ``timer`` names the pending timer (delayed send) that is delivering ``event``; it is removed
+    from the snapshot's pending timers, so a restored snapshot never fires it again.
+
+    Raises:
+        SnapshotMismatch: the snapshot was taken from another chart.
+        MachineFinished: the instance already reached a top-level final state.
+
+    """
+    snapshot.check(chart)
+    ev = Event(event) if isinstance(event, str) else event
+    if snapshot.done:
+        raise MachineFinished(ev.name, snapshot.configuration)
+    data = copy.deepcopy(snapshot.data) if chart.datamodel.name == "python" else dict(snapshot.data)
+    run = Run(
+        chart, snapshot.session, now, data, dict(snapshot.history), dict(snapshot.timers),
+        dict(snapshot.invokes), snapshot.counter, snapshot.parent,
+    )
+    run.config.update(chart.nodes[s] for s in snapshot.configuration)
+    fired = timer if timer is not None else ev.sendid
+    if fired is not None and fired in run.timers:
+        del run.timers[fired]
+        run.dynamic = True
+    run.ctx.event = ev
+    handled = run.apply_invoke_rules(ev)
+    enabled = run.select_transitions(ev)
+    if enabled:
+        run.microstep(enabled, ev.name)
+    elif not run.internal and not handled:
+        ignorable = any(n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
+        return run.result("ignored" if ignorable else "rejected", ev)
+    run.macrostep()
+    return run.result("applied", ev)

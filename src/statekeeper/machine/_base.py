@@ -1,0 +1,482 @@
+"""What :class:`Machine` and :class:`AsyncMachine` share: every decision, none of the waiting.
+
+The two differ only in how effects and task invocations are awaited; stepping, routing of
+events, timers and child machines is written once here.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, TypedDict, Unpack
+
+from ..clock import Clock, SystemClock, TimerHandle
+from ..core.commands import (
+    CancelInvoke,
+    CancelTimer,
+    Command,
+    ForwardEvent,
+    LogEntry,
+    Microstep,
+    RunEffect,
+    SendEvent,
+    StartInvoke,
+    StartTimer,
+)
+from ..core.compile import CompiledChart, compile_chart
+from ..core.errors import ChartError, EventNotAccepted, MachineFinished, UnboundName
+from ..core.events import Event
+from ..core.model import Chart
+from ..core.snapshot import Snapshot
+from ..core.step import StepResult, initial_step, step
+from ._memo import Config, Outcome, intern_config, remember
+
+__all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
+
+Listener = Callable[[Microstep], None]
+InvokeLoader = Callable[[Any, Any], CompiledChart]
+_log = logging.getLogger("statekeeper")
+_INIT = "__initial__"
+_default_clock: SystemClock | None = None
+
+
+def _system_clock() -> SystemClock:
+    global _default_clock  # noqa: PLW0603 - one timer thread per process, made on first use
+    if _default_clock is None:
+        _default_clock = SystemClock()
+    return _default_clock
+
+
+def _declared(chart: CompiledChart, params: dict[str, Any]) -> dict[str, Any] | None:
+    """The invoke params a child chart declares data for; others are not set (SEM-10)."""
+    declared = {item.id for _, item in chart.data_items}
+    return {k: v for k, v in params.items() if k in declared} or None
+
+
+class _Env:
+    """Bindings shared by a machine and the children it invokes."""
+
+    __slots__ = ("clock", "effects", "invoke_loader", "on_log", "tasks")
+
+    def __init__(self, clock: Clock | None, effects: Mapping[str, Callable[..., Any]] | None,
+                 tasks: Mapping[str, Callable[..., Any]] | None,
+                 invoke_loader: InvokeLoader | None,
+                 on_log: Callable[[str | None, Any], None] | None) -> None:
+        self.clock = clock
+        self.effects = dict(effects or {})
+        self.tasks = dict(tasks or {})
+        self.invoke_loader = invoke_loader
+        self.on_log = on_log
+
+
+_DEFAULT_ENV = _Env(None, None, None, None, None)
+
+
+class _Extras:
+    """Per-machine state that most machines never need (so it is made on first use)."""
+
+    __slots__ = ("busy", "children", "handles", "invokeid", "listeners", "parent", "queue",
+                 "tasks", "waiters")
+
+    def __init__(self) -> None:
+        self.listeners: list[Listener] = []
+        self.queue: deque[Event] = deque()
+        self.handles: dict[str, TimerHandle] = {}
+        self.children: dict[str, BaseMachine] = {}
+        self.tasks: dict[str, Any] = {}
+        self.waiters: list[Any] = []
+        self.parent: BaseMachine | None = None
+        self.invokeid: str | None = None
+        self.busy = False
+
+
+class MachineOptions(TypedDict, total=False):
+    """Keyword options of :class:`Machine` and :class:`AsyncMachine`.
+
+    Attributes:
+        data: initial data (overrides the chart's declared data of the same names).
+        session: the instance id (generated on first use when omitted).
+        clock: where timers run; the process-wide :class:`SystemClock` by default.
+        effects: callables ``fn(args, key=...)`` for the chart's effects, by name.
+        tasks: callables for ``<invoke type="task">``, by name.
+        invoke_loader: loads the chart of an ``<invoke type="scxml">`` from ``src``/content.
+        listeners: called with every :class:`~statekeeper.Microstep`.
+        on_log: receives ``(label, value)`` of every ``Log`` action.
+
+    """
+
+    data: Mapping[str, Any] | None
+    session: str | None
+    clock: Clock | None
+    effects: Mapping[str, Callable[..., Any]] | None
+    tasks: Mapping[str, Callable[..., Any]] | None
+    invoke_loader: InvokeLoader | None
+    listeners: Iterable[Listener]
+    on_log: Callable[[str | None, Any], None] | None
+    _snapshot: Snapshot | None
+    _parent: tuple[BaseMachine, str] | None
+
+
+class BaseMachine:
+    """An instance of a compiled chart held in memory; see :class:`Machine`."""
+
+    __slots__ = ("_cfg", "_data", "_env", "_rest", "_session", "_x", "chart")
+    _cfg: Config
+    _data: dict[str, Any] | None
+    _env: _Env
+    _rest: Snapshot | None
+    _session: str | None
+    _x: _Extras | None
+    chart: CompiledChart
+
+    def __init__(self, chart: CompiledChart | Chart, **options: Unpack[MachineOptions]) -> None:
+        if not options and chart.__class__ is CompiledChart:
+            cached = chart.memo.get(_INIT)
+            if cached is not None and not chart.effects:
+                # The common case, kept to a few assignments: a new instance of a chart whose
+                # initial configuration is already known.
+                self.chart = chart  # type: ignore[assignment,unused-ignore]
+                self._cfg = cached
+                self._env = _DEFAULT_ENV
+                self._session = self._x = self._rest = self._data = None
+                return
+        self._setup(chart, **options)
+
+    def _setup(
+        self,
+        chart: CompiledChart | Chart,
+        *,
+        data: Mapping[str, Any] | None = None,
+        session: str | None = None,
+        clock: Clock | None = None,
+        effects: Mapping[str, Callable[..., Any]] | None = None,
+        tasks: Mapping[str, Callable[..., Any]] | None = None,
+        invoke_loader: InvokeLoader | None = None,
+        listeners: Iterable[Listener] = (),
+        on_log: Callable[[str | None, Any], None] | None = None,
+        _snapshot: Snapshot | None = None,
+        _parent: tuple[BaseMachine, str] | None = None,
+    ) -> None:
+        if isinstance(chart, Chart):
+            chart = compile_chart(chart)
+        elif not isinstance(chart, CompiledChart):
+            raise TypeError(f"a machine runs a Chart or CompiledChart, not {type(chart).__name__}")
+        self.chart = chart
+        if clock is None and effects is None and tasks is None and invoke_loader is None \
+                and on_log is None:
+            self._env = _DEFAULT_ENV  # the common case: share one, keep creation cheap
+        else:
+            self._env = _Env(clock, effects, tasks, invoke_loader, on_log)
+        if chart.effects:
+            missing = chart.effects - set(self._env.effects)
+            if missing:
+                raise UnboundName(f"effects not provided: {sorted(missing)}")
+        self._session = session
+        self._x = None
+        self._rest = None
+        self._data = None
+        if _parent is not None:
+            extras = self._extras()
+            extras.parent, extras.invokeid = _parent
+        if listeners:
+            self._extras().listeners.extend(listeners)
+        if _snapshot is not None:
+            _snapshot.check(chart)
+            self._load(_snapshot)
+            return
+        cached = chart.memo.get(_INIT) if data is None and _parent is None else None
+        if cached is not None:
+            self._cfg = cached
+            return
+        result = initial_step(chart, now=self._now(), data=dict(data or {}),
+                              session=self.session,
+                              parent=None if _parent is None else _parent[0].session)
+        self._load(result.snapshot)
+        if result.static and not result.commands and data is None and _parent is None:
+            chart.memo[_INIT] = self._cfg
+        extras = self._extras()
+        extras.busy = True  # events delivered while starting (by children) wait their turn
+        try:
+            pending = self._after_step(result)
+        finally:
+            extras.busy = False
+        self._started(pending)
+
+    def _started(self, effects: list[RunEffect]) -> None:
+        """Run what the initial step asked for (effects, queued events)."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ views
+
+    @property
+    def configuration(self) -> tuple[str, ...]:
+        """Active state ids in document order."""
+        return self._cfg.ids
+
+    @property
+    def done(self) -> bool:
+        """Whether a top-level final state was reached; no further event is accepted."""
+        return self._cfg.done
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The instance's data (a live view: do not mutate it; send events instead)."""
+        if self._data is None:
+            self._data = {}
+        return self._data
+
+    @property
+    def done_data(self) -> Any:
+        """The donedata of the top-level final state, once :attr:`done`."""
+        return None if self._rest is None else self._rest.done_data
+
+    @property
+    def session(self) -> str:
+        """This instance's session id (generated on first use when not given)."""
+        if self._session is None:
+            self._session = uuid.uuid4().hex
+        return self._session
+
+    def is_active(self, state: str) -> bool:
+        """Whether ``state`` is in the configuration (SCXML ``In()``)."""
+        if state not in self.chart.nodes:
+            raise KeyError(f"chart {self.chart.name!r} has no state {state!r}")
+        return state in self._cfg.ids
+
+    __contains__ = is_active
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The full state as a :class:`~statekeeper.Snapshot` (``to_dict()`` for JSON)."""
+        rest = self._rest
+        chart = self.chart
+        return Snapshot(
+            chart=chart.name, version=chart.version, hash=chart.hash, session=self.session,
+            configuration=self._cfg.ids, data=dict(self._data or {}),
+            history=dict(rest.history) if rest else {}, timers=dict(rest.timers) if rest else {},
+            invokes=dict(rest.invokes) if rest else {}, done=self._cfg.done,
+            done_data=rest.done_data if rest else None, counter=rest.counter if rest else 0,
+            parent=rest.parent if rest else None,
+        )
+
+    def close(self) -> None:
+        """Cancel this machine's pending timers, child machines and tasks.
+
+        A machine you drop while it has timers keeps being called by its clock; close it (or
+        keep its :attr:`snapshot` and continue later with ``from_snapshot``).
+        """
+        self._shutdown()
+        self._release()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(microstep)`` after every microstep this machine takes."""
+        self._extras().listeners.append(listener)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.chart.name!r} {list(self._cfg.ids)}>"
+
+    # ------------------------------------------------------------------ internals
+
+    def _extras(self) -> _Extras:
+        if self._x is None:
+            self._x = _Extras()
+        return self._x
+
+    def _release(self) -> None:
+        """Drop the extras again when nothing needs them, re-enabling the fast path."""
+        x = self._x
+        if x is not None and not (x.busy or x.listeners or x.queue or x.handles or x.children
+                                  or x.tasks or x.waiters or x.parent is not None):
+            self._x = None
+
+    def _clock(self) -> Clock:
+        if self._env.clock is None:
+            self._env.clock = _system_clock()
+        return self._env.clock
+
+    def _now(self) -> float:
+        return 0.0 if self._env.clock is None else self._env.clock.now()
+
+    def _load(self, snapshot: Snapshot) -> None:
+        self._cfg = intern_config(self.chart, snapshot.configuration)
+        self._data = snapshot.data or None
+        self._session = snapshot.session or self._session
+        trivial = not (snapshot.history or snapshot.timers or snapshot.invokes
+                       or snapshot.counter or snapshot.done_data is not None or snapshot.parent)
+        self._rest = None if trivial else snapshot
+
+    def _restore_timers(self, snapshot: Snapshot) -> None:
+        for timer_id, raw in snapshot.timers.items():
+            event = Event.from_dict(raw["event"])
+            self._start_timer(StartTimer(timer_id, raw["due"], event, raw.get("target")))
+
+    def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
+        """Run the pure step for ``event`` and load its result; raise for rejected events."""
+        try:
+            result = step(self.chart, self.snapshot, event, now=self._now(),
+                          timer=event.meta.get("timer"))
+        except MachineFinished:
+            if strict:
+                raise
+            return None, Outcome(event.name, "ignored", self._cfg.ids, (), True)
+        if result.status == "rejected":
+            if strict:
+                raise EventNotAccepted(event.name, self._cfg.ids)
+            if event.sendid is not None or "timer" in event.meta:
+                self._load(result.snapshot)  # unchanged, less the timer that just fired
+            return None, Outcome(event.name, "ignored", self._cfg.ids, (), self._cfg.done)
+        source = self._cfg
+        self._load(result.snapshot)
+        outcome = Outcome(event.name, result.status, self._cfg.ids, result.microsteps,
+                          self._cfg.done)
+        if (result.static and not result.commands and result.status == "applied"
+                and event.data is None and event.sendid is None and event.invokeid is None):
+            remember(self.chart, source, event.name, self._cfg, outcome)
+        return result, outcome
+
+    def _after_step(self, result: StepResult) -> list[RunEffect]:
+        """Notify listeners and carry out every command except effects (returned)."""
+        x = self._x
+        if x is not None and x.listeners:
+            for micro in result.microsteps:
+                for listener in list(x.listeners):
+                    listener(micro)
+        effects: list[RunEffect] = []
+        for command in result.commands:
+            if isinstance(command, RunEffect):
+                effects.append(command)
+            else:
+                self._command(command)
+        if self._cfg.done:
+            self._finished()
+        return effects
+
+    def _command(self, command: Command) -> None:
+        if isinstance(command, StartTimer):
+            self._start_timer(command)
+        elif isinstance(command, CancelTimer):
+            handle = self._extras().handles.pop(command.timer_id, None)
+            if handle is not None:
+                handle.cancel()
+        elif isinstance(command, SendEvent):
+            self._route(command.target, command.event)
+        elif isinstance(command, LogEntry):
+            if self._env.on_log is not None:
+                self._env.on_log(command.label, command.value)
+            else:
+                _log.info("%s: %r", command.label or "log", command.value)
+        elif isinstance(command, StartInvoke):
+            self._start_invoke(command)
+        elif isinstance(command, CancelInvoke):
+            self._cancel_invoke(command.invokeid)
+        elif isinstance(command, ForwardEvent):
+            child = self._extras().children.get(command.invokeid)
+            if child is not None:
+                child._deliver(command.event)
+
+    def _start_timer(self, command: StartTimer) -> None:
+        def fire() -> None:
+            x = self._x
+            if x is not None and x.handles.pop(command.timer_id, None) is not None:
+                event = command.event
+                if command.target is None:  # the step drops it from the pending timers
+                    event = replace(event, meta={"timer": command.timer_id})
+                self._route(command.target, event)
+
+        replaced = self._extras().handles.pop(command.timer_id, None)
+        if replaced is not None:  # a send reusing a pending id replaces that timer
+            replaced.cancel()
+        handle = self._clock().call_at(command.due, fire)
+        self._extras().handles[command.timer_id] = handle
+
+    def _route(self, target: str | None, event: Event) -> None:
+        x = self._extras()
+        if target is None:
+            self._deliver(event)
+        elif target == "#_parent" and x.parent is not None:
+            origin = Event(event.name, event.data, "external", event.sendid,
+                           f"#_{x.invokeid}", event.origintype, x.invokeid)
+            x.parent._deliver(origin)
+        elif target.startswith("#_") and target[2:] in x.children:
+            x.children[target[2:]]._deliver(event)
+        else:
+            self._deliver(Event("error.communication", {"target": target}, "platform",
+                                event.sendid))
+
+    def _start_invoke(self, command: StartInvoke) -> None:
+        x = self._extras()
+        kind = command.type
+        if kind in ("scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml"):
+            try:
+                child_chart = self._load_child(command)
+            except Exception as exc:  # noqa: BLE001 - SEM-11: a failed invoke is an event
+                self._deliver(Event("error.execution", {"error": f"{type(exc).__name__}: {exc}"},
+                                    "platform"))
+                return
+            child = type(self)(
+                child_chart, data=_declared(child_chart, command.params),
+                session=command.invokeid,
+                clock=self._env.clock, effects=self._env.effects, tasks=self._env.tasks,
+                invoke_loader=self._env.invoke_loader, on_log=self._env.on_log,
+                _parent=(self, command.invokeid),
+            )
+            x.children[command.invokeid] = child
+        elif kind == "task":
+            self._start_task(command)
+        else:
+            self._deliver(Event("error.execution", {"error": f"unsupported invoke type {kind!r}"},
+                                "platform"))
+
+    def _load_child(self, command: StartInvoke) -> CompiledChart:
+        """The child's chart; the invoke loader decides (and may trust) whenever it is given."""
+        content = command.content
+        if isinstance(content, CompiledChart):
+            return content
+        if self._env.invoke_loader is not None:
+            return self._env.invoke_loader(command.src, content)
+        if isinstance(content, Chart):
+            return compile_chart(content)
+        if self._env.invoke_loader is None:
+            raise ChartError(f"invoke {command.invokeid!r}: no invoke_loader to load "
+                             f"{command.src or 'its content'!r}", command.state)
+        return self._env.invoke_loader(command.src, content)
+
+    def _start_task(self, command: StartInvoke) -> None:
+        raise NotImplementedError
+
+    def _cancel_invoke(self, invokeid: str) -> None:
+        """Stop a child: it sends nothing more; what it sent before is processed (SEM-4)."""
+        x = self._extras()
+        child = x.children.pop(invokeid, None)
+        if child is not None:
+            child._shutdown()
+        task = x.tasks.pop(invokeid, None)
+        if task is not None:
+            task.cancel()
+
+    def _shutdown(self) -> None:
+        """Stop timers, children and tasks: the invoking state was left."""
+        x = self._x
+        if x is None:
+            return
+        for handle in x.handles.values():
+            handle.cancel()
+        x.handles.clear()
+        for invokeid in list(x.children) + list(x.tasks):
+            self._cancel_invoke(invokeid)
+        x.queue.clear()
+        x.parent = None
+
+    def _finished(self) -> None:
+        x = self._x
+        parent, invokeid = (x.parent, x.invokeid) if x is not None else (None, None)
+        self._shutdown()
+        if parent is not None and invokeid is not None:
+            parent._deliver(Event(f"done.invoke.{invokeid}", self.done_data, "external",
+                                  None, f"#_{invokeid}", None, invokeid))
+
+    def _deliver(self, event: Event) -> None:
+        raise NotImplementedError

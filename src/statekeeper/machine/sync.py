@@ -1,0 +1,147 @@
+"""The synchronous in-memory machine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.commands import RunEffect, StartInvoke
+from ..core.compile import CompiledChart
+from ..core.errors import EventNotAccepted, MachineFinished
+from ..core.events import Event
+from ..core.snapshot import Snapshot
+from ._base import BaseMachine
+from ._memo import Outcome
+
+__all__ = ["Machine"]
+
+
+class Machine(BaseMachine):
+    """One instance of a chart, in memory, driven by the pure step.
+
+    Events are processed one at a time, to completion.  :meth:`send` raises
+    :class:`~statekeeper.EventNotAccepted` when no transition accepts the event (unless the
+    state marks it ``ignore``); events the chart sends itself, timers and child machines
+    deliver are processed leniently, as SCXML discards unmatched events.  Effects run inline
+    after each step and their outcome is fed back as ``done.effect.<name>`` or
+    ``error.effect.<name>``.
+
+    Example:
+        >>> from statekeeper import Chart, State, Machine
+        >>> door = Machine(Chart("door", states={
+        ...     "closed": State(on={"open": "opened"}),
+        ...     "opened": State(on={"close": "closed"}),
+        ... }))
+        >>> door.send("open").configuration
+        ('opened',)
+
+    """
+
+    __slots__ = ()
+
+    def send(self, event: str | Event, data: Any = None) -> Outcome:
+        """Process ``event`` (a name, or an :class:`~statekeeper.Event`) and what it causes.
+
+        Raises:
+            EventNotAccepted: nothing in the configuration accepts the event; nothing changed.
+            MachineFinished: the machine already reached a top-level final state.
+
+        """
+        if data is None and self._x is None and isinstance(event, str):
+            entry = self._cfg.on.get(event)
+            if entry is not None:
+                self._cfg = entry[0]
+                return entry[1]
+        ev = event if isinstance(event, Event) else Event(event, data)
+        x = self._x
+        if x is not None and x.busy:
+            x.queue.append(ev)
+            return Outcome(ev.name, "queued", self._cfg.ids)
+        return self._run(ev, strict=True)
+
+    @classmethod
+    def from_snapshot(cls, chart: CompiledChart, snapshot: Snapshot | dict[str, Any],
+                      **kwargs: Any) -> Machine:
+        """Continue an instance from a snapshot (or its ``to_dict()``), restoring its timers.
+
+        Raises:
+            SnapshotError: the data is not a valid snapshot.
+            SnapshotMismatch: it was taken from another chart or version.
+
+        """
+        snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
+        machine = cls(chart, _snapshot=snap, **kwargs)
+        machine._restore_timers(snap)
+        return machine
+
+    def _started(self, effects: list[RunEffect]) -> None:
+        x = self._extras()
+        x.busy = True
+        try:
+            self._effects(effects)
+        finally:
+            x.busy = False
+        self._drain()
+        self._release()
+
+    def _deliver(self, event: Event) -> None:
+        x = self._extras()
+        x.queue.append(event)
+        if not x.busy:
+            self._drain()
+            self._release()
+
+    def _run(self, event: Event, strict: bool) -> Outcome:
+        x = self._extras()
+        x.busy = True
+        try:
+            result, outcome = self._step(event, strict)
+            if result is not None:
+                self._effects(self._after_step(result))
+        except (EventNotAccepted, MachineFinished):
+            x.busy = False
+            self._release()  # nothing changed: keep the fast path open
+            raise
+        finally:
+            x.busy = False
+        self._drain()
+        self._release()
+        return outcome
+
+    def _drain(self) -> None:
+        x = self._extras()
+        while x.queue and not x.busy:
+            event = x.queue.popleft()
+            x.busy = True
+            try:
+                result, _ = self._step(event, strict=False)
+                if result is not None:
+                    self._effects(self._after_step(result))
+            finally:
+                x.busy = False
+
+    def _effects(self, effects: list[RunEffect]) -> None:
+        for effect in effects:
+            fn = self._env.effects[effect.name]
+            try:
+                value = fn(effect.args, key=effect.key)
+            except Exception as exc:  # noqa: BLE001 - the chart decides what a failure means
+                event = Event(f"error.effect.{effect.name}",
+                              {"error": f"{type(exc).__name__}: {exc}", "key": effect.key})
+            else:
+                event = Event(f"done.effect.{effect.name}", value)
+            self._extras().queue.append(event)
+
+    def _start_task(self, command: StartInvoke) -> None:
+        fn = self._env.tasks.get(command.src or "")
+        invokeid = command.invokeid
+        if fn is None:
+            self._deliver(Event("error.execution",
+                                {"error": f"no task {command.src!r} provided"}, "platform"))
+            return
+        try:
+            value = fn(command.params)
+        except Exception as exc:  # noqa: BLE001 - reported to the chart as an event
+            self._deliver(Event(f"error.invoke.{invokeid}", {"error": str(exc)}, "external",
+                                invokeid=invokeid))
+            return
+        self._deliver(Event(f"done.invoke.{invokeid}", value, "external", invokeid=invokeid))

@@ -1,0 +1,228 @@
+"""Turn one request into one commit: run the pure step and describe what it writes.
+
+No I/O happens here apart from reading the instance through the engine's loader; the commit is
+written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.commands import (
+    CancelTimer,
+    LogEntry,
+    Microstep,
+    RunEffect,
+    SendEvent,
+    StartInvoke,
+    StartTimer,
+)
+from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, SnapshotMismatch
+from ..core.events import Event
+from ..core.snapshot import Snapshot
+from ..core.step import StepResult, initial_step, step
+from ..storage.base import IntegrityError
+from ..storage.records import (
+    Commit,
+    EffectRecord,
+    InstanceRecord,
+    MailboxRecord,
+    TimerRecord,
+    TransitionRecord,
+)
+from .registry import Registered, Registry
+from .requests import DeliverEvent, StartInstance
+from .state import InstanceState
+
+__all__ = ["Plan", "plan_delivery", "plan_start"]
+
+#: Outbox name of a send to another instance (delivered by the effect worker, durably).
+SEND_EFFECT = "statekeeper.send"
+#: Timer ids of sends to self with no delay.
+SELF_SEND_PREFIX = "statekeeper.send."
+#: The event a worker delivers instead of an overdue timer whose policy is "skip".
+SKIPPED_TIMER = "statekeeper.timer.skipped"
+
+
+@dataclass(slots=True)
+class Plan:
+    """A planned commit and what to answer once it is durable."""
+
+    commit: Commit | None
+    state: InstanceState
+    snapshot: Snapshot | None = None
+    error: BaseException | None = None
+    logs: list[LogEntry] = field(default_factory=list)
+    wake_effects: bool = False
+    next_timer: float | None = None
+
+
+def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
+    """The initial step of a new instance, as a commit that creates it."""
+    chart = entry.chart
+    result = initial_step(chart, now=now, data=dict(request.data or {}),
+                          session=request.instance_id)
+    record = InstanceRecord(
+        id=request.instance_id, chart=chart.name, version=str(chart.version), hash=chart.hash,
+        snapshot={}, configuration=(), labels=dict(request.labels), created_at=now,
+        updated_at=now,
+    )
+    return _plan(entry, record, None, result, Event("statekeeper.start", request.data),
+                 now, None, request)
+
+
+def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snapshot,
+                  registry: Registry, now: float) -> Plan:
+    """Run the step for one event on the instance as read, and describe the commit."""
+    entry = registry.get(record.chart, record.version, record.hash)
+    try:
+        snapshot.check(entry.chart)
+    except SnapshotMismatch:
+        raise
+    except SnapshotError as exc:  # the row names its chart but its state is not of it
+        raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
+    event = request.event
+    stale_timer = _stale_timer(request, snapshot)
+    if snapshot.done or stale_timer:
+        # Finished, or a timer another worker already fired (or that was cancelled, or re-armed
+        # since: ``after`` ids are reused): keep the books, change nothing.
+        if request.strict:
+            error: BaseException = MachineFinished(event.name, snapshot.configuration)
+            return Plan(None, InstanceState.from_record(record), error=error)
+        return _bookkeeping(record, snapshot, request, now, "ignored",
+                            "timer cancelled or already fired" if stale_timer
+                            else "instance finished", close_timer=not stale_timer)
+    if event.name == SKIPPED_TIMER and request.timer_id is not None:
+        # Overdue under a "skip" policy: the chart never sees it; the log keeps its lateness.
+        timers = {k: v for k, v in snapshot.timers.items() if k != request.timer_id}
+        return _bookkeeping(record, dataclasses.replace(snapshot, timers=timers), request, now,
+                            "ignored", f"timer {request.timer_id} skipped: "
+                            f"{request.lateness or 0.0:.3f}s late")
+    result = step(entry.chart, snapshot, event, now=now)
+    if result.status == "rejected":
+        outcome = "rejected" if request.strict else "ignored"
+        plan = _bookkeeping(record, result.snapshot, request, now, outcome,
+                            "no transition accepts the event")
+        if request.strict:
+            plan.error = EventNotAccepted(event.name, snapshot.configuration)
+        return plan
+    return _plan(entry, record, snapshot, result, event, now, request, request)
+
+
+def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
+    """Whether a timer delivery no longer matches the timer the snapshot holds under its id."""
+    timer_id = request.timer_id
+    if timer_id is None or timer_id.startswith(SELF_SEND_PREFIX):
+        return False
+    pending = snapshot.timers.get(timer_id)
+    if pending is None:
+        return True
+    return request.timer_due is not None and pending.get("due") != request.timer_due
+
+
+def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEvent, now: float,
+                 outcome: str, reason: str, *, close_timer: bool = True) -> Plan:
+    rev = record.rev + 1
+    new = _record(record, snapshot, rev, now)
+    row = TransitionRecord(
+        instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
+        target=record.configuration, chart_version=record.version, outcome=outcome,  # type: ignore[arg-type]
+        at=now, data=request.event.data, actor=request.actor, trace_id=request.trace_id,
+        reason=reason, idempotency_key=request.idempotency_key,
+    )
+    # A stale timer's row is gone, or belongs to the re-armed timer: it is not this one's.
+    commit = Commit(new, record.rev, [row],
+                    timer_fired=request.timer_id if close_timer else None,
+                    effect_finished=request.effect_finish)
+    state = InstanceState.from_record(new, outcome)
+    if request.idempotency_key and outcome == "ignored":
+        commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
+                                       state.to_dict(), now)
+    return Plan(commit, state, snapshot)
+
+
+def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float) -> InstanceRecord:
+    return InstanceRecord(
+        id=record.id, chart=record.chart, version=record.version, hash=record.hash,
+        snapshot=snapshot.to_dict(), configuration=snapshot.configuration,
+        status="done" if snapshot.done else "active", rev=rev, labels=record.labels,
+        created_at=record.created_at, updated_at=now,
+    )
+
+
+def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: StepResult,
+          event: Event, now: float, delivery: DeliverEvent | None,
+          request: StartInstance | DeliverEvent) -> Plan:
+    rev = record.rev + 1
+    new = _record(record, result.snapshot, rev, now)
+    row = TransitionRecord(
+        instance=record.id, seq=rev, event=event.name,
+        source=before.configuration if before is not None else (),
+        target=result.snapshot.configuration, chart_version=record.version,
+        outcome=result.status, at=now, data=event.data,
+        actor=delivery.actor if delivery else None,
+        trace_id=delivery.trace_id if delivery else None,
+        reason=None if delivery is None or delivery.lateness is None
+        else f"timer fired {delivery.lateness:.3f}s late",
+        idempotency_key=delivery.idempotency_key if delivery else None,
+        microsteps=[_micro(m) for m in result.microsteps],
+    )
+    commit = Commit(new, None if before is None else record.rev, [row],
+                    timer_fired=delivery.timer_id if delivery else None,
+                    effect_finished=delivery.effect_finish if delivery else None)
+    plan = Plan(commit, InstanceState.from_record(new, result.status), result.snapshot)
+    _commands(plan, commit, entry, record.id, result, now, rev)
+    if delivery is not None and delivery.idempotency_key:
+        commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
+                                       plan.state.to_dict(), now)
+    return plan
+
+
+def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str, result: StepResult,
+              now: float, rev: int) -> None:
+    for index, command in enumerate(result.commands):
+        if isinstance(command, RunEffect):
+            commit.effects.append(EffectRecord(
+                key=command.key, instance=instance, name=command.name, args=command.args,
+                available_at=now, at_most_once=command.name in entry.at_most_once,
+                created_at=now,
+            ))
+            plan.wake_effects = True
+        elif isinstance(command, StartTimer) and command.target is None:
+            commit.timers_set.append(TimerRecord(
+                instance, command.timer_id, command.due, command.event.to_dict(),
+                policy="skip" if command.late == "skip" else "fire_late"))
+            _earliest(plan, command.due)
+        elif isinstance(command, CancelTimer):
+            commit.timers_cancelled.append(command.timer_id)
+        elif isinstance(command, SendEvent) and command.target is None:
+            # A send to self with no delay: a timer due now, so it is as durable as the step.
+            timer_id = f"{SELF_SEND_PREFIX}{rev}.{index}"
+            commit.timers_set.append(TimerRecord(instance, timer_id, now, command.event.to_dict()))
+            _earliest(plan, now)
+        elif isinstance(command, (SendEvent, StartTimer)):
+            target = command.target
+            commit.effects.append(EffectRecord(
+                key=f"{instance}:{rev}:{index}:send", instance=instance, name=SEND_EFFECT,
+                args={"target": target, "event": command.event.to_dict()},
+                available_at=command.due if isinstance(command, StartTimer) else now,
+                created_at=now,
+            ))
+            plan.wake_effects = True
+        elif isinstance(command, LogEntry):
+            plan.logs.append(command)
+        elif isinstance(command, StartInvoke):
+            raise NotImplementedError(
+                "the durable runtime does not run <invoke> yet; run this chart in a Machine")
+
+
+def _earliest(plan: Plan, due: float) -> None:
+    if plan.next_timer is None or due < plan.next_timer:
+        plan.next_timer = due
+
+
+def _micro(micro: Microstep) -> dict[str, Any]:
+    return {"event": micro.event, "transitions": [[s, list(t)] for s, t in micro.transitions],
+            "exited": list(micro.exited), "entered": list(micro.entered)}

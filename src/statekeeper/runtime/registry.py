@@ -1,0 +1,96 @@
+"""Charts the runtime can run, by name and version, with their behaviour bound.
+
+A snapshot names its chart's name, version and structure hash; the registry finds exactly that
+chart or refuses, so an instance is never continued by a chart it was not started with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.compile import CompiledChart, compile_chart
+from ..core.errors import SnapshotMismatch, StatekeeperError, UnboundName
+from ..core.model import Chart
+
+__all__ = ["Registered", "Registry", "UnknownChart"]
+
+
+class UnknownChart(StatekeeperError, KeyError):
+    """No chart with that name (or version) is registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "unknown chart"
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """A compiled chart with the effects that run its commands."""
+
+    chart: CompiledChart
+    effects: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    at_most_once: frozenset[str] = frozenset()
+
+
+class Registry:
+    """Registered charts; the newest version of a name is the one new instances start with."""
+
+    def __init__(self) -> None:
+        self._charts: dict[tuple[str, str], Registered] = {}
+        self._latest: dict[str, Registered] = {}
+
+    def register(
+        self,
+        chart: Chart | CompiledChart,
+        *,
+        guards: Mapping[str, Callable[..., Any]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        effects: Mapping[str, Callable[..., Any]] | None = None,
+        at_most_once: frozenset[str] | set[str] = frozenset(),
+    ) -> CompiledChart:
+        """Compile (if needed) and register ``chart`` with its effects.
+
+        Raises:
+            UnboundName: the chart declares an effect that ``effects`` does not provide.
+
+        """
+        compiled = chart if isinstance(chart, CompiledChart) else compile_chart(
+            chart, guards=guards, functions=functions)
+        bound = dict(effects or {})
+        missing = compiled.effects - set(bound)
+        if missing:
+            raise UnboundName(f"chart {compiled.name!r}: effects not provided: {sorted(missing)}")
+        entry = Registered(compiled, bound, frozenset(at_most_once))
+        self._charts[(compiled.name, str(compiled.version))] = entry
+        latest = self._latest.get(compiled.name)
+        if latest is None or _newer(compiled.version, latest.chart.version):
+            self._latest[compiled.name] = entry
+        return compiled
+
+    def latest(self, name: str) -> Registered:
+        """The newest registered version of ``name``."""
+        try:
+            return self._latest[name]
+        except KeyError:
+            known = ", ".join(sorted(self._latest)) or "none"
+            raise UnknownChart(f"no chart {name!r} is registered (registered: {known})") from None
+
+    def get(self, name: str, version: str, hash_: str) -> Registered:
+        """Exactly the chart a snapshot was taken from; refuse a different structure."""
+        entry = self._charts.get((name, str(version)))
+        if entry is None:
+            raise UnknownChart(f"chart {name!r} version {version} is not registered")
+        if entry.chart.hash != hash_:
+            raise SnapshotMismatch(
+                f"chart {name!r} v{version} is registered with hash {entry.chart.hash[:12]}, but "
+                f"the instance was started with {hash_[:12]}: register the chart it started with"
+            )
+        return entry
+
+
+def _newer(a: Any, b: Any) -> bool:
+    try:
+        return int(a) > int(b)
+    except (TypeError, ValueError):
+        return str(a) > str(b)

@@ -1,0 +1,78 @@
+"""What callers get back from the durable runtime: the settled state of an instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..storage.records import InstanceRecord
+
+__all__ = ["InstanceState"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceState:
+    """An instance as of one committed step.
+
+    Attributes:
+        id: the instance id.
+        chart, version: the chart it runs.
+        configuration: active state ids in document order.
+        data: the instance's data.
+        status: ``"active"`` or ``"done"``.
+        rev: the number of committed steps (the optimistic version).
+        labels: the labels it was started with (for queries).
+        outcome: for a send, ``"applied"``, ``"ignored"`` or ``"duplicate"`` (an idempotency
+            key seen before: this is the first result, and nothing changed).
+
+    """
+
+    id: str
+    chart: str
+    version: str
+    configuration: tuple[str, ...]
+    data: dict[str, Any]
+    status: str
+    rev: int
+    labels: dict[str, str] = field(default_factory=dict)
+    outcome: str | None = None
+    updated_at: float = 0.0
+
+    @property
+    def state(self) -> str:
+        """The deepest active state (the last one in document order)."""
+        return self.configuration[-1] if self.configuration else ""
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    def is_active(self, state: str) -> bool:
+        """Whether ``state`` is in the configuration."""
+        return state in self.configuration
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "chart": self.chart, "version": self.version,
+            "configuration": list(self.configuration), "data": self.data,
+            "status": self.status, "rev": self.rev, "labels": self.labels,
+            "outcome": self.outcome, "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> InstanceState:
+        return cls(
+            id=raw["id"], chart=raw["chart"], version=str(raw["version"]),
+            configuration=tuple(raw["configuration"]), data=raw["data"], status=raw["status"],
+            rev=raw["rev"], labels=raw.get("labels") or {}, outcome=raw.get("outcome"),
+            updated_at=raw.get("updated_at", 0.0),
+        )
+
+    @classmethod
+    def from_record(cls, record: InstanceRecord, outcome: str | None = None) -> InstanceState:
+        return cls(
+            id=record.id, chart=record.chart, version=record.version,
+            configuration=record.configuration, data=record.snapshot.get("data", {}),
+            status=record.status, rev=record.rev, labels=record.labels, outcome=outcome,
+            updated_at=record.updated_at,
+        )

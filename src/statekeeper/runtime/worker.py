@@ -1,0 +1,299 @@
+"""Background work of the durable runtime: due timers and the effect outbox.
+
+Why it is separate from the engine: the engine only commits.  The worker finds work in the
+*store* (not in memory), so a restarted process, or another process on the same database,
+finds exactly what was left: overdue timers fire promptly, and effects whose lease expired
+(their worker died) are claimed again and re-run with the same idempotency key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..clock import Clock
+from ..core.events import Event
+from ..storage.base import Store, StoreUnavailable
+from ..storage.records import EffectFinish, EffectRecord, TimerRecord
+from .engine import CommitConflict, Engine
+from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
+from .registry import Registry, UnknownChart
+from .requests import DeliverEvent
+
+__all__ = ["Worker", "outcome_key", "timer_key"]
+
+_log = logging.getLogger("statekeeper.runtime")
+
+
+def timer_key(timer: TimerRecord) -> str:
+    """The idempotency key of one firing of a timer.
+
+    ``after`` timer ids are reused each time their state is entered, so the due time is part
+    of the key: a re-armed timer is due strictly later than one that already fired.
+    """
+    return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"
+
+
+def outcome_key(effect: EffectRecord) -> str:
+    """The idempotency key of an effect's outcome event (effect keys are unique per run)."""
+    return f"statekeeper.effect:{effect.key}"
+
+
+class Worker:
+    """Fires due timers and runs outbox effects for one engine.
+
+    Args:
+        engine: where outcomes are committed.
+        lease: seconds an effect is leased for; a worker that dies mid-effect loses it after
+            this long, and the effect is run again (at-least-once) or, if declared
+            at-most-once, answered with ``error.effect.<name>`` instead.
+        concurrency: effects run at once (threads; coroutine effects share one event loop).
+        late_policy: ``"fire_late"`` (default) or ``"skip"`` for timers found overdue by more
+            than ``late_tolerance`` seconds (after downtime).
+
+    """
+
+    def __init__(self, engine: Engine, *, lease: float = 30.0, concurrency: int = 8,
+                 poll: float = 1.0, late_policy: str = "fire_late",
+                 late_tolerance: float = 1.0) -> None:
+        self.engine = engine
+        self.store: Store = engine.store
+        self.registry: Registry = engine.registry
+        self.clock: Clock = engine.clock
+        self.owner = f"worker-{uuid.uuid4().hex[:12]}"
+        self.lease = lease
+        self.poll = poll
+        self.late_policy = late_policy
+        self.late_tolerance = late_tolerance
+        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="statekeeper-effect")
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._wake = threading.Condition()
+        self._effects_due = True
+        self._timer_at: float | None = 0.0
+        self._in_flight_timers: set[tuple[str, str]] = set()
+        self._running = False
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        engine.on_effects.append(self.wake_effects)
+        engine.on_timer.append(self.wake_timers)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        for target, name in ((self._timer_loop, "timers"), (self._effect_loop, "effects")):
+            thread = threading.Thread(target=target, name=f"statekeeper-{name}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def close(self) -> None:
+        with self._wake:
+            self._running = False
+            self._wake.notify_all()
+        for thread in self._threads:
+            thread.join()
+        self._threads.clear()
+        self._pool.shutdown(wait=True)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+
+    def wake_effects(self) -> None:
+        with self._wake:
+            self._effects_due = True
+            self._wake.notify_all()
+
+    def wake_timers(self, due: float) -> None:
+        with self._wake:
+            if self._timer_at is None or due < self._timer_at:
+                self._timer_at = due
+            self._wake.notify_all()
+
+    # ------------------------------------------------------------------ timers
+
+    def _timer_loop(self) -> None:
+        while True:
+            with self._wake:
+                if not self._running:
+                    return
+                now, at = self.clock.now(), self._timer_at
+                if at is None or at > now:
+                    # Sleep until the next known due time, but rescan at least every ``poll``
+                    # seconds: other processes add timers this one is not told about.
+                    self._wake.wait(self.poll if at is None else max(0.0, min(self.poll, at - now)))
+                    if not self._running:
+                        return
+                self._timer_at = None
+            self._fire_due()
+
+    # ------------------------------------------------------------------ synchronous driving
+
+    def run_due(self) -> int:
+        """Fire due timers and run claimable effects in this thread; wait for their commits.
+
+        For tests and tools driving a :class:`~statekeeper.VirtualClock`: no background
+        threads are needed.  Returns how many timers and effects were handled.
+        """
+        handled = 0
+        now = self.clock.now()
+        for timer in self.store.due_timers(now, limit=5000):
+            self.engine.submit(self._timer_request(timer, now)).exception()
+            handled += 1
+        for effect in self.store.claim_effects(self.owner, now, self.lease, limit=5000):
+            request = self._effect_outcome(effect)
+            if request is not None:
+                self.engine.submit(request).exception()
+            handled += 1
+        self.engine.flush()
+        return handled
+
+    def run_until_idle(self, max_rounds: int = 10_000) -> int:
+        """Call :meth:`run_due` until nothing is left to do at the current time."""
+        total = 0
+        for _ in range(max_rounds):
+            handled = self.run_due()
+            if not handled:
+                return total
+            total += handled
+        raise RuntimeError(f"still busy after {max_rounds} rounds: a timer or effect loop?")
+
+    def _fire_due(self) -> None:
+        now = self.clock.now()
+        try:
+            due = self.store.due_timers(now, limit=5000)
+            next_due = self.store.next_timer_due()
+        except Exception:  # noqa: BLE001 - the store may be briefly unavailable; retry later
+            _log.exception("timer scan failed")
+            return
+        for timer in due:
+            key = (timer.instance, timer.timer_id)
+            if key in self._in_flight_timers:
+                continue
+            self._in_flight_timers.add(key)
+            request = self._timer_request(timer, now)
+            future = self.engine.submit(request)
+            future.add_done_callback(functools.partial(self._timer_settled, key))
+        later = [t.due for t in due if (t.instance, t.timer_id) not in self._in_flight_timers]
+        if next_due is not None and next_due > now:
+            later.append(next_due)
+        if later:
+            self.wake_timers(min(later))
+
+    def _timer_settled(self, key: tuple[str, str], _future: object) -> None:
+        self._in_flight_timers.discard(key)
+
+    def _timer_request(self, timer: TimerRecord, now: float) -> DeliverEvent:
+        event = Event.from_dict(timer.event)
+        lateness = max(0.0, now - timer.due)
+        # A send to self with no delay is an event already sent, not a timer: never skipped.
+        skip = (timer.policy == "skip" or self.late_policy == "skip") and \
+            lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
+        if skip:
+            event = Event(SKIPPED_TIMER, {"timer": timer.timer_id,
+                                                        "event": timer.event,
+                                                        "lateness": lateness}, "platform")
+        return DeliverEvent(timer.instance, event, strict=False, timer_id=timer.timer_id,
+                            lateness=lateness, timer_due=timer.due,
+                            idempotency_key=timer_key(timer))
+
+    # ------------------------------------------------------------------ effects
+
+    def _effect_loop(self) -> None:
+        while True:
+            with self._wake:
+                while self._running and not self._effects_due:
+                    self._wake.wait(self.poll)
+                    self._effects_due = True  # periodic rescan: expired leases of dead workers
+                if not self._running:
+                    return
+                self._effects_due = False
+            try:
+                claimed = self.store.claim_effects(self.owner, self.clock.now(), self.lease,
+                                                   limit=64)
+            except Exception:  # noqa: BLE001 - retried on the next wake-up
+                _log.exception("effect claim failed")
+                continue
+            for effect in claimed:
+                self._slots.acquire()
+                self._pool.submit(self._run_effect, effect)
+            if len(claimed) == 64:
+                self.wake_effects()
+
+    def _run_effect(self, effect: EffectRecord) -> None:
+        try:
+            request = self._effect_outcome(effect)
+            if request is not None:
+                self.engine.submit(request)
+        except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
+            _log.exception("effect %s could not be completed", effect.key)
+        finally:
+            self._slots.release()
+
+    def _effect_outcome(self, effect: EffectRecord) -> DeliverEvent | None:
+        if effect.name == SEND_EFFECT:
+            target, raw = effect.args["target"], effect.args["event"]
+            delivered = self.engine.submit(DeliverEvent(target, Event.from_dict(raw),
+                                                        strict=False, idempotency_key=effect.key))
+            # Close the outbox row only once the delivery is durable: closed in the same group
+            # commit, a lost (re-planned) delivery would die with a crash.  A transient failure
+            # leaves the row leased; it is sent again (a duplicate if it had landed).
+            failure = delivered.exception()
+            if isinstance(failure, (StoreUnavailable, CommitConflict)):
+                raise failure
+            return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
+                                strict=False, effect_finish=EffectFinish(effect.key, "done"),
+                                idempotency_key=outcome_key(effect))
+        if effect.at_most_once and effect.attempts > 1:
+            error = "interrupted: an at-most-once effect is not run a second time"
+            return self._failed(effect, error)
+        fn = self._effect_fn(effect)
+        if fn is None:
+            return self._failed(effect, f"no effect {effect.name!r} is registered")
+        try:
+            value = self._call(fn, effect)
+        except Exception as exc:  # noqa: BLE001 - the chart decides what a failure means
+            return self._failed(effect, f"{type(exc).__name__}: {exc}")
+        return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
+                            strict=False, effect_finish=EffectFinish(effect.key, "done"),
+                            idempotency_key=outcome_key(effect))
+
+    def _failed(self, effect: EffectRecord, error: str) -> DeliverEvent:
+        data = {"error": error, "key": effect.key, "attempts": effect.attempts}
+        return DeliverEvent(effect.instance, Event(f"error.effect.{effect.name}", data),
+                            strict=False, effect_finish=EffectFinish(effect.key, "failed", error),
+                            idempotency_key=outcome_key(effect))
+
+    def _effect_fn(self, effect: EffectRecord) -> Callable[..., Any] | None:
+        try:
+            record = self.store.load(effect.instance)
+            entry = self.registry.get(record.chart, record.version, record.hash)
+        except (UnknownChart, KeyError):
+            return None
+        return entry.effects.get(effect.name)
+
+    def _call(self, fn: Callable[..., Any], effect: EffectRecord) -> Any:
+        value = fn(effect.args, key=effect.key)
+        if inspect.isawaitable(value):
+            loop = self._event_loop()
+            return asyncio.run_coroutine_threadsafe(_await(value), loop).result()
+        return value
+
+    def _event_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="statekeeper-async-effects",
+                             daemon=True).start()
+            self._loop = loop
+        return self._loop
+
+
+async def _await(value: Any) -> Any:
+    return await value

@@ -1,0 +1,48 @@
+"""Storage: the store contract and its backends (memory, SQLite; PostgreSQL later).
+
+The runtime writes step results only through :class:`Store`; every backend passes the one
+contract suite in ``tests/storage/contract.py``.  Rows are ``*Record`` types, separate from the
+public API.
+"""
+
+from .base import (
+    InstanceExists,
+    IntegrityError,
+    SchemaTooNew,
+    Store,
+    StoreError,
+    StoreUnavailable,
+    UnknownInstance,
+)
+from .memory import MemoryStore
+from .records import (
+    Commit,
+    DeadLetterRecord,
+    EffectFinish,
+    EffectRecord,
+    InstanceRecord,
+    MailboxRecord,
+    TimerRecord,
+    TransitionRecord,
+)
+from .sqlite import SQLiteStore
+
+__all__ = [
+    "Commit",
+    "DeadLetterRecord",
+    "EffectFinish",
+    "EffectRecord",
+    "InstanceExists",
+    "InstanceRecord",
+    "IntegrityError",
+    "MailboxRecord",
+    "MemoryStore",
+    "SQLiteStore",
+    "SchemaTooNew",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "TimerRecord",
+    "TransitionRecord",
+    "UnknownInstance",
+]

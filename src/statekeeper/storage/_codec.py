@@ -1,0 +1,370 @@
+"""Records to rows and back, shared by every backend.
+
+Every store holds rows in the same shape (the SQL column order below) with JSON payloads as
+text, and decodes them with the same functions.  So the in-memory store is exactly as strict
+as SQLite: a tuple comes back as a list, a value JSON cannot encode is refused on write, and a
+corrupted row is refused on read with an :class:`IntegrityError` naming its table and key.
+Nothing here repairs a row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
+
+from .base import IntegrityError
+from .records import (
+    Commit,
+    DeadLetterRecord,
+    EffectRecord,
+    InstanceRecord,
+    MailboxRecord,
+    TimerRecord,
+    TransitionRecord,
+)
+
+__all__ = [
+    "DECODERS",
+    "EncodedCommit",
+    "Row",
+    "decode_dead_letter",
+    "decode_effect",
+    "decode_instance",
+    "decode_mailbox",
+    "decode_problems",
+    "decode_timer",
+    "decode_transition",
+    "dumps",
+    "encode_commit",
+]
+
+Row = tuple[Any, ...]
+
+_loads = json.JSONDecoder().decode
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+# json.dumps builds a new C encoder on every call (~2 us here, more than encoding a short list);
+# one C encoder without a circular-reference memo is reusable.  A cycle still fails, with a
+# RecursionError instead of a ValueError.
+try:
+    _c_encoder: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False,
+        True)
+    if "".join(_c_encoder({"a": [1, None]}, 0)) != '{"a":[1,null]}':  # pragma: no cover
+        _c_encoder = None
+except (AttributeError, TypeError):  # pragma: no cover - another Python: the plain encoder
+    _c_encoder = None
+
+
+def dumps(value: Any) -> str:
+    """``value`` as compact JSON text (no spaces, non-ASCII kept)."""
+    if _c_encoder is None:  # pragma: no cover - CPython always has the C encoder
+        return _encoder.encode(value)
+    return "".join(_c_encoder(value, 0))
+
+
+_names: dict[tuple[str, ...], str] = {}
+
+
+def _dump_names(names: tuple[str, ...]) -> str:
+    """Configurations and transition sources repeat endlessly: encode each tuple once."""
+    cacheable = type(names) is tuple
+    text = _names.get(names) if cacheable else None
+    if text is None:
+        if any(type(n) is not str for n in names):
+            raise ValueError(f"state ids must be strings: {names!r}")
+        text = dumps(names)
+        if not cacheable:
+            return text
+        if len(_names) > 4096:
+            _names.clear()
+        _names[names] = text
+    return text
+
+INSTANCE_STATUSES = frozenset({"active", "done"})
+OUTCOMES = frozenset({"applied", "ignored", "rejected"})
+EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
+OPEN_EFFECT = frozenset({"pending", "running"})
+CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
+POLICIES = frozenset({"fire_late", "skip"})
+LETTER_KINDS = frozenset({"effect", "event"})
+
+# Column order of every table (``SELECT`` order; inserts omit a store-assigned ``id``).
+# instances:    id chart version hash snapshot configuration status rev labels created_at updated_at
+# transitions:  id instance seq event source target chart_version outcome at data actor trace_id
+#               reason idempotency_key microsteps
+# mailbox:      instance key event result at
+# outbox:       id key instance name args status attempts available_at lease_owner lease_until
+#               at_most_once last_error errors created_at
+# timers:       instance timer_id due event target policy
+# dead_letters: id kind instance key payload errors at
+I_REV, I_CREATED = 7, 9
+
+
+@dataclass(slots=True)
+class EncodedCommit:
+    """A validated commit as rows, encoded before any lock is taken."""
+
+    commit: Commit
+    instance: Row
+    expected_rev: int | None
+    transitions: list[Row]
+    effects: list[Row]
+    timers_set: list[Row]
+    timers_cancelled: list[tuple[str, str]]
+    timer_fired: tuple[str, str] | None
+    finish: tuple[str, str | None, str] | None  # (status, error, key)
+    mailbox: Row | None
+    dead_letters: list[Row]
+
+
+def _refuse(what: str) -> NoReturn:
+    raise ValueError(f"malformed commit: {what}")
+
+
+def _check(commit: Commit) -> str:
+    """Refuse what the SQL schema would refuse (and more), before anything is written."""
+    inst = commit.instance
+    iid = inst.id
+    if type(iid) is not str:
+        _refuse(f"instance id {iid!r} is not a string")
+    if inst.status not in INSTANCE_STATUSES:
+        _refuse(f"instance {iid!r} has status {inst.status!r}")
+    if commit.expected_rev is not None and type(commit.expected_rev) is not int:
+        _refuse(f"expected_rev {commit.expected_rev!r} is not an int")
+    for k, v in inst.labels.items():
+        if type(k) is not str or type(v) is not str:
+            _refuse(f"labels of {iid!r} must map strings to strings, not {k!r}: {v!r}")
+    for t in commit.transitions:
+        if t.instance != iid or t.outcome not in OUTCOMES or type(t.seq) is not int or t.seq < 1:
+            _refuse(f"transition {t.seq!r} of {t.instance!r} (outcome {t.outcome!r}) "
+                    f"in a commit of {iid!r}")
+    for e in commit.effects:
+        if e.instance != iid or e.status not in EFFECT_STATUSES:
+            _refuse(f"effect {e.key!r} of {e.instance!r} (status {e.status!r}) "
+                    f"in a commit of {iid!r}")
+    for tm in commit.timers_set:
+        if tm.instance != iid or tm.policy not in POLICIES:
+            _refuse(f"timer {tm.timer_id!r} of {tm.instance!r} (policy {tm.policy!r}) "
+                    f"in a commit of {iid!r}")
+    if commit.mailbox is not None and commit.mailbox.instance != iid:
+        _refuse(f"a mailbox row of {commit.mailbox.instance!r} in a commit of {iid!r}")
+    if commit.effect_finished is not None and commit.effect_finished.status not in CLOSED_EFFECT:
+        _refuse(f"effect_finished status {commit.effect_finished.status!r} does not close a row")
+    for d in commit.dead_letters:
+        if d.kind not in LETTER_KINDS:
+            _refuse(f"dead letter kind {d.kind!r}")
+    return iid
+
+
+def encode_commit(commit: Commit) -> EncodedCommit:
+    """Validate ``commit`` and encode its rows; raise ``ValueError`` if it is malformed."""
+    iid = _check(commit)
+    inst = commit.instance
+    rev = 1 if commit.expected_rev is None else commit.expected_rev + 1
+    try:
+        return EncodedCommit(
+            commit=commit,
+            instance=(iid, inst.chart, inst.version, inst.hash, dumps(inst.snapshot),
+                      _dump_names(inst.configuration), inst.status, rev,
+                      dumps(inst.labels) if inst.labels else "{}",
+                      inst.created_at, inst.updated_at),
+            expected_rev=commit.expected_rev,
+            transitions=[(t.instance, t.seq, t.event, _dump_names(t.source),
+                          _dump_names(t.target), t.chart_version, t.outcome, t.at,
+                          "null" if t.data is None else dumps(t.data), t.actor, t.trace_id,
+                          t.reason, t.idempotency_key, dumps(t.microsteps) if t.microsteps else "[]")
+                         for t in commit.transitions],
+            effects=[(e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts,
+                      e.available_at, e.lease_owner, e.lease_until, int(e.at_most_once),
+                      e.last_error, dumps(e.errors) if e.errors else "[]", e.created_at)
+                     for e in commit.effects],
+            timers_set=[(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy)
+                        for t in commit.timers_set],
+            timers_cancelled=[(iid, tid) for tid in commit.timers_cancelled],
+            timer_fired=None if commit.timer_fired is None else (iid, commit.timer_fired),
+            finish=None if (f := commit.effect_finished) is None else (f.status, f.error, f.key),
+            mailbox=None if (m := commit.mailbox) is None else (
+                m.instance, m.key, m.event, dumps(m.result), m.at),
+            dead_letters=[(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
+                          for d in commit.dead_letters],
+        )
+    except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
+        _refuse(f"instance {iid!r}: {exc}")
+
+
+# -- decoding: every column is checked, so a corrupted row is refused, never half-read ----------
+
+
+class _Corrupt(Exception):
+    pass
+
+
+def _text(value: Any, column: str) -> str:
+    if type(value) is not str:
+        raise _Corrupt(f"{column} is {type(value).__name__}, not text")
+    return value
+
+
+def _opt_text(value: Any, column: str) -> str | None:
+    return None if value is None else _text(value, column)
+
+
+def _int(value: Any, column: str) -> int:
+    if type(value) is not int:
+        raise _Corrupt(f"{column} is {type(value).__name__}, not an integer")
+    return value
+
+
+def _num(value: Any, column: str) -> float:
+    if type(value) is not float and type(value) is not int:
+        raise _Corrupt(f"{column} is {type(value).__name__}, not a number")
+    return float(value)
+
+
+def _opt_num(value: Any, column: str) -> float | None:
+    return None if value is None else _num(value, column)
+
+
+def _choice(value: Any, column: str, allowed: frozenset[Any]) -> Any:
+    if value not in allowed:
+        raise _Corrupt(f"{column} is {value!r}, not one of {sorted(allowed)}")
+    return value
+
+
+def _json(value: Any, column: str) -> Any:
+    try:
+        return _loads(_text(value, column))
+    except ValueError as exc:
+        raise _Corrupt(f"{column} is not valid JSON ({exc})") from None
+
+
+def _object(value: Any, column: str) -> dict[str, Any]:
+    decoded = _json(value, column)
+    if not isinstance(decoded, dict):
+        raise _Corrupt(f"{column} is not a JSON object")
+    return decoded
+
+
+def _strings(value: Any, column: str) -> list[str]:
+    decoded = _json(value, column)
+    if not isinstance(decoded, list) or any(type(x) is not str for x in decoded):
+        raise _Corrupt(f"{column} is not a JSON list of strings")
+    return cast(list[str], decoded)
+
+
+def _list(value: Any, column: str) -> list[Any]:
+    decoded = _json(value, column)
+    if not isinstance(decoded, list):
+        raise _Corrupt(f"{column} is not a JSON list")
+    return decoded
+
+
+def _decoder(table: str, key: Callable[[Row], object], width: int) -> Callable[
+        [Callable[[Row], Any]], Callable[[Row], Any]]:
+    def wrap(build: Callable[[Row], Any]) -> Callable[[Row], Any]:
+        def decode(row: Row) -> Any:
+            try:
+                if len(row) != width:
+                    raise _Corrupt(f"{len(row)} columns, expected {width}")
+                return build(row)
+            except _Corrupt as exc:
+                raise IntegrityError(
+                    f"corrupted row in table {table!r} ({key(row)}): {exc}; refusing to read it"
+                ) from None
+        decode.__doc__ = f"Decode a row of {table}; raise IntegrityError if it is corrupted."
+        return decode
+    return wrap
+
+
+def _k(*names_at: tuple[str, int]) -> Callable[[Row], str]:
+    return lambda row: ", ".join(f"{n} {row[i]!r}" if i < len(row) else f"{n} ?"
+                                 for n, i in names_at)
+
+
+@_decoder("instances", _k(("id", 0)), 11)
+def _instance(r: Row) -> InstanceRecord:
+    labels = _object(r[8], "labels")
+    if any(type(v) is not str for v in labels.values()):
+        raise _Corrupt("labels has a non-string value")
+    return InstanceRecord(
+        id=_text(r[0], "id"), chart=_text(r[1], "chart"), version=_text(r[2], "version"),
+        hash=_text(r[3], "hash"), snapshot=_object(r[4], "snapshot"),
+        configuration=tuple(_strings(r[5], "configuration")),
+        status=_choice(r[6], "status", INSTANCE_STATUSES), rev=_int(r[7], "rev"),
+        labels=labels, created_at=_num(r[9], "created_at"), updated_at=_num(r[10], "updated_at"))
+
+
+@_decoder("transitions", _k(("id", 0), ("instance", 1), ("seq", 2)), 15)
+def _transition(r: Row) -> TransitionRecord:
+    return TransitionRecord(
+        id=_int(r[0], "id"), instance=_text(r[1], "instance"), seq=_int(r[2], "seq"),
+        event=_text(r[3], "event"), source=tuple(_strings(r[4], "source")),
+        target=tuple(_strings(r[5], "target")), chart_version=_text(r[6], "chart_version"),
+        outcome=_choice(r[7], "outcome", OUTCOMES), at=_num(r[8], "at"),
+        data=_json(r[9], "data"), actor=_opt_text(r[10], "actor"),
+        trace_id=_opt_text(r[11], "trace_id"), reason=_opt_text(r[12], "reason"),
+        idempotency_key=_opt_text(r[13], "idempotency_key"),
+        microsteps=_list(r[14], "microsteps"))
+
+
+@_decoder("mailbox", _k(("instance", 0), ("key", 1)), 5)
+def _mailbox(r: Row) -> MailboxRecord:
+    return MailboxRecord(instance=_text(r[0], "instance"), key=_text(r[1], "key"),
+                         event=_text(r[2], "event"), result=_object(r[3], "result"),
+                         at=_num(r[4], "at"))
+
+
+@_decoder("outbox", _k(("key", 1)), 14)
+def _effect(r: Row) -> EffectRecord:
+    return EffectRecord(
+        id=_int(r[0], "id"), key=_text(r[1], "key"), instance=_text(r[2], "instance"),
+        name=_text(r[3], "name"), args=_json(r[4], "args"),
+        status=_choice(r[5], "status", EFFECT_STATUSES), attempts=_int(r[6], "attempts"),
+        available_at=_num(r[7], "available_at"), lease_owner=_opt_text(r[8], "lease_owner"),
+        lease_until=_opt_num(r[9], "lease_until"),
+        at_most_once=bool(_choice(r[10], "at_most_once", frozenset({0, 1}))),
+        last_error=_opt_text(r[11], "last_error"), errors=_strings(r[12], "errors"),
+        created_at=_num(r[13], "created_at"))
+
+
+@_decoder("timers", _k(("instance", 0), ("timer_id", 1)), 6)
+def _timer(r: Row) -> TimerRecord:
+    return TimerRecord(instance=_text(r[0], "instance"), timer_id=_text(r[1], "timer_id"),
+                       due=_num(r[2], "due"), event=_object(r[3], "event"),
+                       target=_opt_text(r[4], "target"),
+                       policy=_choice(r[5], "policy", POLICIES))
+
+
+@_decoder("dead_letters", _k(("id", 0)), 7)
+def _dead_letter(r: Row) -> DeadLetterRecord:
+    return DeadLetterRecord(id=_int(r[0], "id"), kind=_choice(r[1], "kind", LETTER_KINDS),
+                            instance=_text(r[2], "instance"), key=_text(r[3], "key"),
+                            payload=_object(r[4], "payload"), errors=_strings(r[5], "errors"),
+                            at=_num(r[6], "at"))
+
+
+decode_instance: Callable[[Row], InstanceRecord] = _instance
+decode_transition: Callable[[Row], TransitionRecord] = _transition
+decode_mailbox: Callable[[Row], MailboxRecord] = _mailbox
+decode_effect: Callable[[Row], EffectRecord] = _effect
+decode_timer: Callable[[Row], TimerRecord] = _timer
+decode_dead_letter: Callable[[Row], DeadLetterRecord] = _dead_letter
+
+DECODERS: dict[str, Callable[[Row], object]] = {
+    "instances": decode_instance, "transitions": decode_transition, "mailbox": decode_mailbox,
+    "outbox": decode_effect, "timers": decode_timer, "dead_letters": decode_dead_letter,
+}
+
+
+def decode_problems(table: str, rows: Iterable[Sequence[Any]]) -> list[str]:
+    """Try to decode every row of ``table``; the message of each one refused."""
+    decode = DECODERS[table]
+    problems = []
+    for row in rows:
+        try:
+            decode(tuple(row))
+        except IntegrityError as exc:
+            problems.append(str(exc))
+    return problems

@@ -1,0 +1,200 @@
+"""The store contract every backend implements (memory, SQLite, later PostgreSQL).
+
+The runtime is the only writer of step results and talks to storage only through this
+protocol, so every backend behaves the same; ``tests/storage/contract.py`` checks that.
+
+Why the shape: ``apply`` takes *many* commits and writes them in one transaction (group commit:
+one fsync for many instances), each guarded by its own optimistic ``rev`` check.  A commit
+whose check fails is rolled back alone (a savepoint) and returned, so one conflicting instance
+never costs the others their durability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from ..core.errors import StatekeeperError
+from .records import (
+    Commit,
+    DeadLetterRecord,
+    EffectRecord,
+    InstanceRecord,
+    MailboxRecord,
+    TimerRecord,
+    TransitionRecord,
+)
+
+__all__ = [
+    "InstanceExists",
+    "IntegrityError",
+    "SchemaTooNew",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "UnknownInstance",
+]
+
+
+class StoreError(StatekeeperError):
+    """A storage problem."""
+
+
+class UnknownInstance(StoreError, KeyError):
+    """No instance has that id."""
+
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(f"no instance {instance_id!r}")
+
+    def __str__(self) -> str:
+        return f"no instance {self.instance_id!r}"
+
+
+class InstanceExists(StoreError):
+    """An instance with that id already exists."""
+
+    def __init__(self, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(f"instance {instance_id!r} already exists")
+
+
+class StoreUnavailable(StoreError):
+    """The database stayed locked or unreachable after the configured retries."""
+
+
+class IntegrityError(StoreError):
+    """A stored row is corrupted or inconsistent; it is refused, never silently repaired."""
+
+
+class SchemaTooNew(StoreError):
+    """The database was written by a newer statekeeper (a schema version this code does not know).
+
+    Refused rather than guessed at: upgrade statekeeper, or point it at another database.
+    """
+
+
+class Store(Protocol):
+    """Durable (or, for tests, in-memory) storage of instances, logs, outbox and timers.
+
+    Every method is safe to call from the runtime's threads; each call is its own transaction
+    unless it says otherwise.  A store never reads the clock: every time it compares or writes
+    (``now``, ``available_at``, ``due``, ``at``) is an argument, so virtual time drives it in
+    tests.  Every backend copies records in and out, so a caller cannot mutate stored state.
+    """
+
+    def migrate(self) -> None:
+        """Create or upgrade the schema to the latest version (idempotent)."""
+
+    def close(self) -> None:
+        """Release connections; later calls raise :class:`StoreError`."""
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def load(self, instance_id: str) -> InstanceRecord:
+        """Return the instance; raise :class:`UnknownInstance` or :class:`IntegrityError`."""
+
+    def apply(self, commits: Sequence[Commit]) -> list[Commit]:
+        """Write ``commits`` in one transaction; return the ones whose rev check failed.
+
+        A commit with ``expected_rev=None`` creates its instance; if the id exists it counts as
+        a conflict (returned) and the caller raises :class:`InstanceExists`.  Everything else a
+        commit names (transition rows, outbox rows, timer changes, the fired timer, the closed
+        effect, the mailbox entry, dead letters) is written or rolled back with it.  The full
+        list of conflicts is on :class:`~statekeeper.storage.records.Commit`.  Commits apply in
+        order, so a later commit of the group may build on an earlier one's ``rev``; once a
+        commit conflicts, every later commit of the same instance in the group conflicts too
+        (it was built on a state that was not written, even if its ``rev`` happens to match
+        one another writer committed).
+
+        Raises:
+            ValueError: a commit is malformed (an unknown status, a row of another instance, a
+                value JSON cannot encode); nothing of the group is written.
+            StoreUnavailable: the database stayed locked or unreachable.
+
+        """
+
+    def query(
+        self,
+        *,
+        chart: str | None = None,
+        state: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+    ) -> list[InstanceRecord]:
+        """Instances matching every given filter, ordered by id, at most ``limit``.
+
+        ``state`` matches any active state id (compound and parallel ancestors included).
+        ``after`` is the last id of the previous page.
+        """
+
+    # -- the audit log and the mailbox ---------------------------------------------------------
+
+    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
+        """The instance's transition rows by ``seq`` (the first ``limit`` when given).
+
+        Raises :class:`UnknownInstance` when there is no such instance.
+        """
+
+    def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
+        """The first result recorded for an idempotency key, if the key was seen."""
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
+        """Timers due at or before ``now``, earliest first."""
+
+    def next_timer_due(self) -> float | None:
+        """The earliest due time of any pending timer."""
+
+    def timers(self, instance_id: str) -> list[TimerRecord]:
+        """Pending timers of one instance, earliest first."""
+
+    # -- the outbox ------------------------------------------------------------------------------
+
+    def claim_effects(self, owner: str, now: float, lease: float, *,
+                      limit: int = 100) -> list[EffectRecord]:
+        """Lease up to ``limit`` runnable effects to ``owner`` until ``now + lease``.
+
+        Runnable: pending with ``available_at <= now``, or running with an expired lease
+        (``lease_until <= now``: a crashed worker's).  Claiming increments ``attempts``.  Two
+        owners never hold the same row at once, across threads and processes: the select and
+        the update are one atomic statement under the write lock.  Oldest first
+        (``available_at``, then ``id``).
+        """
+
+    def effects(self, instance_id: str | None = None,
+                status: str | None = None) -> list[EffectRecord]:
+        """Outbox rows, optionally filtered, oldest first."""
+
+    def extend_lease(self, key: str, owner: str, until: float) -> bool:
+        """Extend a held lease; ``False`` if ``owner`` no longer holds it (reclaimed or closed)."""
+
+    def release_effect(self, key: str, owner: str, *, available_at: float,
+                       error: str | None) -> bool:
+        """Give a claimed effect back for a later attempt (backoff), recording ``error``.
+
+        The row becomes ``pending`` until ``available_at``, its lease cleared; ``error`` (when
+        given) becomes ``last_error`` and is appended to ``errors``.  ``False`` if ``owner`` no
+        longer holds the lease.
+        """
+
+    # -- dead letters ------------------------------------------------------------------------
+
+    def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
+        """Dead letters, oldest first."""
+
+    def delete_dead_letter(self, letter_id: int) -> bool:
+        """Remove a dead letter (after it was replayed or discarded)."""
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def integrity_check(self) -> list[str]:
+        """Problems found (an empty list when the store is consistent).
+
+        Decodes every row (a corrupted one is reported, naming its table and key) and checks
+        cross-row consistency: transitions, mailbox, outbox rows and timers of unknown
+        instances, gaps in an instance's ``seq``, and timers of finished instances.
+        """

@@ -1,0 +1,190 @@
+"""Rows as the stores read and write them (``*Record`` types), separate from the public API.
+
+A store persists exactly these; the runtime builds them from step results.  All payloads are
+JSON-able values; the store decides how to encode them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Commit",
+    "DeadLetterRecord",
+    "EffectFinish",
+    "EffectRecord",
+    "InstanceRecord",
+    "MailboxRecord",
+    "TimerRecord",
+    "TransitionRecord",
+]
+
+InstanceStatus = Literal["active", "done"]
+EffectStatus = Literal["pending", "running", "done", "failed", "dead"]
+Outcome = Literal["applied", "ignored", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class InstanceRecord:
+    """One instance: its snapshot and what it is queried by.
+
+    ``rev`` is the optimistic version: every commit must name the ``rev`` it read and bumps it.
+    The store is authoritative for it: a commit writes ``expected_rev + 1`` (``1`` when it
+    creates the instance) whatever ``rev`` the record carries, so a caller cannot forget the
+    bump.  ``created_at`` is written when the instance is created and kept by later commits.
+    """
+
+    id: str
+    chart: str
+    version: str
+    hash: str
+    snapshot: dict[str, Any]
+    configuration: tuple[str, ...]
+    status: InstanceStatus = "active"
+    rev: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionRecord:
+    """One audit row: an event applied to (or rejected by) an instance.
+
+    ``seq`` numbers an instance's rows from 1 with no gaps, so "applied exactly once" can be
+    checked from the log alone.  ``id`` is assigned by the store (ignored on write).
+    """
+
+    instance: str
+    seq: int
+    event: str
+    source: tuple[str, ...]
+    target: tuple[str, ...]
+    chart_version: str
+    outcome: Outcome
+    at: float
+    data: Any = None
+    actor: str | None = None
+    trace_id: str | None = None
+    reason: str | None = None
+    idempotency_key: str | None = None
+    microsteps: list[Any] = field(default_factory=list)
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxRecord:
+    """An idempotency key seen for an instance, and the result first returned for it."""
+
+    instance: str
+    key: str
+    event: str
+    result: dict[str, Any]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class EffectRecord:
+    """An outbox row: an effect to run after its step committed.
+
+    ``key`` (the effect's idempotency key) is unique in the whole outbox.  A claimed row is
+    ``running`` with a lease (``lease_owner`` until ``lease_until``); ``attempts`` counts claims.
+    ``id`` is assigned by the store (ignored on write) and orders rows oldest first.
+    """
+
+    key: str
+    instance: str
+    name: str
+    args: Any
+    status: EffectStatus = "pending"
+    attempts: int = 0
+    available_at: float = 0.0
+    lease_owner: str | None = None
+    lease_until: float | None = None
+    at_most_once: bool = False
+    last_error: str | None = None
+    errors: list[str] = field(default_factory=list)
+    created_at: float = 0.0
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    """A pending timer of ``instance``, identified by ``(instance, timer_id)``.
+
+    Its ``event`` is delivered at ``due`` to ``target`` (``None``: to ``instance`` itself).  The
+    timer belongs to ``instance``, which sets, cancels and fires it in its own commits.
+    """
+
+    instance: str
+    timer_id: str
+    due: float
+    event: dict[str, Any]
+    target: str | None = None
+    policy: Literal["fire_late", "skip"] = "fire_late"
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterRecord:
+    """Work that exhausted its policy, kept with its error history for inspection and replay.
+
+    ``instance`` need not exist (an event for an unknown target can be dead-lettered too).
+    ``id`` is assigned by the store (ignored on write).
+    """
+
+    kind: Literal["effect", "event"]
+    instance: str
+    key: str
+    payload: dict[str, Any]
+    errors: list[str]
+    at: float
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class Commit:
+    """Everything one step writes, applied atomically with an optimistic version check.
+
+    ``expected_rev`` is the ``rev`` the step read (``None`` when creating the instance).  Every
+    row a commit names (transitions, effects, timers, mailbox) belongs to ``instance``; dead
+    letters may name any instance.  ``timers_cancelled`` and ``timer_fired`` are timer ids of
+    ``instance``.  Timer changes apply in this order: the fired timer is removed, cancelled
+    ones are removed (a missing one is a no-op), then ``timers_set`` are upserted, so a step
+    may cancel and re-arm the same timer id.
+
+    A commit *conflicts* (is rolled back alone and returned by ``Store.apply``) when it was
+    computed from a state that is no longer current:
+
+    * ``expected_rev`` is ``None`` but the instance exists, or the stored ``rev`` differs
+      (or the instance is missing);
+    * a transition ``(instance, seq)``, an effect ``key`` or a mailbox ``(instance, key)``
+      already exists (someone else committed that step, or that idempotency key, first);
+    * ``timer_fired`` names no pending timer (it was cancelled or fired meanwhile);
+    * ``effect_finished`` names no open (``pending``/``running``) outbox row (another attempt
+      already delivered the outcome), so an outcome event is applied at most once.
+    """
+
+    instance: InstanceRecord
+    expected_rev: int | None
+    transitions: list[TransitionRecord] = field(default_factory=list)
+    effects: list[EffectRecord] = field(default_factory=list)
+    timers_set: list[TimerRecord] = field(default_factory=list)
+    timers_cancelled: list[str] = field(default_factory=list)
+    timer_fired: str | None = None
+    effect_finished: EffectFinish | None = None
+    mailbox: MailboxRecord | None = None
+    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class EffectFinish:
+    """Close an outbox row in the same transaction that applies its outcome event.
+
+    ``status`` is ``done``, ``failed`` or ``dead``; the lease is cleared and ``error`` (when
+    given) becomes ``last_error`` and is appended to ``errors``.
+    """
+
+    key: str
+    status: EffectStatus
+    error: str | None = None

@@ -1,0 +1,184 @@
+-- Named queries of the SQLite store (loaded by statekeeper.storage._sql).
+-- Column lists follow the order in statekeeper/storage/_codec.py; keep them in step.
+
+-- name: load_instance
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+       updated_at
+FROM instances WHERE id = ?;
+
+-- name: instance_exists
+SELECT 1 FROM instances WHERE id = ?;
+
+-- name: insert_instance
+INSERT INTO instances (id, chart, version, hash, snapshot, configuration, status, rev, labels,
+                       created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: update_instance
+-- The optimistic check: no row changes unless the stored rev is the one the step read.
+UPDATE instances
+SET chart = ?, version = ?, hash = ?, snapshot = ?, configuration = ?, status = ?, rev = ?,
+    labels = ?, updated_at = ?
+WHERE id = ? AND rev = ?;
+
+-- name: query_instances
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+       updated_at
+FROM instances AS i
+WHERE (:after IS NULL OR i.id > :after)
+  AND (:chart IS NULL OR i.chart = :chart)
+  AND (:status IS NULL OR i.status = :status)
+  AND (:state IS NULL OR EXISTS (SELECT 1 FROM json_each(i.configuration) WHERE value = :state))
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(:labels) AS want
+      WHERE NOT EXISTS (SELECT 1 FROM json_each(i.labels) AS have
+                        WHERE have.key = want.key AND have.value = want.value))
+ORDER BY i.id
+LIMIT :limit;
+
+-- name: insert_transition
+INSERT INTO transitions (instance, seq, event, source, target, chart_version, outcome, at, data,
+                         actor, trace_id, reason, idempotency_key, microsteps)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: history
+SELECT id, instance, seq, event, source, target, chart_version, outcome, at, data, actor,
+       trace_id, reason, idempotency_key, microsteps
+FROM transitions WHERE instance = ? ORDER BY seq LIMIT ?;
+
+-- name: insert_mailbox
+INSERT INTO mailbox (instance, key, event, result, at) VALUES (?, ?, ?, ?, ?);
+
+-- name: load_mailbox
+SELECT instance, key, event, result, at FROM mailbox WHERE instance = ? AND key = ?;
+
+-- name: upsert_timer
+INSERT INTO timers (instance, timer_id, due, event, target, policy) VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (instance, timer_id) DO UPDATE
+SET due = excluded.due, event = excluded.event, target = excluded.target,
+    policy = excluded.policy;
+
+-- name: delete_timer
+DELETE FROM timers WHERE instance = ? AND timer_id = ?;
+
+-- name: due_timers
+SELECT instance, timer_id, due, event, target, policy
+FROM timers WHERE due <= ? ORDER BY due, instance, timer_id LIMIT ?;
+
+-- name: next_timer_due
+SELECT min(due) FROM timers;
+
+-- name: instance_timers
+SELECT instance, timer_id, due, event, target, policy
+FROM timers WHERE instance = ? ORDER BY due, instance, timer_id;
+
+-- name: insert_effect
+INSERT INTO outbox (key, instance, name, args, status, attempts, available_at, lease_owner,
+                    lease_until, at_most_once, last_error, errors, created_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: finish_effect
+-- Only an open row closes: a second outcome for the same effect changes nothing (rowcount 0).
+UPDATE outbox
+SET status = ?1, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(?2, last_error),
+    errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END
+WHERE key = ?3 AND status IN ('pending', 'running');
+
+-- name: claim_effects
+-- One statement selects and leases, under the write lock (BEGIN IMMEDIATE): two claimers,
+-- threads or processes, can never both see a row as runnable.
+UPDATE outbox
+SET status = 'running', lease_owner = :owner, lease_until = :until, attempts = attempts + 1
+WHERE id IN (
+    SELECT id FROM outbox
+    WHERE (status = 'pending' AND available_at <= :now)
+       OR (status = 'running' AND lease_until <= :now)
+    ORDER BY available_at, id
+    LIMIT :limit)
+RETURNING id, key, instance, name, args, status, attempts, available_at, lease_owner,
+          lease_until, at_most_once, last_error, errors, created_at;
+
+-- name: list_effects
+SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner, lease_until,
+       at_most_once, last_error, errors, created_at
+FROM outbox
+WHERE (:instance IS NULL OR instance = :instance) AND (:status IS NULL OR status = :status)
+ORDER BY id;
+
+-- name: extend_lease
+UPDATE outbox SET lease_until = ?
+WHERE key = ? AND lease_owner = ? AND status = 'running';
+
+-- name: release_effect
+UPDATE outbox
+SET status = 'pending', available_at = ?1, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(?2, last_error),
+    errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END
+WHERE key = ?3 AND lease_owner = ?4 AND status = 'running';
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (kind, instance, key, payload, errors, at) VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: list_dead_letters
+SELECT id, kind, instance, key, payload, errors, at
+FROM dead_letters WHERE (?1 IS NULL OR instance = ?1) ORDER BY id;
+
+-- name: delete_dead_letter
+DELETE FROM dead_letters WHERE id = ?;
+
+-- name: schema_version_exists
+SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version';
+
+-- name: schema_version
+SELECT coalesce(max(version), 0) FROM schema_version;
+
+-- name: insert_schema_version
+INSERT INTO schema_version (version, name) VALUES (?, ?);
+
+-- name: check_orphans
+-- Rows whose instance does not exist (only possible if foreign keys were off when written).
+SELECT 'transitions', instance FROM transitions WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'mailbox', instance FROM mailbox WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'outbox', instance FROM outbox WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'timers', instance FROM timers WHERE instance NOT IN (SELECT id FROM instances)
+ORDER BY 1, 2;
+
+-- name: check_seq_gaps
+SELECT instance, count(*), min(seq), max(seq)
+FROM transitions GROUP BY instance
+HAVING min(seq) != 1 OR max(seq) != count(*)
+ORDER BY instance;
+
+-- name: check_timers_of_done
+SELECT t.instance, t.timer_id
+FROM timers AS t JOIN instances AS i ON i.id = t.instance
+WHERE i.status = 'done'
+ORDER BY t.instance, t.timer_id;
+
+-- name: all_instances
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+       updated_at
+FROM instances ORDER BY id;
+
+-- name: all_transitions
+SELECT id, instance, seq, event, source, target, chart_version, outcome, at, data, actor,
+       trace_id, reason, idempotency_key, microsteps
+FROM transitions ORDER BY id;
+
+-- name: all_mailbox
+SELECT instance, key, event, result, at FROM mailbox ORDER BY instance, key;
+
+-- name: all_outbox
+SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner, lease_until,
+       at_most_once, last_error, errors, created_at
+FROM outbox ORDER BY id;
+
+-- name: all_timers
+SELECT instance, timer_id, due, event, target, policy FROM timers ORDER BY instance, timer_id;
+
+-- name: all_dead_letters
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;

@@ -1,0 +1,72 @@
+"""A corrupted or foreign instance row in the SQLite file is refused through the client, never repaired."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from statekeeper import Chart, Final, IntegrityError, SnapshotMismatch, State, VirtualClock
+from statekeeper.client import Client
+
+DOOR = Chart("door", version=1, initial="closed", states={
+    "closed": State(on={"open": "opened"}),
+    "opened": State(on={"close": "closed", "remove": "gone"}),
+    "gone": Final(),
+})
+
+
+def _started(path: Path) -> None:
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        client.start("door", "d-1")
+
+
+def _tamper(path: Path, sql: str, *params: object) -> None:
+    with sqlite3.connect(path) as conn:
+        conn.execute(sql, params)
+
+
+def _snapshot(path: Path) -> dict[str, object]:
+    with sqlite3.connect(path) as conn:
+        (text,) = conn.execute("SELECT snapshot FROM instances WHERE id = 'd-1'").fetchone()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("damage", ["not json", "truncated", "wrong state"])
+def test_a_corrupted_snapshot_is_refused_and_left_as_it_is(tmp_path: Path, damage: str) -> None:
+    path = tmp_path / "doors.db"
+    _started(path)
+    good = _snapshot(path)
+    if damage == "not json":
+        bad = "{this is not json"
+    elif damage == "truncated":
+        bad = json.dumps(good)[:20]
+    else:
+        bad = json.dumps({**good, "configuration": ["nowhere"]})
+    _tamper(path, "UPDATE instances SET snapshot = ? WHERE id = 'd-1'", bad)
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        with pytest.raises(IntegrityError, match="d-1"):
+            client.send("d-1", "open")
+    with sqlite3.connect(path) as conn:
+        (after,) = conn.execute("SELECT snapshot FROM instances WHERE id = 'd-1'").fetchone()
+        (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
+    assert after == bad and rows == 1
+
+
+def test_an_instance_of_another_chart_structure_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "doors.db"
+    _started(path)
+    changed = Chart("door", version=1, initial="closed", states={
+        "closed": State(on={"open": "opened", "kick": "opened"}),
+        "opened": State(on={"close": "closed", "remove": "gone"}),
+        "gone": Final(),
+    })
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(changed)
+        with pytest.raises(SnapshotMismatch, match="register the chart it started with"):
+            client.send("d-1", "open")
+        assert client.get("d-1").configuration == ("closed",)

@@ -1,0 +1,529 @@
+"""The storage contract: the behaviour every ``Store`` backend must have, written once.
+
+``test_contract.py`` runs :class:`StoreContract` against every backend through the ``store``
+fixture (``conftest.py``), so the in-memory store that runtime unit tests use is held to the
+same rules as SQLite (and, later, PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from statekeeper.storage import (
+    Commit,
+    DeadLetterRecord,
+    EffectFinish,
+    EffectRecord,
+    InstanceRecord,
+    IntegrityError,
+    MailboxRecord,
+    Store,
+    StoreError,
+    TimerRecord,
+    TransitionRecord,
+    UnknownInstance,
+)
+
+# -- builders -----------------------------------------------------------------------------------
+
+
+def make(iid: str = "o-1", **fields: Any) -> InstanceRecord:
+    values: dict[str, Any] = {
+        "chart": "order", "version": "1", "hash": "h1", "snapshot": {"data": {"n": 0}},
+        "configuration": ("placed",), "labels": {}, "created_at": 0.0, "updated_at": 0.0}
+    values.update(fields)
+    return InstanceRecord(id=iid, **values)
+
+
+def transition(iid: str, seq: int, **fields: Any) -> TransitionRecord:
+    values: dict[str, Any] = {"event": "go", "source": ("a",), "target": ("b",),
+                              "chart_version": "1", "outcome": "applied", "at": float(seq)}
+    values.update(fields)
+    return TransitionRecord(instance=iid, seq=seq, **values)
+
+
+def created(store: Store, iid: str = "o-1", **fields: Any) -> InstanceRecord:
+    """Create ``iid`` (with its first transition row, seq 1) and return it as stored."""
+    commit = Commit(make(iid, **fields), None, transitions=[transition(iid, 1, event="init")])
+    assert store.apply([commit]) == []
+    return store.load(iid)
+
+
+def advance(rec: InstanceRecord, *, at: float = 1.0, **fields: Any) -> Commit:
+    """The next step of ``rec``: a new configuration and transition row ``seq = rev + 1``."""
+    target = (f"s{rec.rev + 1}",)
+    new = replace(rec, configuration=target, snapshot={"data": {"n": rec.rev + 1}}, updated_at=at)
+    fields.setdefault("transitions", [transition(rec.id, rec.rev + 1, source=rec.configuration,
+                                                 target=target, at=at)])
+    return Commit(new, rec.rev, **fields)
+
+
+def effect(iid: str, key: str, **fields: Any) -> EffectRecord:
+    values: dict[str, Any] = {"name": "charge", "args": {"amount": 42}}
+    values.update(fields)
+    return EffectRecord(key=key, instance=iid, **values)
+
+
+def timer(iid: str, timer_id: str, due: float, **fields: Any) -> TimerRecord:
+    return TimerRecord(instance=iid, timer_id=timer_id, due=due,
+                       event={"name": f"timeout.{timer_id}"}, **fields)
+
+
+def step(store: Store, iid: str, **fields: Any) -> InstanceRecord:
+    """Commit the next step of ``iid`` (asserting it applies) and return the new row."""
+    assert store.apply([advance(store.load(iid), **fields)]) == []
+    return store.load(iid)
+
+
+def seed_effects(store: Store, instances: int, per_instance: int,
+                 available_at: float = 0.0) -> list[str]:
+    keys = []
+    for i in range(instances):
+        iid = f"e-{i:03d}"
+        mine = [f"{iid}:{n:03d}" for n in range(per_instance)]
+        created(store, iid)
+        step(store, iid, effects=[effect(iid, k, available_at=available_at) for k in mine])
+        keys += mine
+    return keys
+
+
+class StoreContract:
+    """Behaviour every Store must have; ``test_contract.py`` runs it once per backend."""
+
+    # -- instances ------------------------------------------------------------------------------
+
+    def test_create_then_load_round_trips_every_field(self, store: Store) -> None:
+        rec = make("o-1", chart="order", version="2", hash="abc", status="active",
+                   snapshot={"data": {"total": 42, "items": ["a"]}, "ok": True, "x": None},
+                   configuration=("root", "placed"), labels={"region": "eu"},
+                   created_at=5.0, updated_at=6.5)
+        assert store.apply([Commit(rec, None)]) == []
+        assert store.load("o-1") == replace(rec, rev=1)
+
+    def test_sequences_may_be_lists_and_come_back_as_tuples(self, store: Store) -> None:
+        rec = make("o-1", configuration=["root", "placed"])
+        store.apply([Commit(rec, None, transitions=[
+            transition("o-1", 1, source=[], target=["root", "placed"])])])
+        assert store.load("o-1").configuration == ("root", "placed")
+        assert store.history("o-1")[0].target == ("root", "placed")
+
+    def test_unknown_instance(self, store: Store) -> None:
+        with pytest.raises(UnknownInstance) as caught:
+            store.load("nope")
+        assert isinstance(caught.value, KeyError)
+        assert caught.value.instance_id == "nope"
+        with pytest.raises(UnknownInstance):
+            store.history("nope")
+
+    def test_records_are_copies_in_and_out(self, store: Store) -> None:
+        snapshot: dict[str, Any] = {"data": {"items": [1]}, "pair": (1, 2)}
+        rec = make("o-1", snapshot=snapshot, labels={"k": "v"})
+        store.apply([Commit(rec, None)])
+        snapshot["data"]["items"].append(2)
+        rec.labels["k"] = "changed"
+        loaded = store.load("o-1")
+        # payloads come back as JSON gives them (a tuple is a list), on every backend
+        assert loaded.snapshot == {"data": {"items": [1]}, "pair": [1, 2]}
+        assert loaded.labels == {"k": "v"}
+        loaded.snapshot["data"]["items"].append(3)
+        assert store.load("o-1").snapshot["data"]["items"] == [1]
+
+    def test_each_commit_bumps_rev_and_keeps_created_at(self, store: Store) -> None:
+        rec = created(store, "o-1", created_at=5.0)
+        assert rec.rev == 1
+        commit = advance(rec, at=9.0)
+        commit.instance = replace(commit.instance, rev=99, created_at=999.0)  # store decides
+        assert store.apply([commit]) == []
+        now = store.load("o-1")
+        assert (now.rev, now.created_at, now.updated_at) == (2, 5.0, 9.0)
+        assert now.configuration == ("s2",)
+
+    def test_creating_an_existing_id_is_a_conflict(self, store: Store) -> None:
+        created(store, "o-1")
+        again = Commit(make("o-1", chart="other"), None, transitions=[transition("o-1", 2)])
+        assert store.apply([again]) == [again]
+        assert store.load("o-1").chart == "order"
+        assert [t.seq for t in store.history("o-1")] == [1]
+
+    def test_a_stale_rev_is_returned_while_the_rest_of_the_group_lands(self, store: Store) -> None:
+        a, b, c = (created(store, i) for i in ("a", "b", "c"))
+        step(store, "b")  # someone else moved b on: rev 2
+        stale = advance(b, effects=[effect("b", "b:fx")], timers_set=[timer("b", "t", 5.0)])
+        group = [advance(a), stale, advance(c)]
+        assert store.apply(group) == [stale]
+        assert (store.load("a").rev, store.load("b").rev, store.load("c").rev) == (2, 2, 2)
+        assert store.effects("b") == [] and store.timers("b") == []
+        assert [t.seq for t in store.history("a")] == [1, 2]
+
+    def test_updating_a_missing_instance_is_a_conflict(self, store: Store) -> None:
+        ghost = Commit(make("ghost"), 3)
+        assert store.apply([ghost]) == [ghost]
+        with pytest.raises(UnknownInstance):
+            store.load("ghost")
+
+    def test_commits_of_one_group_apply_in_order(self, store: Store) -> None:
+        rec = created(store, "o-1")
+        first = advance(rec)
+        second = advance(replace(first.instance, rev=2))
+        assert store.apply([first, second]) == []
+        assert store.load("o-1").rev == 3
+        assert [t.seq for t in store.history("o-1")] == [1, 2, 3]
+
+    def test_a_commit_built_on_a_lost_one_is_lost_too(self, store: Store) -> None:
+        # Regression (found by tests/runtime/test_faults.py): another writer committed rev 2
+        # first; the group's second commit expects rev 2 too, but was built on the group's own
+        # first commit, which lost.  Landing it would mix two histories.
+        rec = created(store, "o-1")
+        step(store, "o-1")  # the other writer: rev 2
+        first = advance(rec, timers_set=[timer("o-1", "t", 5.0)])
+        second = advance(replace(first.instance, rev=2))
+        assert store.apply([first, second]) == [first, second]
+        assert store.load("o-1").rev == 2
+        assert [t.seq for t in store.history("o-1")] == [1, 2]
+        assert store.timers("o-1") == []
+
+    def test_empty_group(self, store: Store) -> None:
+        assert store.apply([]) == []
+
+    # -- atomicity: a commit's rows appear if and only if its instance update did -------------
+
+    def _everything(self, rec: InstanceRecord) -> Commit:
+        iid = rec.id
+        return advance(
+            rec, effects=[effect(iid, f"{iid}:charge")], timers_set=[timer(iid, "new", 9.0)],
+            timers_cancelled=["keep"], mailbox=MailboxRecord(iid, "req-1", "go", {"ok": 1}, 1.0),
+            dead_letters=[DeadLetterRecord("event", iid, "k", {"e": 1}, ["boom"], 1.0)])
+
+    def test_a_conflicting_commit_writes_none_of_its_rows(self, store: Store) -> None:
+        rec = step(store, created(store, "o-1").id, timers_set=[timer("o-1", "keep", 3.0)])
+        step(store, "o-1")
+        assert store.apply([self._everything(rec)]) != []
+        assert [t.seq for t in store.history("o-1")] == [1, 2, 3]
+        assert store.effects() == [] and store.dead_letters() == []
+        assert [t.timer_id for t in store.timers("o-1")] == ["keep"]
+        assert store.mailbox("o-1", "req-1") is None
+
+    def test_an_applied_commit_writes_all_of_its_rows(self, store: Store) -> None:
+        rec = step(store, created(store, "o-1").id, timers_set=[timer("o-1", "keep", 3.0)])
+        assert store.apply([self._everything(rec)]) == []
+        assert [t.seq for t in store.history("o-1")] == [1, 2, 3]
+        assert [e.key for e in store.effects()] == ["o-1:charge"]
+        assert [t.timer_id for t in store.timers("o-1")] == ["new"]
+        assert store.mailbox("o-1", "req-1") is not None
+        assert [d.key for d in store.dead_letters()] == ["k"]
+
+    @pytest.mark.parametrize("race", ["seq", "effect_key", "mailbox", "timer_gone",
+                                      "effect_closed"])
+    def test_races_the_rev_check_cannot_see_are_conflicts(self, store: Store, race: str) -> None:
+        for iid in ("a", "b", "c"):
+            created(store, iid)
+        step(store, "b", effects=[effect("b", "b:fx")],
+             mailbox=MailboxRecord("b", "req-1", "go", {}, 1.0))
+        b = step(store, "b", effect_finished=EffectFinish("b:fx", "done"))
+        racing = advance(b, timers_set=[timer("b", "t", 9.0)], effects=[effect("b", "b:new")])
+        if race == "seq":
+            racing.transitions = [transition("b", 2)]
+        elif race == "effect_key":
+            racing.effects.append(effect("b", "b:fx"))
+        elif race == "mailbox":
+            racing.mailbox = MailboxRecord("b", "req-1", "go", {"second": True}, 2.0)
+        elif race == "timer_gone":
+            racing.timer_fired = "never-set"
+        else:
+            racing.effect_finished = EffectFinish("b:fx", "failed", error="late")
+        group = [advance(store.load("a")), racing, advance(store.load("c"))]
+        assert store.apply(group) == [racing]
+        assert store.load("b") == b
+        assert store.timers("b") == [] and [e.key for e in store.effects("b")] == ["b:fx"]
+        assert store.effects("b")[0].status == "done"
+        assert store.mailbox("b", "req-1") == MailboxRecord("b", "req-1", "go", {}, 1.0)
+        assert (store.load("a").rev, store.load("c").rev) == (2, 2)
+
+    @pytest.mark.parametrize("flaw", ["status", "foreign_row", "not_json", "label_type",
+                                      "state_id"])
+    def test_a_malformed_commit_raises_and_writes_nothing(self, store: Store, flaw: str) -> None:
+        good = advance(created(store, "a"))
+        bad = advance(created(store, "b"))
+        if flaw == "status":
+            bad.instance = replace(bad.instance, status="paused")  # type: ignore[arg-type]
+        elif flaw == "foreign_row":
+            bad.effects = [effect("a", "a:fx")]
+        elif flaw == "not_json":
+            bad.instance = replace(bad.instance, snapshot={"s": {1, 2}})
+        elif flaw == "label_type":
+            bad.instance = replace(bad.instance, labels={"n": 1})  # type: ignore[dict-item]
+        else:
+            bad.instance = replace(bad.instance, configuration=("ok", 7))  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="malformed commit"):
+            store.apply([good, bad])
+        assert (store.load("a").rev, store.load("b").rev) == (1, 1)
+
+    # -- query ----------------------------------------------------------------------------------
+
+    def _population(self, store: Store) -> None:
+        created(store, "o-1", configuration=("root", "placed"), labels={"region": "eu",
+                                                                         "tier": "gold"})
+        created(store, "o-2", configuration=("root", "offered"), labels={"region": "us"})
+        created(store, "o-3", configuration=("root", "placed"), labels={"region": "eu"},
+                status="done")
+        created(store, "d-1", chart="drip", configuration=("sending",), labels={"region": "eu"})
+
+    @pytest.mark.parametrize(("filters", "expected"), [
+        ({}, ["d-1", "o-1", "o-2", "o-3"]),
+        ({"chart": "order"}, ["o-1", "o-2", "o-3"]),
+        ({"state": "placed"}, ["o-1", "o-3"]),
+        ({"state": "root"}, ["o-1", "o-2", "o-3"]),
+        ({"state": "place"}, []),
+        ({"labels": {"region": "eu"}}, ["d-1", "o-1", "o-3"]),
+        ({"labels": {"region": "eu", "tier": "gold"}}, ["o-1"]),
+        ({"labels": {"tier": "silver"}}, []),
+        ({"status": "done"}, ["o-3"]),
+        ({"chart": "order", "status": "active", "state": "root"}, ["o-1", "o-2"]),
+        ({"limit": 2}, ["d-1", "o-1"]),
+        ({"after": "o-1", "limit": 2}, ["o-2", "o-3"]),
+        ({"after": "o-3"}, []),
+        ({"chart": "order", "after": "o-1"}, ["o-2", "o-3"]),
+    ])
+    def test_query(self, store: Store, filters: dict[str, Any], expected: list[str]) -> None:
+        self._population(store)
+        assert [r.id for r in store.query(**filters)] == expected
+
+    # -- the audit log and the mailbox ------------------------------------------------------------
+
+    def test_history_is_in_seq_order(self, store: Store) -> None:
+        created(store, "o-1")
+        for _ in range(3):
+            step(store, "o-1")
+        rows = store.history("o-1")
+        assert [t.seq for t in rows] == [1, 2, 3, 4]
+        assert all(t.id is not None for t in rows)
+        assert [t.id for t in rows] == sorted(t.id for t in rows if t.id is not None)
+        assert [t.seq for t in store.history("o-1", limit=2)] == [1, 2]
+
+    def test_transition_rows_round_trip(self, store: Store) -> None:
+        rec = created(store, "o-1")
+        row = transition("o-1", 2, event="pay", source=("placed",), target=("paid",),
+                         outcome="rejected", at=7.5, data={"amount": 3}, actor="alice",
+                         trace_id="00-abc-01", reason="not accepted", idempotency_key="req-9",
+                         microsteps=[{"exit": ["placed"]}])
+        store.apply([advance(rec, transitions=[row])])
+        assert store.history("o-1")[1] == replace(row, id=store.history("o-1")[1].id)
+
+    def test_history_of_an_instance_without_rows(self, store: Store) -> None:
+        store.apply([Commit(make("quiet"), None)])
+        assert store.history("quiet") == []
+
+    def test_mailbox_records_the_first_result_per_instance(self, store: Store) -> None:
+        created(store, "o-1")
+        created(store, "o-2")
+        first = MailboxRecord("o-1", "req-7", "submit", {"state": ["offered"]}, 2.0)
+        step(store, "o-1", mailbox=first)
+        assert store.mailbox("o-1", "req-7") == first
+        assert store.mailbox("o-1", "req-8") is None
+        assert store.mailbox("o-2", "req-7") is None
+        again = advance(store.load("o-1"), mailbox=replace(first, result={"state": ["x"]}))
+        assert store.apply([again]) == [again]
+        assert store.mailbox("o-1", "req-7") == first
+        step(store, "o-2", mailbox=replace(first, instance="o-2"))  # keys are per instance
+
+    # -- timers ----------------------------------------------------------------------------------
+
+    def _timers(self, store: Store) -> None:
+        created(store, "o-1")
+        created(store, "o-2")
+        step(store, "o-1", timers_set=[timer("o-1", "b", 30.0), timer("o-1", "z", 10.0),
+                                       timer("o-1", "c", 50.0, policy="skip")])
+        step(store, "o-2", timers_set=[timer("o-2", "a", 10.0, target="o-1")])
+
+    def test_due_timers_earliest_first(self, store: Store) -> None:
+        assert store.next_timer_due() is None
+        self._timers(store)
+        due = [(t.due, t.instance, t.timer_id) for t in store.due_timers(30.0)]
+        assert due == [(10.0, "o-1", "z"), (10.0, "o-2", "a"), (30.0, "o-1", "b")]
+        assert len(store.due_timers(30.0, limit=2)) == 2
+        assert store.due_timers(9.99) == []
+        assert store.next_timer_due() == 10.0
+        assert [t.timer_id for t in store.timers("o-1")] == ["z", "b", "c"]
+        assert store.timers("o-2") == [timer("o-2", "a", 10.0, target="o-1")]
+        assert store.timers("o-1")[2].policy == "skip"
+
+    def test_a_fired_timer_is_deleted_by_its_commit_once(self, store: Store) -> None:
+        self._timers(store)
+        rec = step(store, "o-1", timer_fired="z")
+        assert [t.timer_id for t in store.timers("o-1")] == ["b", "c"]
+        twice = advance(rec, timer_fired="z")
+        assert store.apply([twice]) == [twice]
+        assert store.next_timer_due() == 10.0  # o-2's timer is untouched
+
+    def test_cancel_and_rearm(self, store: Store) -> None:
+        self._timers(store)
+        step(store, "o-1", timers_cancelled=["b", "never-set"])
+        assert [t.timer_id for t in store.timers("o-1")] == ["z", "c"]
+        step(store, "o-1", timers_cancelled=["z"], timers_set=[timer("o-1", "z", 99.0)])
+        assert [(t.timer_id, t.due) for t in store.timers("o-1")] == [("c", 50.0), ("z", 99.0)]
+
+    # -- the outbox ------------------------------------------------------------------------------
+
+    def test_effect_rows_round_trip(self, store: Store) -> None:
+        created(store, "o-1")
+        row = effect("o-1", "o-1:charge", args=[1, "two"], at_most_once=True, created_at=3.0,
+                     available_at=4.0)
+        step(store, "o-1", effects=[row])
+        [stored] = store.effects()
+        assert stored.id is not None
+        assert stored == replace(row, id=stored.id)
+
+    def test_claim_leases_runnable_effects_oldest_first(self, store: Store) -> None:
+        created(store, "o-1")
+        step(store, "o-1", effects=[effect("o-1", "late", available_at=20.0),
+                                    effect("o-1", "second", available_at=5.0),
+                                    effect("o-1", "first", available_at=0.0)])
+        claimed = store.claim_effects("w1", now=10.0, lease=30.0)
+        assert [e.key for e in claimed] == ["first", "second"]
+        assert all((e.status, e.attempts, e.lease_owner, e.lease_until) ==
+                   ("running", 1, "w1", 40.0) for e in claimed)
+        assert store.claim_effects("w2", now=10.0, lease=30.0) == []
+        assert [e.key for e in store.claim_effects("w2", now=20.0, lease=5.0, limit=1)] == ["late"]
+        assert [e.key for e in store.effects(status="pending")] == []
+        assert [e.key for e in store.effects("o-1")] == ["late", "second", "first"]
+
+    def test_an_expired_lease_is_reclaimed_with_attempts_counted(self, store: Store) -> None:
+        seed_effects(store, 1, 2)
+        store.claim_effects("w1", now=10.0, lease=30.0)
+        assert store.claim_effects("w2", now=39.9, lease=30.0) == []
+        reclaimed = store.claim_effects("w2", now=40.0, lease=30.0)
+        assert [(e.attempts, e.lease_owner) for e in reclaimed] == [(2, "w2"), (2, "w2")]
+        key = reclaimed[0].key
+        assert store.extend_lease(key, "w1", 100.0) is False  # w1 lost it
+        assert store.release_effect(key, "w1", available_at=0.0, error="x") is False
+        assert store.extend_lease(key, "w2", 100.0) is True
+        assert [e.key for e in store.claim_effects("w3", now=80.0, lease=1.0)] == [
+            reclaimed[1].key]
+
+    def test_release_backs_off_and_records_the_error(self, store: Store) -> None:
+        [key] = seed_effects(store, 1, 1)
+        store.claim_effects("w1", now=0.0, lease=10.0)
+        assert store.release_effect(key, "w1", available_at=30.0, error="boom") is True
+        [row] = store.effects()
+        assert (row.status, row.lease_owner, row.lease_until) == ("pending", None, None)
+        assert (row.last_error, row.errors, row.available_at) == ("boom", ["boom"], 30.0)
+        assert store.claim_effects("w1", now=29.0, lease=10.0) == []
+        [again] = store.claim_effects("w2", now=30.0, lease=10.0)
+        assert again.attempts == 2
+        assert store.release_effect(key, "w2", available_at=31.0, error=None) is True
+        assert store.effects()[0].errors == ["boom"]
+
+    def test_effect_finished_closes_the_row_once(self, store: Store) -> None:
+        [key] = seed_effects(store, 1, 1)
+        store.claim_effects("w1", now=0.0, lease=10.0)
+        step(store, "e-000", effect_finished=EffectFinish(key, "dead", error="gave up"))
+        [row] = store.effects()
+        assert (row.status, row.lease_owner, row.lease_until) == ("dead", None, None)
+        assert (row.last_error, row.errors) == ("gave up", ["gave up"])
+        assert store.claim_effects("w2", now=1e9, lease=10.0) == []
+        late = advance(store.load("e-000"), effect_finished=EffectFinish(key, "done"))
+        assert store.apply([late]) == [late]
+
+    def test_two_concurrent_claimers_never_share_a_row(self, store: Store,
+                                                       second_handle: Store) -> None:
+        keys = seed_effects(store, instances=6, per_instance=40)
+        barrier = threading.Barrier(2)
+        got: dict[str, list[str]] = {"a": [], "b": []}
+        failures: list[BaseException] = []
+
+        def claim_all(handle: Store, owner: str) -> None:
+            try:
+                barrier.wait(timeout=30)
+                while batch := handle.claim_effects(owner, now=1.0, lease=600.0, limit=3):
+                    got[owner] += [e.key for e in batch]
+            except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+                failures.append(exc)
+
+        threads = [threading.Thread(target=claim_all, args=(store, "a")),
+                   threading.Thread(target=claim_all, args=(second_handle, "b"))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        assert not failures
+        claimed = got["a"] + got["b"]
+        assert len(claimed) == len(set(claimed)) and sorted(claimed) == sorted(keys)
+        owners = {e.key: e.lease_owner for e in store.effects()}
+        assert all(owners[k] == owner for owner, ks in got.items() for k in ks)
+        assert {e.attempts for e in store.effects()} == {1}
+
+    # -- dead letters --------------------------------------------------------------------------
+
+    def test_dead_letters(self, store: Store) -> None:
+        created(store, "o-1")
+        letter = DeadLetterRecord("effect", "o-1", "o-1:charge", {"args": [1]}, ["e1", "e2"], 3.0)
+        step(store, "o-1", dead_letters=[letter, replace(letter, key="second")])
+        step(store, "o-1", dead_letters=[replace(letter, instance="unknown-target", kind="event")])
+        rows = store.dead_letters()
+        assert [d.key for d in rows] == ["o-1:charge", "second", "o-1:charge"]
+        assert rows[0] == replace(letter, id=rows[0].id)
+        assert [d.instance for d in store.dead_letters("unknown-target")] == ["unknown-target"]
+        first = rows[0].id
+        assert first is not None
+        assert store.delete_dead_letter(first) is True
+        assert store.delete_dead_letter(first) is False
+        step(store, "o-1", dead_letters=[replace(letter, key="later")])
+        newest = store.dead_letters()[-1].id
+        assert newest is not None and newest > max(d.id or 0 for d in rows)  # ids never reused
+
+    # -- integrity -------------------------------------------------------------------------------
+
+    def test_integrity_check_of_a_good_store(self, store: Store) -> None:
+        self._timers(store)
+        seed_effects(store, 2, 2)
+        step(store, "o-1", mailbox=MailboxRecord("o-1", "k", "go", {}, 1.0),
+             dead_letters=[DeadLetterRecord("event", "x", "k", {}, [], 1.0)])
+        assert store.integrity_check() == []
+
+    @pytest.mark.parametrize(("column", "garbage"), [
+        ("snapshot", "{not json"), ("snapshot", "[1, 2]"), ("configuration", '"placed"'),
+        ("labels", '{"k": 1}'), ("rev", "seven"), ("status", "paused"), ("updated_at", "noon"),
+    ])
+    def test_a_corrupted_row_is_refused_never_repaired(self, store: Store, corrupt: Any,
+                                                       column: str, garbage: str) -> None:
+        created(store, "o-1")
+        created(store, "o-2")
+        corrupt("o-2", column, garbage)
+        with pytest.raises(IntegrityError, match=r"instances.*o-2"):
+            store.load("o-2")
+        assert store.load("o-1").id == "o-1"
+        # (SQLite's own PRAGMA integrity_check may add a line of its own, e.g. for a CHECK)
+        problems = [p for p in store.integrity_check() if not p.startswith("PRAGMA")]
+        assert len(problems) == 1 and "instances" in problems[0] and "'o-2'" in problems[0]
+        with pytest.raises(IntegrityError):
+            store.load("o-2")  # still refused: nothing was repaired
+
+    def test_a_query_over_a_corrupted_row_is_refused(self, store: Store, corrupt: Any) -> None:
+        created(store, "o-1", labels={"region": "eu"})
+        corrupt("o-1", "labels", "{broken")
+        with pytest.raises(IntegrityError):
+            store.query(labels={"region": "eu"})
+        with pytest.raises(IntegrityError):
+            store.query()
+
+    def test_integrity_check_finds_seq_gaps_and_timers_of_finished_instances(
+            self, store: Store) -> None:
+        rec = created(store, "o-1")
+        store.apply([advance(rec, transitions=[transition("o-1", 3)])])
+        created(store, "o-2")
+        step(store, "o-2", timers_set=[timer("o-2", "t", 5.0)])
+        store.apply([Commit(replace(store.load("o-2"), status="done"), 2)])
+        problems = store.integrity_check()
+        assert len(problems) == 2
+        assert "gaps in seq" in problems[0] and "'o-1'" in problems[0]
+        assert "finished" in problems[1] and "'o-2'" in problems[1]
+
+    def test_a_closed_store_refuses_calls(self, store: Store) -> None:
+        created(store, "o-1")
+        store.close()
+        with pytest.raises(StoreError, match="closed"):
+            store.load("o-1")

@@ -1,0 +1,29 @@
+"""The ``statekeeper.storage`` namespace, pinned: an API change always shows up in this diff."""
+
+from __future__ import annotations
+
+import statekeeper.storage
+import statekeeper.storage.sqlite
+from statekeeper.core.errors import StatekeeperError
+
+EXPECTED = {
+    "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "InstanceExists",
+    "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
+    "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
+    "TransitionRecord", "UnknownInstance",
+}
+
+
+def test_storage_exports() -> None:
+    assert set(statekeeper.storage.__all__) == EXPECTED
+    for name in statekeeper.storage.__all__:
+        assert hasattr(statekeeper.storage, name), name
+    assert statekeeper.storage.sqlite.__all__ == ["SCHEMA_VERSION", "SQLiteStore"]
+
+
+def test_storage_errors_share_the_one_base() -> None:
+    s = statekeeper.storage
+    for error in (s.StoreError, s.UnknownInstance, s.InstanceExists, s.StoreUnavailable,
+                  s.IntegrityError, s.SchemaTooNew):
+        assert issubclass(error, StatekeeperError)
+    assert issubclass(s.UnknownInstance, KeyError)

@@ -1,0 +1,157 @@
+"""Schema versions: a fresh schema equals every migration applied in order, and no surprises.
+
+PostgreSQL gets the same three tests when its backend lands.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from contract import created
+
+from statekeeper.storage import SchemaTooNew, SQLiteStore
+from statekeeper.storage._sql import load_migrations, parse_queries
+from statekeeper.storage.sqlite import SCHEMA_VERSION
+from statekeeper.storage.sqlite._schema import MIGRATIONS, QUERIES, split_statements
+
+Schema = list[tuple[str, str, str, str | None]]
+
+
+def _schema(path: Path | str) -> Schema:
+    raw = sqlite3.connect(path)
+    try:
+        return raw.execute("SELECT type, name, tbl_name, sql FROM sqlite_master "
+                           "ORDER BY type, name").fetchall()
+    finally:
+        raw.close()
+
+
+def _versions(path: Path | str) -> list[tuple[int, str]]:
+    raw = sqlite3.connect(path)
+    try:
+        return raw.execute("SELECT version, name FROM schema_version ORDER BY version").fetchall()
+    finally:
+        raw.close()
+
+
+def test_a_fresh_schema_equals_all_migrations_applied_in_order(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "migrated.db")
+    store.migrate()
+    store.close()
+    by_hand = tmp_path / "by_hand.db"
+    raw = sqlite3.connect(by_hand)
+    for migration in MIGRATIONS:  # each file as written, with sqlite3's own script runner
+        raw.executescript(migration.sql)
+        raw.execute("INSERT INTO schema_version VALUES (?, ?)", (migration.version, migration.name))
+        raw.commit()
+    raw.close()
+    assert _schema(tmp_path / "migrated.db") == _schema(by_hand)
+    assert _versions(tmp_path / "migrated.db") == [(m.version, m.name) for m in MIGRATIONS]
+    assert SCHEMA_VERSION == MIGRATIONS[-1].version == len(MIGRATIONS)
+
+
+def test_migrate_is_idempotent_and_keeps_data(sqlite_store: SQLiteStore) -> None:
+    before = _schema(sqlite_store.path)
+    created(sqlite_store, "o-1")
+    sqlite_store.migrate()
+    again = SQLiteStore(sqlite_store.path)
+    again.migrate()
+    again.close()
+    assert _schema(sqlite_store.path) == before
+    assert _versions(sqlite_store.path) == [(m.version, m.name) for m in MIGRATIONS]
+    assert sqlite_store.load("o-1").rev == 1
+
+
+def test_concurrent_first_migrations_apply_each_version_once(sqlite_path: Path) -> None:
+    stores = [SQLiteStore(sqlite_path) for _ in range(3)]
+    barrier = threading.Barrier(len(stores))
+    failures: list[BaseException] = []
+
+    def migrate(store: SQLiteStore) -> None:
+        try:
+            barrier.wait(timeout=30)
+            store.migrate()
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=migrate, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    for s in stores:
+        s.close()
+    assert not failures
+    assert _versions(sqlite_path) == [(m.version, m.name) for m in MIGRATIONS]
+
+
+def test_a_newer_schema_is_refused_and_left_alone(sqlite_store: SQLiteStore) -> None:
+    raw = sqlite3.connect(sqlite_store.path)
+    with raw:
+        raw.execute("INSERT INTO schema_version VALUES (?, 'from_the_future')",
+                    (SCHEMA_VERSION + 1,))
+    raw.close()
+    before = _schema(sqlite_store.path)
+    with pytest.raises(SchemaTooNew, match=f"version {SCHEMA_VERSION + 1}.*newer statekeeper"):
+        SQLiteStore(sqlite_store.path)
+    with pytest.raises(SchemaTooNew):
+        sqlite_store.migrate()  # a store opened before the upgrade refuses too
+    assert _schema(sqlite_store.path) == before
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    found = load_migrations("statekeeper.storage.sqlite")
+    assert [m.version for m in found] == list(range(1, len(found) + 1))
+    assert found[0].name == "init"
+
+
+def _explain(conn: sqlite3.Connection, sql: str) -> None:
+    """Compile ``sql`` against the schema without running it, binding NULL to every parameter."""
+    names = set(re.findall(r":([a-z_]+)", sql))
+    if names:
+        conn.execute(f"EXPLAIN {sql}", dict.fromkeys(names))
+        return
+    for count in range(20):
+        try:
+            conn.execute(f"EXPLAIN {sql}", (None,) * count)
+            return
+        except sqlite3.ProgrammingError as exc:
+            if "bindings" not in str(exc):
+                raise
+    raise AssertionError(f"could not bind the parameters of {sql!r}")
+
+
+def test_every_named_query_compiles_against_the_schema(sqlite_store: SQLiteStore) -> None:
+    conn = sqlite3.connect(sqlite_store.path)
+    try:
+        for sql in QUERIES.values():
+            _explain(conn, sql)
+    finally:
+        conn.close()
+
+
+def test_split_statements() -> None:
+    script = "-- a; comment\nCREATE TABLE a (x TEXT DEFAULT ';');\n\nCREATE INDEX i ON a (x);\n-- end\n"
+    assert split_statements(script) == ["-- a; comment\nCREATE TABLE a (x TEXT DEFAULT ';');",
+                                        "CREATE INDEX i ON a (x);"]
+    with pytest.raises(ValueError, match="incomplete"):
+        split_statements("CREATE TABLE b (x")
+
+
+@pytest.mark.parametrize(("text", "error"), [
+    ("SELECT 1;", "before the first"),
+    ("-- name: a\nSELECT 1;\n-- name: a\nSELECT 2;", "defined twice"),
+    ("-- name: a\n-- only a comment\n", "without SQL"),
+])
+def test_query_files_are_checked(text: str, error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_queries(text)
+
+
+def test_named_queries_parse() -> None:
+    assert parse_queries("-- header\n\n-- name: one\n-- doc\nSELECT 1\nFROM t;\n-- name: two\n"
+                         "SELECT 2;") == {"one": "SELECT 1\nFROM t", "two": "SELECT 2"}

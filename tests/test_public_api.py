@@ -1,0 +1,46 @@
+"""The public namespaces, pinned: an API change always shows up in a diff of this file."""
+
+from __future__ import annotations
+
+import statekeeper
+import statekeeper.core
+import statekeeper.machine
+import statekeeper.testing
+
+EXPECTED_TOP = {
+    "Assign", "AsyncClient", "AsyncMachine", "Client", "InstanceExists", "IntegrityError",
+    "StoreUnavailable", "UnknownChart", "UnknownInstance", "Call", "Cancel", "Chart",
+    "ChartError", "ChartWarning", "Clock",
+    "CompiledChart", "Content", "DataItem", "DoneData", "Effect", "Event", "EventNotAccepted",
+    "ExecutionError", "Final", "Foreach", "History", "If", "Invoke", "Log", "Machine",
+    "MachineFinished", "Microstep", "Outcome", "Parallel", "Param", "Raise", "Script", "Send",
+    "Snapshot", "SnapshotError", "SnapshotMismatch", "State", "StatekeeperError", "StepResult",
+    "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
+    "initial_step", "step",
+}
+
+
+def test_top_level_exports() -> None:
+    assert set(statekeeper.__all__) == EXPECTED_TOP
+    for name in statekeeper.__all__:
+        assert hasattr(statekeeper, name), name
+
+
+def test_every_error_shares_one_base() -> None:
+    errors = [getattr(statekeeper, n) for n in statekeeper.__all__
+              if isinstance(getattr(statekeeper, n), type)
+              and issubclass(getattr(statekeeper, n), Exception)
+              and not issubclass(getattr(statekeeper, n), Warning)]
+    assert len(errors) >= 7
+    assert all(issubclass(e, statekeeper.StatekeeperError) for e in errors)
+
+
+def test_subpackages_declare_their_exports() -> None:
+    for module in (statekeeper.core, statekeeper.machine, statekeeper.testing):
+        for name in module.__all__:
+            assert hasattr(module, name), (module.__name__, name)
+    assert set(statekeeper.machine.__all__) == {
+        "AsyncMachine", "AsyncioClock", "InvokeLoader", "Listener", "Machine", "Outcome",
+        "AsyncResilientMachine", "AttemptHook", "ResilientMachine",
+    }
+    assert statekeeper.testing.__all__ == ["VirtualClock"]
