@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from contract import StoreContract
+from contract_policies import PolicyStoreContract
 
 
 class TestStoreContract(StoreContract):
     """The whole contract, once per backend: ``memory``, ``sqlite`` (later ``postgres``)."""
+
+
+class TestPolicyStoreContract(PolicyStoreContract):
+    """What resilience policies need from the store, once per backend."""

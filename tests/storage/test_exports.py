@@ -7,7 +7,8 @@ import statekeeper.storage.sqlite
 from statekeeper.core.errors import StatekeeperError
 
 EXPECTED = {
-    "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "InstanceExists",
+    "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
+    "EffectReopen", "InstanceExists", "PolicyStateRecord",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn, cast
 
 from .base import IntegrityError
@@ -21,6 +21,7 @@ from .records import (
     EffectRecord,
     InstanceRecord,
     MailboxRecord,
+    PolicyStateRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "decode_effect",
     "decode_instance",
     "decode_mailbox",
+    "decode_policy_state",
     "decode_problems",
     "decode_timer",
     "decode_transition",
@@ -117,6 +119,9 @@ class EncodedCommit:
     finish: tuple[str, str | None, str] | None  # (status, error, key)
     mailbox: Row | None
     dead_letters: list[Row]
+    release: tuple[float, str | None, int, str] | None = None  # (available_at, error, refund, key)
+    reopened: list[tuple[float, str]] = field(default_factory=list)  # (available_at, key)
+    letters_deleted: list[tuple[int]] = field(default_factory=list)
 
 
 def _refuse(what: str) -> NoReturn:
@@ -155,6 +160,11 @@ def _check(commit: Commit) -> str:
     for d in commit.dead_letters:
         if d.kind not in LETTER_KINDS:
             _refuse(f"dead letter kind {d.kind!r}")
+    if commit.effect_released is not None and commit.effect_finished is not None:
+        _refuse("a commit either finishes or releases its effect, not both")
+    for letter in commit.dead_letters_deleted:
+        if type(letter) is not int:
+            _refuse(f"dead letter id {letter!r} is not an int")
     return iid
 
 
@@ -189,6 +199,10 @@ def encode_commit(commit: Commit) -> EncodedCommit:
                 m.instance, m.key, m.event, dumps(m.result), m.at),
             dead_letters=[(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
                           for d in commit.dead_letters],
+            release=None if (r := commit.effect_released) is None else (
+                r.available_at, r.error, int(r.refund), r.key),
+            reopened=[(o.available_at, o.key) for o in commit.effects_reopened],
+            letters_deleted=[(i,) for i in commit.dead_letters_deleted],
         )
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
         _refuse(f"instance {iid!r}: {exc}")
@@ -352,9 +366,19 @@ decode_effect: Callable[[Row], EffectRecord] = _effect
 decode_timer: Callable[[Row], TimerRecord] = _timer
 decode_dead_letter: Callable[[Row], DeadLetterRecord] = _dead_letter
 
+
+@_decoder("policy_state", _k(("key", 0)), 4)
+def _policy_state(r: Row) -> PolicyStateRecord:
+    return PolicyStateRecord(key=_text(r[0], "key"), value=_object(r[1], "value"),
+                             version=_int(r[2], "version"), updated_at=_num(r[3], "updated_at"))
+
+
+decode_policy_state: Callable[[Row], PolicyStateRecord] = _policy_state
+
 DECODERS: dict[str, Callable[[Row], object]] = {
     "instances": decode_instance, "transitions": decode_transition, "mailbox": decode_mailbox,
     "outbox": decode_effect, "timers": decode_timer, "dead_letters": decode_dead_letter,
+    "policy_state": decode_policy_state,
 }
 
 

@@ -12,7 +12,7 @@ never costs the others their durability.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ..core.errors import StatekeeperError
 from .records import (
@@ -21,6 +21,7 @@ from .records import (
     EffectRecord,
     InstanceRecord,
     MailboxRecord,
+    PolicyStateRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -173,12 +174,33 @@ class Store(Protocol):
         """Extend a held lease; ``False`` if ``owner`` no longer holds it (reclaimed or closed)."""
 
     def release_effect(self, key: str, owner: str, *, available_at: float,
-                       error: str | None) -> bool:
+                       error: str | None, refund: bool = False) -> bool:
         """Give a claimed effect back for a later attempt (backoff), recording ``error``.
 
         The row becomes ``pending`` until ``available_at``, its lease cleared; ``error`` (when
-        given) becomes ``last_error`` and is appended to ``errors``.  ``False`` if ``owner`` no
-        longer holds the lease.
+        given) becomes ``last_error`` and is appended to ``errors``.  ``refund`` takes back the
+        attempt the claim counted: no call was made (a bulkhead was full, a rate limit said
+        wait).  ``False`` if ``owner`` no longer holds the lease.
+        """
+
+    def count_running(self, name: str, now: float) -> int:
+        """Effects called ``name`` running under a live lease (``lease_until > now``).
+
+        What a bulkhead counts: a crashed worker's rows stop counting when their lease ends.
+        """
+
+    # -- shared policy state -------------------------------------------------------------------
+
+    def policy_state(self, key: str) -> PolicyStateRecord | None:
+        """The shared state of a breaker or rate limit, or ``None`` if none was written yet."""
+
+    def put_policy_state(self, key: str, value: dict[str, Any], *, expected_version: int | None,
+                         now: float) -> bool:
+        """Write a policy's state if nobody wrote it since it was read (compare and set).
+
+        ``expected_version`` is the version read (``None``: the key must not exist yet).
+        Returns ``False``, writing nothing, when another writer got there first: read again,
+        decide again.
         """
 
     # -- dead letters ------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from ._codec import (
     decode_effect,
     decode_instance,
     decode_mailbox,
+    decode_policy_state,
     decode_problems,
     decode_timer,
     decode_transition,
@@ -36,6 +37,7 @@ from .records import (
     EffectRecord,
     InstanceRecord,
     MailboxRecord,
+    PolicyStateRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -46,7 +48,7 @@ if TYPE_CHECKING:
 __all__ = ["MemoryStore"]
 
 # outbox row positions (see the column order in _codec)
-_O_ID, _O_KEY, _O_INSTANCE, _O_STATUS, _O_ATTEMPTS, _O_AVAILABLE = 0, 1, 2, 5, 6, 7
+_O_ID, _O_KEY, _O_INSTANCE, _O_NAME, _O_STATUS, _O_ATTEMPTS, _O_AVAILABLE = 0, 1, 2, 3, 5, 6, 7
 _O_OWNER, _O_UNTIL, _O_LAST_ERROR, _O_ERRORS = 8, 9, 11, 12
 
 
@@ -63,6 +65,7 @@ class MemoryStore:
         self._open: dict[str, list[Any]] = {}  # the pending and running subset of _outbox
         self._timers: dict[tuple[str, str], Row] = {}
         self._dead: dict[int, Row] = {}
+        self._policy: dict[str, Row] = {}
         self._transition_ids = itertools.count(1)
         self._effect_ids = itertools.count(1)
         self._letter_ids = itertools.count(1)
@@ -124,6 +127,10 @@ class MemoryStore:
             or (e.mailbox is not None and (iid, e.mailbox[1]) in self._mailbox)
             or (e.timer_fired is not None and e.timer_fired not in self._timers)
             or (e.finish is not None and e.finish[2] not in self._open)
+            or (e.release is not None and e.release[3] not in self._open)
+            or any(key not in self._outbox or key in self._open for _, key in e.reopened)
+            or len({i for (i,) in e.letters_deleted}) != len(e.letters_deleted)
+            or any(i not in self._dead for (i,) in e.letters_deleted)
         )
 
     def _write(self, e: EncodedCommit) -> None:
@@ -151,6 +158,17 @@ class MemoryStore:
             row = self._open.pop(effect_key)
             row[_O_STATUS], row[_O_OWNER], row[_O_UNTIL] = status, None, None
             self._record_error(row, error)
+        if e.release is not None:
+            available_at, error, refund, effect_key = e.release
+            row = self._open[effect_key]
+            self._give_back(row, available_at, error, bool(refund))
+        for available_at, effect_key in e.reopened:
+            row = self._outbox[effect_key]
+            row[_O_STATUS], row[_O_AVAILABLE], row[_O_ATTEMPTS] = "pending", available_at, 0
+            row[_O_OWNER], row[_O_UNTIL] = None, None
+            self._open[effect_key] = row
+        for (letter_id,) in e.letters_deleted:
+            del self._dead[letter_id]
         if e.mailbox is not None:
             self._mailbox[(iid, e.mailbox[1])] = e.mailbox
         for d in e.dead_letters:
@@ -272,15 +290,48 @@ class MemoryStore:
             return True
 
     def release_effect(self, key: str, owner: str, *, available_at: float,
-                       error: str | None) -> bool:
+                       error: str | None, refund: bool = False) -> bool:
         with self._lock:
             self._check_open()
             row = self._held(key, owner)
             if row is None:
                 return False
-            row[_O_STATUS], row[_O_AVAILABLE] = "pending", available_at
-            row[_O_OWNER], row[_O_UNTIL] = None, None
-            self._record_error(row, error)
+            self._give_back(row, available_at, error, refund)
+            return True
+
+    def _give_back(self, row: list[Any], available_at: float, error: str | None,
+                   refund: bool) -> None:
+        row[_O_STATUS], row[_O_AVAILABLE] = "pending", available_at
+        row[_O_OWNER], row[_O_UNTIL] = None, None
+        if refund:
+            row[_O_ATTEMPTS] = max(0, row[_O_ATTEMPTS] - 1)
+        self._record_error(row, error)
+
+    def count_running(self, name: str, now: float) -> int:
+        with self._lock:
+            self._check_open()
+            return sum(1 for r in self._open.values()
+                       if r[_O_NAME] == name and r[_O_STATUS] == "running"
+                       and r[_O_UNTIL] is not None and r[_O_UNTIL] > now)
+
+    # -- shared policy state -------------------------------------------------------------------
+
+    def policy_state(self, key: str) -> PolicyStateRecord | None:
+        with self._lock:
+            self._check_open()
+            row = self._policy.get(key)
+        return None if row is None else decode_policy_state(row)
+
+    def put_policy_state(self, key: str, value: dict[str, Any], *, expected_version: int | None,
+                         now: float) -> bool:
+        encoded = dumps(value)
+        with self._lock:
+            self._check_open()
+            row = self._policy.get(key)
+            if (row is not None) if expected_version is None else (
+                    row is None or row[2] != expected_version):
+                return False
+            self._policy[key] = (key, encoded, 1 if row is None else row[2] + 1, now)
             return True
 
     # -- dead letters --------------------------------------------------------------------------
@@ -309,6 +360,7 @@ class MemoryStore:
                 "outbox": [tuple(r) for r in self._outbox.values()],
                 "timers": list(self._timers.values()),
                 "dead_letters": list(self._dead.values()),
+                "policy_state": list(self._policy.values()),
             }
         problems = [p for table, rows in tables.items() for p in decode_problems(table, rows)]
         known = {r[0]: r[6] for r in tables["instances"]}

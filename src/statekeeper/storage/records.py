@@ -14,8 +14,11 @@ __all__ = [
     "DeadLetterRecord",
     "EffectFinish",
     "EffectRecord",
+    "EffectRelease",
+    "EffectReopen",
     "InstanceRecord",
     "MailboxRecord",
+    "PolicyStateRecord",
     "TimerRecord",
     "TransitionRecord",
 ]
@@ -161,8 +164,12 @@ class Commit:
     * a transition ``(instance, seq)``, an effect ``key`` or a mailbox ``(instance, key)``
       already exists (someone else committed that step, or that idempotency key, first);
     * ``timer_fired`` names no pending timer (it was cancelled or fired meanwhile);
-    * ``effect_finished`` names no open (``pending``/``running``) outbox row (another attempt
-      already delivered the outcome), so an outcome event is applied at most once.
+    * ``effect_finished`` or ``effect_released`` names no open (``pending``/``running``)
+      outbox row (another attempt already delivered the outcome), so an outcome event is
+      applied at most once;
+    * ``effects_reopened`` names a row that is missing or still open, or
+      ``dead_letters_deleted`` names a letter that is gone (someone replayed or discarded it
+      first).
     """
 
     instance: InstanceRecord
@@ -175,6 +182,9 @@ class Commit:
     effect_finished: EffectFinish | None = None
     mailbox: MailboxRecord | None = None
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    effect_released: EffectRelease | None = None
+    effects_reopened: list[EffectReopen] = field(default_factory=list)
+    dead_letters_deleted: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,3 +198,44 @@ class EffectFinish:
     key: str
     status: EffectStatus
     error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EffectRelease:
+    """Give an open outbox row back for a later attempt, in the transaction of a step.
+
+    Used when an effect's outcome event was not taken by the chart (it did not handle a
+    ``blocked.effect.<name>`` event, say): the row waits until ``available_at`` and runs then.
+    ``refund`` takes back the attempt its claim counted (no call was made).
+    """
+
+    key: str
+    available_at: float
+    error: str | None = None
+    refund: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EffectReopen:
+    """Open a closed (``done``/``failed``/``dead``) outbox row again: a dead letter replayed.
+
+    The row becomes ``pending`` at ``available_at`` with its attempts reset to 0; its key (the
+    idempotency key the effect is called with) and its error history are kept.
+    """
+
+    key: str
+    available_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyStateRecord:
+    """Shared state of a resilience policy (a circuit breaker, a token bucket), by key.
+
+    ``version`` is bumped by every write; a write names the version it read (compare and set),
+    so two workers updating one breaker never lose each other's outcome.
+    """
+
+    key: str
+    value: dict[str, Any]
+    version: int
+    updated_at: float

@@ -29,6 +29,7 @@ from .._codec import (
     decode_effect,
     decode_instance,
     decode_mailbox,
+    decode_policy_state,
     decode_problems,
     decode_timer,
     decode_transition,
@@ -42,6 +43,7 @@ from ..records import (
     EffectRecord,
     InstanceRecord,
     MailboxRecord,
+    PolicyStateRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -59,9 +61,12 @@ _INSERT_TRANSITION, _INSERT_EFFECT = Q["insert_transition"], Q["insert_effect"]
 _UPSERT_TIMER, _DELETE_TIMER = Q["upsert_timer"], Q["delete_timer"]
 _FINISH_EFFECT, _INSERT_MAILBOX = Q["finish_effect"], Q["insert_mailbox"]
 _INSERT_DEAD_LETTER = Q["insert_dead_letter"]
+_RELEASE_OPEN, _REOPEN = Q["release_open_effect"], Q["reopen_effect"]
+_DELETE_LETTER = Q["delete_dead_letter"]
 # A row that already exists means another step got there first: a conflict, not an error.
 _COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
-_TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters")
+_TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters",
+           "policy_state")
 
 
 class _Redo(Exception):
@@ -102,6 +107,14 @@ def _write_rows_txn(cur: sqlite3.Cursor, e: EncodedCommit) -> bool:
         return False
     if e.finish is not None and cur.execute(_FINISH_EFFECT, e.finish).rowcount != 1:
         return False
+    if e.release is not None and cur.execute(_RELEASE_OPEN, e.release).rowcount != 1:
+        return False
+    for reopen in e.reopened:
+        if cur.execute(_REOPEN, reopen).rowcount != 1:
+            return False
+    for letter in e.letters_deleted:
+        if cur.execute(_DELETE_LETTER, letter).rowcount != 1:
+            return False
     for sql, rows in ((_INSERT_TRANSITION, e.transitions), (_INSERT_EFFECT, e.effects),
                       (_DELETE_TIMER, e.timers_cancelled), (_UPSERT_TIMER, e.timers_set),
                       (_INSERT_DEAD_LETTER, e.dead_letters)):
@@ -291,8 +304,26 @@ class SQLiteStore:
         return self._change(Q["extend_lease"], (until, key, owner)) == 1
 
     def release_effect(self, key: str, owner: str, *, available_at: float,
-                       error: str | None) -> bool:
-        return self._change(Q["release_effect"], (available_at, error, key, owner)) == 1
+                       error: str | None, refund: bool = False) -> bool:
+        return self._change(Q["release_effect"],
+                            (available_at, error, key, owner, int(refund))) == 1
+
+    def count_running(self, name: str, now: float) -> int:
+        return int(self._rows(Q["count_running"], (name, now))[0][0])
+
+    # -- shared policy state -------------------------------------------------------------------
+
+    def policy_state(self, key: str) -> PolicyStateRecord | None:
+        rows = self._rows(Q["load_policy_state"], (key,))
+        return decode_policy_state(rows[0]) if rows else None
+
+    def put_policy_state(self, key: str, value: dict[str, Any], *, expected_version: int | None,
+                         now: float) -> bool:
+        encoded = dumps(value)
+        if expected_version is None:
+            return self._change(Q["insert_policy_state"], (key, encoded, now)) == 1
+        return self._change(Q["update_policy_state"],
+                            (encoded, now, key, expected_version)) == 1
 
     # -- dead letters --------------------------------------------------------------------------
 

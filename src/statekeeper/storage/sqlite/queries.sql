@@ -114,8 +114,41 @@ WHERE key = ? AND lease_owner = ? AND status = 'running';
 UPDATE outbox
 SET status = 'pending', available_at = ?1, lease_owner = NULL, lease_until = NULL,
     last_error = coalesce(?2, last_error),
-    errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END
+    errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END,
+    attempts = max(0, attempts - ?5)
 WHERE key = ?3 AND lease_owner = ?4 AND status = 'running';
+
+-- name: release_open_effect
+-- In a step's transaction: only an open row is given back (rowcount 0 is a conflict).
+UPDATE outbox
+SET status = 'pending', available_at = ?1, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(?2, last_error),
+    errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END,
+    attempts = max(0, attempts - ?3)
+WHERE key = ?4 AND status IN ('pending', 'running');
+
+-- name: reopen_effect
+-- A dead letter replayed: a closed row runs again, same key, attempts from 0.
+UPDATE outbox
+SET status = 'pending', available_at = ?1, attempts = 0, lease_owner = NULL, lease_until = NULL
+WHERE key = ?2 AND status IN ('done', 'failed', 'dead');
+
+-- name: count_running
+SELECT count(*) FROM outbox WHERE name = ? AND status = 'running' AND lease_until > ?;
+
+-- name: load_policy_state
+SELECT key, value, version, updated_at FROM policy_state WHERE key = ?;
+
+-- name: insert_policy_state
+INSERT INTO policy_state (key, value, version, updated_at) VALUES (?, ?, 1, ?)
+ON CONFLICT (key) DO NOTHING;
+
+-- name: update_policy_state
+UPDATE policy_state SET value = ?, version = version + 1, updated_at = ?
+WHERE key = ? AND version = ?;
+
+-- name: all_policy_state
+SELECT key, value, version, updated_at FROM policy_state ORDER BY key;
 
 -- name: insert_dead_letter
 INSERT INTO dead_letters (kind, instance, key, payload, errors, at) VALUES (?, ?, ?, ?, ?, ?);
