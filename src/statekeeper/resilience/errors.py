@@ -55,6 +55,8 @@ class Attempt:
         error: the error text of a failed attempt.
         delay: the wait before the next attempt (0 when there is none).
         at: the clock's time.
+        key: the effect's idempotency key (durable effects only).
+        instance: the instance the effect belongs to (durable effects only).
 
     """
 
@@ -65,3 +67,5 @@ class Attempt:
     outcome: str | None = None
     error: str | None = None
     delay: float = 0.0
+    key: str | None = None
+    instance: str | None = None

@@ -28,12 +28,12 @@ from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, IntegrityError, Store, StoreError
 from ..storage.records import Commit, InstanceRecord
-from .planner import Plan, plan_delivery, plan_start
+from .planner import Plan, plan_admin, plan_delivery, plan_start
 from .registry import Registry
-from .requests import DeliverEvent, Request, StartInstance
+from .requests import Administer, DeliverEvent, Request, StartInstance
 from .state import InstanceState
 
-__all__ = ["CommitConflict", "Engine"]
+__all__ = ["CommitConflict", "Engine", "UnknownDeadLetter"]
 
 _log = logging.getLogger("statekeeper.runtime")
 _STOP = object()
@@ -47,6 +47,17 @@ class CommitConflict(StoreError):
         self.attempts = attempts
         super().__init__(f"instance {instance_id!r}: gave up after {attempts} conflicting "
                          "commits (another writer keeps changing it); nothing was applied")
+
+
+class UnknownDeadLetter(StoreError, KeyError):
+    """No dead letter has that id (it was never written, or was replayed or discarded)."""
+
+    def __init__(self, letter_id: int) -> None:
+        self.letter_id = letter_id
+        super().__init__(f"no dead letter {letter_id} (already replayed or discarded?)")
+
+    def __str__(self) -> str:
+        return f"no dead letter {self.letter_id} (already replayed or discarded?)"
 
 
 class Engine:
@@ -178,6 +189,9 @@ class Engine:
                 if request.instance_id in working:
                     raise InstanceExists(request.instance_id)
                 return plan_start(request, self.registry.latest(request.chart), now)
+            if isinstance(request, Administer):
+                record, snapshot = working.get(request.instance) or self._read(request.instance)
+                return plan_admin(request, record, snapshot, now)
             if request.idempotency_key:
                 seen = self.store.mailbox(request.instance, request.idempotency_key)
                 if seen is not None:
@@ -211,7 +225,7 @@ class Engine:
                 self._cache.pop(instance, None)
                 if id(plan.commit) in created_conflicts:
                     request.future.set_exception(InstanceExists(instance))
-                elif isinstance(request, DeliverEvent):
+                elif isinstance(request, (DeliverEvent, Administer)):
                     self._lost(request, plan.commit, later)
                 continue
             self.commits += 1
@@ -219,7 +233,8 @@ class Engine:
             self._answer(request, plan)
             self._after(plan)
 
-    def _lost(self, request: DeliverEvent, commit: Commit, later: list[Request]) -> None:
+    def _lost(self, request: DeliverEvent | Administer, commit: Commit,
+              later: list[Request]) -> None:
         """A commit lost its optimistic check: plan it again, settle it, or give up.
 
         A timer delivery whose row is gone (fired by another worker, or cancelled) and an
@@ -228,13 +243,17 @@ class Engine:
         """
         instance = commit.instance.id
         try:
-            if commit.timer_fired is not None and not any(
+            if isinstance(request, Administer):
+                if not any(d.id == request.letter_id for d in self.store.dead_letters(instance)):
+                    request.future.set_exception(UnknownDeadLetter(request.letter_id))
+                    return
+            elif commit.timer_fired is not None and not any(
                     t.timer_id == commit.timer_fired
                     and (request.timer_due is None or t.due == request.timer_due)
                     for t in self.store.timers(instance)):
                 self._settle(request, instance)
                 return
-            finish = commit.effect_finished
+            finish = commit.effect_finished or commit.effect_released
             if finish is not None and not any(
                     e.key == finish.key and e.status in ("pending", "running")
                     for e in self.store.effects(instance)):
@@ -249,7 +268,7 @@ class Engine:
             return
         later.append(request)  # plan again on the state another writer committed
 
-    def _settle(self, request: DeliverEvent, instance: str) -> None:
+    def _settle(self, request: DeliverEvent | Administer, instance: str) -> None:
         """Answer a delivery that was already handled elsewhere with the current state."""
         record = self.store.load(instance)
         request.future.set_result(InstanceState.from_record(record, "duplicate"))

@@ -33,10 +33,10 @@ from ..storage.records import (
     TransitionRecord,
 )
 from .registry import Registered, Registry
-from .requests import DeliverEvent, StartInstance
+from .requests import Administer, DeliverEvent, StartInstance
 from .state import InstanceState
 
-__all__ = ["Plan", "plan_delivery", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -111,6 +111,23 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     return _plan(entry, record, snapshot, result, event, now, request, request)
 
 
+def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
+               now: float) -> Plan:
+    """An operator's action as a log row of its own; the state and data stay as they are."""
+    rev = record.rev + 1
+    new = _record(record, snapshot, rev, now)
+    row = TransitionRecord(
+        instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
+        target=record.configuration, chart_version=record.version, outcome="applied", at=now,
+        data=request.event.data, actor=request.actor, reason=request.reason,
+    )
+    commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
+                    dead_letters_deleted=[request.letter_id])
+    plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot)
+    plan.wake_effects = bool(request.reopen)
+    return plan
+
+
 def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
     """Whether a timer delivery no longer matches the timer the snapshot holds under its id."""
     timer_id = request.timer_id
@@ -133,9 +150,12 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
         reason=reason, idempotency_key=request.idempotency_key,
     )
     # A stale timer's row is gone, or belongs to the re-armed timer: it is not this one's.
+    # An outcome the chart did not take may ask for its effect to wait and run later instead.
+    release = request.effect_release
     commit = Commit(new, record.rev, [row],
                     timer_fired=request.timer_id if close_timer else None,
-                    effect_finished=request.effect_finish)
+                    effect_finished=request.effect_finish if release is None else None,
+                    effect_released=release, dead_letters=list(request.dead_letters))
     state = InstanceState.from_record(new, outcome)
     if request.idempotency_key and outcome == "ignored":
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
@@ -171,7 +191,8 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
     )
     commit = Commit(new, None if before is None else record.rev, [row],
                     timer_fired=delivery.timer_id if delivery else None,
-                    effect_finished=delivery.effect_finish if delivery else None)
+                    effect_finished=delivery.effect_finish if delivery else None,
+                    dead_letters=list(delivery.dead_letters) if delivery else [])
     plan = Plan(commit, InstanceState.from_record(new, result.status), result.snapshot)
     _commands(plan, commit, entry, record.id, result, now, rev)
     if delivery is not None and delivery.idempotency_key:

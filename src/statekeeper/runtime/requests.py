@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.events import Event
-from ..storage.records import EffectFinish
+from ..storage.records import DeadLetterRecord, EffectFinish, EffectRelease, EffectReopen
 from .state import InstanceState
 
-__all__ = ["DeliverEvent", "Request", "StartInstance"]
+__all__ = ["Administer", "DeliverEvent", "Request", "StartInstance"]
 
 
 @dataclass(slots=True)
@@ -47,6 +47,11 @@ class DeliverEvent:
     timer_id: str | None = None
     lateness: float | None = None
     effect_finish: EffectFinish | None = None
+    #: instead of ``effect_finish`` when the chart does not take the event: the outbox row
+    #: waits and runs later (a ``blocked.effect.<name>`` the chart has no transition for)
+    effect_release: EffectRelease | None = None
+    #: rows kept for inspection and replay, written with this delivery's commit
+    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
     future: Future[InstanceState] = field(default_factory=Future)
     #: the due time of the timer row this delivery fires (a re-armed timer keeps its id)
     timer_due: float | None = None
@@ -54,4 +59,24 @@ class DeliverEvent:
     conflicts: int = 0
 
 
-Request = StartInstance | DeliverEvent
+@dataclass(slots=True)
+class Administer:
+    """An operator's action on an instance's dead letter, recorded in its transition log.
+
+    ``event`` names the action (``statekeeper.dead_letter.replayed`` or ``.discarded``); the
+    instance's state does not change.  The letter is deleted, and for a replayed effect its
+    outbox row is reopened, in the same commit as the log row, so an action is either fully
+    done and logged or not done at all.
+    """
+
+    instance: str
+    event: Event
+    letter_id: int
+    reason: str
+    reopen: list[EffectReopen] = field(default_factory=list)
+    actor: str | None = None
+    future: Future[InstanceState] = field(default_factory=Future)
+    conflicts: int = 0
+
+
+Request = StartInstance | DeliverEvent | Administer

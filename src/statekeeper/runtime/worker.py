@@ -10,24 +10,27 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import inspect
 import logging
+import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..clock import Clock
 from ..core.events import Event
-from ..storage.base import Store, StoreUnavailable
-from ..storage.records import EffectFinish, EffectRecord, TimerRecord
+from ..resilience import Breaker
+from ..storage.base import Store, StoreUnavailable, UnknownInstance
+from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
+from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
 from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
+from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
 from .requests import DeliverEvent
 
-__all__ = ["Worker", "outcome_key", "timer_key"]
+__all__ = ["Worker", "outcome_key", "timer_key"]  # outcome_key: from .effects
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -41,11 +44,6 @@ def timer_key(timer: TimerRecord) -> str:
     return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"
 
 
-def outcome_key(effect: EffectRecord) -> str:
-    """The idempotency key of an effect's outcome event (effect keys are unique per run)."""
-    return f"statekeeper.effect:{effect.key}"
-
-
 class Worker:
     """Fires due timers and runs outbox effects for one engine.
 
@@ -57,12 +55,18 @@ class Worker:
         concurrency: effects run at once (threads; coroutine effects share one event loop).
         late_policy: ``"fire_late"`` (default) or ``"skip"`` for timers found overdue by more
             than ``late_tolerance`` seconds (after downtime).
+        breakers: circuit breaker settings by the name charts use (``breaker="payments"``);
+            their state is shared through the store with every other worker.
+        hooks: called with every effect attempt started and finished
+            (:class:`~statekeeper.resilience.Attempt`).
+        rng: the random source of retry jitter (seed one for reproducible schedules).
 
     """
 
     def __init__(self, engine: Engine, *, lease: float = 30.0, concurrency: int = 8,
                  poll: float = 1.0, late_policy: str = "fire_late",
-                 late_tolerance: float = 1.0) -> None:
+                 late_tolerance: float = 1.0, breakers: Mapping[str, Breaker] | None = None,
+                 hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
         self.engine = engine
         self.store: Store = engine.store
         self.registry: Registry = engine.registry
@@ -81,6 +85,9 @@ class Worker:
         self._running = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.policies = SharedPolicies(self.store, breakers)
+        self.runner = EffectRunner(self.store, self.clock, self.owner, self.policies, hooks=hooks,
+                                   rng=rng, event_loop=self._event_loop)
         engine.on_effects.append(self.wake_effects)
         engine.on_timer.append(self.wake_timers)
 
@@ -133,6 +140,7 @@ class Worker:
                         return
                 self._timer_at = None
             self._fire_due()
+            self.wake_effects()  # an effect released for backoff may be runnable now
 
     # ------------------------------------------------------------------ synchronous driving
 
@@ -248,43 +256,33 @@ class Worker:
             failure = delivered.exception()
             if isinstance(failure, (StoreUnavailable, CommitConflict)):
                 raise failure
+            if isinstance(failure, UnknownInstance):  # kept, to be replayed once it exists
+                letter = DeadLetterRecord("event", target, effect.key,
+                                          {"event": raw, "from": effect.instance},
+                                          [str(failure)], self.clock.now())
+                return DeliverEvent(effect.instance, Event("statekeeper.undeliverable",
+                                                           {"target": target}, "platform"),
+                                    strict=False, idempotency_key=outcome_key(effect),
+                                    effect_finish=EffectFinish(effect.key, "dead", str(failure)),
+                                    dead_letters=[letter])
             return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
                                 strict=False, effect_finish=EffectFinish(effect.key, "done"),
                                 idempotency_key=outcome_key(effect))
-        if effect.at_most_once and effect.attempts > 1:
-            error = "interrupted: an at-most-once effect is not run a second time"
-            return self._failed(effect, error)
-        fn = self._effect_fn(effect)
-        if fn is None:
-            return self._failed(effect, f"no effect {effect.name!r} is registered")
-        try:
-            value = self._call(fn, effect)
-        except Exception as exc:  # noqa: BLE001 - the chart decides what a failure means
-            return self._failed(effect, f"{type(exc).__name__}: {exc}")
-        return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
-                            strict=False, effect_finish=EffectFinish(effect.key, "done"),
-                            idempotency_key=outcome_key(effect))
+        fn, policy = self._effect_fn(effect)
+        return self.runner.run(effect, fn, policy, self._wake_at)
 
-    def _failed(self, effect: EffectRecord, error: str) -> DeliverEvent:
-        data = {"error": error, "key": effect.key, "attempts": effect.attempts}
-        return DeliverEvent(effect.instance, Event(f"error.effect.{effect.name}", data),
-                            strict=False, effect_finish=EffectFinish(effect.key, "failed", error),
-                            idempotency_key=outcome_key(effect))
+    def _wake_at(self, at: float) -> None:
+        """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""
+        self.wake_timers(at)
 
-    def _effect_fn(self, effect: EffectRecord) -> Callable[..., Any] | None:
+    def _effect_fn(self, effect: EffectRecord) -> tuple[Callable[..., Any] | None,
+                                                        Mapping[str, Any]]:
         try:
             record = self.store.load(effect.instance)
             entry = self.registry.get(record.chart, record.version, record.hash)
         except (UnknownChart, KeyError):
-            return None
-        return entry.effects.get(effect.name)
-
-    def _call(self, fn: Callable[..., Any], effect: EffectRecord) -> Any:
-        value = fn(effect.args, key=effect.key)
-        if inspect.isawaitable(value):
-            loop = self._event_loop()
-            return asyncio.run_coroutine_threadsafe(_await(value), loop).result()
-        return value
+            return None, {}
+        return entry.effects.get(effect.name), entry.chart.effect_policies.get(effect.name, {})
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
