@@ -9,7 +9,8 @@ import statekeeper.testing
 
 EXPECTED_TOP = {
     "Assign", "AsyncClient", "AsyncMachine", "Client", "InstanceExists", "IntegrityError",
-    "StoreUnavailable", "UnknownChart", "UnknownInstance", "Call", "Cancel", "Chart",
+    "StoreUnavailable", "UnknownChart", "UnknownDeadLetter", "CommitConflict",
+    "UnknownInstance", "Call", "Cancel", "Chart",
     "ChartError", "ChartWarning", "Clock",
     "CompiledChart", "Content", "DataItem", "DoneData", "Effect", "Event", "EventNotAccepted",
     "ExecutionError", "Final", "Foreach", "History", "If", "Invoke", "Log", "Machine",

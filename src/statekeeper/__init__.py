@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
+    from .runtime.engine import CommitConflict, UnknownDeadLetter
     from .runtime.registry import UnknownChart
     from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
 
@@ -66,7 +67,8 @@ _LAZY = {
     "AsyncMachine": "machine", "Machine": "machine", "Outcome": "machine",
     "UnknownChart": "runtime.registry", "InstanceExists": "storage.base",
     "IntegrityError": "storage.base", "StoreUnavailable": "storage.base",
-    "UnknownInstance": "storage.base",
+    "UnknownInstance": "storage.base", "UnknownDeadLetter": "runtime.engine",
+    "CommitConflict": "runtime.engine",
 }
 
 
@@ -96,6 +98,7 @@ __all__ = [
     "ChartWarning",
     "Client",
     "Clock",
+    "CommitConflict",
     "CompiledChart",
     "Content",
     "DataItem",
@@ -132,6 +135,7 @@ __all__ = [
     "Transition",
     "UnboundName",
     "UnknownChart",
+    "UnknownDeadLetter",
     "UnknownInstance",
     "VirtualClock",
     "__version__",

@@ -8,8 +8,9 @@ background threads, so one process with one SQLite file is a complete deployment
 from __future__ import annotations
 
 import asyncio
+import random
 import threading
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,9 @@ from .clock import Clock, SystemClock
 from .core.compile import CompiledChart
 from .core.events import Event
 from .core.model import Chart
+from .resilience import Breaker
+from .runtime import dead_letters
+from .runtime.effects import AttemptHook
 from .runtime.engine import Engine
 from .runtime.registry import Registry
 from .runtime.requests import DeliverEvent, StartInstance
@@ -25,7 +29,7 @@ from .runtime.state import InstanceState
 from .runtime.watch import Watch
 from .runtime.worker import Worker
 from .storage.base import Store
-from .storage.records import TransitionRecord
+from .storage.records import DeadLetterRecord, TransitionRecord
 
 __all__ = ["AsyncClient", "Client", "open_store"]
 
@@ -53,7 +57,9 @@ class _BaseClient:
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
                  worker: bool = True, lease: float = 30.0, concurrency: int = 8,
-                 late_policy: str = "fire_late", late_tolerance: float = 1.0) -> None:
+                 late_policy: str = "fire_late", late_tolerance: float = 1.0,
+                 breakers: Mapping[str, Breaker] | None = None,
+                 hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
         self.store = open_store(store) if isinstance(store, (str, Path)) else store
         self.store.migrate()
         self.clock: Clock = clock or SystemClock()
@@ -61,7 +67,8 @@ class _BaseClient:
         self.engine = Engine(self.store, self.registry, self.clock)
         self.engine.start()
         self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
-                             late_policy=late_policy, late_tolerance=late_tolerance)
+                             late_policy=late_policy, late_tolerance=late_tolerance,
+                             breakers=breakers, hooks=hooks, rng=rng)
         self._watchers: list[Callable[[InstanceState], None]] = []
         self.engine.on_commit.append(self._notify)
         if worker:
@@ -209,6 +216,27 @@ class Client(_BaseClient):
         finally:
             self._watchers.remove(check)
 
+    def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
+        """Effects that exhausted their policy and undeliverable events, oldest first."""
+        return self.store.dead_letters(instance_id)
+
+    def dead_letter(self, letter_id: int) -> DeadLetterRecord:
+        """One dead letter with its error history.  Raises :class:`UnknownDeadLetter`."""
+        return dead_letters.find(self.engine, letter_id)
+
+    def replay_dead_letter(self, letter_id: int, *, actor: str | None = None) -> InstanceState:
+        """Run a dead effect again, or deliver a dead event; logged with ``actor``.
+
+        The effect keeps its idempotency key and gets its whole policy again.
+        """
+        return dead_letters.replay(self.engine, letter_id, actor).result()
+
+    def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
+        """Drop a dead letter for good; logged in the instance's history with ``actor``."""
+        done = dead_letters.discard(self.engine, letter_id, actor)
+        if done is not None:
+            done.result()
+
     def close(self) -> None:
         """Finish queued work and stop the engine and worker threads."""
         self._close()
@@ -278,6 +306,22 @@ class AsyncClient(_BaseClient):
 
         self._watchers.append(push)
         return changes, lambda: self._watchers.remove(push)
+
+    async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
+        return await asyncio.to_thread(self.store.dead_letters, instance_id)
+
+    async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
+        return await asyncio.to_thread(dead_letters.find, self.engine, letter_id)
+
+    async def replay_dead_letter(self, letter_id: int, *,
+                                 actor: str | None = None) -> InstanceState:
+        future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
+        return await asyncio.wrap_future(future)
+
+    async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
+        done = await asyncio.to_thread(dead_letters.discard, self.engine, letter_id, actor)
+        if done is not None:
+            await asyncio.wrap_future(done)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)

@@ -42,8 +42,15 @@ AttemptHook = Callable[[Attempt], None]
 
 
 def outcome_key(effect: EffectRecord) -> str:
-    """The idempotency key of an effect's outcome event (effect keys are unique per run)."""
-    return f"statekeeper.effect:{effect.key}"
+    """The idempotency key of an effect's outcome event.
+
+    Two workers answering the same claim (one was only slow) share it, so the second is a
+    duplicate.  The count of errors recorded so far tells apart the outcomes of a row that
+    failed and was replayed from its dead letter (the history is kept, so the count only grows).
+    """
+    if not effect.errors:
+        return f"statekeeper.effect:{effect.key}"
+    return f"statekeeper.effect:{effect.key}#{len(effect.errors)}"
 
 
 class EffectRunner:

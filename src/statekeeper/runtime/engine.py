@@ -230,8 +230,10 @@ class Engine:
                 continue
             self.commits += 1
             self._remember(instance, plan.commit.instance, plan.snapshot)
-            self._answer(request, plan)
+            # Watchers hear of a commit before its caller is answered: a watch that starts
+            # after a call returned never sees that call's change.
             self._after(plan)
+            self._answer(request, plan)
 
     def _lost(self, request: DeliverEvent | Administer, commit: Commit,
               later: list[Request]) -> None:

@@ -85,6 +85,7 @@ class Worker:
         self._running = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self.policies = SharedPolicies(self.store, breakers)
         self.runner = EffectRunner(self.store, self.clock, self.owner, self.policies, hooks=hooks,
                                    rng=rng, event_loop=self._event_loop)
@@ -111,7 +112,14 @@ class Worker:
         self._threads.clear()
         self._pool.shutdown(wait=True)
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            loop, self._loop = self._loop, None
+            loop.call_soon_threadsafe(loop.stop)
+            if self._loop_thread is not None:
+                self._loop_thread.join()
+            for task in asyncio.all_tasks(loop):
+                task.cancel()  # an abandoned attempt: it will never be answered
+            loop.run_until_complete(asyncio.sleep(0))
+            loop.close()
 
     def wake_effects(self) -> None:
         with self._wake:
@@ -287,8 +295,9 @@ class Worker:
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
             loop = asyncio.new_event_loop()
-            threading.Thread(target=loop.run_forever, name="statekeeper-async-effects",
-                             daemon=True).start()
+            self._loop_thread = threading.Thread(target=loop.run_forever, daemon=True,
+                                                 name="statekeeper-async-effects")
+            self._loop_thread.start()
             self._loop = loop
         return self._loop
 

@@ -1,0 +1,81 @@
+"""Operating on dead letters: list, show, replay, discard; every action is logged.
+
+An effect that exhausted its retry policy, or an event sent to an instance that does not exist,
+is kept as a dead letter with its error history.  Replaying an effect reopens its outbox row
+(same idempotency key, attempts from zero, the whole policy again) and discarding drops it; each
+writes a row in the instance's transition log in the same commit that changes the letter, so
+the log shows who did what and when.  A replayed event is delivered with its original
+idempotency key, so replaying it twice delivers it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future
+
+from ..core.events import Event
+from ..storage.base import UnknownInstance
+from ..storage.records import DeadLetterRecord, EffectReopen
+from .engine import Engine, UnknownDeadLetter
+from .requests import Administer, DeliverEvent
+from .state import InstanceState
+
+__all__ = ["DISCARDED", "REPLAYED", "discard", "find", "replay"]
+
+_log = logging.getLogger("statekeeper.runtime")
+#: the log events of the two actions
+REPLAYED = "statekeeper.dead_letter.replayed"
+DISCARDED = "statekeeper.dead_letter.discarded"
+
+
+def find(engine: Engine, letter_id: int) -> DeadLetterRecord:
+    """The dead letter with that id; raise :class:`UnknownDeadLetter`."""
+    for letter in engine.store.dead_letters():
+        if letter.id == letter_id:
+            return letter
+    raise UnknownDeadLetter(letter_id)
+
+
+def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState]:
+    """Run the dead effect again (or deliver the dead event) under its original key."""
+    letter = find(engine, letter_id)
+    if letter.kind == "event":
+        delivered = engine.submit(DeliverEvent(
+            letter.instance, Event.from_dict(letter.payload["event"]), strict=False,
+            idempotency_key=letter.key, actor=actor))
+        delivered.add_done_callback(lambda f: _drop_after_delivery(engine, letter, f))
+        return delivered
+    name = letter.payload.get("name", "?")
+    return engine.submit(Administer(
+        letter.instance, Event(REPLAYED, {"letter": letter_id, "key": letter.key,
+                                          "effect": name}, "platform"),
+        letter_id, f"dead letter {letter_id} replayed: effect {name!r} runs again "
+        f"with key {letter.key!r}", reopen=[EffectReopen(letter.key, engine.clock.now())],
+        actor=actor))
+
+
+def discard(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState] | None:
+    """Drop a dead letter for good; ``None`` when its instance does not exist to log it."""
+    letter = find(engine, letter_id)
+    what = f"effect {letter.payload.get('name', '?')!r}" if letter.kind == "effect" \
+        else f"event {letter.payload.get('event', {}).get('name', '?')!r}"
+    try:
+        engine.store.load(letter.instance)
+    except UnknownInstance:
+        if not engine.store.delete_dead_letter(letter_id):
+            raise UnknownDeadLetter(letter_id) from None
+        _log.warning("dead letter %d (%s for missing instance %r) discarded by %s", letter_id,
+                     what, letter.instance, actor or "an unnamed actor")
+        return None
+    return engine.submit(Administer(
+        letter.instance, Event(DISCARDED, {"letter": letter_id, "key": letter.key},
+                               "platform"),
+        letter_id, f"dead letter {letter_id} discarded: {what} with key {letter.key!r}",
+        actor=actor))
+
+
+def _drop_after_delivery(engine: Engine, letter: DeadLetterRecord,
+                         delivered: Future[InstanceState]) -> None:
+    if delivered.exception() is None and letter.id is not None:
+        engine.store.delete_dead_letter(letter.id)
+        _log.info("dead letter %d replayed: event delivered to %r", letter.id, letter.instance)
