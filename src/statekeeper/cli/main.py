@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     """The ``statekeeper`` argument parser, with one subcommand per command module."""
     parser = argparse.ArgumentParser(
         prog="statekeeper",
-        description="Work with statekeeper charts: validate them and draw them.",
+        description="Work with statekeeper charts and stores: validate and draw charts, "
+                    "inspect and replay dead letters.",
     )
     parser.add_argument("--version", action="version", version=f"statekeeper {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
