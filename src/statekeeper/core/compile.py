@@ -240,7 +240,7 @@ def _bind(compiled: CompiledChart, chart: Chart) -> None:
                         f"history default {target.id!r} is not inside {node.parent.id!r}", where
                     )
             continue
-        for spec_t in transitions:
+        for spec_t in _expand_work(transitions, where):
             if spec_t.late != "fire_late" and not (spec_t.event or "").startswith(AFTER_PREFIX):
                 raise ChartError("late is a policy of after transitions only", where)
             compiled_t = _transition(compiled, node, spec_t, order)
@@ -253,6 +253,35 @@ def _bind(compiled: CompiledChart, chart: Chart) -> None:
         if spec.donedata is not None:
             node.donedata = _donedata(spec, dm, where)
         node.invokes = tuple(_invoke(inv, dm, where) for inv in spec.invoke)
+
+
+def _expand_work(transitions: list[Transition], where: str) -> list[Transition]:
+    """Resilient transitions as plain ones: run the work and stay; go on its success.
+
+    ``on E: X, work=charge`` becomes a targetless transition on ``E`` that runs the effect,
+    and a transition on ``done.effect.charge`` to ``X`` with the original actions.  A failure
+    matches no transition, so the instance stays where it was with its data unchanged.
+    """
+    out: list[Transition] = []
+    names: set[str] = set()
+    for t in transitions:
+        if t.work is None:
+            out.append(t)
+            continue
+        name = t.work.name
+        if not t.event:
+            raise ChartError(f"a transition with work ({name!r}) needs an event: an eventless "
+                             "one would start the work again on every step", where)
+        if not t.targets:
+            raise ChartError(f"the work {name!r} decides whether the transition happens, so "
+                             "the transition needs a target", where)
+        if name in names:
+            raise ChartError(f"two transitions carry work {name!r}; their outcomes would be "
+                             "indistinguishable: give each work its own effect name", where)
+        names.add(name)
+        out.append(Transition(None, t.event, t.cond, [t.work]))
+        out.append(Transition(t.target, f"done.effect.{name}", None, t.actions, t.type))
+    return out
 
 
 def _initial(compiled: CompiledChart, node: Node, ids: tuple[str, ...] | None,

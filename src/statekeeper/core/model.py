@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
-from .actions import MISSING, Action, Content, LatePolicy, Param
+from .actions import MISSING, Action, Content, Effect, LatePolicy, Param
 from .durations import Duration
 from .errors import ChartError
 
@@ -58,6 +58,12 @@ class Transition:
             inside it; ``"internal"`` does not.
         late: only under ``after``: what a durable runtime does with the timer when it finds
             it overdue after downtime, ``"fire_late"`` (default) or ``"skip"``.
+        work: an :class:`~statekeeper.core.actions.Effect` whose success decides whether the
+            transition happens (a *resilient transition*).  On the event, the instance stays
+            in its source state and the work runs under its policy; on
+            ``done.effect.<name>`` the target is entered and ``actions`` run with the result
+            as the event data; when the work fails for good, nothing changes and the
+            ``error.effect.<name>`` event in the log says why.
 
     """
 
@@ -67,8 +73,12 @@ class Transition:
     actions: Sequence[Action] = ()
     type: Literal["external", "internal"] = "external"
     late: LatePolicy = field(default="fire_late", metadata={"hash": "omit_default"})
+    work: Effect | None = field(default=None, metadata={"hash": "omit_default"})
 
     def __post_init__(self) -> None:
+        if self.work is not None and not isinstance(self.work, Effect):
+            raise ChartError(f"work must be an Effect (the call that decides the transition), "
+                             f"not {type(self.work).__name__}")
         if isinstance(self.target, str):
             object.__setattr__(self, "target", tuple(self.target.split()))
         elif self.target is None:

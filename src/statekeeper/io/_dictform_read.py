@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from statekeeper.core.actions import Effect
 from statekeeper.core.durations import parse_duration
 from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
 
 from ._dictform_common import At, json_value, mapping, read_ids, type_name
-from ._dictform_records import read_actions, read_blocks, read_record
+from ._dictform_records import read_action, read_actions, read_blocks, read_record
 
 __all__ = ["CHART_KEYS", "STATE_KEYS", "TRANSITION_KEYS", "read_chart"]
 
@@ -28,7 +29,7 @@ STATE_KEYS = (
     "type", "history", "initial", "data", "entry", "exit", "on", "always", "after",
     "transitions", "default", "ignore", "invoke", "donedata", "initial_actions", "states",
 )
-TRANSITION_KEYS = ("target", "cond", "actions", "type", "late")
+TRANSITION_KEYS = ("target", "cond", "actions", "type", "late", "work")
 _STATE_TYPES = ("atomic", "compound", "parallel", "final", "history")
 
 
@@ -137,7 +138,15 @@ def _read_transition(spec: dict[str, Any], event: str | None, at: At) -> Transit
         actions=read_actions(spec.get("actions"), at.at("actions")),
         type=_choice(spec, "type", ("external", "internal"), at) or "external",  # type: ignore[arg-type]
         late=_choice(spec, "late", ("fire_late", "skip"), at) or "fire_late",  # type: ignore[arg-type]
+        work=None if spec.get("work") is None else _read_work(spec["work"], at.at("work")),
     )
+
+
+def _read_work(value: Any, at: At) -> Effect:
+    """``work:`` holds what an ``effect:`` action holds: a name, or the effect's mapping."""
+    action = read_action({"effect": value}, at)
+    assert isinstance(action, Effect)
+    return action
 
 
 def _read_data(value: Any, at: At) -> tuple[DataItem, ...]:

@@ -16,7 +16,7 @@ from statekeeper.core.actions import MISSING
 from statekeeper.core.model import Chart, DataItem, State, Transition
 
 from ._dictform_common import At, duration_text, ids_value, json_value
-from ._dictform_records import write_actions, write_record
+from ._dictform_records import write_action, write_actions, write_record
 
 __all__ = ["write_chart"]
 
@@ -156,7 +156,8 @@ def _write_specs(transitions: Sequence[Transition], at: At) -> Any:
 
 def _write_spec(t: Transition, at: At, *, listed: bool) -> Any:
     """Write one transition: just its target when that says everything, else a mapping."""
-    plain = t.cond is None and not t.actions and t.type == "external" and t.late == "fire_late"
+    plain = t.cond is None and not t.actions and t.type == "external" and \
+        t.late == "fire_late" and t.work is None
     if plain and not listed:
         if not t.targets:
             return None
@@ -176,6 +177,8 @@ def _write_spec(t: Transition, at: At, *, listed: bool) -> Any:
         out["type"] = t.type
     if t.late != "fire_late":
         out["late"] = t.late
+    if t.work is not None:
+        out["work"] = write_action(t.work, at.at("work"))["effect"]
     return out
 
 
