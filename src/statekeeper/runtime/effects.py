@@ -176,14 +176,17 @@ class EffectRunner:
         is abandoned (it finishes in the background and its result is dropped).  Waiting goes
         through the clock, so a :class:`~statekeeper.VirtualClock` drives timeouts in tests.
         """
+        kwargs: dict[str, Any] = {"key": effect.key}
+        if _takes_attempt(fn):
+            kwargs["attempt"] = effect.attempts
         if timeout is None:
-            value = fn(effect.args, key=effect.key)
+            value = fn(effect.args, **kwargs)
             if inspect.isawaitable(value):
                 return asyncio.run_coroutine_threadsafe(_await(value), self._event_loop()).result()
             return value
         outcome: concurrent.futures.Future[Any]
         if inspect.iscoroutinefunction(fn):
-            outcome = asyncio.run_coroutine_threadsafe(_await(fn(effect.args, key=effect.key)),
+            outcome = asyncio.run_coroutine_threadsafe(_await(fn(effect.args, **kwargs)),
                                                        self._event_loop())
             cancel = outcome.cancel
 
@@ -191,7 +194,7 @@ class EffectRunner:
                 cancel()
         else:
             outcome = concurrent.futures.Future()
-            threading.Thread(target=_run_into, args=(outcome, fn, effect), daemon=True,
+            threading.Thread(target=_run_into, args=(outcome, fn, effect.args, kwargs), daemon=True,
                              name=f"statekeeper-effect-{effect.name}").start()
 
             def expire() -> None:
@@ -221,10 +224,19 @@ class EffectRunner:
                 _log.exception("attempt hook failed")
 
 
-def _run_into(outcome: concurrent.futures.Future[Any], fn: Callable[..., Any],
-              effect: EffectRecord) -> None:
+def _takes_attempt(fn: Callable[..., Any]) -> bool:
+    """Whether an effect function asks for the attempt number (an ``attempt`` parameter)."""
     try:
-        value = fn(effect.args, key=effect.key)
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
+    return "attempt" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _run_into(outcome: concurrent.futures.Future[Any], fn: Callable[..., Any], args: Any,
+              kwargs: dict[str, Any]) -> None:
+    try:
+        value = fn(args, **kwargs)
     except BaseException as exc:  # noqa: BLE001 - handed to the waiting worker
         with contextlib.suppress(concurrent.futures.InvalidStateError):  # timed out first
             outcome.set_exception(exc)

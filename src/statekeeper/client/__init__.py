@@ -15,21 +15,21 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from .clock import Clock, SystemClock
-from .core.compile import CompiledChart
-from .core.events import Event
-from .core.model import Chart
-from .resilience import Breaker
-from .runtime import dead_letters
-from .runtime.effects import AttemptHook
-from .runtime.engine import Engine
-from .runtime.registry import Registry
-from .runtime.requests import DeliverEvent, StartInstance
-from .runtime.state import InstanceState
-from .runtime.watch import Watch
-from .runtime.worker import Worker
-from .storage.base import Store
-from .storage.records import DeadLetterRecord, TransitionRecord
+from ..clock import Clock, SystemClock
+from ..core.compile import CompiledChart
+from ..core.events import Event
+from ..core.model import Chart
+from ..resilience import Breaker
+from ..runtime import dead_letters
+from ..runtime.effects import AttemptHook
+from ..runtime.engine import Engine
+from ..runtime.registry import Registry
+from ..runtime.requests import DeliverEvent, StartInstance
+from ..runtime.state import InstanceState
+from ..runtime.watch import Watch
+from ..runtime.worker import Worker
+from ..storage.base import Store
+from ..storage.records import DeadLetterRecord, TransitionRecord
 
 __all__ = ["AsyncClient", "Client", "open_store"]
 
@@ -38,7 +38,7 @@ def open_store(url: str | Path, **options: Any) -> Store:
     """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``."""
     text = str(url)
     if text.startswith("memory:"):
-        from .storage.memory import MemoryStore
+        from ..storage.memory import MemoryStore
 
         return MemoryStore()
     if text.startswith("sqlite:///"):
@@ -47,7 +47,7 @@ def open_store(url: str | Path, **options: Any) -> Store:
         text = text[len("sqlite://"):]
     elif "://" in text:
         raise ValueError(f"unsupported store URL {url!r} (use sqlite:///file.db or memory://)")
-    from .storage.sqlite import SQLiteStore
+    from ..storage.sqlite import SQLiteStore
 
     return SQLiteStore(text, **options)
 
