@@ -2,7 +2,7 @@
 
 Each command lives in its own module exposing ``add_arguments(parser)``, ``run(args)`` and
 optionally a plain-text ``DESCRIPTION`` for ``--help``; this file only routes.  Adding a
-benchmark (``durable`` is next) means adding a module and a line to ``COMMANDS``.
+benchmark means adding a module and a line to ``COMMANDS``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 #: command -> (module under statekeeper.bench, one-line help).
 COMMANDS: dict[str, tuple[str, str]] = {
     "dispatch": ("dispatch", "in-process dispatch speed vs peer statechart libraries"),
+    "durable": ("durable", "durable transitions/s on SQLite (FULL) vs xstate-statemachine and DBOS"),
 }
 
 

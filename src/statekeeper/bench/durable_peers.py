@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .durable_statekeeper import instance_ids
+from .durable_statekeeper import instance_ids, target
 
 __all__ = [
     "DBOS_STEPS",
+    "DbosBench",
     "PeerRun",
     "installed_version",
-    "run_dbos",
     "run_xstate",
     "xstate_store",
 ]
@@ -109,7 +109,7 @@ def xstate_store(path: Path, *, full: bool) -> Any:
     if not full:
         return SQLiteStore(str(path))
 
-    class FullSQLiteStore(SQLiteStore):  # type: ignore[misc]
+    class FullSQLiteStore(SQLiteStore):
         """The shipped store, plus ``PRAGMA synchronous = FULL`` on each new connection."""
 
         def _connect(self) -> Any:
@@ -125,8 +125,7 @@ def _xstate_synchronous(store: Any) -> str:
     return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
 
 
-def run_xstate(path: Path, *, full: bool, instances: int, senders: int, events: int,
-               warmup: int) -> PeerRun:
+def run_xstate(path: Path, *, full: bool, instances: int, senders: int, events: int, warmup: int) -> PeerRun:
     """Transitions per second through ``persisted()`` blocks, each one ``send("flip")``."""
     from xstate_statemachine import create_machine
     from xstate_statemachine.persistence import persisted
@@ -140,7 +139,7 @@ def run_xstate(path: Path, *, full: bool, instances: int, senders: int, events: 
                 pass
 
         def flip(k: int) -> int:
-            key = ids[k % instances]
+            key = ids[target(k, instances, senders)]
             with persisted(store, key, machine) as interp:
                 before = set(interp.current_state_ids)
                 interp.send("flip")
@@ -170,8 +169,13 @@ class DbosBench:
     def __enter__(self) -> DbosBench:
         from dbos import DBOS
 
-        DBOS(config={"name": "statekeeper-bench", "system_database_url": f"sqlite:///{self.path}",
-                     "log_level": "WARNING"})
+        DBOS(
+            config={
+                "name": "statekeeper-bench",
+                "system_database_url": f"sqlite:///{self.path}",
+                "log_level": "WARNING",
+            }
+        )
 
         @DBOS.step()
         def reserve(x: int) -> int:
@@ -211,14 +215,3 @@ class DbosBench:
         _spread(senders, warmup, one)
         done, seconds = _spread(senders, workflows, one)
         return PeerRun(senders, done, seconds, "FULL (DBOS default, rollback journal)")
-
-
-def run_dbos(path: Path, *, senders: tuple[int, ...], workflows: int, warmup: int,
-             repeats: int) -> dict[int, list[PeerRun]]:
-    """Every ``senders`` count, ``repeats`` times, on one launched DBOS."""
-    runs: dict[int, list[PeerRun]] = {}
-    with DbosBench(path) as bench:
-        for count in senders:
-            runs[count] = [bench.run(senders=count, workflows=workflows, warmup=warmup)
-                           for _ in range(repeats)]
-    return runs

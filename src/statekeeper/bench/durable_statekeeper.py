@@ -44,6 +44,7 @@ __all__ = [
     "instance_ids",
     "run_one_sender",
     "run_senders",
+    "target",
     "toggle_chart",
 ]
 
@@ -65,6 +66,18 @@ def toggle_chart() -> Chart:
 def instance_ids(count: int, prefix: str = "inst") -> list[str]:
     """Fixed-width ids, so they sort in creation order."""
     return [f"{prefix}-{i:07d}" for i in range(count)]
+
+
+def target(k: int, instances: int, senders: int) -> int:
+    """The instance (index) event ``k`` of the stream goes to when ``senders`` share it.
+
+    Sender ``j`` sends events ``j, j + senders, ...`` and owns instances ``j, j + senders, ...``
+    (cycling through them), so two senders never address the same instance: none waits for
+    another, and a peer with optimistic locking never sees a conflict.
+    """
+    j, m = k % senders, k // senders
+    owned = len(range(j, instances, senders))
+    return j + (m % owned) * senders
 
 
 def fresh_path(directory: Path, name: str) -> Path:
@@ -138,8 +151,14 @@ def run_one_sender(path: Path, instances: int, events: int, warmup: int) -> Send
             latencies.append(clock() - sent)
             _check(state, instance)
         seconds = clock() - start
-        return SenderRun(1, events, seconds, client.engine.batches - batches,
-                         [x * 1000.0 for x in latencies], synchronous_of(store))
+        return SenderRun(
+            1,
+            events,
+            seconds,
+            client.engine.batches - batches,
+            [x * 1000.0 for x in latencies],
+            synchronous_of(store),
+        )
 
 
 async def _senders(client: AsyncClient, ids: list[str], senders: int, events: int) -> int:
@@ -148,7 +167,7 @@ async def _senders(client: AsyncClient, ids: list[str], senders: int, events: in
     async def sender(first: int) -> int:
         applied = 0
         for k in range(first, events, senders):
-            instance = ids[k % len(ids)]
+            instance = ids[target(k, len(ids), senders)]
             state = await client.send(instance, EVENT)
             _check(state, instance)
             applied += 1
@@ -158,8 +177,7 @@ async def _senders(client: AsyncClient, ids: list[str], senders: int, events: in
     return sum(counts)
 
 
-async def _run_senders(path: Path, instances: int, senders: int, events: int,
-                       warmup: int) -> SenderRun:
+async def _run_senders(path: Path, instances: int, senders: int, events: int, warmup: int) -> SenderRun:
     ids = instance_ids(instances)
     store = _store(path)
     client = AsyncClient(store)
@@ -171,8 +189,9 @@ async def _run_senders(path: Path, instances: int, senders: int, events: int,
         start = time.perf_counter()
         applied = await _senders(client, ids, senders, events)
         seconds = time.perf_counter() - start
-        return SenderRun(senders, applied, seconds, client.engine.batches - batches,
-                         synchronous=synchronous_of(store))
+        return SenderRun(
+            senders, applied, seconds, client.engine.batches - batches, synchronous=synchronous_of(store)
+        )
     finally:
         await client.close()
 
@@ -199,8 +218,9 @@ class Creation:
         return self.bytes / self.count if self.count else 0.0
 
 
-def create_instances(path: Path, count: int, *, window: int = 4096,
-                     progress: Progress | None = None, every_s: float = 5.0) -> Creation:
+def create_instances(
+    path: Path, count: int, *, window: int = 4096, progress: Progress | None = None, every_s: float = 5.0
+) -> Creation:
     """Start ``count`` instances through the engine's batch path (group commit).
 
     Up to ``window`` starts are in flight at once, so each group commit carries up to the

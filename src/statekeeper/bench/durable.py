@@ -1,0 +1,350 @@
+"""``python -m statekeeper.bench durable``: durable transitions per second against peers.
+
+On a fresh SQLite file per phase, with the store's defaults (WAL, ``synchronous=FULL``):
+committed transitions per second with one sender and with 16 concurrent senders over 1,000
+instances, the send-to-commit latency of one sender, then the same work through the two
+durable peers pinned in the ``bench`` extra (xstate-statemachine as shipped and forced to
+FULL; DBOS steps in a 3-step workflow), and last the file size and creation rate of a million
+instances.  See :mod:`.durable_statekeeper` and :mod:`.durable_peers` for how each is driven.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sqlite3
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from functools import partial
+from pathlib import Path
+
+from .durable_peers import DbosBench, PeerRun, installed_version, run_xstate
+from .durable_report import SK, DurableResults, format_table, verdict, write_json
+from .durable_statekeeper import (
+    SenderRun,
+    create_instances,
+    fresh_path,
+    run_one_sender,
+    run_senders,
+)
+
+__all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main", "run", "run_benchmark"]
+
+DESCRIPTION = (
+    "Durable throughput on SQLite with synchronous=FULL: committed transitions per second with "
+    "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the same work "
+    "through xstate-statemachine's SQLite store (as shipped, NORMAL, and forced to FULL) and "
+    "DBOS steps per second, and the size and creation rate of 1,000,000 instances. Progress "
+    "goes to stderr; the table to stdout."
+)
+#: Concurrent senders of the "16_senders" column (the name is part of the JSON format).
+SENDERS = 16
+#: What ``--only`` can select.
+PARTS = ("statekeeper", "xstate", "dbos", "million")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How much work one run does; ``--quick`` picks small values for smoke tests."""
+
+    instances: int = 1_000
+    one_sender_events: int = 3_000
+    many_events: int = 40_000
+    warmup: int = 500
+    repeats: int = 3
+    peer_events: int = 2_000
+    dbos_workflows: int = 300
+    million: int = 1_000_000
+
+    @classmethod
+    def quick(cls) -> Settings:
+        """Return settings for a run of seconds, not minutes (numbers are rougher)."""
+        return cls(one_sender_events=300, many_events=2_000, warmup=50, repeats=1,
+                   peer_events=160, dbos_workflows=10, million=2_000)  # fmt: skip
+
+
+def _progress(message: str) -> None:
+    print(f"[bench durable] {message}", file=sys.stderr, flush=True)
+
+
+def _error(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+Run = SenderRun | PeerRun
+
+
+@dataclass(frozen=True, slots=True)
+class _Measurement:
+    """One cell of the table: what to run (on a fresh file) for ``row`` x ``col``."""
+
+    row: str
+    col: str
+    label: str
+    unit: str
+    synchronous: str | None  # the level its connections must report, when it is checked
+    run: Callable[[Path], Run]
+
+
+def _measurements(settings: Settings, only: tuple[str, ...], results: DurableResults) -> list[_Measurement]:
+    """Every selected cell, in the order one round runs them; missing peers noted as n/a."""
+    s = settings
+    found: list[_Measurement] = []
+    if "statekeeper" in only:
+        found.append(
+            _Measurement(
+                SK,
+                "1_sender",
+                "statekeeper, 1 sender",
+                "transitions/s",
+                "FULL",
+                lambda d: run_one_sender(
+                    fresh_path(d, "sk-1.db"), s.instances, s.one_sender_events, s.warmup
+                ),
+            )
+        )
+        found.append(
+            _Measurement(
+                SK,
+                "16_senders",
+                f"statekeeper, {SENDERS} senders",
+                "transitions/s",
+                "FULL",
+                lambda d: run_senders(
+                    fresh_path(d, "sk-16.db"), s.instances, SENDERS, s.many_events, s.warmup
+                ),
+            )
+        )
+    if "xstate" in only:
+        version = installed_version("xstate-statemachine")
+        if version is None:
+            results.notes.append("xstate-statemachine: not installed (pip install 'statekeeper[bench]'): n/a")
+        else:
+            results.versions["xstate-statemachine"] = version
+            for row, level in (
+                ("xstate_statemachine_full", "FULL"),
+                ("xstate_statemachine_normal", "NORMAL"),
+            ):
+                for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
+                    found.append(
+                        _Measurement(
+                            row,
+                            col,
+                            f"xstate-statemachine {level}, {senders} sender(s)",
+                            "transitions/s",
+                            level,
+                            partial(_xstate, full=level == "FULL", settings=s, senders=senders),
+                        )
+                    )
+    if "dbos" in only:
+        version = installed_version("dbos")
+        if version is None:
+            results.notes.append("DBOS: not installed (pip install 'statekeeper[bench]'): n/a")
+        else:
+            results.versions["dbos"] = version
+            for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
+                found.append(
+                    _Measurement(
+                        "dbos_steps_per_s",
+                        col,
+                        f"DBOS, {senders} sender(s)",
+                        "steps/s",
+                        None,
+                        partial(_dbos, settings=s, senders=senders),
+                    )
+                )
+    return found
+
+
+def _xstate(directory: Path, *, full: bool, settings: Settings, senders: int) -> PeerRun:
+    level = "full" if full else "normal"
+    return run_xstate(
+        fresh_path(directory, f"xstate-{level}-{senders}.db"),
+        full=full,
+        instances=settings.instances,
+        senders=senders,
+        events=settings.peer_events,
+        warmup=min(settings.warmup, settings.peer_events),
+    )
+
+
+def _dbos(directory: Path, *, settings: Settings, senders: int) -> PeerRun:
+    with DbosBench(fresh_path(directory, f"dbos-{senders}.sqlite")) as bench:
+        return bench.run(
+            senders=senders, workflows=settings.dbos_workflows, warmup=min(5, settings.dbos_workflows)
+        )
+
+
+def _run_rounds(
+    settings: Settings, directory: Path, measurements: list[_Measurement], results: DurableResults
+) -> None:
+    """Run every measurement once per round; keep each cell's best run.
+
+    Rounds, rather than all repeats of one cell in a row, so that a busy spell of a shared
+    machine lands on every library alike instead of on whichever ran during it.
+    """
+    best: dict[tuple[str, str], Run] = {}
+    failed: set[tuple[str, str]] = set()
+    latencies: list[float] = []
+    for r in range(settings.repeats):
+        for m in measurements:
+            cell = (m.row, m.col)
+            if cell in failed:
+                continue
+            _progress(f"round {r + 1} of {settings.repeats}: {m.label}")
+            try:
+                run = m.run(directory)
+                if m.synchronous is not None and run.synchronous != m.synchronous:
+                    raise RuntimeError(
+                        f"its connections use synchronous={run.synchronous}, not {m.synchronous}"
+                    )
+            except Exception as exc:  # noqa: BLE001 - a broken library must not stop the run
+                failed.add(cell)
+                results.cells[m.row][m.col] = "error"
+                results.notes.append(f"{m.label}: {_error(exc)}")
+                _progress(f"{m.label}: error: {_error(exc)}")
+                continue
+            extra = ""
+            if isinstance(run, SenderRun):
+                latencies.extend(run.latencies_ms)
+                if run.batches and run.senders > 1:
+                    extra = f", {run.per_batch:.1f} per group commit"
+            _progress(f"{m.label}: {run.per_s:,.0f} {m.unit}{extra}")
+            if cell not in best or run.per_s > best[cell].per_s:
+                best[cell] = run
+    for (row, col), run in best.items():
+        results.cells[row][col] = run.per_s
+        if isinstance(run, SenderRun) and run.senders > 1:
+            results.batch = run.per_batch
+    samples = sorted(latencies)
+    results.p50_ms = _percentile(samples, 50.0)
+    results.p99_ms = _percentile(samples, 99.0)
+
+
+def _percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = -(-len(sorted_values) * int(pct * 1000) // 100_000)  # ceil, in integers
+    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
+
+
+def _bench_million(settings: Settings, directory: Path, results: DurableResults) -> None:
+    count = settings.million
+    _progress(f"statekeeper: creating {count:,} instances on a fresh file")
+    try:
+        made = create_instances(fresh_path(directory, "million.db"), count, progress=_progress)
+    except Exception as exc:  # noqa: BLE001 - reported in the notes
+        results.notes.append(f"creating {count:,} instances: {_error(exc)}")
+        _progress(f"creating instances: error: {_error(exc)}")
+        return
+    results.million = {
+        "count": float(made.count),
+        "bytes": float(made.bytes),
+        "per_s": made.per_s,
+        "seconds": made.seconds,
+    }
+    _progress(f"created {made.count:,} instances at {made.per_s:,.0f}/s; file {made.bytes / 1e6:,.1f} MB")
+
+
+def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = PARTS) -> DurableResults:
+    """Run the selected parts in ``directory``; return the data, not the table."""
+    unknown = sorted(set(only) - set(PARTS))
+    if unknown:
+        raise ValueError(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
+    results = DurableResults()
+    results.versions[SK] = _statekeeper_version()
+    results.header = (
+        f"statekeeper durable benchmark: Python {platform.python_version()}, SQLite "
+        f"{sqlite3.sqlite_version}, a fresh file per phase, {settings.instances:,} instances of "
+        f"a 2-state toggle, every send waits for its commit; best of {settings.repeats} round(s)"
+    )
+    _run_rounds(settings, directory, _measurements(settings, only, results), results)
+    if "million" in only:
+        _bench_million(settings, directory, results)
+    return results
+
+
+def _statekeeper_version() -> str:
+    """The distribution's version, else the package's ``__version__`` (a source tree)."""
+    import importlib.metadata
+
+    import statekeeper
+
+    try:
+        return importlib.metadata.version("statekeeper")
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(statekeeper, "__version__", "?"))
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``durable`` subcommand's options to ``parser``."""
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument(
+        "--quick", action="store_true", help="small run of seconds (smoke tests); numbers are rough"
+    )
+    parser.add_argument(
+        "--only", metavar="PART[,PART]", help=f"run only these parts (of: {', '.join(PARTS)})"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        metavar="N",
+        help="rounds; each round runs every measurement once, the best is kept",
+    )
+    parser.add_argument(
+        "--million",
+        type=int,
+        metavar="N",
+        help="instances for the size and creation-rate measurement (default 1,000,000; 2,000 with --quick)",
+    )
+    parser.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="where the database files go (default: a temporary directory, "
+        "removed afterwards); it must be on the disk you want to measure",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``durable`` subcommand from parsed arguments; return the exit status."""
+    settings = Settings.quick() if args.quick else Settings()
+    overrides = {
+        key: value
+        for key, value in (("repeats", args.repeats), ("million", args.million))
+        if value is not None
+    }
+    if any(value < 1 for value in overrides.values()):
+        print("--repeats and --million must be at least 1", file=sys.stderr)
+        return 2
+    settings = replace(settings, **overrides)
+    only = tuple(p.strip() for p in args.only.split(",") if p.strip()) if args.only else PARTS
+    try:
+        if args.dir:
+            Path(args.dir).mkdir(parents=True, exist_ok=True)
+            results = run_benchmark(settings, Path(args.dir), only)
+        else:
+            with tempfile.TemporaryDirectory(prefix="statekeeper-bench-") as tmp:
+                results = run_benchmark(settings, Path(tmp), only)
+    except ValueError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    print(format_table(results))
+    for line in verdict(results):
+        print(line)
+    if results.notes:
+        print("notes:")
+        for note in results.notes:
+            print(f"  - {note}")
+    if args.json:
+        write_json(results, args.json)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``durable`` on its own (``python -m statekeeper.bench durable`` is the usual way)."""
+    parser = argparse.ArgumentParser(prog="python -m statekeeper.bench durable", description=DESCRIPTION)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))

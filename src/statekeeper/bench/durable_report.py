@@ -1,0 +1,191 @@
+"""Turning ``bench durable`` results into the printed table, the targets verdict and the JSON.
+
+Kept apart from the measuring (as :mod:`.report` is for ``dispatch``) so the formats can be
+tested without running a benchmark.  A cell is a rate or a status word: ``"n/a"`` (the peer is
+not installed, or was not selected) or ``"error"`` (it raised; the reason is in the notes).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "COLUMNS",
+    "PEERS",
+    "SK",
+    "TARGETS",
+    "DurableResults",
+    "format_table",
+    "to_json",
+    "verdict",
+    "write_json",
+]
+
+SK = "statekeeper"
+#: JSON key of each peer row, in table order.
+PEERS: tuple[str, ...] = ("xstate_statemachine_full", "xstate_statemachine_normal", "dbos_steps_per_s")
+ROWS: tuple[str, ...] = (SK, *PEERS)
+COLUMNS: tuple[str, ...] = ("1_sender", "16_senders")
+_LABELS = {
+    SK: "statekeeper, FULL (transitions/s)",
+    "xstate_statemachine_full": "xstate-statemachine, forced FULL (transitions/s)",
+    "xstate_statemachine_normal": "xstate-statemachine, as shipped NORMAL (transitions/s)",
+    "dbos_steps_per_s": "DBOS, 3-step workflow (steps/s)",
+}
+_DISTRIBUTIONS = {
+    SK: SK,
+    "xstate_statemachine_full": "xstate-statemachine",
+    "xstate_statemachine_normal": "xstate-statemachine",
+    "dbos_steps_per_s": "dbos",
+}
+#: The issue's targets, checked by :func:`verdict`.
+TARGETS = {
+    "16_senders": 20_000.0,  # transitions/s with concurrent senders at synchronous=FULL
+    "xstate_statemachine_full": 5.0,  # times xstate-statemachine forced to FULL
+    "dbos_steps_per_s": 50.0,  # times DBOS steps/s
+    "p50_ms": 1.0,  # single-event send-to-commit latency, under
+}
+
+Cell = float | str
+
+
+@dataclass
+class DurableResults:
+    """Everything one ``durable`` run measured."""
+
+    cells: dict[str, dict[str, Cell]] = field(
+        default_factory=lambda: {row: {col: "n/a" for col in COLUMNS} for row in ROWS}
+    )
+    versions: dict[str, str] = field(default_factory=dict)
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    batch: float | None = None  # transitions per group commit with 16 senders
+    million: dict[str, float] | None = None  # count, bytes, per_s, seconds
+    header: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def value(self, row: str, col: str) -> float | None:
+        cell = self.cells[row].get(col)
+        return cell if isinstance(cell, float) else None
+
+    def best(self, row: str) -> float | None:
+        """The row's best rate over the sender counts (a peer is compared at its best)."""
+        found = [v for col in COLUMNS if (v := self.value(row, col)) is not None]
+        return max(found) if found else None
+
+    def ratio(self, peer: str) -> float | None:
+        """The ratio statekeeper (16 senders) / the peer's best; ``None`` if either is missing."""
+        ours, theirs = self.value(SK, "16_senders"), self.best(peer)
+        return ours / theirs if ours is not None and theirs else None
+
+
+def _rate(cell: Cell) -> str:
+    return f"{cell:,.0f}" if isinstance(cell, float) else cell
+
+
+def _ratio(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:,.0f}x" if value >= 100 else f"{value:.1f}x"
+
+
+def format_table(results: DurableResults) -> str:
+    """Rows: statekeeper and each peer; columns: 1 sender, 16 senders, best, ratio."""
+    heads = ("1 sender", "16 senders", "best", "statekeeper/peer")
+    body = []
+    for row in ROWS:
+        version = results.versions.get(_DISTRIBUTIONS[row], "")
+        label = _LABELS[row].replace(",", f" {version},", 1) if version else _LABELS[row]
+        best = results.best(row)
+        cells = [_rate(results.cells[row][c]) for c in COLUMNS]
+        cells += [_rate(best) if best is not None else "-", "-" if row == SK else _ratio(results.ratio(row))]
+        body.append((label, cells))
+    label_w = max(len(label) for label, _ in body)
+    widths = [max(len(h), *(len(cells[i]) for _, cells in body)) for i, h in enumerate(heads)]
+    lines = [results.header] if results.header else []
+    lines.append(" " * label_w + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True)))
+    for label, cells in body:
+        lines.append(
+            f"{label:<{label_w}}" + "".join(f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True))
+        )
+    lines.append("statekeeper/peer = statekeeper with 16 senders over the peer's best column.")
+    if results.p50_ms is not None and results.p99_ms is not None:
+        lines.append(
+            f"send-to-commit latency, 1 sender, wait=True: p50 {results.p50_ms:.3f} ms, "
+            f"p99 {results.p99_ms:.3f} ms"
+        )
+    if results.batch is not None:
+        lines.append(f"group commit with 16 senders: {results.batch:.1f} transitions per fsync")
+    if results.million is not None:
+        m = results.million
+        lines.append(
+            f"{m['count']:,.0f} instances: {m['bytes'] / 1e6:,.1f} MB "
+            f"({m['bytes'] / m['count']:,.0f} B each), created at {m['per_s']:,.0f}/s "
+            f"({m['seconds']:,.1f} s)"
+        )
+    return "\n".join(lines)
+
+
+def verdict(results: DurableResults) -> list[str]:
+    """Say which of the issue's targets hold."""
+    checks: list[tuple[str, float | None, bool | None]] = []
+    many = results.value(SK, "16_senders")
+    checks.append(
+        (
+            f">= {TARGETS['16_senders']:,.0f} transitions/s with 16 senders",
+            many,
+            None if many is None else many >= TARGETS["16_senders"],
+        )
+    )
+    for peer, name in (
+        ("xstate_statemachine_full", "xstate-statemachine FULL"),
+        ("dbos_steps_per_s", "DBOS"),
+    ):
+        ratio = results.ratio(peer)
+        checks.append(
+            (f">= {TARGETS[peer]:.0f}x {name}", ratio, None if ratio is None else ratio >= TARGETS[peer])
+        )
+    p50 = results.p50_ms
+    checks.append((f"p50 < {TARGETS['p50_ms']:g} ms", p50, None if p50 is None else p50 < TARGETS["p50_ms"]))
+    parts = []
+    for label, value, ok in checks:
+        shown = "not measured" if value is None else (f"{value:,.0f}" if value >= 100 else f"{value:.2f}")
+        parts.append(f"{label}: {shown} {'?' if ok is None else 'ok' if ok else 'MISSED'}")
+    held = all(ok for _, _, ok in checks)
+    return ["targets " + ("hold" if held else "do NOT all hold") + ":", *(f"  {p}" for p in parts)]
+
+
+def _num(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def to_json(results: DurableResults) -> dict[str, Any]:
+    """The documented JSON (peers at their best; ``null`` when not measured), plus extras."""
+    data: dict[str, Any] = {
+        "transitions_per_s": {col: _num(results.value(SK, col), 1) for col in COLUMNS},
+        "latency_ms": {"p50": _num(results.p50_ms, 3), "p99": _num(results.p99_ms, 3)},
+        "peers": {peer: _num(results.best(peer), 1) for peer in PEERS},
+    }
+    if results.million is not None:
+        m = results.million
+        data["million_instances"] = {
+            "count": int(m["count"]),
+            "bytes": int(m["bytes"]),
+            "per_s": round(m["per_s"], 1),
+        }
+    data["peers_by_senders"] = {
+        peer: {col: _num(results.value(peer, col), 1) for col in COLUMNS} for peer in PEERS
+    }
+    data["ratios"] = {peer: _num(results.ratio(peer), 2) for peer in PEERS}
+    if results.batch is not None:
+        data["transitions_per_group_commit"] = round(results.batch, 2)
+    data["versions"] = dict(results.versions)
+    return data
+
+
+def write_json(results: DurableResults, path: str | Path) -> None:
+    """Write :func:`to_json` to ``path``."""
+    Path(path).write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,120 @@
+"""Smoke tests for ``python -m statekeeper.bench durable``.
+
+The end-to-end test runs ``--quick --json`` in a subprocess (as a user would) and checks the
+documented JSON shape and that every number is positive.  Like the dispatch smoke tests they
+never assert on timings: those depend on the machine and its disk.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statekeeper.bench.__main__ import main
+from statekeeper.bench.durable_report import (
+    COLUMNS,
+    PEERS,
+    SK,
+    DurableResults,
+    format_table,
+    to_json,
+    verdict,
+)
+from statekeeper.bench.durable_statekeeper import target
+
+_PEER_MODULES = {
+    "xstate_statemachine_full": "xstate_statemachine",
+    "xstate_statemachine_normal": "xstate_statemachine",
+    "dbos_steps_per_s": "dbos",
+}
+
+
+def _positive_numbers(value: Any, where: str = "$") -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _positive_numbers(item, f"{where}.{key}")
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    else:
+        assert value > 0, f"{where} = {value!r} is not positive"
+
+
+@pytest.mark.slow
+def test_quick_run_writes_the_documented_json(tmp_path: Path) -> None:
+    out = tmp_path / "durable.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "statekeeper.bench", "durable", "--quick", "--json", str(out),
+         "--dir", str(tmp_path / "db")],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "statekeeper/peer" in done.stdout
+    assert "[bench durable]" in done.stderr  # progress goes to stderr
+    data = json.loads(out.read_text())
+    assert set(data["transitions_per_s"]) == {"1_sender", "16_senders"}
+    assert set(data["latency_ms"]) == {"p50", "p99"}
+    assert set(data["peers"]) == {
+        "xstate_statemachine_full",
+        "xstate_statemachine_normal",
+        "dbos_steps_per_s",
+    }
+    for col in ("1_sender", "16_senders"):
+        assert isinstance(data["transitions_per_s"][col], float)
+    for key in ("p50", "p99"):
+        assert isinstance(data["latency_ms"][key], float)
+    assert data["latency_ms"]["p50"] <= data["latency_ms"]["p99"]
+    for peer, module in _PEER_MODULES.items():
+        if importlib.util.find_spec(module) is None:
+            assert data["peers"][peer] is None  # reported as n/a, not invented
+        else:
+            assert isinstance(data["peers"][peer], float), (peer, done.stdout)
+    million = data["million_instances"]
+    assert million["count"] == 2_000
+    assert isinstance(million["bytes"], int)
+    _positive_numbers(data)
+
+
+def test_senders_never_share_an_instance() -> None:
+    for instances, senders in ((1_000, 16), (1_000, 1), (17, 16), (16, 16)):
+        owner: dict[int, int] = {}
+        for k in range(5_000):
+            index = target(k, instances, senders)
+            assert 0 <= index < instances
+            assert owner.setdefault(index, k % senders) == k % senders
+        assert len(owner) == instances  # every instance is used
+
+
+def test_unknown_part_is_a_usage_error() -> None:
+    assert main(["durable", "--quick", "--only", "no-such-part"]) == 2
+
+
+def test_report_ratios_verdict_and_json_of_missing_peers() -> None:
+    results = DurableResults()
+    results.cells[SK].update({"1_sender": 2_000.0, "16_senders": 24_000.0})
+    results.cells["xstate_statemachine_full"].update({"1_sender": 2_000.0, "16_senders": 1_500.0})
+    results.cells["dbos_steps_per_s"]["1_sender"] = "error"
+    results.p50_ms, results.p99_ms = 0.4, 0.9
+    results.million = {"count": 10.0, "bytes": 5_000.0, "per_s": 100.0, "seconds": 0.1}
+    table = format_table(results)
+    assert "12.0x" in table  # 24,000 over xstate's best column (2,000)
+    assert "error" in table and "n/a" in table
+    lines = verdict(results)
+    assert lines[0] == "targets do NOT all hold:"  # the DBOS ratio was not measured
+    assert any("20,000" in line and line.endswith("ok") for line in lines)
+    assert any("DBOS" in line and line.endswith("?") for line in lines)
+    data = to_json(results)
+    assert data["transitions_per_s"] == {"1_sender": 2_000.0, "16_senders": 24_000.0}
+    assert data["peers"] == {
+        "xstate_statemachine_full": 2_000.0,
+        "xstate_statemachine_normal": None,
+        "dbos_steps_per_s": None,
+    }
+    assert data["million_instances"] == {"count": 10, "bytes": 5_000, "per_s": 100.0}
+    assert set(data["peers_by_senders"]) == set(PEERS)
+    assert all(set(cols) == set(COLUMNS) for cols in data["peers_by_senders"].values())
