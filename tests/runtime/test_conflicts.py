@@ -13,6 +13,7 @@ import pytest
 
 from statekeeper import Chart, Effect, Final, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.core.events import Event
 from statekeeper.runtime.engine import CommitConflict
 from statekeeper.runtime.requests import DeliverEvent
 from statekeeper.storage.base import StoreUnavailable
@@ -211,3 +212,39 @@ def test_a_timer_fired_by_another_process_is_settled_not_replanned(clock: Virtua
         state = b.engine.submit(request).result(WAIT)
         assert (state.outcome, state.state) == ("duplicate", "late")
         assert b.get("f-1").rev == rev
+
+
+class _CommitsAfterFirstLook:
+    """A real store, with another worker's commit landing right after the first mailbox read.
+
+    Reproduces a race between two processes delivering the same keyed event: the second one
+    finds no mailbox row, then the first one commits.
+    """
+
+    def __init__(self, store: Any, other: Client, key: str) -> None:
+        self._store, self._other, self._key, self._fired = store, other, key, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    def mailbox(self, instance: str, key: str) -> Any:
+        seen = self._store.mailbox(instance, key)
+        if not self._fired:
+            self._fired = True
+            self._other.send(instance, "go", idempotency_key=self._key)
+        return seen
+
+
+def test_a_keyed_event_committed_by_another_worker_meanwhile_is_a_duplicate(
+        tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'race.db'}"
+    with Client(url, clock=VirtualClock(), worker=False) as first, \
+            Client(url, clock=VirtualClock(), worker=False) as second:
+        for client in (first, second):
+            client.register(FLOW, effects={"charge": charge})
+        second.start("flow", "f-1")
+        second.engine._cache.clear()  # as a process that has not seen the instance yet
+        second.engine.store = _CommitsAfterFirstLook(second.store, first, "req-1")
+        state = second.engine.submit(DeliverEvent("f-1", Event("go"), True, "req-1")).result(WAIT)
+        assert (state.outcome, state.state) == ("duplicate", "b")
+        assert [r.event for r in first.history("f-1")].count("go") == 1

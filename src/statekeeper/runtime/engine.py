@@ -192,13 +192,17 @@ class Engine:
             if isinstance(request, Administer):
                 record, snapshot = working.get(request.instance) or self._read(request.instance)
                 return plan_admin(request, record, snapshot, now)
+            # The instance first, the mailbox second: if another writer committed this key in
+            # between, the mailbox shows it; if not, the state read is older than that commit,
+            # and the rev check sends this one back to be planned again.  (The other order
+            # could plan a strict event on the state *after* its own first delivery.)
+            record, snapshot = working.get(request.instance) or self._read(request.instance)
             if request.idempotency_key:
                 seen = self.store.mailbox(request.instance, request.idempotency_key)
                 if seen is not None:
                     state = InstanceState.from_dict({**seen.result, "outcome": "duplicate"})
                     request.future.set_result(state)
                     return None
-            record, snapshot = working.get(request.instance) or self._read(request.instance)
             return plan_delivery(request, record, snapshot, self.registry, now)
         except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
             request.future.set_exception(exc)
