@@ -97,3 +97,22 @@ def test_at_most_once_runs_normally_without_a_crash(client: Client) -> None:
     client.worker.run_until_idle()
     assert client.get("o-1").state == "paid"
     assert len(card.keys) == 1
+
+
+def test_a_worker_that_does_not_know_the_chart_leaves_the_effect_alone(tmp_path: Any) -> None:
+    """A process starts its worker before it registers its charts: it must not fail effects."""
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    card = Card()
+    with Client(url, clock=VirtualClock(), worker=False) as first:
+        first.register(ORDER, effects={"charge": card.charge})
+        first.start("order", "o-1")
+        first.send("o-1", "accept")
+    with Client(url, clock=VirtualClock(), worker=False) as fresh:
+        fresh.worker.run_until_idle()
+        (row,) = fresh.store.effects("o-1")
+        assert (row.status, row.attempts, row.errors) == ("pending", 0, [])
+        assert fresh.get("o-1").state == "charging"
+        fresh.register(ORDER, effects={"charge": card.charge})
+        fresh.clock.advance(fresh.worker.poll)
+        fresh.worker.run_until_idle()
+        assert fresh.get("o-1").state == "paid" and len(card.keys) == 1

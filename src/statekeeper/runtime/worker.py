@@ -276,7 +276,18 @@ class Worker:
             return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
                                 strict=False, effect_finish=EffectFinish(effect.key, "done"),
                                 idempotency_key=outcome_key(effect))
-        fn, policy = self._effect_fn(effect)
+        try:
+            fn, policy = self._effect_fn(effect)
+        except UnknownChart as exc:
+            # Not this worker's to decide: its chart is not registered here (yet: a process
+            # starts its worker before the application registers its charts; or another
+            # service owns the chart).  Give the effect back without counting an attempt.
+            _log.warning("effect %s waits: %s", effect.key, exc)
+            at = self.clock.now() + self.poll
+            self.store.release_effect(effect.key, self.owner, available_at=at, error=None,
+                                      refund=True)
+            self._wake_at(at)
+            return None
         return self.runner.run(effect, fn, policy, self._wake_at)
 
     def _wake_at(self, at: float) -> None:
@@ -287,9 +298,9 @@ class Worker:
                                                         Mapping[str, Any]]:
         try:
             record = self.store.load(effect.instance)
-            entry = self.registry.get(record.chart, record.version, record.hash)
-        except (UnknownChart, KeyError):
+        except KeyError:
             return None, {}
+        entry = self.registry.get(record.chart, record.version, record.hash)
         return entry.effects.get(effect.name), entry.chart.effect_policies.get(effect.name, {})
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
