@@ -88,3 +88,15 @@ def test_an_open_breaker_refuses_until_its_period_ends(steps: list[tuple[bool, f
             failures = sum(1 for _, good in state.outcomes if not good)
             assert len(state.outcomes) <= 8
             assert len(state.outcomes) < min_calls or failures / len(state.outcomes) < rate
+
+
+def test_a_lost_probe_is_given_up_after_an_open_period() -> None:
+    breaker = Breaker("svc", failure_rate=1.0, min_calls=1, open_for=10.0)
+    state = breaker.record(BreakerState(), False, 0.0)
+    probe = breaker.allow(state, 10.0)
+    assert probe.allowed and probe.state.status == "half_open"
+    waiting = breaker.allow(probe.state, 15.0)  # the probe's worker died: it never reports
+    assert not waiting.allowed and waiting.retry_at == 20.0
+    again = breaker.allow(waiting.state, 20.0)
+    assert again.allowed, "a new probe once the lost one had a whole open period"
+    assert breaker.record(again.state, True, 21.0).status == "closed"

@@ -31,11 +31,12 @@ class BreakerState:
     opened_at: float | None = None
     probes_in_flight: int = 0
     probe_successes: int = 0
+    probe_at: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "outcomes": [list(o) for o in self.outcomes],
                 "opened_at": self.opened_at, "probes_in_flight": self.probes_in_flight,
-                "probe_successes": self.probe_successes}
+                "probe_successes": self.probe_successes, "probe_at": self.probe_at}
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> BreakerState:
@@ -45,7 +46,8 @@ class BreakerState:
         return cls(status=status, outcomes=tuple((float(t), bool(ok)) for t, ok in raw["outcomes"]),
                    opened_at=raw.get("opened_at"),
                    probes_in_flight=int(raw.get("probes_in_flight", 0)),
-                   probe_successes=int(raw.get("probe_successes", 0)))
+                   probe_successes=int(raw.get("probe_successes", 0)),
+                   probe_at=raw.get("probe_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +114,16 @@ class Breaker:
                 return BreakerDecision(False, state, reopen)
             state = BreakerState("half_open", (), state.opened_at)
         if state.status == "half_open":
+            if state.probes_in_flight and state.probe_at is not None \
+                    and now - state.probe_at >= self.open_for:
+                # A probe that never reported in a whole open period was lost (its worker
+                # died): stop waiting for it, or the breaker would stay half-open for ever.
+                state = replace(state, probes_in_flight=0)
             if state.probes_in_flight + state.probe_successes >= self.probes:
-                return BreakerDecision(False, state, None)
-            return BreakerDecision(True, replace(state, probes_in_flight=state.probes_in_flight + 1))
+                retry_at = None if state.probe_at is None else state.probe_at + self.open_for
+                return BreakerDecision(False, state, retry_at)
+            return BreakerDecision(True, replace(state, probes_in_flight=state.probes_in_flight + 1,
+                                                 probe_at=now))
         return BreakerDecision(True, state)
 
     def record(self, state: BreakerState, ok: bool, now: float) -> BreakerState:
