@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..clock import Clock, SystemClock
 from ..core.compile import CompiledChart
@@ -30,8 +30,11 @@ from ..runtime.watch import Watch
 from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import DeadLetterRecord, TransitionRecord
+from ._waker import LoopWaker
 
 __all__ = ["AsyncClient", "Client", "open_store"]
+
+_T = TypeVar("_T")
 
 
 def open_store(url: str | Path, **options: Any) -> Store:
@@ -251,16 +254,30 @@ class Client(_BaseClient):
 class AsyncClient(_BaseClient):
     """The asyncio twin of :class:`Client`: the same methods, awaited."""
 
+    _wakers: dict[asyncio.AbstractEventLoop, LoopWaker]
+
+    def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:
+        """The engine's answer as a future of the running loop (wake-ups coalesced)."""
+        loop = asyncio.get_running_loop()
+        try:
+            wakers = self._wakers
+        except AttributeError:
+            wakers = self._wakers = {}
+        waker = wakers.get(loop)
+        if waker is None:
+            waker = wakers[loop] = LoopWaker(loop)
+        return waker.wrap(future)
+
     async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
                     data: Mapping[str, Any] | None = None,
                     labels: Mapping[str, str] | None = None) -> InstanceState:
-        return await asyncio.wrap_future(self._start(chart, instance_id, data, labels))
+        return await self._wrap(self._start(chart, instance_id, data, labels))
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
                    trace_id: str | None = None, wait: bool = True) -> Any:
         future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
-        return await asyncio.wrap_future(future) if wait else asyncio.wrap_future(future)
+        return await self._wrap(future) if wait else self._wrap(future)
 
     async def get(self, instance_id: str) -> InstanceState:
         return await asyncio.to_thread(self._get, instance_id)
@@ -316,12 +333,12 @@ class AsyncClient(_BaseClient):
     async def replay_dead_letter(self, letter_id: int, *,
                                  actor: str | None = None) -> InstanceState:
         future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
-        return await asyncio.wrap_future(future)
+        return await self._wrap(future)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         done = await asyncio.to_thread(dead_letters.discard, self.engine, letter_id, actor)
         if done is not None:
-            await asyncio.wrap_future(done)
+            await self._wrap(done)
 
     async def close(self) -> None:
         await asyncio.to_thread(self._close)

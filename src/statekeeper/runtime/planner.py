@@ -100,7 +100,7 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
         return _bookkeeping(record, dataclasses.replace(snapshot, timers=timers), request, now,
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late")
-    result = step(entry.chart, snapshot, event, now=now)
+    result = _step(entry, snapshot, event, now, request)
     if result.status == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result.snapshot, request, now, outcome,
@@ -126,6 +126,44 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot)
     plan.wake_effects = bool(request.reopen)
     return plan
+
+
+#: per compiled chart, how many durable step outcomes are memoised at most
+MEMO_LIMIT = 100_000
+_MEMO = "statekeeper.runtime.memo"
+
+
+def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
+          request: DeliverEvent) -> StepResult:
+    """The pure step, or its memoised outcome when only the configuration can change.
+
+    A step the core reports as *static* (no guard, action, data, history or timer took part)
+    depends on nothing but the configuration and the event name, so the next snapshot is the
+    same snapshot in another configuration.  Skipping the algorithm for those is what makes a
+    plain transition cheap in the engine's single writer thread; the memo is a pure function's
+    cache and cannot disagree with :func:`statekeeper.core.step.step`.
+    """
+    memo: dict[tuple[tuple[str, ...], str], tuple[tuple[str, ...], tuple[Microstep, ...]]] = \
+        entry.chart.memo.setdefault(_MEMO, {})
+    key = (snapshot.configuration, event.name)
+    if request.timer_id is None:
+        hit = memo.get(key)
+        if hit is not None:
+            configuration, microsteps = hit
+            moved = Snapshot(snapshot.chart, snapshot.version, snapshot.hash, snapshot.session,
+                             configuration, snapshot.data, snapshot.history, snapshot.timers,
+                             snapshot.invokes, snapshot.done, snapshot.done_data,
+                             snapshot.counter, snapshot.parent)
+            return StepResult(moved, (), microsteps, "applied", event, static=True)
+    result = step(entry.chart, snapshot, event, now=now)
+    after = result.snapshot
+    if (result.static and result.status == "applied" and not result.commands
+            and request.timer_id is None and not after.done and after.data == snapshot.data
+            and after.timers == snapshot.timers and after.history == snapshot.history
+            and after.counter == snapshot.counter and after.invokes == snapshot.invokes
+            and len(memo) < MEMO_LIMIT):
+        memo[key] = (after.configuration, result.microsteps)
+    return result
 
 
 def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:

@@ -47,6 +47,7 @@ from ..records import (
     TimerRecord,
     TransitionRecord,
 )
+from ._batch import Redo, apply_batched_txn, batchable
 from ._connection import SYNCHRONOUS, Connections
 from ._schema import QUERIES as Q
 from ._schema import check_version, migrate_txn, schema_version
@@ -237,9 +238,12 @@ class SQLiteStore:
         if not commits:
             return []
         encoded = [encode_commit(c) for c in commits]
-        try:  # the common case: no savepoints, a stale rev is caught before anything is written
+        try:
+            if batchable(encoded):  # the common case: one statement per kind of row
+                return self._db.write(partial(apply_batched_txn, encoded))
+            # no savepoints: a stale rev is caught before anything of its commit is written
             return self._db.write(partial(_apply_txn, encoded, False))
-        except _Redo:  # a race found after a commit's first write: one savepoint per commit
+        except (_Redo, Redo):  # a race found after a first write: one savepoint per commit
             return self._db.write(partial(_apply_txn, encoded, True))
 
     def query(
