@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -65,7 +66,7 @@ class Engine:
 
     def __init__(self, store: Store, registry: Registry, clock: Clock, *,
                  max_batch: int = 1024, cache_size: int = 10_000,
-                 max_conflicts: int = 32) -> None:
+                 max_conflicts: int = 32, linger: float = 0.0003) -> None:
         self.store = store
         self.registry = registry
         self.clock = clock
@@ -75,6 +76,8 @@ class Engine:
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._cache: OrderedDict[str, tuple[InstanceRecord, Snapshot]] = OrderedDict()
         self._thread: threading.Thread | None = None
+        self.linger = linger
+        self._expected = 0
         self.on_commit: list[Callable[[InstanceState], None]] = []
         self.on_effects: list[Callable[[], None]] = []
         self.on_timer: list[Callable[[float], None]] = []
@@ -112,6 +115,29 @@ class Engine:
 
     # ------------------------------------------------------------------ the loop
 
+    def _linger(self, batch: list[Any]) -> bool:
+        """Wait a moment for the rest of a burst; ``True`` if the stop sentinel came.
+
+        Under concurrency the callers answered by the last group send their next requests
+        one by one; committing the first few alone would cost a whole fsync for them and
+        leave the rest for the next.  So while a batch is smaller than the last one, wait up
+        to ``linger`` seconds for it to fill.  A single caller (batches of one) never waits.
+        ``linger=0`` turns this off.
+        """
+        deadline = time.perf_counter() + self.linger
+        while len(batch) < self._expected:
+            remaining = deadline - time.perf_counter()
+            if remaining <= 0:
+                return False
+            try:
+                item = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                return False
+            if item is _STOP:
+                return True
+            batch.append(item)
+        return False
+
     def _run(self) -> None:
         retry: list[Request] = []
         stopping = False
@@ -134,6 +160,9 @@ class Engine:
                     stopping = True
                     break
                 batch.append(item)
+            if not stopping and len(batch) < self._expected <= self.max_batch:
+                stopping = self._linger(batch)
+            self._expected = len(batch) if len(batch) > 1 else 0
             barriers = [b for b in batch if isinstance(b, Future)]
             if barriers:
                 batch = [r for r in batch if not isinstance(r, Future)]
