@@ -11,7 +11,7 @@ import random
 import pytest
 from policy_charts import Downstream, order
 
-from statekeeper import VirtualClock
+from statekeeper import Chart, Final, State, VirtualClock
 from statekeeper.client import Client
 from statekeeper.resilience import Attempt, Breaker, Retry
 
@@ -273,3 +273,38 @@ def test_a_timeout_cancels_the_attempt_when_the_clock_says_so(store_url: str,
         assert reached.state == "failed"
         [error] = [r for r in client.history("o-1") if r.event == "error.effect.charge"]
         assert error.data["error"] == "TimeoutError: attempt timed out after 5s"
+
+
+def test_an_event_for_a_missing_instance_is_kept_and_replayed(client: Client) -> None:
+    """A durable send to an instance that does not exist becomes an ``event`` dead letter.
+
+    Charts cannot address other instances yet (SEM-8), so the outbox row such a send will
+    write is committed here directly, as the planner writes it.
+    """
+    from dataclasses import replace
+
+    from statekeeper.core.events import Event
+    from statekeeper.runtime.planner import SEND_EFFECT
+    from statekeeper.storage.records import Commit, EffectRecord
+
+    peer = Chart("peer", version=1, initial="waiting", states={
+        "waiting": State(on={"ping": "pinged"}), "pinged": Final()})
+    client.register(peer)
+    client.start("peer", "s-1")
+    record = client.store.load("s-1")
+    send = EffectRecord("s-1:send:1", "s-1", SEND_EFFECT,
+                        {"target": "peer-1", "event": Event("ping").to_dict()})
+    assert client.store.apply([Commit(replace(record), record.rev, effects=[send])]) == []
+    client.engine._cache.clear()
+    client.worker.run_until_idle()
+    [letter] = client.dead_letters()
+    assert (letter.kind, letter.instance, letter.payload["event"]["name"]) == (
+        "event", "peer-1", "ping")
+    assert letter.payload["from"] == "s-1" and "peer-1" in letter.errors[0]
+    assert client.store.effects("s-1")[0].status == "dead"
+    client.start("peer", "peer-1")
+    assert letter.id is not None
+    assert client.replay_dead_letter(letter.id, actor="ops").state == "pinged"
+    assert client.dead_letters() == []
+    [row] = [r for r in client.history("peer-1") if r.event == "ping"]
+    assert (row.actor, row.idempotency_key) == ("ops", letter.key)

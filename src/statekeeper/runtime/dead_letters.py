@@ -43,8 +43,9 @@ def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[Instance
         delivered = engine.submit(DeliverEvent(
             letter.instance, Event.from_dict(letter.payload["event"]), strict=False,
             idempotency_key=letter.key, actor=actor))
-        delivered.add_done_callback(lambda f: _drop_after_delivery(engine, letter, f))
-        return delivered
+        answered: Future[InstanceState] = Future()
+        delivered.add_done_callback(lambda f: _drop_after_delivery(engine, letter, f, answered))
+        return answered
     name = letter.payload.get("name", "?")
     return engine.submit(Administer(
         letter.instance, Event(REPLAYED, {"letter": letter_id, "key": letter.key,
@@ -75,7 +76,19 @@ def discard(engine: Engine, letter_id: int, actor: str | None) -> Future[Instanc
 
 
 def _drop_after_delivery(engine: Engine, letter: DeadLetterRecord,
-                         delivered: Future[InstanceState]) -> None:
-    if delivered.exception() is None and letter.id is not None:
-        engine.store.delete_dead_letter(letter.id)
-        _log.info("dead letter %d replayed: event delivered to %r", letter.id, letter.instance)
+                         delivered: Future[InstanceState],
+                         answered: Future[InstanceState]) -> None:
+    """Delete the letter once its event is committed, then answer the caller."""
+    error = delivered.exception()
+    if error is not None:
+        answered.set_exception(error)  # the letter stays: the target still cannot take it
+        return
+    try:
+        if letter.id is not None:
+            engine.store.delete_dead_letter(letter.id)
+            _log.info("dead letter %d replayed: event delivered to %r", letter.id,
+                      letter.instance)
+    except BaseException as exc:  # noqa: BLE001 - the caller hears of it
+        answered.set_exception(exc)
+        return
+    answered.set_result(delivered.result())
