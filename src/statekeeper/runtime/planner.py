@@ -27,6 +27,7 @@ from ..storage.base import IntegrityError
 from ..storage.records import (
     Commit,
     EffectRecord,
+    FrozenList,
     InstanceRecord,
     MailboxRecord,
     TimerRecord,
@@ -225,7 +226,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         reason=None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
         idempotency_key=delivery.idempotency_key if delivery else None,
-        microsteps=[_micro(m) for m in result.microsteps],
+        microsteps=_micros(result.microsteps),
     )
     commit = Commit(new, None if before is None else record.rev, [row],
                     timer_fired=delivery.timer_id if delivery else None,
@@ -280,6 +281,26 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str, resu
 def _earliest(plan: Plan, due: float) -> None:
     if plan.next_timer is None or due < plan.next_timer:
         plan.next_timer = due
+
+
+_MICROS: dict[tuple[Microstep, ...], list[dict[str, Any]]] = {}
+
+
+def _micros(microsteps: tuple[Microstep, ...]) -> list[dict[str, Any]]:
+    """The audit form of a step's microsteps; one shared list per distinct tuple.
+
+    Memoised steps repeat the same microsteps endlessly; sharing the list lets the store's
+    encoder reuse its JSON text too.  Nothing mutates these lists.
+    """
+    try:
+        found = _MICROS.get(microsteps)
+    except TypeError:  # an unhashable value inside: convert every time
+        return [_micro(m) for m in microsteps]
+    if found is None:
+        if len(_MICROS) >= 10_000:
+            _MICROS.clear()
+        found = _MICROS[microsteps] = FrozenList(_micro(m) for m in microsteps)
+    return found
 
 
 def _micro(micro: Microstep) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from .records import (
     Commit,
     DeadLetterRecord,
     EffectRecord,
+    FrozenList,
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
@@ -67,6 +68,27 @@ def dumps(value: Any) -> str:
 
 
 _names: dict[tuple[str, ...], str] = {}
+_micro_texts: dict[int, tuple[list[Any], str]] = {}
+
+
+def _dump_micros(micros: list[Any]) -> str:
+    """A transition's microsteps as JSON, cached for a :class:`FrozenList`.
+
+    Keyed by the list's identity, holding the list itself so the id cannot be reused while
+    the entry lives.
+    """
+    if not micros:
+        return "[]"
+    if type(micros) is not FrozenList:
+        return dumps(micros)
+    hit = _micro_texts.get(id(micros))
+    if hit is not None and hit[0] is micros:
+        return hit[1]
+    text = dumps(micros)
+    if len(_micro_texts) >= 4096:
+        _micro_texts.clear()
+    _micro_texts[id(micros)] = (micros, text)
+    return text
 
 
 def _dump_names(names: tuple[str, ...]) -> str:
@@ -184,7 +206,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
             transitions=[(t.instance, t.seq, t.event, _dump_names(t.source),
                           _dump_names(t.target), t.chart_version, t.outcome, t.at,
                           "null" if t.data is None else dumps(t.data), t.actor, t.trace_id,
-                          t.reason, t.idempotency_key, dumps(t.microsteps) if t.microsteps else "[]")
+                          t.reason, t.idempotency_key, _dump_micros(t.microsteps))
                          for t in commit.transitions],
             effects=[(e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts,
                       e.available_at, e.lease_owner, e.lease_until, int(e.at_most_once),

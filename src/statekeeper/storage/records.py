@@ -28,6 +28,15 @@ EffectStatus = Literal["pending", "running", "done", "failed", "dead"]
 Outcome = Literal["applied", "ignored", "rejected"]
 
 
+class FrozenList(list):  # type: ignore[type-arg]
+    """A list its producer promises never to mutate, so encoders may cache its JSON text.
+
+    The runtime shares one per repeated step's microsteps; a plain list is encoded every time.
+    """
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceRecord:
     """One instance: its snapshot and what it is queried by.
