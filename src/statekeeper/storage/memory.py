@@ -19,6 +19,10 @@ from ._codec import (
     OPEN_EFFECT,
     EncodedCommit,
     Row,
+    dumps,
+    encode_commit,
+)
+from ._decode import (
     decode_dead_letter,
     decode_effect,
     decode_instance,
@@ -27,8 +31,6 @@ from ._codec import (
     decode_problems,
     decode_timer,
     decode_transition,
-    dumps,
-    encode_commit,
 )
 from .base import StoreError, UnknownInstance
 from .records import (

@@ -25,6 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._codec import (
     EncodedCommit,
+    dumps,
+    encode_commit,
+)
+from .._decode import (
     decode_dead_letter,
     decode_effect,
     decode_instance,
@@ -33,8 +37,6 @@ from .._codec import (
     decode_problems,
     decode_timer,
     decode_transition,
-    dumps,
-    encode_commit,
 )
 from ..base import IntegrityError, UnknownInstance
 from ..records import (
