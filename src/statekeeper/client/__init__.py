@@ -63,6 +63,26 @@ class _BaseClient:
                  late_policy: str = "fire_late", late_tolerance: float = 1.0,
                  breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
+        """Open the store and start the engine.
+
+        Register every chart right after opening: the background worker leaves the effects
+        of charts it does not know for a worker that does.
+
+        Args:
+            store: a URL (``sqlite:///orders.db``, ``memory://``), a path, or a ``Store``.
+            clock: the time source (a :class:`~statekeeper.VirtualClock` in tests).
+            worker: run the timer and outbox worker in background threads; ``False`` to
+                drive it yourself with ``client.worker.run_until_idle()``.
+            lease: seconds an effect is leased to this worker before another may take it.
+            concurrency: effects run at once by this worker.
+            late_policy: ``"fire_late"`` or ``"skip"`` for timers found overdue after downtime.
+            late_tolerance: seconds of lateness that still count as on time.
+            breakers: circuit breaker settings by the names charts use; their state is shared
+                through the store with every other worker.
+            hooks: called with every effect attempt started and finished.
+            rng: the random source of retry jitter (seed one for reproducible schedules).
+
+        """
         self.store = open_store(store) if isinstance(store, (str, Path)) else store
         self.store.migrate()
         self.clock: Clock = clock or SystemClock()
