@@ -116,3 +116,30 @@ def test_a_worker_that_does_not_know_the_chart_leaves_the_effect_alone(tmp_path:
         fresh.clock.advance(fresh.worker.poll)
         fresh.worker.run_until_idle()
         assert fresh.get("o-1").state == "paid" and len(card.keys) == 1
+
+
+def test_a_long_effect_keeps_its_lease_while_its_worker_lives(tmp_path: Any) -> None:
+    import threading
+
+    clock = VirtualClock(1000.0)
+    started, release = threading.Event(), threading.Event()
+
+    def slow(args: Any, key: str) -> str:
+        started.set()
+        assert release.wait(30)
+        return "charged"
+
+    with Client(f"sqlite:///{tmp_path / 'orders.db'}", clock=clock, lease=LEASE) as client:
+        client.register(ORDER, effects={"charge": slow})
+        client.start("order", "o-1")
+        client.send("o-1", "accept")
+        assert started.wait(30)
+        for _ in range(4):  # two whole leases pass while the effect runs
+            clock.advance(LEASE / 2)
+            client.worker.heartbeat()
+            assert client.store.claim_effects("another-worker", clock.now(), LEASE) == []
+        (row,) = client.store.effects("o-1")
+        assert row.lease_owner == client.worker.owner and (row.lease_until or 0) > clock.now()
+        assert row.attempts == 1
+        release.set()
+        assert client.when("o-1", "paid", timeout=30).state == "paid"

@@ -82,6 +82,8 @@ class Worker:
         self._effects_due = True
         self._timer_at: float | None = 0.0
         self._in_flight_timers: set[tuple[str, str]] = set()
+        self._active: dict[str, float] = {}  # running effects: key -> lease end
+        self._active_lock = threading.Lock()
         self._running = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -143,10 +145,12 @@ class Worker:
                 if at is None or at > now:
                     # Sleep until the next known due time, but rescan at least every ``poll``
                     # seconds: other processes add timers this one is not told about.
-                    self._wake.wait(self.poll if at is None else max(0.0, min(self.poll, at - now)))
+                    wait = self.poll if not self._active else min(self.poll, self.lease / 3)
+                    self._wake.wait(wait if at is None else max(0.0, min(wait, at - now)))
                     if not self._running:
                         return
                 self._timer_at = None
+            self.heartbeat()
             self._fire_due()
             self.wake_effects()  # an effect released for backoff may be runnable now
 
@@ -244,6 +248,8 @@ class Worker:
                 self.wake_effects()
 
     def _run_effect(self, effect: EffectRecord) -> None:
+        with self._active_lock:
+            self._active[effect.key] = effect.lease_until or self.clock.now() + self.lease
         try:
             request = self._effect_outcome(effect)
             if request is not None:
@@ -251,7 +257,38 @@ class Worker:
         except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
             _log.exception("effect %s could not be completed", effect.key)
         finally:
+            with self._active_lock:
+                self._active.pop(effect.key, None)
             self._slots.release()
+
+    def heartbeat(self) -> int:
+        """Extend the leases of effects this worker is running; return how many it extended.
+
+        A long effect keeps its lease for as long as its worker lives (the timer thread calls
+        this every third of a lease); if the worker dies, the lease runs out and another worker
+        takes the effect over.  A lease found taken over is logged: that attempt's outcome will
+        be a duplicate.
+        """
+        now = self.clock.now()
+        with self._active_lock:
+            due = [key for key, until in self._active.items()
+                   if until - now < self.lease * 2 / 3]
+        extended = 0
+        for key in due:
+            until = now + self.lease
+            try:
+                held = self.store.extend_lease(key, self.owner, until)
+            except Exception:  # noqa: BLE001 - retried on the next heartbeat
+                _log.exception("could not extend the lease of effect %s", key)
+                continue
+            with self._active_lock:
+                if key in self._active:
+                    self._active[key] = until if held else float("inf")
+            if held:
+                extended += 1
+            else:
+                _log.warning("effect %s: its lease was taken over by another worker", key)
+        return extended
 
     def _effect_outcome(self, effect: EffectRecord) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
