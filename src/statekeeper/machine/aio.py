@@ -17,6 +17,7 @@ from ..core.events import Event
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
+from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
 from ._memo import Outcome
 
 __all__ = ["AsyncMachine", "AsyncioClock"]
@@ -160,22 +161,50 @@ class AsyncMachine(BaseMachine):
 
     async def _effects(self, effects: list[RunEffect]) -> None:
         for effect in effects:
-            self._extras().queue.append(await self._run_effect(effect))
+            event = await self._run_effect(effect)
+            if event is not None:
+                self._extras().queue.append(event)
 
-    async def _run_effect(self, effect: RunEffect) -> Event:
+    async def _run_effect(self, effect: RunEffect, attempt: int = 1,
+                          errors: list[str] | None = None) -> Event | None:
+        """Run one attempt; ``None`` when a retry was scheduled on the clock instead."""
         fn = self._env.effects[effect.name]
         try:
             value = fn(effect.args, key=effect.key)
             if inspect.isawaitable(value):
                 value = await value
-        except Exception as exc:  # noqa: BLE001 - the chart decides what a failure means
-            return Event(f"error.effect.{effect.name}",
-                         {"error": f"{type(exc).__name__}: {exc}", "key": effect.key})
+        except Exception as exc:  # noqa: BLE001 - the policy and the chart decide
+            failure = on_failure(self, effect, attempt, exc, errors or [])
+            if failure.delay is not None:
+                loop = asyncio.get_running_loop()
+
+                def again() -> None:
+                    loop.call_soon_threadsafe(self._start_retry, effect, attempt + 1,
+                                              failure.errors)
+
+                retry_later(self, effect, failure.delay, again)
+            return failure.event
         return Event(f"done.effect.{effect.name}", value)
+
+    def _start_retry(self, effect: RunEffect, attempt: int, errors: list[str]) -> None:
+        """Run the next attempt as a task of this machine (``close()`` cancels it)."""
+        tasks = self._extras().tasks
+        name = f"{RETRY_PREFIX}{effect.key}"
+        task = asyncio.get_running_loop().create_task(self._retry(effect, attempt, errors))
+        tasks[name] = task
+        task.add_done_callback(lambda done: tasks.pop(name, None) if tasks.get(name) is done
+                               else None)
+
+    async def _retry(self, effect: RunEffect, attempt: int, errors: list[str]) -> None:
+        event = await self._run_effect(effect, attempt, errors)
+        if event is not None:
+            self._deliver(event)
 
     def _spawn_effect(self, effect: RunEffect) -> None:
         async def run() -> None:
-            self._deliver(await self._run_effect(effect))
+            event = await self._run_effect(effect)
+            if event is not None:
+                self._deliver(event)
 
         task = asyncio.get_running_loop().create_task(run())
         self._extras().tasks[f"effect:{effect.key}"] = task

@@ -10,6 +10,7 @@ from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine
+from ._effect_retry import on_failure, retry_later
 from ._memo import Outcome
 
 __all__ = ["Machine"]
@@ -23,7 +24,8 @@ class Machine(BaseMachine):
     state marks it ``ignore``); events the chart sends itself, timers and child machines
     deliver are processed leniently, as SCXML discards unmatched events.  Effects run inline
     after each step and their outcome is fed back as ``done.effect.<name>`` or
-    ``error.effect.<name>``.
+    ``error.effect.<name>``; an effect that declares a ``retry`` policy is tried again on the
+    machine's clock after each backoff before the error is fed back.
 
     Example:
         >>> from statekeeper import Chart, State, Machine
@@ -121,15 +123,27 @@ class Machine(BaseMachine):
 
     def _effects(self, effects: list[RunEffect]) -> None:
         for effect in effects:
-            fn = self._env.effects[effect.name]
-            try:
-                value = fn(effect.args, key=effect.key)
-            except Exception as exc:  # noqa: BLE001 - the chart decides what a failure means
-                event = Event(f"error.effect.{effect.name}",
-                              {"error": f"{type(exc).__name__}: {exc}", "key": effect.key})
-            else:
-                event = Event(f"done.effect.{effect.name}", value)
-            self._extras().queue.append(event)
+            event = self._attempt(effect, 1, [])
+            if event is not None:
+                self._extras().queue.append(event)
+
+    def _attempt(self, effect: RunEffect, attempt: int, errors: list[str]) -> Event | None:
+        """Run one attempt; ``None`` when a retry was scheduled on the clock instead."""
+        fn = self._env.effects[effect.name]
+        try:
+            value = fn(effect.args, key=effect.key)
+        except Exception as exc:  # noqa: BLE001 - the policy and the chart decide
+            failure = on_failure(self, effect, attempt, exc, errors)
+            if failure.delay is not None:
+                retry_later(self, effect, failure.delay,
+                            lambda: self._retry(effect, attempt + 1, failure.errors))
+            return failure.event
+        return Event(f"done.effect.{effect.name}", value)
+
+    def _retry(self, effect: RunEffect, attempt: int, errors: list[str]) -> None:
+        event = self._attempt(effect, attempt, errors)
+        if event is not None:
+            self._deliver(event)
 
     def _start_task(self, command: StartInvoke) -> None:
         fn = self._env.tasks.get(command.src or "")
