@@ -308,3 +308,24 @@ def test_an_event_for_a_missing_instance_is_kept_and_replayed(client: Client) ->
     assert client.dead_letters() == []
     [row] = [r for r in client.history("peer-1") if r.event == "ping"]
     assert (row.actor, row.idempotency_key) == ("ops", letter.key)
+
+
+def test_a_deadline_ends_the_retries_of_a_durable_effect(client: Client,
+                                                          clock: VirtualClock) -> None:
+    from statekeeper import Effect
+
+    api = Downstream(failures=99)
+    chart = Chart("order", version=1, initial="charging", states={
+        "charging": State(entry=[Effect("charge", retry=Retry(10, base_delay=10.0,
+                                                                 jitter="none"),
+                                        deadline="15s")],
+                          on={"done.effect.charge": "paid", "error.effect.charge": "failed"}),
+        "paid": Final(), "failed": Final()})
+    client.register(chart, effects={"charge": api.charge})
+    client.start("order", "o-1")
+    client.worker.run_until_idle()
+    clock.advance(10.0)
+    client.worker.run_until_idle()  # attempt 2 fails; a 20 s wait would pass the 15 s budget
+    assert client.get("o-1").state == "failed" and len(api.calls) == 2
+    [error] = [r for r in client.history("o-1") if r.event == "error.effect.charge"]
+    assert (error.data["reason"], error.data["attempts"]) == ("deadline", 2)

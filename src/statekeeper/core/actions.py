@@ -191,8 +191,10 @@ class Effect:
     The policy fields are data the durable runtime applies when it runs the effect (the step
     never looks at them): ``retry`` (a :class:`statekeeper.resilience.Retry` or its mapping
     form), ``timeout`` per attempt, ``breaker`` (the name of a circuit breaker shared by every
-    instance and worker), ``bulkhead`` (at most this many running at once) and ``rate``
-    (``"10/s"``).  An effect name has one policy per chart.
+    instance and worker), ``bulkhead`` (at most this many running at once), ``rate``
+    (``"10/s"``) and ``deadline`` (the overall budget of all attempts, from when the effect was
+    committed: a retry whose wait would pass it gives up).  An effect name has one policy
+    per chart.
     """
 
     name: str
@@ -203,6 +205,7 @@ class Effect:
     breaker: str | None = None
     bulkhead: int | None = None
     rate: str | float | None = None
+    deadline: Duration | None = field(default=None, metadata={"hash": "omit_default"})
 
 
 Action = Assign | Raise | Send | Cancel | Log | If | Foreach | Script | Call | Effect

@@ -39,6 +39,13 @@ def effect_policy(effect: Effect, where: str | None) -> dict[str, Any]:
             raise ChartError(f"effect {effect.name!r}: timeout: {exc}", where) from None
         if policy["timeout"] == 0:
             raise ChartError(f"effect {effect.name!r}: a timeout of 0 fails every attempt", where)
+    if effect.deadline is not None:
+        try:
+            policy["deadline"] = parse_duration(effect.deadline)
+        except ValueError as exc:
+            raise ChartError(f"effect {effect.name!r}: deadline: {exc}", where) from None
+        if policy["deadline"] == 0:
+            raise ChartError(f"effect {effect.name!r}: a deadline of 0 leaves no time", where)
     if effect.breaker is not None:
         if not isinstance(effect.breaker, str) or not effect.breaker:
             raise ChartError(f"effect {effect.name!r}: breaker must be a breaker's name", where)

@@ -119,7 +119,8 @@ class EffectRunner:
         retry = Retry.from_dict(raw)
         hint = getattr(exc, "retry_after", None)
         decision = retry.decide(effect.attempts, exc, rng=self.rng,
-                                retry_after=float(hint) if isinstance(hint, (int, float)) else None)
+                                retry_after=float(hint) if isinstance(hint, (int, float)) else None,
+                                elapsed=now - effect.created_at, deadline=policy.get("deadline"))
         self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
                      error=text, delay=decision.delay)
         if decision.retry:
