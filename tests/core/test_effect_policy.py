@@ -75,7 +75,7 @@ def test_the_dict_form_refuses_a_bad_retry() -> None:
 def test_a_deadline_is_checked_and_kept() -> None:
     chart = compile_chart(_chart(Effect("charge", retry=Retry(5), deadline="2m")))
     assert chart.effect_policies["charge"]["deadline"] == 120.0
-    with pytest.raises(ChartError, match="charging.*deadline|deadline.*charging"):
+    with pytest.raises(ChartError, match=r"charging.*deadline|deadline.*charging"):
         compile_chart(_chart(Effect("charge", deadline="soon")))
     again = chart_from_dict(chart_to_dict(_chart(Effect("charge", deadline="2m"))))
     assert compile_chart(again).effect_policies["charge"]["deadline"] == 120.0
