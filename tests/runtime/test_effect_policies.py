@@ -329,3 +329,24 @@ def test_a_deadline_ends_the_retries_of_a_durable_effect(client: Client,
     assert client.get("o-1").state == "failed" and len(api.calls) == 2
     [error] = [r for r in client.history("o-1") if r.event == "error.effect.charge"]
     assert (error.data["reason"], error.data["attempts"]) == ("deadline", 2)
+
+
+def test_waiting_for_a_breaker_does_not_hide_a_crash_of_an_at_most_once_effect(
+        breaker_client: Client, clock: VirtualClock) -> None:
+    client = breaker_client
+    api = Downstream(failures=2)
+    client.register(order(retry=None, breaker="payments"), effects={"charge": api.charge},
+                    at_most_once={"charge"})
+    paying(client, "o-1", "o-2")
+    client.worker.run_until_idle()  # two failures open the breaker
+    paying(client, "o-3")
+    client.worker.run_until_idle()  # o-3 waits for the breaker (recorded, not an attempt)
+    clock.advance(60.0)
+    [claimed] = client.store.claim_effects("dying-worker", clock.now(), 30.0)
+    assert claimed.instance == "o-3"  # ...and that worker dies mid-call
+    clock.advance(30.0)
+    client.worker.run_until_idle()
+    assert client.get("o-3").state == "failed", "an at-most-once effect is not run twice"
+    assert len(api.calls) == 2
+    [error] = [r for r in client.history("o-3") if r.event == "error.effect.charge"]
+    assert error.data["error"].startswith("interrupted")

@@ -38,6 +38,8 @@ from .requests import DeliverEvent
 __all__ = ["AttemptHook", "EffectRunner", "outcome_key"]
 
 _log = logging.getLogger("statekeeper.runtime")
+#: how a wait for an open breaker is recorded in an outbox row's errors (not an attempt)
+_BLOCKED = "statekeeper.blocked: "
 AttemptHook = Callable[[Attempt], None]
 
 
@@ -73,7 +75,8 @@ class EffectRunner:
 
         ``wake(at)`` is told when a released row becomes runnable again.
         """
-        if effect.at_most_once and effect.attempts - 1 > len(effect.errors):
+        failures = sum(1 for e in effect.errors if not e.startswith(_BLOCKED))
+        if effect.at_most_once and effect.attempts - 1 > failures:
             # claimed again although no failure was recorded: the last run was interrupted
             return self._failed(effect, "interrupted: an at-most-once effect is not run a "
                                 "second time", policy)
@@ -151,8 +154,8 @@ class EffectRunner:
     def _blocked(self, effect: EffectRecord, until: float, reason: str,
                  wake: Callable[[float], None]) -> DeliverEvent | None:
         """Tell the chart once per blocked streak; then wait quietly for the breaker."""
-        text = f"BreakerOpen: {reason}"
-        if (effect.last_error or "").startswith("BreakerOpen"):
+        text = f"{_BLOCKED}{reason}"
+        if (effect.last_error or "").startswith(_BLOCKED):
             self.store.release_effect(effect.key, self.owner, available_at=until, error=None,
                                       refund=True)
             wake(until)
