@@ -87,3 +87,14 @@ def test_with_background_workers_on_the_system_clock(tmp_path: Path) -> None:
         machine = DurableResilientMachine(client, "lamp", "off", {"toggles": 0}, Light(),
                                           retry=RETRY)
         assert machine.handle("toggle", timeout=30) == ("on", {"toggles": 1})
+
+
+def test_bad_arguments_are_refused_and_store_nothing(client: Client) -> None:
+    with pytest.raises(ValueError, match="initial state"):
+        DurableResilientMachine(client, "lamp", "", {"toggles": 0}, Light())
+    with pytest.raises(ValueError, match="lamp"):
+        DurableResilientMachine(client, "lamp", "off", {"toggles": {1, 2}}, Light())
+    from statekeeper import UnknownInstance
+
+    with pytest.raises(UnknownInstance):
+        client.get("lamp")

@@ -302,6 +302,12 @@ def test_an_event_for_a_missing_instance_is_kept_and_replayed(client: Client) ->
         "event", "peer-1", "ping")
     assert letter.payload["from"] == "s-1" and "peer-1" in letter.errors[0]
     assert client.store.effects("s-1")[0].status == "dead"
+    from statekeeper import UnknownInstance
+
+    assert letter.id is not None
+    with pytest.raises(UnknownInstance):
+        client.replay_dead_letter(letter.id)  # the target still does not exist
+    assert client.dead_letters() == [letter], "the letter is kept"
     client.start("peer", "peer-1")
     assert letter.id is not None
     assert client.replay_dead_letter(letter.id, actor="ops").state == "pinged"
@@ -350,3 +356,30 @@ def test_waiting_for_a_breaker_does_not_hide_a_crash_of_an_at_most_once_effect(
     assert len(api.calls) == 2
     [error] = [r for r in client.history("o-3") if r.event == "error.effect.charge"]
     assert error.data["error"].startswith("interrupted")
+
+
+def test_unknown_dead_letters_are_refused_by_every_action(client: Client) -> None:
+    from statekeeper import UnknownDeadLetter
+
+    for action in (client.dead_letter, client.replay_dead_letter, client.discard_dead_letter):
+        with pytest.raises(UnknownDeadLetter, match="no dead letter 42"):
+            action(42)
+
+
+def test_a_corrupted_breaker_state_is_refused_not_reset(breaker_client: Client) -> None:
+    from statekeeper import IntegrityError
+
+    client = breaker_client
+    assert client.store.put_policy_state("breaker:payments", {"status": "melted"},
+                                         expected_version=None, now=0.0)
+    with pytest.raises(IntegrityError, match="corrupted breaker state"):
+        client.worker.policies.state("payments")
+    api = Downstream()
+    client.register(order(retry=None, breaker="payments"), effects={"charge": api.charge})
+    paying(client, "o-1")
+    with pytest.raises(IntegrityError, match="corrupted breaker state"):
+        client.worker.run_until_idle()
+    assert api.calls == [], "no call is made on a breaker whose state cannot be read"
+    assert client.get("o-1").state == "charging"
+    row = client.store.policy_state("breaker:payments")
+    assert row is not None and row.value == {"status": "melted"}, "never silently repaired"

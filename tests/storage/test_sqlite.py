@@ -157,3 +157,19 @@ def test_two_processes_claim_each_effect_exactly_once(sqlite_store: SQLiteStore,
     owners = {e.key: e.lease_owner for e in sqlite_store.effects()}
     assert all(owners[k] == f"p{n}" for n in range(2) for k in got[n])
     assert {e.attempts for e in sqlite_store.effects()} == {1}
+
+
+def test_a_corrupted_policy_state_row_is_refused_and_reported(sqlite_store: SQLiteStore) -> None:
+    import sqlite3 as raw_sqlite
+
+    from statekeeper.storage import IntegrityError
+
+    assert sqlite_store.put_policy_state("rate:charge", {"tokens": 1.0, "updated_at": 0.0},
+                                         expected_version=None, now=0.0)
+    raw = raw_sqlite.connect(sqlite_store.path)
+    with raw:
+        raw.execute("UPDATE policy_state SET value = '{not json' WHERE key = 'rate:charge'")
+    raw.close()
+    with pytest.raises(IntegrityError, match=r"policy_state.*rate:charge"):
+        sqlite_store.policy_state("rate:charge")
+    assert any("policy_state" in p for p in sqlite_store.integrity_check())

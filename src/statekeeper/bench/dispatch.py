@@ -15,6 +15,7 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ._console import describe, progress_printer
 from .adapters import LIBRARIES, Adapter, load_adapters
 from .agreement import Trace, check_agreement, reference_trace
 from .report import BASELINE, Results, format_table, verdict, write_json
@@ -55,12 +56,8 @@ class Settings:
                    create_repeats=3, instances=1_000, budget_s=1.0)  # fmt: skip
 
 
-def _progress(message: str) -> None:
-    print(f"[bench dispatch] {message}", file=sys.stderr, flush=True)
-
-
-def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+_progress = progress_printer("dispatch")
+_error = describe
 
 
 def _bench_library(

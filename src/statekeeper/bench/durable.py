@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+from ._console import describe, progress_printer
 from .durable_peers import DbosBench, PeerRun, installed_version, run_xstate
 from .durable_report import SK, DurableResults, format_table, verdict, write_json
 from .durable_statekeeper import (
@@ -65,12 +66,8 @@ class Settings:
                    peer_events=160, dbos_workflows=10, million=2_000)  # fmt: skip
 
 
-def _progress(message: str) -> None:
-    print(f"[bench durable] {message}", file=sys.stderr, flush=True)
-
-
-def _error(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+_progress = progress_printer("durable")
+_error = describe
 
 
 Run = SenderRun | PeerRun

@@ -32,20 +32,15 @@ def effect_policy(effect: Effect, where: str | None) -> dict[str, Any]:
     policy: dict[str, Any] = {}
     if effect.retry is not None:
         policy["retry"] = _retry(effect, where)
-    if effect.timeout is not None:
-        try:
-            policy["timeout"] = parse_duration(effect.timeout)
-        except ValueError as exc:
-            raise ChartError(f"effect {effect.name!r}: timeout: {exc}", where) from None
-        if policy["timeout"] == 0:
-            raise ChartError(f"effect {effect.name!r}: a timeout of 0 fails every attempt", where)
-    if effect.deadline is not None:
-        try:
-            policy["deadline"] = parse_duration(effect.deadline)
-        except ValueError as exc:
-            raise ChartError(f"effect {effect.name!r}: deadline: {exc}", where) from None
-        if policy["deadline"] == 0:
-            raise ChartError(f"effect {effect.name!r}: a deadline of 0 leaves no time", where)
+    for key, value, zero in (("timeout", effect.timeout, "fails every attempt"),
+                             ("deadline", effect.deadline, "leaves no time")):
+        if value is not None:
+            try:
+                policy[key] = parse_duration(value)
+            except ValueError as exc:
+                raise ChartError(f"effect {effect.name!r}: {key}: {exc}", where) from None
+            if policy[key] == 0:
+                raise ChartError(f"effect {effect.name!r}: a {key} of 0 {zero}", where)
     if effect.breaker is not None:
         if not isinstance(effect.breaker, str) or not effect.breaker:
             raise ChartError(f"effect {effect.name!r}: breaker must be a breaker's name", where)

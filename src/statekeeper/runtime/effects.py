@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import functools
 import inspect
 import logging
 import random
@@ -229,7 +230,18 @@ class EffectRunner:
 
 
 def _takes_attempt(fn: Callable[..., Any]) -> bool:
-    """Whether an effect function asks for the attempt number (an ``attempt`` parameter)."""
+    """Whether an effect function asks for the attempt number (an ``attempt`` parameter).
+
+    Cached per function: reading a signature costs more than many an effect call.
+    """
+    try:
+        return _signature_has_attempt(fn)
+    except TypeError:  # an unhashable callable: read its signature every time
+        return _signature_has_attempt.__wrapped__(fn)
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature_has_attempt(fn: Callable[..., Any]) -> bool:
     try:
         params = inspect.signature(fn).parameters
     except (TypeError, ValueError):  # a builtin without a signature
