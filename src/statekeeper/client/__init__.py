@@ -123,13 +123,18 @@ class _BaseClient:
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
                                                 dict(labels or {})))
 
-    def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
-              actor: str | None, trace_id: str | None) -> Future[InstanceState]:
+    def _delivery(self, instance_id: str, event: str | Event, data: Any,
+                  idempotency_key: str | None, actor: str | None,
+                  trace_id: str | None) -> DeliverEvent:
         ev = event if isinstance(event, Event) else Event(event, data)
         if not ev.name or ev.name.startswith("statekeeper."):
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
-        return self.engine.submit(DeliverEvent(instance_id, ev, True, idempotency_key, actor,
-                                               trace_id))
+        return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
+
+    def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
+              actor: str | None, trace_id: str | None) -> Future[InstanceState]:
+        return self.engine.submit(self._delivery(instance_id, event, data, idempotency_key,
+                                                 actor, trace_id))
 
     def _get(self, instance_id: str) -> InstanceState:
         return InstanceState.from_record(self.store.load(instance_id))
@@ -276,8 +281,8 @@ class AsyncClient(_BaseClient):
 
     _wakers: dict[asyncio.AbstractEventLoop, LoopWaker]
 
-    def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:
-        """The engine's answer as a future of the running loop (wake-ups coalesced)."""
+    def _waker(self) -> LoopWaker:
+        """The running loop's waker (one per loop this client is used from)."""
         loop = asyncio.get_running_loop()
         try:
             wakers = self._wakers
@@ -286,7 +291,11 @@ class AsyncClient(_BaseClient):
         waker = wakers.get(loop)
         if waker is None:
             waker = wakers[loop] = LoopWaker(loop)
-        return waker.wrap(future)
+        return waker
+
+    def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:
+        """The engine's answer as a future of the running loop (wake-ups coalesced)."""
+        return self._waker().wrap(future)
 
     async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
                     data: Mapping[str, Any] | None = None,
@@ -296,8 +305,13 @@ class AsyncClient(_BaseClient):
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
                    trace_id: str | None = None, wait: bool = True) -> Any:
-        future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
-        return await self._wrap(future) if wait else self._wrap(future)
+        if not wait:
+            return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
+                                         trace_id))
+        request = self._delivery(instance_id, event, data, idempotency_key, actor, trace_id)
+        answer = request.future = self._waker().answer()  # straight to this loop: no Future
+        self.engine.post(request)
+        return await answer.waiter
 
     async def get(self, instance_id: str) -> InstanceState:
         return await asyncio.to_thread(self._get, instance_id)

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
-__all__ = ["LoopWaker"]
+__all__ = ["LoopAnswer", "LoopWaker"]
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ class LoopWaker:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._lock = threading.Lock()
-        self._ready: list[tuple[Future[Any], asyncio.Future[Any]]] = []
+        self._ready: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         self._scheduled = False
 
     def wrap(self, future: Future[T]) -> asyncio.Future[T]:
@@ -35,9 +35,18 @@ class LoopWaker:
         future.add_done_callback(lambda done: self._done(done, waiter))
         return waiter
 
+    def answer(self) -> LoopAnswer:
+        """A request answer that settles a new future of this loop (no Future in between)."""
+        return LoopAnswer(self, self.loop.create_future())
+
     def _done(self, future: Future[Any], waiter: asyncio.Future[Any]) -> None:
+        error = future.exception()
+        self.post(waiter, None if error is not None else future.result(), error)
+
+    def post(self, waiter: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+        """Settle ``waiter`` on its loop with ``value`` or ``error`` (from any thread)."""
         with self._lock:  # any thread (the engine's, usually)
-            self._ready.append((future, waiter))
+            self._ready.append((waiter, value, error))
             if self._scheduled:
                 return
             self._scheduled = True
@@ -47,11 +56,36 @@ class LoopWaker:
     def _flush(self) -> None:
         with self._lock:  # on the loop
             ready, self._ready, self._scheduled = self._ready, [], False
-        for future, waiter in ready:
+        for waiter, value, error in ready:
             if waiter.done():  # the caller gave up (cancelled)
                 continue
-            error = future.exception()
             if error is not None:
                 waiter.set_exception(error)
             else:
-                waiter.set_result(future.result())
+                waiter.set_result(value)
+
+
+class LoopAnswer:
+    """An engine request's answer that goes straight to an asyncio future.
+
+    It implements :class:`~statekeeper.runtime.requests.Answer`; the engine sets it once from
+    its own thread, and the waker carries the outcome to the loop with the rest of the group.
+    """
+
+    __slots__ = ("_settled", "_waker", "waiter")
+
+    def __init__(self, waker: LoopWaker, waiter: asyncio.Future[Any]) -> None:
+        self._waker = waker
+        self.waiter = waiter
+        self._settled = False
+
+    def done(self) -> bool:
+        return self._settled
+
+    def set_result(self, result: Any, /) -> None:
+        self._settled = True
+        self._waker.post(self.waiter, result, None)
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._settled = True
+        self._waker.post(self.waiter, None, exception)

@@ -108,10 +108,18 @@ class Engine:
 
     def submit(self, request: Request) -> Future[InstanceState]:
         """Queue a request; its future resolves once its commit is durable."""
+        future = request.future
+        if not isinstance(future, Future):
+            raise TypeError("submit() returns the request's Future; use post() for a request "
+                            "with another kind of answer")
+        self.post(request)
+        return future
+
+    def post(self, request: Request) -> None:
+        """Queue a request; its :class:`~statekeeper.runtime.requests.Answer` is set later."""
         if self._thread is None:
             raise RuntimeError("the engine is not running (closed, or never started)")
         self._queue.put(request)
-        return request.future
 
     # ------------------------------------------------------------------ the loop
 

@@ -4,13 +4,33 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.events import Event
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRelease, EffectReopen
 from .state import InstanceState
 
-__all__ = ["Administer", "DeliverEvent", "Request", "StartInstance"]
+__all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance"]
+
+
+class Answer(Protocol):
+    """Where the engine puts a request's outcome, once, after its commit is durable.
+
+    A :class:`concurrent.futures.Future` is one (the default).  An asyncio caller passes a
+    cheaper one that hands the outcome straight to its event loop (see
+    :mod:`statekeeper.client._waker`): no lock, condition or callback list per request.
+    """
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: InstanceState, /) -> None: ...
+
+    def set_exception(self, exception: BaseException | None, /) -> None: ...
+
+
+
+def _future() -> Future[InstanceState]:
+    return Future()
 
 
 @dataclass(slots=True)
@@ -21,7 +41,7 @@ class StartInstance:
     instance_id: str
     data: dict[str, Any] | None = None
     labels: dict[str, str] = field(default_factory=dict)
-    future: Future[InstanceState] = field(default_factory=Future)
+    future: Answer = field(default_factory=_future)
 
     @property
     def instance(self) -> str:
@@ -52,7 +72,7 @@ class DeliverEvent:
     effect_release: EffectRelease | None = None
     #: rows kept for inspection and replay, written with this delivery's commit
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
-    future: Future[InstanceState] = field(default_factory=Future)
+    future: Answer = field(default_factory=_future)
     #: the due time of the timer row this delivery fires (a re-armed timer keeps its id)
     timer_due: float | None = None
     #: commits of this request that lost an optimistic check so far (the engine caps them)
@@ -75,7 +95,7 @@ class Administer:
     reason: str
     reopen: list[EffectReopen] = field(default_factory=list)
     actor: str | None = None
-    future: Future[InstanceState] = field(default_factory=Future)
+    future: Answer = field(default_factory=_future)
     conflicts: int = 0
 
 
