@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contract import StoreContract
+from contract_groups import GroupStoreContract
 from contract_policies import PolicyStoreContract
 
 
@@ -12,3 +13,7 @@ class TestStoreContract(StoreContract):
 
 class TestPolicyStoreContract(PolicyStoreContract):
     """What resilience policies need from the store, once per backend."""
+
+
+class TestGroupStoreContract(GroupStoreContract):
+    """Groups whose commits change chart, status or labels, once per backend."""

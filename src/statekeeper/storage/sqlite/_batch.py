@@ -40,9 +40,14 @@ def batchable(encoded: list[EncodedCommit]) -> bool:
 
 def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list[Commit]:
     """Write a :func:`batchable` group; raise :class:`Redo` on any conflict."""
-    updates = [(*e.instance[1:9], e.instance[10], e.instance[0], e.expected_rev) for e in encoded]
-    if cur.executemany(Q["update_instance"], updates).rowcount != len(updates):
-        raise Redo  # some rev is stale: find out which, commit by commit
+    # instance columns: id chart version hash snapshot configuration status rev labels ...
+    active = [(*e.instance[2:6], e.instance[7], e.instance[8], e.instance[10], e.instance[0],
+               e.expected_rev, e.instance[1]) for e in encoded if e.instance[6] == "active"]
+    other = [(*e.instance[1:9], e.instance[10], e.instance[0], e.expected_rev)
+             for e in encoded if e.instance[6] != "active"]
+    for sql, updates in ((Q["update_active_instance"], active), (Q["update_instance"], other)):
+        if updates and cur.executemany(sql, updates).rowcount != len(updates):
+            raise Redo  # some rev is stale: find out which, commit by commit
     try:
         for sql, rows in ((Q["insert_transition"], [r for e in encoded for r in e.transitions]),
                           (Q["insert_effect"], [r for e in encoded for r in e.effects]),

@@ -21,6 +21,14 @@ SET chart = ?, version = ?, hash = ?, snapshot = ?, configuration = ?, status = 
     labels = ?, updated_at = ?
 WHERE id = ? AND rev = ?;
 
+-- name: update_active_instance
+-- The same, for an instance that stays active under the same chart (the common step): the
+-- chart and status columns are not written, so their index is not touched.  A row whose chart
+-- or status differs does not match, and the caller writes it the other way.
+UPDATE instances
+SET version = ?, hash = ?, snapshot = ?, configuration = ?, rev = ?, labels = ?, updated_at = ?
+WHERE id = ? AND rev = ? AND chart = ? AND status = 'active';
+
 -- name: query_instances
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
        updated_at

@@ -1,0 +1,54 @@
+"""The store contract, continued: groups of commits that change what a plain step keeps.
+
+SQLite writes a group of plain steps with statements that do not touch the chart and status
+columns (see ``update_active_instance`` in ``queries.sql``).  A commit that does change them
+(an instance finishing, reopened, or renamed) must land exactly as well, whatever else shares
+its group, and a stale one must still be refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from contract import advance, created
+
+from statekeeper.storage import Store
+
+
+class GroupStoreContract:
+    """Run once per backend by ``test_contract.py``."""
+
+    def test_a_group_mixing_plain_steps_and_an_instance_finishing(self, store: Store) -> None:
+        a, b, c = (created(store, i) for i in ("a", "b", "c"))
+        done = advance(b)
+        done.instance = replace(done.instance, status="done")
+        assert store.apply([advance(a), done, advance(c)]) == []
+        assert [store.load(i).status for i in ("a", "b", "c")] == ["active", "done", "active"]
+        assert [store.load(i).rev for i in ("a", "b", "c")] == [2, 2, 2]
+
+    def test_a_finished_instance_made_active_again_in_a_group(self, store: Store) -> None:
+        a, b = created(store, "a"), created(store, "b", status="done")
+        reopened = advance(b)
+        reopened.instance = replace(reopened.instance, status="active")
+        assert store.apply([advance(a), reopened]) == []
+        assert (store.load("b").status, store.load("b").rev) == ("active", 2)
+        assert [t.seq for t in store.history("b")] == [1, 2]
+
+    def test_chart_version_and_labels_change_in_a_group(self, store: Store) -> None:
+        a, b = created(store, "a"), created(store, "b")
+        moved = advance(b)
+        moved.instance = replace(moved.instance, chart="order-v2", version="2", hash="h2",
+                                 labels={"tier": "gold"})
+        assert store.apply([advance(a), moved]) == []
+        got = store.load("b")
+        assert (got.chart, got.version, got.hash, got.labels) == (
+            "order-v2", "2", "h2", {"tier": "gold"})
+        assert store.query(chart="order-v2") and store.query(chart="order-v2")[0].id == "b"
+
+    def test_a_stale_plain_step_in_a_group_is_returned(self, store: Store) -> None:
+        a, b = created(store, "a"), created(store, "b")
+        assert store.apply([advance(b)]) == []  # someone else moved b on
+        stale = advance(b)
+        assert store.apply([advance(a), stale]) == [stale]
+        assert (store.load("a").rev, store.load("b").rev) == (2, 2)
+        assert [t.seq for t in store.history("b")] == [1, 2]
