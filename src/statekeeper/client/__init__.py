@@ -24,7 +24,7 @@ from ..runtime import dead_letters
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.registry import Registry
-from ..runtime.requests import DeliverEvent, StartInstance
+from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..runtime.worker import Worker
@@ -125,11 +125,14 @@ class _BaseClient:
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
-                  trace_id: str | None) -> DeliverEvent:
+                  trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
         ev = event if isinstance(event, Event) else Event(event, data)
         if not ev.name or ev.name.startswith("statekeeper."):
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
-        return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
+        if answer is None:
+            return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
+        return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id,
+                            future=answer)
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
               actor: str | None, trace_id: str | None) -> Future[InstanceState]:
@@ -308,9 +311,9 @@ class AsyncClient(_BaseClient):
         if not wait:
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
                                          trace_id))
-        request = self._delivery(instance_id, event, data, idempotency_key, actor, trace_id)
-        answer = request.future = self._waker().answer()  # straight to this loop: no Future
-        self.engine.post(request)
+        answer = self._waker().answer()  # straight to this loop: no Future in between
+        self.engine.post(self._delivery(instance_id, event, data, idempotency_key, actor,
+                                        trace_id, answer))
         return await answer.waiter
 
     async def get(self, instance_id: str) -> InstanceState:
