@@ -74,6 +74,7 @@ def test_quick_run_writes_the_documented_json(tmp_path: Path) -> None:
             assert data["peers"][peer] is None  # reported as n/a, not invented
         else:
             assert isinstance(data["peers"][peer], float), (peer, done.stdout)
+    assert set(data["engine_alone_per_s"]) == {"FULL", "OFF"}  # the engine's own ceiling
     million = data["million_instances"]
     assert million["count"] == 2_000
     assert isinstance(million["bytes"], int)
@@ -118,3 +119,26 @@ def test_report_ratios_verdict_and_json_of_missing_peers() -> None:
     assert data["million_instances"] == {"count": 10, "bytes": 5_000, "per_s": 100.0}
     assert set(data["peers_by_senders"]) == set(PEERS)
     assert all(set(cols) == set(COLUMNS) for cols in data["peers_by_senders"].values())
+
+
+def test_the_engine_ceiling_is_reported_only_when_measured() -> None:
+    results = DurableResults()
+    assert "engine alone" not in format_table(results)
+    assert "engine_alone_per_s" not in to_json(results)
+    results.engine = {"FULL": 12_000.0, "OFF": 13_000.0}
+    assert "12,000/s at FULL, 13,000/s at OFF" in format_table(results)
+    assert to_json(results)["engine_alone_per_s"] == {"FULL": 12_000.0, "OFF": 13_000.0}
+
+
+def test_the_engine_alone_commits_every_request(tmp_path: Path) -> None:
+    from statekeeper.bench.durable_statekeeper import run_engine_alone
+    from statekeeper.storage.sqlite import SQLiteStore
+
+    path = tmp_path / "engine.db"
+    run = run_engine_alone(path, instances=20, group=4, events=50, warmup=10, synchronous="OFF")
+    assert (run.transitions, run.synchronous) == (50, "OFF")
+    store = SQLiteStore(path)
+    try:  # 20 starts, then 60 flips spread over the 20 instances: every one is in the log
+        assert sum(len(store.history(f"inst-{i:07d}")) for i in range(20)) == 20 + 60
+    finally:
+        store.close()

@@ -27,6 +27,7 @@ from .durable_statekeeper import (
     SenderRun,
     create_instances,
     fresh_path,
+    run_engine_alone,
     run_one_sender,
     run_senders,
 )
@@ -35,7 +36,8 @@ __all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main
 
 DESCRIPTION = (
     "Durable throughput on SQLite with synchronous=FULL: committed transitions per second with "
-    "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the same work "
+    "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the engine alone "
+    "(no client: its ceiling, at FULL and with no fsync), the same work "
     "through xstate-statemachine's SQLite store (as shipped, NORMAL, and forced to FULL) and "
     "DBOS steps per second, and the size and creation rate of 1,000,000 instances. Progress "
     "goes to stderr; the table to stdout."
@@ -43,7 +45,9 @@ DESCRIPTION = (
 #: Concurrent senders of the "16_senders" column (the name is part of the JSON format).
 SENDERS = 16
 #: What ``--only`` can select.
-PARTS = ("statekeeper", "xstate", "dbos", "million")
+PARTS = ("statekeeper", "engine", "xstate", "dbos", "million")
+#: Synchronous levels of the engine-alone measurement: as shipped, and with no fsync at all.
+ENGINE_LEVELS = ("FULL", "OFF")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +232,28 @@ def _percentile(sorted_values: list[float], pct: float) -> float | None:
     return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
 
 
+def _bench_engine(settings: Settings, directory: Path, results: DurableResults) -> None:
+    """The engine's own ceiling at FULL and OFF: best of ``repeats`` runs each."""
+    for level in ENGINE_LEVELS:
+        best: SenderRun | None = None
+        for r in range(settings.repeats):
+            _progress(f"round {r + 1} of {settings.repeats}: engine alone, {level}")
+            try:
+                run = run_engine_alone(fresh_path(directory, f"engine-{level}.db"),
+                                       settings.instances, SENDERS, settings.many_events,
+                                       settings.warmup, level)
+            except Exception as exc:  # noqa: BLE001 - reported in the notes
+                results.notes.append(f"engine alone, {level}: {_error(exc)}")
+                _progress(f"engine alone, {level}: error: {_error(exc)}")
+                break
+            _progress(f"engine alone, {level}: {run.per_s:,.0f} transitions/s, "
+                      f"{run.per_batch:.1f} per group commit")
+            if best is None or run.per_s > best.per_s:
+                best = run
+        if best is not None:
+            results.engine[level] = best.per_s
+
+
 def _bench_million(settings: Settings, directory: Path, results: DurableResults) -> None:
     count = settings.million
     _progress(f"statekeeper: creating {count:,} instances on a fresh file")
@@ -259,6 +285,8 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
         f"a 2-state toggle, every send waits for its commit; best of {settings.repeats} round(s)"
     )
     _run_rounds(settings, directory, _measurements(settings, only, results), results)
+    if "engine" in only:
+        _bench_engine(settings, directory, results)
     if "million" in only:
         _bench_million(settings, directory, results)
     return results

@@ -64,6 +64,8 @@ class DurableResults:
     p99_ms: float | None = None
     batch: float | None = None  # transitions per group commit with 16 senders
     million: dict[str, float] | None = None  # count, bytes, per_s, seconds
+    #: transitions/s of the engine alone (no client), by synchronous level
+    engine: dict[str, float] = field(default_factory=dict)
     header: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -119,6 +121,9 @@ def format_table(results: DurableResults) -> str:
         )
     if results.batch is not None:
         lines.append(f"group commit with 16 senders: {results.batch:.1f} transitions per fsync")
+    if results.engine:
+        levels = ", ".join(f"{v:,.0f}/s at {k}" for k, v in results.engine.items())
+        lines.append(f"the engine alone (no client, groups of 16 awaited together): {levels}")
     if results.million is not None:
         m = results.million
         lines.append(
@@ -182,6 +187,8 @@ def to_json(results: DurableResults) -> dict[str, Any]:
     data["ratios"] = {peer: _num(results.ratio(peer), 2) for peer in PEERS}
     if results.batch is not None:
         data["transitions_per_group_commit"] = round(results.batch, 2)
+    if results.engine:
+        data["engine_alone_per_s"] = {k: round(v, 1) for k, v in results.engine.items()}
     data["versions"] = dict(results.versions)
     return data
 

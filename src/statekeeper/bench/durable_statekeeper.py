@@ -11,6 +11,10 @@ numbers measure the durable path, not the statechart.
 * **Concurrent senders**: :class:`~statekeeper.client.AsyncClient` with one asyncio task per
   sender, each awaiting ``send(..., wait=True)`` in turn on its own share of the instances, so
   the engine sees at most ``senders`` requests at once and group commit is all it can use.
+* **The engine alone** (a diagnostic, not a peer comparison): groups of ``senders`` requests
+  handed straight to the engine and awaited together, with no client and no event loop, at
+  ``FULL`` and at ``OFF``.  It is the ceiling the callers above are measured against: what
+  the engine's thread does per second when it never waits for a caller, and with no fsync.
 
 A transition is counted only from a committed result (``outcome == "applied"``); anything else
 stops the run with an error rather than inflating the rate.
@@ -30,8 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from ..client import AsyncClient, Client
+from ..core.events import Event
 from ..core.model import Chart, State
-from ..runtime.requests import StartInstance
+from ..runtime.requests import DeliverEvent, StartInstance
 from ..storage.sqlite import SQLiteStore
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "db_bytes",
     "fresh_path",
     "instance_ids",
+    "run_engine_alone",
     "run_one_sender",
     "run_senders",
     "target",
@@ -119,8 +125,8 @@ class SenderRun:
         return self.transitions / self.batches if self.batches else 0.0
 
 
-def _store(path: Path) -> SQLiteStore:
-    return SQLiteStore(path)  # the defaults under test: WAL, synchronous=FULL
+def _store(path: Path, synchronous: str = "FULL") -> SQLiteStore:
+    return SQLiteStore(path, synchronous=synchronous)  # the default under test: FULL
 
 
 def _check(state: Any, instance: str) -> None:
@@ -199,6 +205,40 @@ async def _run_senders(path: Path, instances: int, senders: int, events: int, wa
 def run_senders(path: Path, instances: int, senders: int, events: int, warmup: int) -> SenderRun:
     """``senders`` concurrent callers (asyncio tasks on one :class:`AsyncClient`)."""
     return asyncio.run(_run_senders(path, instances, senders, events, warmup))
+
+
+def run_engine_alone(path: Path, instances: int, group: int, events: int, warmup: int,
+                     synchronous: str = "FULL") -> SenderRun:
+    """Groups of ``group`` requests submitted to the engine at once, each group awaited.
+
+    The same requests a sender makes, without the client: the engine's thread plans, writes
+    and answers them while this thread only waits, so the rate is the engine's own ceiling.
+    """
+    ids = instance_ids(instances)
+    store = _store(path, synchronous)
+    with Client(store, worker=False) as client:
+        client.register(toggle_chart())
+        submit = client.engine.submit
+        for started in [submit(StartInstance(CHART_NAME, i, None, {})) for i in ids]:
+            started.result()
+
+        def rounds(count: int) -> int:
+            applied = 0
+            for first in range(0, count, group):
+                last = min(first + group, count)
+                chunk = [ids[target(k, instances, group)] for k in range(first, last)]
+                for instance, answer in [(i, submit(DeliverEvent(i, Event(EVENT)))) for i in chunk]:
+                    _check(answer.result(), instance)
+                    applied += 1
+            return applied
+
+        rounds(warmup)
+        batches = client.engine.batches
+        start = time.perf_counter()
+        applied = rounds(events)
+        seconds = time.perf_counter() - start
+        return SenderRun(group, applied, seconds, client.engine.batches - batches,
+                         synchronous=synchronous_of(store))
 
 
 @dataclass
