@@ -10,6 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core._records import positional_constructor
 from ..core.commands import (
     CancelTimer,
     LogEntry,
@@ -129,6 +130,12 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     return plan
 
 
+# Every field, positionally: the hot path's records without object.__setattr__ per field.
+_new_snapshot = positional_constructor(Snapshot)
+_new_step_result = positional_constructor(StepResult)
+_new_instance_record = positional_constructor(InstanceRecord)
+_new_transition = positional_constructor(TransitionRecord)
+
 #: per compiled chart, how many durable step outcomes are memoised at most
 MEMO_LIMIT = 100_000
 _MEMO = "statekeeper.runtime.memo"
@@ -151,11 +158,12 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
         hit = memo.get(key)
         if hit is not None:
             configuration, microsteps = hit
-            moved = Snapshot(snapshot.chart, snapshot.version, snapshot.hash, snapshot.session,
-                             configuration, snapshot.data, snapshot.history, snapshot.timers,
-                             snapshot.invokes, snapshot.done, snapshot.done_data,
-                             snapshot.counter, snapshot.parent)
-            return StepResult(moved, (), microsteps, "applied", event, static=True)
+            moved = _new_snapshot(snapshot.chart, snapshot.version, snapshot.hash,
+                                  snapshot.session, configuration, snapshot.data,
+                                  snapshot.history, snapshot.timers, snapshot.invokes,
+                                  snapshot.done, snapshot.done_data, snapshot.counter,
+                                  snapshot.parent)
+            return _new_step_result(moved, (), microsteps, "applied", event, True)
     result = step(entry.chart, snapshot, event, now=now)
     after = result.snapshot
     if (result.static and result.status == "applied" and not result.commands
@@ -203,12 +211,10 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float) -> InstanceRecord:
-    return InstanceRecord(
-        id=record.id, chart=record.chart, version=record.version, hash=record.hash,
-        snapshot=snapshot.to_dict(), configuration=snapshot.configuration,
-        status="done" if snapshot.done else "active", rev=rev, labels=record.labels,
-        created_at=record.created_at, updated_at=now,
-    )
+    return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
+        record.id, record.chart, record.version, record.hash, snapshot.to_dict(),
+        snapshot.configuration, "done" if snapshot.done else "active", rev, record.labels,
+        record.created_at, now)
 
 
 def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: StepResult,
@@ -216,18 +222,15 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
           request: StartInstance | DeliverEvent) -> Plan:
     rev = record.rev + 1
     new = _record(record, result.snapshot, rev, now)
-    row = TransitionRecord(
-        instance=record.id, seq=rev, event=event.name,
-        source=before.configuration if before is not None else (),
-        target=result.snapshot.configuration, chart_version=record.version,
-        outcome=result.status, at=now, data=event.data,
-        actor=delivery.actor if delivery else None,
-        trace_id=delivery.trace_id if delivery else None,
-        reason=None if delivery is None or delivery.lateness is None
+    row = _new_transition(  # instance seq event source target chart_version outcome at data
+        record.id, rev, event.name, before.configuration if before is not None else (),
+        result.snapshot.configuration, record.version, result.status, now, event.data,
+        delivery.actor if delivery else None,  # actor trace_id reason idempotency_key ...
+        delivery.trace_id if delivery else None,
+        None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
-        idempotency_key=delivery.idempotency_key if delivery else None,
-        microsteps=_micros(result.microsteps),
-    )
+        delivery.idempotency_key if delivery else None,
+        _micros(result.microsteps), None)  # microsteps id
     commit = Commit(new, None if before is None else record.rev, [row],
                     timer_fired=delivery.timer_id if delivery else None,
                     effect_finished=delivery.effect_finish if delivery else None,

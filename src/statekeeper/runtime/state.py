@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core._records import positional_constructor
 from ..storage.records import InstanceRecord
 
 __all__ = ["InstanceState"]
@@ -70,9 +71,16 @@ class InstanceState:
 
     @classmethod
     def from_record(cls, record: InstanceRecord, outcome: str | None = None) -> InstanceState:
-        return cls(
-            id=record.id, chart=record.chart, version=record.version,
-            configuration=record.configuration, data=record.snapshot.get("data", {}),
-            status=record.status, rev=record.rev, labels=record.labels, outcome=outcome,
-            updated_at=record.updated_at,
-        )
+        if cls is not InstanceState:  # a subclass gets its own __init__
+            return cls(id=record.id, chart=record.chart, version=record.version,
+                       configuration=record.configuration,
+                       data=record.snapshot.get("data", {}), status=record.status,
+                       rev=record.rev, labels=record.labels, outcome=outcome,
+                       updated_at=record.updated_at)
+        return _new_state(record.id, record.chart, record.version, record.configuration,
+                          record.snapshot.get("data", {}), record.status, record.rev,
+                          record.labels, outcome, record.updated_at)
+
+
+# every field, positionally: one answer per committed step, without object.__setattr__
+_new_state = positional_constructor(InstanceState)

@@ -1,0 +1,86 @@
+"""The hot path's positional constructors make the very records the classes' own __init__ does."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from statekeeper.core._records import positional_constructor
+from statekeeper.core.snapshot import Snapshot
+from statekeeper.runtime.state import InstanceState
+from statekeeper.storage.records import InstanceRecord, TransitionRecord
+
+names = st.text(min_size=1, max_size=8)
+configurations = st.lists(names, min_size=1, max_size=3).map(tuple)
+
+
+@given(id_=names, configuration=configurations, rev=st.integers(0, 10**6),
+       data=st.dictionaries(names, st.integers()), outcome=st.none() | names,
+       at=st.floats(allow_nan=False))
+def test_records_equal_those_made_by_init(id_: str, configuration: tuple[str, ...], rev: int,
+                                          data: dict[str, Any], outcome: str | None,
+                                          at: float) -> None:
+    for cls, values in (
+        (InstanceState, (id_, "c", "1", configuration, data, "active", rev, {}, outcome, at)),
+        (InstanceRecord, (id_, "c", "1", "h", {"data": data}, configuration, "done", rev, {},
+                          at, at)),
+        (TransitionRecord, (id_, rev + 1, "go", configuration, configuration, "1", "applied",
+                            at, data, None, "t", None, "k", [], None)),
+        (Snapshot, ("c", 1, "h", id_, configuration, data, {}, {}, {}, False, None, rev, None)),
+    ):
+        made, usual = positional_constructor(cls)(*values), cls(*values)
+        assert made == usual and type(made) is cls
+        assert dataclasses.astuple(made) == dataclasses.astuple(usual)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(made, dataclasses.fields(cls)[0].name, "changed")
+
+
+def test_hashable_and_frozen_like_the_class() -> None:
+    new = positional_constructor(InstanceState)
+    a = new("i", "c", "1", ("s",), {}, "active", 1, {}, None, 0.0)
+    assert a == InstanceState("i", "c", "1", ("s",), {}, "active", 1)
+    assert "InstanceState" in new.__name__ and "configuration" in (new.__doc__ or "")
+
+
+def test_every_field_is_required_and_positional() -> None:
+    new = positional_constructor(InstanceState)
+    with pytest.raises(TypeError):
+        new("i", "c", "1", ("s",), {}, "active", 1)  # the defaults are not defaults here
+    with pytest.raises(TypeError):
+        new(id="i")
+
+
+@dataclass(frozen=True)
+class NoSlots:
+    a: int
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    a: int
+
+    def __post_init__(self) -> None:
+        if self.a < 0:
+            raise ValueError("negative")
+
+
+@dataclass(slots=True)
+class Derived:
+    a: int
+    b: int = field(init=False, default=0)
+
+
+@pytest.mark.parametrize(("cls", "why"), [
+    (NoSlots, "not a slotted dataclass"),
+    (int, "not a slotted dataclass"),
+    (Checked, "__post_init__"),
+    (Derived, "not __init__ arguments"),
+])
+def test_classes_it_would_get_wrong_are_refused(cls: type, why: str) -> None:
+    with pytest.raises(TypeError, match=why):
+        positional_constructor(cls)
