@@ -97,6 +97,11 @@ def test_errors_a_caller_can_act_on(client: Client) -> None:
         client.start("invoice", "i-1")
     with pytest.raises(ValueError, match="may send"):
         client.send("o-1", "statekeeper.after.offered.0")
+    with pytest.raises(ValueError, match="may send"):
+        client.send("o-1", "")
+    with pytest.raises(TypeError, match="name"):
+        client.send("o-1", 42)  # type: ignore[arg-type]
+    assert [r.event for r in client.history("o-1")] == ["statekeeper.start"]  # nothing recorded
 
 
 def test_effect_runs_after_commit_and_its_outcome_is_an_event(client: Client) -> None:

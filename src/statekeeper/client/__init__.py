@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..clock import Clock, SystemClock
+from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
@@ -33,6 +34,9 @@ from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._waker import LoopWaker
 
 __all__ = ["AsyncClient", "Client", "open_store"]
+
+# every field, positionally (name data type sendid origin origintype invokeid meta): one per send
+_new_event = positional_constructor(Event)
 
 _T = TypeVar("_T")
 
@@ -126,7 +130,12 @@ class _BaseClient:
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
-        ev = event if isinstance(event, Event) else Event(event, data)
+        if isinstance(event, Event):
+            ev = event
+        elif isinstance(event, str):
+            ev = _new_event(event, data, "external", None, None, None, None, {})
+        else:
+            raise TypeError(f"an event is a name (str) or an Event, not {event!r}")
         if not ev.name or ev.name.startswith("statekeeper."):
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
         if answer is None:
