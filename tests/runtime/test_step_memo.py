@@ -8,9 +8,9 @@ from statekeeper import Chart, Parallel, State
 from statekeeper.client import Client
 from statekeeper.core.compile import compile_chart
 from statekeeper.core.events import Event
-from statekeeper.core.snapshot import Snapshot
 from statekeeper.core.step import initial_step, step
 from statekeeper.runtime.planner import _MEMO
+from statekeeper.runtime.rows import snapshot_from_row
 
 CHART = Chart("memo", version=1, initial="off", states={
     "off": State(on={"on": "running", "noop": "off"}),
@@ -35,7 +35,7 @@ def test_memoised_steps_match_the_pure_step(client: Client) -> None:
         state = client.send("m-1", event)
         snapshot = expected.snapshot
         assert state.configuration == snapshot.configuration
-        stored = Snapshot.from_dict(client.store.load("m-1").snapshot)
+        stored = snapshot_from_row(client.store.load("m-1"))
         assert stored.configuration == snapshot.configuration
         assert (stored.data, stored.timers, stored.counter) == (
             snapshot.data, snapshot.timers, snapshot.counter)

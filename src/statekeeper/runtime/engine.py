@@ -32,6 +32,7 @@ from ..storage.records import Commit, InstanceRecord
 from .planner import Plan, plan_admin, plan_delivery, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
+from .rows import snapshot_from_row
 from .state import InstanceState
 
 __all__ = ["CommitConflict", "Engine", "UnknownDeadLetter"]
@@ -348,7 +349,7 @@ class Engine:
             return cached
         record = self.store.load(instance_id)
         try:
-            snapshot = Snapshot.from_dict(record.snapshot)
+            snapshot = snapshot_from_row(record)
         except SnapshotError as exc:
             raise IntegrityError(f"instance {instance_id!r}: {exc}") from None
         self._remember(instance_id, record, snapshot)

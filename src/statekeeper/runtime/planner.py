@@ -36,6 +36,7 @@ from ..storage.records import (
 )
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
+from .rows import snapshot_to_row
 from .state import InstanceState
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
@@ -212,7 +213,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float) -> InstanceRecord:
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
-        record.id, record.chart, record.version, record.hash, snapshot.to_dict(),
+        record.id, record.chart, record.version, record.hash, snapshot_to_row(snapshot),
         snapshot.configuration, "done" if snapshot.done else "active", rev, record.labels,
         record.created_at, now)
 
