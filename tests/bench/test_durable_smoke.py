@@ -74,7 +74,7 @@ def test_quick_run_writes_the_documented_json(tmp_path: Path) -> None:
             assert data["peers"][peer] is None  # reported as n/a, not invented
         else:
             assert isinstance(data["peers"][peer], float), (peer, done.stdout)
-    assert set(data["engine_alone_per_s"]) == {"FULL", "OFF"}  # the engine's own ceiling
+    assert set(data["engine_alone_per_s"]) == {"FULL", "OFF"}  # the engine fed by one thread
     million = data["million_instances"]
     assert million["count"] == 2_000
     assert isinstance(million["bytes"], int)
@@ -123,7 +123,7 @@ def test_report_ratios_verdict_and_json_of_missing_peers() -> None:
 
 def test_the_engine_ceiling_is_reported_only_when_measured() -> None:
     results = DurableResults()
-    assert "engine alone" not in format_table(results)
+    assert "engine fed" not in format_table(results)
     assert "engine_alone_per_s" not in to_json(results)
     results.engine = {"FULL": 12_000.0, "OFF": 13_000.0}
     assert "12,000/s at FULL, 13,000/s at OFF" in format_table(results)

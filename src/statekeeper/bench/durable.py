@@ -36,8 +36,8 @@ __all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main
 
 DESCRIPTION = (
     "Durable throughput on SQLite with synchronous=FULL: committed transitions per second with "
-    "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the engine alone "
-    "(no client: its ceiling, at FULL and with no fsync), the same work "
+    "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the engine fed "
+    "by one thread (no client; at FULL and with no fsync, to show what the disk costs), the same work "
     "through xstate-statemachine's SQLite store (as shipped, NORMAL, and forced to FULL) and "
     "DBOS steps per second, and the size and creation rate of 1,000,000 instances. Progress "
     "goes to stderr; the table to stdout."
@@ -233,7 +233,7 @@ def _percentile(sorted_values: list[float], pct: float) -> float | None:
 
 
 def _bench_engine(settings: Settings, directory: Path, results: DurableResults) -> None:
-    """The engine's own ceiling at FULL and OFF: best of ``repeats`` runs each."""
+    """The engine fed by one thread, at FULL and OFF: best of ``repeats`` runs each."""
     for level in ENGINE_LEVELS:
         best: SenderRun | None = None
         for r in range(settings.repeats):

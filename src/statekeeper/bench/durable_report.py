@@ -64,7 +64,7 @@ class DurableResults:
     p99_ms: float | None = None
     batch: float | None = None  # transitions per group commit with 16 senders
     million: dict[str, float] | None = None  # count, bytes, per_s, seconds
-    #: transitions/s of the engine alone (no client), by synchronous level
+    #: transitions/s of the engine fed by one plain thread (no client), by synchronous level
     engine: dict[str, float] = field(default_factory=dict)
     header: str = ""
     notes: list[str] = field(default_factory=list)
@@ -123,7 +123,7 @@ def format_table(results: DurableResults) -> str:
         lines.append(f"group commit with 16 senders: {results.batch:.1f} transitions per fsync")
     if results.engine:
         levels = ", ".join(f"{v:,.0f}/s at {k}" for k, v in results.engine.items())
-        lines.append(f"the engine alone (no client, groups of 16 awaited together): {levels}")
+        lines.append(f"the engine fed by one thread (no client, groups of 16): {levels}")
     if results.million is not None:
         m = results.million
         lines.append(

@@ -11,10 +11,10 @@ numbers measure the durable path, not the statechart.
 * **Concurrent senders**: :class:`~statekeeper.client.AsyncClient` with one asyncio task per
   sender, each awaiting ``send(..., wait=True)`` in turn on its own share of the instances, so
   the engine sees at most ``senders`` requests at once and group commit is all it can use.
-* **The engine alone** (a diagnostic, not a peer comparison): groups of ``senders`` requests
-  handed straight to the engine and awaited together, with no client and no event loop, at
-  ``FULL`` and at ``OFF``.  It is the ceiling the callers above are measured against: what
-  the engine's thread does per second when it never waits for a caller, and with no fsync.
+* **The engine from one thread** (a diagnostic, not a peer comparison): groups of ``senders``
+  requests handed straight to the engine by one plain thread and awaited together, no client
+  and no event loop, at ``FULL`` and at ``OFF``.  The difference between the two is what the
+  fsync costs; when it is small, Python (one core at a time) is the limit, not the disk.
 
 A transition is counted only from a committed result (``outcome == "applied"``); anything else
 stops the run with an error rather than inflating the rate.
@@ -212,7 +212,7 @@ def run_engine_alone(path: Path, instances: int, group: int, events: int, warmup
     """Groups of ``group`` requests submitted to the engine at once, each group awaited.
 
     The same requests a sender makes, without the client: the engine's thread plans, writes
-    and answers them while this thread only waits, so the rate is the engine's own ceiling.
+    and answers them while this thread waits on each request's ``Future``.
     """
     ids = instance_ids(instances)
     store = _store(path, synchronous)
