@@ -302,7 +302,7 @@ class AsyncClient(_BaseClient):
             wakers = self._wakers = {}
         waker = wakers.get(loop)
         if waker is None:
-            waker = wakers[loop] = LoopWaker(loop)
+            waker = wakers[loop] = LoopWaker(loop, self.engine.after_answers)
         return waker
 
     def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -23,8 +24,16 @@ T = TypeVar("T")
 class LoopWaker:
     """Bridges engine futures to one event loop's futures, coalescing wake-ups."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop,
+                 defer: Callable[[Callable[[], None]], None] | None = None) -> None:
+        """``defer(wake)`` may hold the wake-up back until its caller has posted a whole group.
+
+        The engine passes ``Engine.after_answers``: it answers a group commit one request at
+        a time, and waking the loop at the first answer would let the loop take the GIL,
+        flush that one answer and send again while the engine still answers the rest.
+        """
         self.loop = loop
+        self._defer = defer
         self._lock = threading.Lock()
         self._ready: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         self._scheduled = False
@@ -50,6 +59,12 @@ class LoopWaker:
             if self._scheduled:
                 return
             self._scheduled = True
+        if self._defer is None:
+            self._wake()
+        else:
+            self._defer(self._wake)
+
+    def _wake(self) -> None:
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting any more
             self.loop.call_soon_threadsafe(self._flush)
 

@@ -84,6 +84,8 @@ class Engine:
         self.on_timer: list[Callable[[float], None]] = []
         self.commits = 0
         self.batches = 0
+        self._deferred: list[Callable[[], None]] | None = None
+        self._ident: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -122,6 +124,26 @@ class Engine:
             raise RuntimeError("the engine is not running (closed, or never started)")
         self._queue.put(request)
 
+    def after_answers(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` once every answer of the batch being committed is set; now if none is.
+
+        For callers that wake another thread per answer (an event loop): one wake-up for the
+        whole group instead of one that lets the woken thread take the GIL halfway through it.
+        """
+        deferred = self._deferred
+        if deferred is not None and threading.get_ident() == self._ident:
+            deferred.append(fn)
+        else:
+            fn()
+
+    def _run_deferred(self) -> None:
+        deferred, self._deferred = self._deferred or [], None
+        for fn in deferred:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 - one broken hook must not keep others waiting
+                _log.exception("after-answers hook failed")
+
     # ------------------------------------------------------------------ the loop
 
     def _linger(self, batch: list[Any]) -> bool:
@@ -148,6 +170,7 @@ class Engine:
         return False
 
     def _run(self) -> None:
+        self._ident = threading.get_ident()
         retry: list[Request] = []
         stopping = False
         while True:
@@ -175,6 +198,7 @@ class Engine:
             barriers = [b for b in batch if isinstance(b, Future)]
             if barriers:
                 batch = [r for r in batch if not isinstance(r, Future)]
+            self._deferred = []
             try:
                 retry = self._process(batch)
             except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting forever
@@ -183,6 +207,8 @@ class Engine:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 self._cache.clear()
+            finally:
+                self._run_deferred()
             for barrier in barriers:
                 if retry:
                     self._queue.put(barrier)  # answer it after the retried requests

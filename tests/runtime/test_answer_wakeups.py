@@ -1,0 +1,71 @@
+"""A group's answers reach an event loop with one wake-up, after every answer is set."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import Future
+from typing import Any
+
+from statekeeper import Chart, State, VirtualClock
+from statekeeper.client import AsyncClient
+from statekeeper.core.events import Event
+from statekeeper.runtime.engine import Engine
+from statekeeper.runtime.registry import Registry
+from statekeeper.runtime.requests import DeliverEvent, StartInstance
+from statekeeper.storage.memory import MemoryStore
+
+LAMP = Chart("lamp", version=1, initial="off", states={
+    "off": State(on={"flip": "on"}),
+    "on": State(on={"flip": "off"}),
+})
+
+
+def test_hooks_wait_for_the_whole_batch_and_run_at_once_outside_one() -> None:
+    store = MemoryStore()
+    store.migrate()
+    registry = Registry()
+    registry.register(LAMP)
+    engine = Engine(store, registry, VirtualClock())
+    ran: list[str] = []
+    engine.after_answers(lambda: ran.append("now"))  # no batch: at once
+    assert ran == ["now"]
+    ids = [f"l-{i}" for i in range(12)]
+    order: list[tuple[str, str]] = []
+
+    def answered(instance: str) -> Any:
+        def done(_: Future[Any]) -> None:
+            order.append(("answer", instance))
+            engine.after_answers(lambda: order.append(("hook", instance)))
+        return done
+
+    requests: list[Any] = [StartInstance("lamp", i) for i in ids]
+    requests += [DeliverEvent(i, Event("flip")) for i in ids]
+    for request in requests[len(ids):]:
+        request.future.add_done_callback(answered(request.instance))
+    for request in requests:  # queued before the thread starts: one batch takes them all
+        engine._queue.put(request)
+    engine.start()
+    try:
+        engine.flush()
+        assert all(r.future.result(5).outcome == "applied" for r in requests[len(ids):])
+    finally:
+        engine.close()
+    answers = [i for kind, i in order if kind == "answer"]
+    hooks = [i for kind, i in order if kind == "hook"]
+    assert sorted(answers) == sorted(hooks) == sorted(ids)
+    assert order[:len(ids)] == [("answer", i) for i in answers]  # every answer, then the hooks
+    assert engine.batches == 1
+
+
+def test_async_senders_are_each_answered_once(tmp_path: Any) -> None:
+    async def main() -> list[str]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(20)))
+            states = await asyncio.gather(*(client.send(f"l-{i}", "flip") for i in range(20)))
+            return [s.state for s in states]
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == ["on"] * 20
