@@ -1,0 +1,53 @@
+"""The common step's encoder writes exactly the rows the general encoder does."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from statekeeper.storage import Commit, InstanceRecord, MailboxRecord, TransitionRecord
+from statekeeper.storage._codec import _encode_any, encode_commit
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+def _commit(data: Any, labels: dict[str, str], rev: int | None, steps: int) -> Commit:
+    instance = InstanceRecord(id="o-1", chart="order", version="1", hash="h",
+                              snapshot={"data": data}, configuration=("a", "b"), labels=labels,
+                              created_at=1.0, updated_at=2.0)
+    rows = [TransitionRecord("o-1", (rev or 0) + 1 + n, "go", ("a",), ("b",), "1", "applied",
+                             2.0, data, microsteps=[{"event": "go"}]) for n in range(steps)]
+    return Commit(instance, rev, rows)
+
+
+@given(data=json_values, labels=st.dictionaries(st.text(max_size=3), st.text(max_size=3)),
+       rev=st.none() | st.integers(1, 100), steps=st.integers(0, 2))
+def test_the_common_path_equals_the_general_one(data: Any, labels: dict[str, str],
+                                                rev: int | None, steps: int) -> None:
+    commit = _commit(data, labels, rev, steps)
+    assert encode_commit(commit) == _encode_any(commit, "o-1")
+
+
+def test_other_rows_take_the_general_path() -> None:
+    commit = _commit({"n": 1}, {}, 1, 1)
+    commit.mailbox = MailboxRecord("o-1", "k", "go", {"ok": True}, 2.0)
+    assert encode_commit(commit).mailbox == ("o-1", "k", "go", '{"ok":true}', 2.0)
+
+
+@pytest.mark.parametrize("bad", [{1, 2}, object()])
+def test_values_json_cannot_hold_are_refused_on_both_paths(bad: Any) -> None:
+    commit = _commit({"n": 1}, {}, 1, 1)
+    commit.instance = replace(commit.instance, snapshot={"data": bad})
+    with pytest.raises(ValueError, match="malformed commit"):
+        encode_commit(commit)
+    commit.mailbox = MailboxRecord("o-1", "k", "go", {}, 2.0)
+    with pytest.raises(ValueError, match="malformed commit"):
+        encode_commit(commit)
