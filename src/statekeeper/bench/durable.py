@@ -237,16 +237,16 @@ def _bench_engine(settings: Settings, directory: Path, results: DurableResults) 
     for level in ENGINE_LEVELS:
         best: SenderRun | None = None
         for r in range(settings.repeats):
-            _progress(f"round {r + 1} of {settings.repeats}: engine alone, {level}")
+            _progress(f"round {r + 1} of {settings.repeats}: engine from one thread, {level}")
             try:
                 run = run_engine_alone(fresh_path(directory, f"engine-{level}.db"),
                                        settings.instances, SENDERS, settings.many_events,
                                        settings.warmup, level)
             except Exception as exc:  # noqa: BLE001 - reported in the notes
-                results.notes.append(f"engine alone, {level}: {_error(exc)}")
-                _progress(f"engine alone, {level}: error: {_error(exc)}")
+                results.notes.append(f"engine from one thread, {level}: {_error(exc)}")
+                _progress(f"engine from one thread, {level}: error: {_error(exc)}")
                 break
-            _progress(f"engine alone, {level}: {run.per_s:,.0f} transitions/s, "
+            _progress(f"engine from one thread, {level}: {run.per_s:,.0f} transitions/s, "
                       f"{run.per_batch:.1f} per group commit")
             if best is None or run.per_s > best.per_s:
                 best = run
