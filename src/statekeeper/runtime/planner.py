@@ -37,7 +37,7 @@ from ..storage.records import (
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
-from .state import InstanceState
+from .state import InstanceState, copy_data
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
 
@@ -65,7 +65,7 @@ class Plan:
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
     """The initial step of a new instance, as a commit that creates it."""
     chart = entry.chart
-    result = initial_step(chart, now=now, data=dict(request.data or {}),
+    result = initial_step(chart, now=now, data=copy_data(request.data or {}),
                           session=request.instance_id)
     record = InstanceRecord(
         id=request.instance_id, chart=chart.name, version=str(chart.version), hash=chart.hash,
@@ -87,6 +87,9 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     except SnapshotError as exc:  # the row names its chart but its state is not of it
         raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
     event = request.event
+    if event.data is not None and type(event.data) in (dict, list, tuple):
+        # the step may keep the data in the snapshot: not the caller's own object
+        event = dataclasses.replace(event, data=copy_data(event.data))
     stale_timer = _stale_timer(request, snapshot)
     if snapshot.done or stale_timer:
         # Finished, or a timer another worker already fired (or that was cancelled, or re-armed

@@ -8,7 +8,7 @@ from typing import Any
 from ..core._records import positional_constructor
 from ..storage.records import InstanceRecord
 
-__all__ = ["InstanceState"]
+__all__ = ["InstanceState", "copy_data"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +71,36 @@ class InstanceState:
 
     @classmethod
     def from_record(cls, record: InstanceRecord, outcome: str | None = None) -> InstanceState:
+        """The state of ``record``, with data and labels of the caller's own.
+
+        The engine answers with the record it keeps cached for the instance's next step; a
+        caller editing the dicts it was handed must not edit the instance.
+        """
+        data = copy_data(record.snapshot.get("data", {}))
+        labels = dict(record.labels) if record.labels else {}
         if cls is not InstanceState:  # a subclass gets its own __init__
             return cls(id=record.id, chart=record.chart, version=record.version,
-                       configuration=record.configuration,
-                       data=record.snapshot.get("data", {}), status=record.status,
-                       rev=record.rev, labels=record.labels, outcome=outcome,
+                       configuration=record.configuration, data=data, status=record.status,
+                       rev=record.rev, labels=labels, outcome=outcome,
                        updated_at=record.updated_at)
-        return _new_state(record.id, record.chart, record.version, record.configuration,
-                          record.snapshot.get("data", {}), record.status, record.rev,
-                          record.labels, outcome, record.updated_at)
+        return _new_state(record.id, record.chart, record.version, record.configuration, data,
+                          record.status, record.rev, labels, outcome, record.updated_at)
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, tuples of plain values): cheap for ``{}``.
+
+    Data crosses between callers and the engine's cached snapshots both ways (event and start
+    data in, answers out); each side gets its own, so neither can change the other's.
+    """
+    kind = type(value)
+    if kind is dict:
+        return {k: copy_data(v) for k, v in value.items()} if value else {}
+    if kind is list:
+        return [copy_data(v) for v in value]
+    if kind is tuple:
+        return tuple(copy_data(v) for v in value)
+    return value  # str, numbers, bool, None: immutable (nothing else can be stored)
 
 
 # every field, positionally: one answer per committed step, without object.__setattr__

@@ -1,0 +1,80 @@
+"""What a caller is handed is its own: changing it changes nothing stored or cached.
+
+Regression: ``InstanceState.data`` was the engine's cached snapshot data itself, so a caller
+that edited the state it got back changed the instance, and the next step (of any event) wrote
+the edit to the database without a transition that made it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from statekeeper import Chart, State, Transition, VirtualClock
+from statekeeper.client import AsyncClient, Client
+from statekeeper.core.actions import Assign
+from statekeeper.runtime.rows import snapshot_from_row
+
+CART = Chart("cart", version=1, initial="open", states={
+    "open": State(on={"touch": "open", "close": "closed"}),
+    "closed": State(on={"touch": "closed"}),
+})
+
+
+def test_editing_an_answer_changes_nothing_stored(tmp_path: Path) -> None:
+    with Client(f"sqlite:///{tmp_path / 'carts.db'}", clock=VirtualClock(),
+                worker=False) as client:
+        client.register(CART)
+        started = client.start("cart", "c-1", data={"items": [{"sku": "a", "n": 1}], "tag": "x"})
+        started.data["tag"] = "edited"
+        started.data["items"][0]["n"] = 99
+        touched = client.send("c-1", "touch")
+        touched.data["items"].append({"sku": "b"})
+        closed = client.send("c-1", "close")
+        expected = {"items": [{"sku": "a", "n": 1}], "tag": "x"}
+        assert closed.data == expected
+        assert client.store.load("c-1").snapshot["data"] == expected
+        assert snapshot_from_row(client.store.load("c-1")).data == expected
+        assert client.get("c-1").data == expected
+
+
+def test_async_answers_are_copies_too(tmp_path: Path) -> None:
+    async def main() -> dict[str, object]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'carts.db'}", worker=False)
+        try:
+            client.register(CART)
+            state = await client.start("cart", "c-1", data={"n": [1]})
+            state.data["n"].append(2)
+            state = await client.send("c-1", "touch")
+            state.data["n"] = None
+            state = await client.send("c-1", "touch")
+            return state.data
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == {"n": [1]}
+
+
+def _keeping(client: Client) -> None:
+    chart = Chart("keeper", version=1, initial="empty", states={
+        "empty": State(on={"fill": Transition("full", actions=[Assign("cart", expr="payload")])}),
+        "full": State(on={"touch": "full"}),
+    })
+    client.register(chart, functions={"payload": lambda data, event: event.data})
+
+
+def test_a_callers_event_data_and_start_data_stay_its_own(tmp_path: Path) -> None:
+    # Regression: the step kept a reference to the caller's dicts, so editing them after the
+    # call changed the instance, and its next step wrote the edit.
+    with Client(f"sqlite:///{tmp_path / 'keep.db'}", clock=VirtualClock(),
+                worker=False) as client:
+        _keeping(client)
+        start = {"owner": {"name": "ann"}}
+        client.start("keeper", "k-1", data=start)
+        start["owner"]["name"] = "bob"
+        payload = {"items": [1]}
+        client.send("k-1", "fill", payload)
+        payload["items"].append(2)
+        state = client.send("k-1", "touch")
+        assert state.data == {"owner": {"name": "ann"}, "cart": {"items": [1]}}
+        assert client.store.load("k-1").snapshot["data"] == state.data
