@@ -28,6 +28,7 @@ from ..storage.base import IntegrityError
 from ..storage.records import (
     Commit,
     EffectRecord,
+    FrozenDict,
     FrozenList,
     InstanceRecord,
     MailboxRecord,
@@ -99,18 +100,19 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
             return Plan(None, InstanceState.from_record(record), error=error)
         return _bookkeeping(record, snapshot, request, now, "ignored",
                             "timer cancelled or already fired" if stale_timer
-                            else "instance finished", close_timer=not stale_timer)
+                            else "instance finished", before=snapshot,
+                            close_timer=not stale_timer)
     if event.name == SKIPPED_TIMER and request.timer_id is not None:
         # Overdue under a "skip" policy: the chart never sees it; the log keeps its lateness.
         timers = {k: v for k, v in snapshot.timers.items() if k != request.timer_id}
         return _bookkeeping(record, dataclasses.replace(snapshot, timers=timers), request, now,
                             "ignored", f"timer {request.timer_id} skipped: "
-                            f"{request.lateness or 0.0:.3f}s late")
+                            f"{request.lateness or 0.0:.3f}s late", before=snapshot)
     result = _step(entry, snapshot, event, now, request)
     if result.status == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result.snapshot, request, now, outcome,
-                            "no transition accepts the event")
+                            "no transition accepts the event", before=snapshot)
         if request.strict:
             plan.error = EventNotAccepted(event.name, snapshot.configuration)
         return plan
@@ -121,7 +123,7 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
                now: float) -> Plan:
     """An operator's action as a log row of its own; the state and data stay as they are."""
     rev = record.rev + 1
-    new = _record(record, snapshot, rev, now)
+    new = _record(record, snapshot, rev, now, snapshot)
     row = TransitionRecord(
         instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
         target=record.configuration, chart_version=record.version, outcome="applied", at=now,
@@ -191,9 +193,10 @@ def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
 
 
 def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEvent, now: float,
-                 outcome: str, reason: str, *, close_timer: bool = True) -> Plan:
+                 outcome: str, reason: str, *, before: Snapshot,
+                 close_timer: bool = True) -> Plan:
     rev = record.rev + 1
-    new = _record(record, snapshot, rev, now)
+    new = _record(record, snapshot, rev, now, before)
     row = TransitionRecord(
         instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
         target=record.configuration, chart_version=record.version, outcome=outcome,  # type: ignore[arg-type]
@@ -214,18 +217,34 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     return Plan(commit, state, snapshot)
 
 
-def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float) -> InstanceRecord:
+def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
+            before: Snapshot | None) -> InstanceRecord:
+    """The instance row after a step from ``before`` (the snapshot ``record`` holds) to ``snapshot``.
+
+    When the step changed nothing the row's snapshot holds (it only moved the configuration,
+    which has a column of its own), the row keeps the same :class:`FrozenDict`, and with it
+    the JSON text already encoded for it.
+    """
+    row = record.snapshot
+    if type(row) is not FrozenDict or before is None or not _same_row(before, snapshot):
+        row = FrozenDict(snapshot_to_row(snapshot))
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
-        record.id, record.chart, record.version, record.hash, snapshot_to_row(snapshot),
-        snapshot.configuration, "done" if snapshot.done else "active", rev, record.labels,
-        record.created_at, now)
+        record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
+        "done" if snapshot.done else "active", rev, record.labels, record.created_at, now)
+
+
+def _same_row(a: Snapshot, b: Snapshot) -> bool:
+    """Whether two snapshots have the same row form, by identity of everything mutable."""
+    return (a.data is b.data and a.history is b.history and a.timers is b.timers
+            and a.invokes is b.invokes and a.done_data is b.done_data and a.done == b.done
+            and a.counter == b.counter and a.parent == b.parent and a.version == b.version)
 
 
 def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: StepResult,
           event: Event, now: float, delivery: DeliverEvent | None,
           request: StartInstance | DeliverEvent) -> Plan:
     rev = record.rev + 1
-    new = _record(record, result.snapshot, rev, now)
+    new = _record(record, result.snapshot, rev, now, before)
     row = _new_transition(  # instance seq event source target chart_version outcome at data
         record.id, rev, event.name, before.configuration if before is not None else (),
         result.snapshot.configuration, record.version, result.status, now, event.data,

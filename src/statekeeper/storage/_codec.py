@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 from ..core._records import positional_constructor
 from .records import (
     Commit,
+    FrozenDict,
     FrozenList,
 )
 
@@ -79,6 +80,17 @@ def _dump_micros(micros: list[Any]) -> str:
         _micro_texts.clear()
     _micro_texts[id(micros)] = (micros, text)
     return text
+
+
+def _dump_snapshot(snapshot: dict[str, Any]) -> str:
+    """An instance's snapshot as JSON; kept on a :class:`FrozenDict` after the first time."""
+    if type(snapshot) is not FrozenDict:
+        return dumps(snapshot)
+    try:
+        return snapshot.text
+    except AttributeError:
+        text = snapshot.text = dumps(snapshot)
+        return text
 
 
 def _dump_names(names: tuple[str, ...]) -> str:
@@ -198,7 +210,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
     try:
         return _new_encoded(
             commit,
-            (iid, inst.chart, inst.version, inst.hash, dumps(inst.snapshot),
+            (iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
              _dump_names(inst.configuration), inst.status, rev,
              dumps(inst.labels) if inst.labels else "{}", inst.created_at, inst.updated_at),
             commit.expected_rev,
@@ -218,7 +230,7 @@ def _encode_any(commit: Commit, iid: str) -> EncodedCommit:
     try:
         return EncodedCommit(
             commit=commit,
-            instance=(iid, inst.chart, inst.version, inst.hash, dumps(inst.snapshot),
+            instance=(iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
                       _dump_names(inst.configuration), inst.status, rev,
                       dumps(inst.labels) if inst.labels else "{}",
                       inst.created_at, inst.updated_at),

@@ -37,6 +37,18 @@ class FrozenList(list):  # type: ignore[type-arg]
     __slots__ = ()
 
 
+class FrozenDict(dict):  # type: ignore[type-arg]
+    """A dict its producer promises never to mutate (nor anything in it), so its JSON is kept.
+
+    The runtime builds one per distinct snapshot row and hands the same one to every commit
+    whose row did not change (a step that only moved the configuration); the encoder stores
+    the text on it the first time and reuses it.  A plain dict is encoded every time.
+    """
+
+    __slots__ = ("text",)
+    text: str  # the JSON text, once an encoder has made it
+
+
 @dataclass(frozen=True, slots=True)
 class InstanceRecord:
     """One instance: its snapshot and what it is queried by.
