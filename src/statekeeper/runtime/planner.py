@@ -141,6 +141,7 @@ _new_snapshot = positional_constructor(Snapshot)
 _new_step_result = positional_constructor(StepResult)
 _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
+_new_commit = positional_constructor(Commit)
 
 #: per compiled chart, how many durable step outcomes are memoised at most
 MEMO_LIMIT = 100_000
@@ -157,8 +158,10 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
     plain transition cheap in the engine's single writer thread; the memo is a pure function's
     cache and cannot disagree with :func:`statekeeper.core.step.step`.
     """
-    memo: dict[tuple[tuple[str, ...], str], tuple[tuple[str, ...], tuple[Microstep, ...]]] = \
-        entry.chart.memo.setdefault(_MEMO, {})
+    memo: dict[tuple[tuple[str, ...], str], tuple[tuple[str, ...], tuple[Microstep, ...]]] | None = \
+        entry.chart.memo.get(_MEMO)
+    if memo is None:
+        memo = entry.chart.memo.setdefault(_MEMO, {})
     key = (snapshot.configuration, event.name)
     if request.timer_id is None:
         hit = memo.get(key)
@@ -254,10 +257,11 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
         _micros(result.microsteps), None)  # microsteps id
-    commit = Commit(new, None if before is None else record.rev, [row],
-                    timer_fired=delivery.timer_id if delivery else None,
-                    effect_finished=delivery.effect_finish if delivery else None,
-                    dead_letters=list(delivery.dead_letters) if delivery else [])
+    commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
+        new, None if before is None else record.rev, [row], [], [], [],
+        delivery.timer_id if delivery else None,  # timer_fired
+        delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
+        list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
     plan = Plan(commit, InstanceState.from_record(new, result.status), result.snapshot)
     _commands(plan, commit, entry, record.id, result, now, rev)
     if delivery is not None and delivery.idempotency_key:
