@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from contract import advance, created
+import pytest
+from contract import advance, created, transition
 
-from statekeeper.storage import Store
+from statekeeper.storage import MailboxRecord, Store
 
 
 class GroupStoreContract:
@@ -52,3 +53,30 @@ class GroupStoreContract:
         assert store.apply([advance(a), stale]) == [stale]
         assert (store.load("a").rev, store.load("b").rev) == (2, 2)
         assert [t.seq for t in store.history("b")] == [1, 2]
+
+    @pytest.mark.parametrize("size", [1, 2, 63, 64, 65, 150])
+    def test_groups_of_any_size_write_every_row_in_order(self, store: Store, size: int) -> None:
+        ids = [f"g-{i:03d}" for i in range(size)]
+        for iid in ids:
+            created(store, iid)
+        group = [advance(store.load(iid), mailbox=MailboxRecord(iid, "k", "go", {"i": n}, 1.0))
+                 for n, iid in enumerate(ids)]
+        assert store.apply(group) == []
+        again = [advance(store.load(iid)) for iid in ids[: size // 2]]  # second steps of half
+        assert store.apply(again) == []
+        for n, iid in enumerate(ids):
+            steps = 3 if n < size // 2 else 2
+            assert [t.seq for t in store.history(iid)] == list(range(1, steps + 1))
+            assert store.load(iid).rev == steps
+            assert store.mailbox(iid, "k") == MailboxRecord(iid, "k", "go", {"i": n}, 1.0)
+
+    def test_a_collision_inside_a_large_group_loses_only_its_commit(self, store: Store) -> None:
+        ids = [f"g-{i:03d}" for i in range(70)]
+        for iid in ids:
+            created(store, iid)
+        racing = advance(store.load("g-040"))
+        racing.transitions = [transition("g-040", 1)]  # seq 1 exists: someone wrote it first
+        group = [advance(store.load(i)) if i != "g-040" else racing for i in ids]
+        assert store.apply(group) == [racing]
+        assert [store.load(i).rev for i in ids] == [1 if i == "g-040" else 2 for i in ids]
+        assert len(store.history("g-039")) == 2 and len(store.history("g-040")) == 1

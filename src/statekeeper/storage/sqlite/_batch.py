@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from .._codec import EncodedCommit
+from .._codec import EncodedCommit, Row
 from ..records import Commit
 from ._schema import QUERIES as Q
 
-__all__ = ["Redo", "apply_batched_txn", "batchable"]
+__all__ = ["Redo", "apply_batched_txn", "batchable", "insert_rows"]
 
 _COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 
@@ -38,6 +38,33 @@ def batchable(encoded: list[EncodedCommit]) -> bool:
     return len(encoded) > 1
 
 
+#: rows per multi-row INSERT at most; groups are written in chunks of this size and the rest
+_CHUNK = 64
+_multi_sql: dict[tuple[str, int], str] = {}
+
+
+def insert_rows(cur: sqlite3.Cursor, query: str, rows: list[Row]) -> None:
+    """``executemany`` of the one-row ``INSERT ... VALUES (?, ...)`` named ``query``, faster.
+
+    One statement with many ``VALUES`` tuples costs about half as much per row as the same
+    rows through ``executemany``, which steps and resets a statement per row.  Chunks of at
+    most :data:`_CHUNK` rows keep the statements (one per size) few enough to stay prepared.
+    """
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start:start + _CHUNK]
+        if len(chunk) == 1:
+            cur.execute(Q[query], chunk[0])
+            continue
+        sql = _multi_sql.get((query, len(chunk)))
+        if sql is None:
+            one = Q[query]
+            values = one[one.rindex("VALUES") + len("VALUES"):].strip()
+            if not (values.startswith("(") and values.endswith(")")):  # pragma: no cover
+                raise ValueError(f"query {query!r} does not end with one VALUES tuple")
+            sql = _multi_sql[(query, len(chunk))] = one + (", " + values) * (len(chunk) - 1)
+        cur.execute(sql, [value for row in chunk for value in row])
+
+
 def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list[Commit]:
     """Write a :func:`batchable` group; raise :class:`Redo` on any conflict."""
     # instance columns: id chart version hash snapshot configuration status rev labels ...
@@ -49,15 +76,14 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
     try:
-        for sql, rows in ((Q["insert_transition"], [r for e in encoded for r in e.transitions]),
-                          (Q["insert_effect"], [r for e in encoded for r in e.effects]),
-                          (Q["delete_timer"], [r for e in encoded for r in e.timers_cancelled]),
-                          (Q["upsert_timer"], [r for e in encoded for r in e.timers_set]),
-                          (Q["insert_dead_letter"], [r for e in encoded for r in e.dead_letters]),
-                          (Q["insert_mailbox"], [e.mailbox for e in encoded
-                                                 if e.mailbox is not None])):
+        insert_rows(cur, "insert_transition", [r for e in encoded for r in e.transitions])
+        insert_rows(cur, "insert_effect", [r for e in encoded for r in e.effects])
+        for sql, rows in ((Q["delete_timer"], [r for e in encoded for r in e.timers_cancelled]),
+                          (Q["upsert_timer"], [r for e in encoded for r in e.timers_set])):
             if rows:
                 cur.executemany(sql, rows)
+        insert_rows(cur, "insert_dead_letter", [r for e in encoded for r in e.dead_letters])
+        insert_rows(cur, "insert_mailbox", [e.mailbox for e in encoded if e.mailbox is not None])
     except sqlite3.IntegrityError as exc:
         if getattr(exc, "sqlite_errorname", "") in _COLLISIONS:
             raise Redo from None
