@@ -158,8 +158,9 @@ class _BaseClient:
         return [InstanceState.from_record(r) for r in records]
 
     def _notify(self, state: InstanceState) -> None:
-        for watcher in list(self._watchers):
-            watcher(state)
+        if self._watchers:  # once per commit: nothing to copy when nobody watches
+            for watcher in list(self._watchers):
+                watcher(state)
 
     def _close(self) -> None:
         self.worker.close()
