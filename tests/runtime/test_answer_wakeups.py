@@ -6,6 +6,8 @@ import asyncio
 from concurrent.futures import Future
 from typing import Any
 
+import pytest
+
 from statekeeper import Chart, State, VirtualClock
 from statekeeper.client import AsyncClient
 from statekeeper.core.events import Event
@@ -69,3 +71,55 @@ def test_async_senders_are_each_answered_once(tmp_path: Any) -> None:
             await client.close()
 
     assert asyncio.run(main()) == ["on"] * 20
+
+
+def test_async_errors_reach_the_awaiting_caller_and_change_nothing(tmp_path: Any) -> None:
+    from statekeeper import EventNotAccepted
+    from statekeeper.storage.base import UnknownInstance
+
+    async def main() -> None:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        with pytest.raises(UnknownInstance):
+            await client.send("nope", "flip")
+        with pytest.raises(EventNotAccepted):
+            await client.send("l-1", "explode")
+        with pytest.raises(TypeError, match="name"):
+            await client.send("l-1", 7)  # type: ignore[arg-type]
+        first = await client.send("l-1", "flip", idempotency_key="k")
+        again = await client.send("l-1", "flip", idempotency_key="k")
+        assert (first.outcome, again.outcome, again.state) == ("applied", "duplicate", "on")
+        rows = await client.history("l-1")
+        assert [(r.event, r.outcome) for r in rows] == [
+            ("statekeeper.start", "applied"), ("explode", "rejected"), ("flip", "applied")]
+        assert (await client.get("l-1")).state == "on"
+        await client.close()
+        with pytest.raises(RuntimeError, match="not running"):
+            await client.send("l-1", "flip")
+
+    asyncio.run(main())
+
+
+def test_an_engine_refuses_requests_it_cannot_take() -> None:
+    engine = Engine(MemoryStore(), Registry(), VirtualClock())
+    request = DeliverEvent("l-1", Event("flip"))
+    with pytest.raises(RuntimeError, match="not running"):
+        engine.post(request)
+    engine.start()
+    try:
+        with pytest.raises(TypeError, match=r"use post\(\)"):
+            engine.submit(DeliverEvent("l-1", Event("flip"), future=_NotAFuture()))
+    finally:
+        engine.close()
+
+
+class _NotAFuture:
+    def done(self) -> bool:
+        return False
+
+    def set_result(self, result: Any, /) -> None:
+        raise AssertionError("never queued")
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        raise AssertionError("never queued")
