@@ -142,3 +142,17 @@ def test_the_engine_alone_commits_every_request(tmp_path: Path) -> None:
         assert sum(len(store.history(f"inst-{i:07d}")) for i in range(20)) == 20 + 60
     finally:
         store.close()
+
+
+def test_a_failing_engine_cell_is_a_note_and_leaves_the_table_alone(tmp_path: Path) -> None:
+    from statekeeper.bench.durable import ENGINE_ROW, Settings, _Measurement, _run_rounds
+
+    def broken(_: Path) -> Any:
+        raise OSError("disk full")
+
+    results = DurableResults()
+    cell = _Measurement(ENGINE_ROW, "FULL", "engine from one thread, FULL", "transitions/s",
+                        "FULL", broken)
+    _run_rounds(Settings.quick(), tmp_path, [cell], results)
+    assert results.engine == {} and ENGINE_ROW not in results.cells
+    assert any("disk full" in note for note in results.notes)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,8 @@ import pytest
 from statekeeper import Chart, IntegrityError, State, VirtualClock
 from statekeeper.client import Client
 from statekeeper.core.errors import SnapshotError
+from statekeeper.core.snapshot import Snapshot
+from statekeeper.runtime.planner import _same_row
 from statekeeper.runtime.rows import snapshot_from_row, snapshot_to_row
 
 LAMP = Chart("lamp", version=3, initial="off", states={
@@ -88,3 +90,23 @@ def test_a_row_snapshot_that_is_not_an_object_is_refused(tmp_path: Path) -> None
         record = client.start("lamp", "l-1") and client.store.load("l-1")
         with pytest.raises(SnapshotError, match="JSON object"):
             snapshot_from_row(replace(record, snapshot=[1, 2]))  # type: ignore[arg-type]
+
+
+#: snapshot fields the instance row keeps in columns of its own
+IN_COLUMNS = {"chart", "hash", "session", "configuration"}
+
+
+def test_the_row_form_keeps_every_other_snapshot_field() -> None:
+    # A field added to Snapshot must reach the row (or be a column), or it would be lost.
+    snapshot = Snapshot("lamp", 3, "h", "l-1", ("off",))
+    assert set(snapshot_to_row(snapshot)) | IN_COLUMNS == {f.name for f in fields(Snapshot)}
+
+
+def test_a_row_is_reused_only_when_every_row_field_is_the_same() -> None:
+    # The planner keeps a row's encoded text when _same_row says nothing in it changed: every
+    # field of the row form must take part in that test.
+    snapshot = Snapshot("lamp", 3, "h", "l-1", ("off",), data={"n": 1})
+    assert _same_row(snapshot, replace(snapshot, configuration=("on",)))
+    for name in set(snapshot_to_row(snapshot)):
+        changed = replace(snapshot, **{name: object()})
+        assert not _same_row(snapshot, changed), name

@@ -48,6 +48,8 @@ SENDERS = 16
 PARTS = ("statekeeper", "engine", "xstate", "dbos", "million")
 #: Synchronous levels of the engine-alone measurement: as shipped, and with no fsync at all.
 ENGINE_LEVELS = ("FULL", "OFF")
+#: The row of the engine-alone cells (kept in ``DurableResults.engine``, not in the table).
+ENGINE_ROW = "engine_alone"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,45 +120,63 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
                 ),
             )
         )
-    if "xstate" in only:
-        version = installed_version("xstate-statemachine")
-        if version is None:
-            results.notes.append("xstate-statemachine: not installed (pip install 'statekeeper[bench]'): n/a")
-        else:
-            results.versions["xstate-statemachine"] = version
-            for row, level in (
-                ("xstate_statemachine_full", "FULL"),
-                ("xstate_statemachine_normal", "NORMAL"),
-            ):
-                for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
-                    found.append(
-                        _Measurement(
-                            row,
-                            col,
-                            f"xstate-statemachine {level}, {senders} sender(s)",
-                            "transitions/s",
-                            level,
-                            partial(_xstate, full=level == "FULL", settings=s, senders=senders),
-                        )
-                    )
-    if "dbos" in only:
-        version = installed_version("dbos")
-        if version is None:
-            results.notes.append("DBOS: not installed (pip install 'statekeeper[bench]'): n/a")
-        else:
-            results.versions["dbos"] = version
+    if "engine" in only:  # in the rounds too, so FULL and OFF share the machine's busy spells
+        for level in ENGINE_LEVELS:
+            found.append(
+                _Measurement(
+                    ENGINE_ROW,
+                    level,
+                    f"engine from one thread, {level}",
+                    "transitions/s",
+                    level,
+                    partial(_engine_alone, level=level, settings=s),
+                )
+            )
+    if "xstate" in only and _peer_installed("xstate-statemachine", results):
+        for row, level in (
+            ("xstate_statemachine_full", "FULL"),
+            ("xstate_statemachine_normal", "NORMAL"),
+        ):
             for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
                 found.append(
                     _Measurement(
-                        "dbos_steps_per_s",
+                        row,
                         col,
-                        f"DBOS, {senders} sender(s)",
-                        "steps/s",
-                        None,
-                        partial(_dbos, settings=s, senders=senders),
+                        f"xstate-statemachine {level}, {senders} sender(s)",
+                        "transitions/s",
+                        level,
+                        partial(_xstate, full=level == "FULL", settings=s, senders=senders),
                     )
                 )
+    if "dbos" in only and _peer_installed("dbos", results):
+        for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
+            found.append(
+                _Measurement(
+                    "dbos_steps_per_s",
+                    col,
+                    f"DBOS, {senders} sender(s)",
+                    "steps/s",
+                    None,
+                    partial(_dbos, settings=s, senders=senders),
+                )
+            )
     return found
+
+
+def _peer_installed(distribution: str, results: DurableResults) -> bool:
+    """Record the peer's version; if it is not installed, note it (its cells stay n/a)."""
+    version = installed_version(distribution)
+    if version is None:
+        results.notes.append(f"{distribution}: not installed "
+                             "(pip install 'statekeeper[bench]'): n/a")
+        return False
+    results.versions[distribution] = version
+    return True
+
+
+def _engine_alone(directory: Path, *, level: str, settings: Settings) -> SenderRun:
+    return run_engine_alone(fresh_path(directory, f"engine-{level}.db"), settings.instances,
+                            SENDERS, settings.many_events, settings.warmup, level)
 
 
 def _xstate(directory: Path, *, full: bool, settings: Settings, senders: int) -> PeerRun:
@@ -203,7 +223,8 @@ def _run_rounds(
                     )
             except Exception as exc:  # noqa: BLE001 - a broken library must not stop the run
                 failed.add(cell)
-                results.cells[m.row][m.col] = "error"
+                if m.row in results.cells:
+                    results.cells[m.row][m.col] = "error"
                 results.notes.append(f"{m.label}: {_error(exc)}")
                 _progress(f"{m.label}: error: {_error(exc)}")
                 continue
@@ -216,8 +237,11 @@ def _run_rounds(
             if cell not in best or run.per_s > best[cell].per_s:
                 best[cell] = run
     for (row, col), run in best.items():
+        if row == ENGINE_ROW:
+            results.engine[col] = run.per_s
+            continue
         results.cells[row][col] = run.per_s
-        if isinstance(run, SenderRun) and run.senders > 1:
+        if row == SK and isinstance(run, SenderRun) and run.senders > 1:
             results.batch = run.per_batch
     samples = sorted(latencies)
     results.p50_ms = _percentile(samples, 50.0)
@@ -230,28 +254,6 @@ def _percentile(sorted_values: list[float], pct: float) -> float | None:
         return None
     rank = -(-len(sorted_values) * int(pct * 1000) // 100_000)  # ceil, in integers
     return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
-
-
-def _bench_engine(settings: Settings, directory: Path, results: DurableResults) -> None:
-    """The engine fed by one thread, at FULL and OFF: best of ``repeats`` runs each."""
-    for level in ENGINE_LEVELS:
-        best: SenderRun | None = None
-        for r in range(settings.repeats):
-            _progress(f"round {r + 1} of {settings.repeats}: engine from one thread, {level}")
-            try:
-                run = run_engine_alone(fresh_path(directory, f"engine-{level}.db"),
-                                       settings.instances, SENDERS, settings.many_events,
-                                       settings.warmup, level)
-            except Exception as exc:  # noqa: BLE001 - reported in the notes
-                results.notes.append(f"engine from one thread, {level}: {_error(exc)}")
-                _progress(f"engine from one thread, {level}: error: {_error(exc)}")
-                break
-            _progress(f"engine from one thread, {level}: {run.per_s:,.0f} transitions/s, "
-                      f"{run.per_batch:.1f} per group commit")
-            if best is None or run.per_s > best.per_s:
-                best = run
-        if best is not None:
-            results.engine[level] = best.per_s
 
 
 def _bench_million(settings: Settings, directory: Path, results: DurableResults) -> None:
@@ -285,8 +287,6 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
         f"a 2-state toggle, every send waits for its commit; best of {settings.repeats} round(s)"
     )
     _run_rounds(settings, directory, _measurements(settings, only, results), results)
-    if "engine" in only:
-        _bench_engine(settings, directory, results)
     if "million" in only:
         _bench_million(settings, directory, results)
     return results

@@ -199,47 +199,30 @@ def _check(commit: Commit) -> str:
 def encode_commit(commit: Commit) -> EncodedCommit:
     """Validate ``commit`` and encode its rows; raise ``ValueError`` if it is malformed."""
     iid = _check(commit)
-    if (commit.effects or commit.timers_set or commit.timers_cancelled or commit.dead_letters
-            or commit.effects_reopened or commit.dead_letters_deleted or commit.mailbox
-            or commit.timer_fired is not None or commit.effect_finished is not None
-            or commit.effect_released is not None):
-        return _encode_any(commit, iid)
-    # the common step: an instance row and its transition rows, nothing else
     inst = commit.instance
     rev = 1 if commit.expected_rev is None else commit.expected_rev + 1
     try:
-        return _new_encoded(
-            commit,
-            (iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
-             _dump_names(inst.configuration), inst.status, rev,
-             dumps(inst.labels) if inst.labels else "{}", inst.created_at, inst.updated_at),
-            commit.expected_rev,
-            [(t.instance, t.seq, t.event, _dump_names(t.source), _dump_names(t.target),
-              t.chart_version, t.outcome, t.at, "null" if t.data is None else dumps(t.data),
-              t.actor, t.trace_id, t.reason, t.idempotency_key, _dump_micros(t.microsteps))
-             for t in commit.transitions],
-            [], [], [], None, None, None, [], None, [], [])
-    except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
-        _refuse(f"instance {iid!r}: {exc}")
-
-
-def _encode_any(commit: Commit, iid: str) -> EncodedCommit:
-    """:func:`encode_commit` of a commit with any kind of row (``commit`` is checked)."""
-    inst = commit.instance
-    rev = 1 if commit.expected_rev is None else commit.expected_rev + 1
-    try:
+        instance = (iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
+                    _dump_names(inst.configuration), inst.status, rev,
+                    dumps(inst.labels) if inst.labels else "{}", inst.created_at,
+                    inst.updated_at)
+        transitions = [(t.instance, t.seq, t.event, _dump_names(t.source),
+                        _dump_names(t.target), t.chart_version, t.outcome, t.at,
+                        "null" if t.data is None else dumps(t.data), t.actor, t.trace_id,
+                        t.reason, t.idempotency_key, _dump_micros(t.microsteps))
+                       for t in commit.transitions]
+        if not (commit.effects or commit.timers_set or commit.timers_cancelled
+                or commit.dead_letters or commit.effects_reopened or commit.dead_letters_deleted
+                or commit.mailbox or commit.timer_fired is not None
+                or commit.effect_finished is not None or commit.effect_released is not None):
+            # the common step: an instance row and its transition rows, no other kind of row
+            return _new_encoded(commit, instance, commit.expected_rev, transitions,
+                                [], [], [], None, None, None, [], None, [], [])
         return EncodedCommit(
             commit=commit,
-            instance=(iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
-                      _dump_names(inst.configuration), inst.status, rev,
-                      dumps(inst.labels) if inst.labels else "{}",
-                      inst.created_at, inst.updated_at),
+            instance=instance,
             expected_rev=commit.expected_rev,
-            transitions=[(t.instance, t.seq, t.event, _dump_names(t.source),
-                          _dump_names(t.target), t.chart_version, t.outcome, t.at,
-                          "null" if t.data is None else dumps(t.data), t.actor, t.trace_id,
-                          t.reason, t.idempotency_key, _dump_micros(t.microsteps))
-                         for t in commit.transitions],
+            transitions=transitions,
             effects=[(e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts,
                       e.available_at, e.lease_owner, e.lease_until, int(e.at_most_once),
                       e.last_error, dumps(e.errors) if e.errors else "[]", e.created_at)
