@@ -75,6 +75,10 @@ def test_quick_run_writes_the_documented_json(tmp_path: Path) -> None:
         else:
             assert isinstance(data["peers"][peer], float), (peer, done.stdout)
     assert set(data["engine_alone_per_s"]) == {"FULL", "OFF"}  # the engine fed by one thread
+    assert set(data["sqlite_alone_rows_per_s"]) == {"1_row_per_commit", "16_rows_per_commit"}
+    assert data["ratios"]["sqlite_1_row_per_commit"] == pytest.approx(
+        data["transitions_per_s"]["16_senders"] / data["sqlite_alone_rows_per_s"]["1_row_per_commit"],
+        abs=0.01)
     million = data["million_instances"]
     assert million["count"] == 2_000
     assert isinstance(million["bytes"], int)
@@ -156,3 +160,36 @@ def test_a_failing_engine_cell_is_a_note_and_leaves_the_table_alone(tmp_path: Pa
     _run_rounds(Settings.quick(), tmp_path, [cell], results)
     assert results.engine == {} and ENGINE_ROW not in results.cells
     assert any("disk full" in note for note in results.notes)
+
+
+def test_bare_sqlite_is_reported_only_when_measured() -> None:
+    results = DurableResults()
+    assert "bare SQLite" not in format_table(results)
+    assert "sqlite_alone_rows_per_s" not in to_json(results)
+    results.disk = {"1_row_per_commit": 2_500.0, "16_rows_per_commit": 40_000.0}
+    assert "bare SQLite" in format_table(results)
+    assert "the bare single-row" not in format_table(results)  # no statekeeper rate: no ratio
+    results.cells[SK]["16_senders"] = 10_000.0
+    assert "4.00x the bare single-row commits, 25% of the bare rows" in format_table(results)
+    data = to_json(results)
+    assert data["sqlite_alone_rows_per_s"] == results.disk
+    assert (data["ratios"]["sqlite_1_row_per_commit"],
+            data["ratios"]["sqlite_16_rows_per_commit"]) == (4.0, 0.25)
+
+
+def test_bare_sqlite_commits_every_row_durably(tmp_path: Path) -> None:
+    import sqlite3
+
+    from statekeeper.bench.durable_disk import ROW_TEXT, run_sqlite_commits
+
+    path = tmp_path / "bare.db"
+    run = run_sqlite_commits(path, rows=16, commits=5, warmup=2)
+    assert (run.transitions, run.batches, run.synchronous) == (80, 5, "FULL")
+    conn = sqlite3.connect(path)
+    try:  # the warm-up's 2 commits and the 5 timed ones, 16 rows each, all of them whole
+        assert conn.execute("SELECT count(*), min(body), max(body) FROM bare").fetchone() == (
+            7 * 16, ROW_TEXT, ROW_TEXT)
+    finally:
+        conn.close()
+    with pytest.raises(ValueError, match="at least 1"):
+        run_sqlite_commits(tmp_path / "none.db", rows=0, commits=5, warmup=0)

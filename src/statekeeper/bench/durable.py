@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 
 from ._console import describe, progress_printer
+from .durable_disk import run_sqlite_commits
 from .durable_peers import DbosBench, PeerRun, installed_version, run_xstate
 from .durable_report import SK, DurableResults, format_table, verdict, write_json
 from .durable_statekeeper import (
@@ -37,7 +38,8 @@ __all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main
 DESCRIPTION = (
     "Durable throughput on SQLite with synchronous=FULL: committed transitions per second with "
     "1 and 16 concurrent senders over 1,000 instances, send-to-commit latency, the engine fed "
-    "by one thread (no client; at FULL and with no fsync, to show what the disk costs), the same work "
+    "by one thread (no client; at FULL and with no fsync, to show what the disk costs), bare "
+    "SQLite commits of 1 and of 16 rows at FULL (what the disk allows), the same work "
     "through xstate-statemachine's SQLite store (as shipped, NORMAL, and forced to FULL) and "
     "DBOS steps per second, and the size and creation rate of 1,000,000 instances. Progress "
     "goes to stderr; the table to stdout."
@@ -45,11 +47,14 @@ DESCRIPTION = (
 #: Concurrent senders of the "16_senders" column (the name is part of the JSON format).
 SENDERS = 16
 #: What ``--only`` can select.
-PARTS = ("statekeeper", "engine", "xstate", "dbos", "million")
+PARTS = ("statekeeper", "engine", "disk", "xstate", "dbos", "million")
 #: Synchronous levels of the engine-alone measurement: as shipped, and with no fsync at all.
 ENGINE_LEVELS = ("FULL", "OFF")
 #: The row of the engine-alone cells (kept in ``DurableResults.engine``, not in the table).
 ENGINE_ROW = "engine_alone"
+#: The row of the bare-SQLite cells (kept in ``DurableResults.disk``): rows per commit -> column.
+DISK_ROW = "sqlite_alone"
+DISK_GROUPS = {"1_row_per_commit": 1, f"{SENDERS}_rows_per_commit": SENDERS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,13 +68,15 @@ class Settings:
     repeats: int = 3
     peer_events: int = 2_000
     dbos_workflows: int = 300
+    disk_commits: int = 2_000
     million: int = 1_000_000
 
     @classmethod
     def quick(cls) -> Settings:
         """Return settings for a run of seconds, not minutes (numbers are rougher)."""
         return cls(one_sender_events=300, many_events=2_000, warmup=50, repeats=1,
-                   peer_events=160, dbos_workflows=10, million=2_000)  # fmt: skip
+                   peer_events=160, dbos_workflows=10, disk_commits=100,
+                   million=2_000)  # fmt: skip
 
 
 _progress = progress_printer("durable")
@@ -132,6 +139,18 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
                     partial(_engine_alone, level=level, settings=s),
                 )
             )
+    if "disk" in only:  # what bare SQLite commits on this disk, in the same rounds
+        for col, rows in DISK_GROUPS.items():
+            found.append(
+                _Measurement(
+                    DISK_ROW,
+                    col,
+                    f"bare SQLite, {rows} row(s) per FULL commit",
+                    "rows/s",
+                    "FULL",
+                    partial(_disk, rows=rows, settings=s),
+                )
+            )
     if "xstate" in only and _peer_installed("xstate-statemachine", results):
         for row, level in (
             ("xstate_statemachine_full", "FULL"),
@@ -177,6 +196,11 @@ def _peer_installed(distribution: str, results: DurableResults) -> bool:
 def _engine_alone(directory: Path, *, level: str, settings: Settings) -> SenderRun:
     return run_engine_alone(fresh_path(directory, f"engine-{level}.db"), settings.instances,
                             SENDERS, settings.many_events, settings.warmup, level)
+
+
+def _disk(directory: Path, *, rows: int, settings: Settings) -> SenderRun:
+    return run_sqlite_commits(fresh_path(directory, f"bare-{rows}.db"), rows,
+                              settings.disk_commits, max(1, settings.warmup // 10))
 
 
 def _xstate(directory: Path, *, full: bool, settings: Settings, senders: int) -> PeerRun:
@@ -239,6 +263,9 @@ def _run_rounds(
     for (row, col), run in best.items():
         if row == ENGINE_ROW:
             results.engine[col] = run.per_s
+            continue
+        if row == DISK_ROW:
+            results.disk[col] = run.per_s
             continue
         results.cells[row][col] = run.per_s
         if row == SK and isinstance(run, SenderRun) and run.senders > 1:

@@ -66,6 +66,8 @@ class DurableResults:
     million: dict[str, float] | None = None  # count, bytes, per_s, seconds
     #: transitions/s of the engine fed by one plain thread (no client), by synchronous level
     engine: dict[str, float] = field(default_factory=dict)
+    #: rows/s of bare SQLite commits at FULL, by rows per commit (what the disk allows)
+    disk: dict[str, float] = field(default_factory=dict)
     header: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -82,6 +84,15 @@ class DurableResults:
         """The ratio statekeeper (16 senders) / the peer's best; ``None`` if either is missing."""
         ours, theirs = self.value(SK, "16_senders"), self.best(peer)
         return ours / theirs if ours is not None and theirs else None
+
+
+    def disk_ratios(self) -> tuple[float | None, float | None]:
+        """Return statekeeper (16 senders) over bare SQLite at 1 and at 16 rows per commit."""
+        ours = self.value(SK, "16_senders")
+        if ours is None:
+            return None, None
+        single, grouped = self.disk.get("1_row_per_commit"), self.disk.get("16_rows_per_commit")
+        return (ours / single if single else None, ours / grouped if grouped else None)
 
 
 def _rate(cell: Cell) -> str:
@@ -124,6 +135,13 @@ def format_table(results: DurableResults) -> str:
     if results.engine:
         levels = ", ".join(f"{v:,.0f}/s at {k}" for k, v in results.engine.items())
         lines.append(f"the engine fed by one thread (no client, groups of 16): {levels}")
+    if results.disk:
+        lines.append("bare SQLite at FULL, one thread: " + ", ".join(
+            f"{v:,.0f} rows/s with {k.replace('_', ' ')}" for k, v in results.disk.items()))
+        single, grouped = results.disk_ratios()
+        if single is not None and grouped is not None:
+            lines.append(f"statekeeper with 16 senders: {single:.2f}x the bare single-row "
+                         f"commits, {grouped:.0%} of the bare rows committed 16 at a time")
     if results.million is not None:
         m = results.million
         lines.append(
@@ -189,6 +207,11 @@ def to_json(results: DurableResults) -> dict[str, Any]:
         data["transitions_per_group_commit"] = round(results.batch, 2)
     if results.engine:
         data["engine_alone_per_s"] = {k: round(v, 1) for k, v in results.engine.items()}
+    if results.disk:
+        data["sqlite_alone_rows_per_s"] = {k: round(v, 1) for k, v in results.disk.items()}
+        single, grouped = results.disk_ratios()
+        data["ratios"]["sqlite_1_row_per_commit"] = _num(single, 2)
+        data["ratios"]["sqlite_16_rows_per_commit"] = _num(grouped, 2)
     data["versions"] = dict(results.versions)
     return data
 
