@@ -78,3 +78,60 @@ def test_a_callers_event_data_and_start_data_stay_its_own(tmp_path: Path) -> Non
         state = client.send("k-1", "touch")
         assert state.data == {"owner": {"name": "ann"}, "cart": {"items": [1]}}
         assert client.store.load("k-1").snapshot["data"] == state.data
+
+
+def test_a_watcher_and_the_caller_each_get_their_own_state(tmp_path: Path) -> None:
+    """Regression: every watcher and the caller were handed the same InstanceState object."""
+    with Client(f"sqlite:///{tmp_path / 'carts.db'}", worker=False) as client:
+        client.register(CART)
+        client.start("cart", "c-1", data={"items": [1]}, labels={"shop": "s"})
+        seen: list[dict[str, object]] = []
+
+        def meddler(state: object) -> None:
+            state.data["items"].append("watcher")  # type: ignore[attr-defined]
+            state.labels["shop"] = "watcher"  # type: ignore[attr-defined]
+
+        def reader(state: object) -> None:
+            seen.append({"data": state.data, "labels": state.labels})  # type: ignore[attr-defined]
+
+        client._watchers.extend([meddler, reader])
+        answer = client.send("c-1", "touch")
+        assert (answer.data, answer.labels) == ({"items": [1]}, {"shop": "s"})
+        assert seen == [{"data": {"items": [1]}, "labels": {"shop": "s"}}]
+        answer.data["items"].append("caller")
+        assert seen == [{"data": {"items": [1]}, "labels": {"shop": "s"}}]
+
+
+def test_watch_iterators_get_copies(tmp_path: Path) -> None:
+    with Client(f"sqlite:///{tmp_path / 'carts.db'}", worker=False) as client:
+        client.register(CART)
+        client.start("cart", "c-1", data={"n": [1]})
+        with client.watch("c-1", timeout=5) as first, client.watch("c-1", timeout=5) as second:
+            answer = client.send("c-1", "touch")
+            answer.data["n"].append("caller")
+            a, b = next(iter(first)), next(iter(second))
+        a.data["n"].append("first")
+        assert b.data == {"n": [1]} and a is not b
+
+
+def test_dict_and_list_subclasses_in_data_are_copied(tmp_path: Path) -> None:
+    """Regression: ``copy_data`` copied plain dicts and lists only and shared subclasses."""
+    from collections import OrderedDict
+
+    class Items(list):  # type: ignore[type-arg]
+        pass
+
+    with Client(f"sqlite:///{tmp_path / 'carts.db'}", worker=False) as client:
+        client.register(CART)
+        passed = OrderedDict(items=Items([{"sku": "a"}]))
+        started = client.start("cart", "c-1", data={"order": passed})
+        passed["items"].append("after start")
+        started.data["order"]["items"][0]["sku"] = "edited"
+        event_data = OrderedDict(note=Items(["n"]))
+        touched = client.send("c-1", "touch", event_data)
+        event_data["note"].append("after send")
+        touched.data["order"]["items"].append("edited")
+        expected = {"order": {"items": [{"sku": "a"}]}}
+        assert client.send("c-1", "touch").data == expected
+        assert client.get("c-1").data == expected
+        assert type(started.data["order"]) is dict and type(started.data["order"]["items"]) is list

@@ -159,8 +159,10 @@ class _BaseClient:
 
     def _notify(self, state: InstanceState) -> None:
         if self._watchers:  # once per commit: nothing to copy when nobody watches
+            # each watcher gets its own copy: the caller's answer is ``state`` itself, and
+            # one reader editing what it was handed must not change what another reads
             for watcher in list(self._watchers):
-                watcher(state)
+                watcher(state.copy())
 
     def _close(self) -> None:
         self.worker.close()

@@ -88,7 +88,7 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     except SnapshotError as exc:  # the row names its chart but its state is not of it
         raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
     event = request.event
-    if event.data is not None and type(event.data) in (dict, list, tuple):
+    if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
         event = dataclasses.replace(event, data=copy_data(event.data))
     stale_timer = _stale_timer(request, snapshot)

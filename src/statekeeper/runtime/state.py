@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core._records import positional_constructor
@@ -69,6 +69,10 @@ class InstanceState:
             updated_at=raw.get("updated_at", 0.0),
         )
 
+    def copy(self) -> InstanceState:
+        """This state with data and labels of its own (for a second reader of one commit)."""
+        return replace(self, data=copy_data(self.data), labels=dict(self.labels))
+
     @classmethod
     def from_record(cls, record: InstanceRecord, outcome: str | None = None) -> InstanceState:
         """The state of ``record``, with data and labels of the caller's own.
@@ -100,7 +104,18 @@ def copy_data(value: Any) -> Any:
         return [copy_data(v) for v in value]
     if kind is tuple:
         return tuple(copy_data(v) for v in value)
-    return value  # str, numbers, bool, None: immutable (nothing else can be stored)
+    if kind in _ATOMS:
+        return value  # immutable
+    # a subclass (an OrderedDict, a UserList...): copied as the plain JSON value it is stored as
+    if isinstance(value, dict):
+        return {k: copy_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [copy_data(v) for v in value] if isinstance(value, list) else tuple(
+            copy_data(v) for v in value)
+    return value  # anything else is refused when the step is written
+
+
+_ATOMS = frozenset({str, int, float, bool, type(None)})
 
 
 # every field, positionally: one answer per committed step, without object.__setattr__
