@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contract import StoreContract
 from contract_groups import GroupStoreContract
+from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 
 
@@ -17,3 +18,7 @@ class TestPolicyStoreContract(PolicyStoreContract):
 
 class TestGroupStoreContract(GroupStoreContract):
     """Groups whose commits change chart, status or labels, once per backend."""
+
+
+class TestOutboxStoreContract(OutboxStoreContract):
+    """The outbox and dead letters, once per backend."""

@@ -30,10 +30,10 @@ DISCARDED = "statekeeper.dead_letter.discarded"
 
 def find(engine: Engine, letter_id: int) -> DeadLetterRecord:
     """The dead letter with that id; raise :class:`UnknownDeadLetter`."""
-    for letter in engine.store.dead_letters():
-        if letter.id == letter_id:
-            return letter
-    raise UnknownDeadLetter(letter_id)
+    letter = engine.store.dead_letter(letter_id)
+    if letter is None:
+        raise UnknownDeadLetter(letter_id)
+    return letter
 
 
 def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState]:

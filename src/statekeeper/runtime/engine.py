@@ -314,7 +314,8 @@ class Engine:
         instance = commit.instance.id
         try:
             if isinstance(request, Administer):
-                if not any(d.id == request.letter_id for d in self.store.dead_letters(instance)):
+                letter = self.store.dead_letter(request.letter_id)
+                if letter is None or letter.instance != instance:
                     request.future.set_exception(UnknownDeadLetter(request.letter_id))
                     return
             elif commit.timer_fired is not None and not any(

@@ -208,6 +208,9 @@ class Store(Protocol):
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Dead letters, oldest first."""
 
+    def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
+        """One dead letter by id, or ``None`` (never written, or since deleted)."""
+
     def delete_dead_letter(self, letter_id: int) -> bool:
         """Remove a dead letter (after it was replayed or discarded)."""
 

@@ -344,6 +344,12 @@ class MemoryStore:
             rows = [r for r in self._dead.values() if instance_id is None or r[2] == instance_id]
         return [decode_dead_letter(r) for r in rows]
 
+    def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
+        with self._lock:
+            self._check_open()
+            row = self._dead.get(letter_id)
+        return None if row is None else decode_dead_letter(row)
+
     def delete_dead_letter(self, letter_id: int) -> bool:
         with self._lock:
             self._check_open()

@@ -334,7 +334,14 @@ class SQLiteStore:
     # -- dead letters --------------------------------------------------------------------------
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
-        return [decode_dead_letter(r) for r in self._rows(Q["list_dead_letters"], (instance_id,))]
+        if instance_id is None:
+            return [decode_dead_letter(r) for r in self._rows(Q["list_dead_letters"], ())]
+        rows = self._rows(Q["instance_dead_letters"], (instance_id,))
+        return [decode_dead_letter(r) for r in rows]
+
+    def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
+        rows = self._rows(Q["load_dead_letter"], (letter_id,))
+        return decode_dead_letter(rows[0]) if rows else None
 
     def delete_dead_letter(self, letter_id: int) -> bool:
         return self._change(Q["delete_dead_letter"], (letter_id,)) == 1

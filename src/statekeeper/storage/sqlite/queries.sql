@@ -162,8 +162,15 @@ SELECT key, value, version, updated_at FROM policy_state ORDER BY key;
 INSERT INTO dead_letters (kind, instance, key, payload, errors, at) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: list_dead_letters
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
+
+-- name: instance_dead_letters
+-- By the dead_letters_by_instance index (an "?1 IS NULL OR" filter would scan every letter).
 SELECT id, kind, instance, key, payload, errors, at
-FROM dead_letters WHERE (?1 IS NULL OR instance = ?1) ORDER BY id;
+FROM dead_letters WHERE instance = ? ORDER BY id;
+
+-- name: load_dead_letter
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters WHERE id = ?;
 
 -- name: delete_dead_letter
 DELETE FROM dead_letters WHERE id = ?;
