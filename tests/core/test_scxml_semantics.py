@@ -143,3 +143,19 @@ async def test_async_machine_processes_events_of_the_initial_step_in_order() -> 
     }), checks="ignore")
     machine = AsyncMachine(chart)
     assert machine.configuration == ("ok",)
+
+
+def test_the_initial_step_records_entering_the_initial_configuration() -> None:
+    """Regression: the start's audit row showed states exited that it never showed entered."""
+    chart = compile_chart(Chart("nest", initial="a", states={
+        "a": State(initial="a1", states={"a1": State(always="b"),
+                                         "a2": State(on={"back": "b"})}),
+        "b": State(on={"go": "a2"}),
+    }))
+    result = initial_step(chart)
+    first, second = result.microsteps
+    assert (first.event, first.transitions, first.exited) == (None, (("(root)", ("a",)),), ())
+    assert first.entered == ("a", "a1") and first.configuration == ("a", "a1")
+    assert (second.transitions, second.exited, second.entered) == (
+        (("a1", ("b",)),), ("a1", "a"), ("b",))
+    assert result.microsteps[-1].configuration == result.snapshot.configuration == ("b",)

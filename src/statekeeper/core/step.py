@@ -46,7 +46,9 @@ def initial_step(
     if chart.script is not None:
         run.execute_block((lambda r: chart.script(r.ctx),))
     assert chart.root.initial is not None
-    run.enter_states([chart.root.initial])
+    # the initial transition as a microstep of its own: the audit log shows every state the
+    # instance entered, not only those later transitions entered
+    run.microstep([chart.root.initial], None)
     run.macrostep()
     return run.result("applied", None)
 
