@@ -155,3 +155,29 @@ def test_query_files_are_checked(text: str, error: str) -> None:
 def test_named_queries_parse() -> None:
     assert parse_queries("-- header\n\n-- name: one\n-- doc\nSELECT 1\nFROM t;\n-- name: two\n"
                          "SELECT 2;") == {"one": "SELECT 1\nFROM t", "two": "SELECT 2"}
+
+
+def test_version_3_keeps_timers_and_lets_unstated_ones_follow_the_worker(tmp_path: Path) -> None:
+    """Rows written before version 3 said ``fire_late`` for every timer not stating ``skip``;
+    they become ``default``, so they behave as they did (the worker's policy applies)."""
+    path = tmp_path / "v2.db"
+    raw = sqlite3.connect(path)
+    for migration in MIGRATIONS[:2]:
+        raw.executescript(migration.sql)
+        raw.execute("INSERT INTO schema_version VALUES (?, ?)", (migration.version, migration.name))
+    raw.execute("INSERT INTO instances VALUES ('o-1', 'c', '1', 'h', '{}', '[\"a\"]', 'active', 1, "
+                "'{}', 0.0, 0.0)")
+    raw.executemany("INSERT INTO timers VALUES ('o-1', ?, ?, '{\"name\":\"t\"}', NULL, ?)",
+                    [("t1", 5.0, "fire_late"), ("t2", 7.0, "skip")])
+    raw.commit()
+    raw.close()
+    store = SQLiteStore(path)
+    try:
+        store.migrate()
+        assert [(t.timer_id, t.due, t.policy) for t in store.timers("o-1")] == [
+            ("t1", 5.0, "default"), ("t2", 7.0, "skip")]
+        assert [t.timer_id for t in store.due_timers(10.0)] == ["t1", "t2"]
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+    assert _versions(path)[-1][0] >= 3

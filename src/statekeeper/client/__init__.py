@@ -79,7 +79,8 @@ class _BaseClient:
                 drive it yourself with ``client.worker.run_until_idle()``.
             lease: seconds an effect is leased to this worker before another may take it.
             concurrency: effects run at once by this worker.
-            late_policy: ``"fire_late"`` or ``"skip"`` for timers found overdue after downtime.
+            late_policy: ``"fire_late"`` or ``"skip"`` for timers found overdue after downtime
+                whose chart states no ``late`` policy of its own (a stated one wins).
             late_tolerance: seconds of lateness that still count as on time.
             breakers: circuit breaker settings by the names charts use; their state is shared
                 through the store with every other worker.

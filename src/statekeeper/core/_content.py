@@ -96,7 +96,7 @@ class Content:
         return f"{self.session}.send.{self.counter}"
 
     def send(self, target: str | None, name: str, data: Any, delay: float, sendid: str,
-             explicit: bool, late: str = "fire_late") -> None:
+             explicit: bool, late: str | None = None) -> None:
         """Route a ``<send>``: internal queue, own external queue, a timer, or a command.
 
         SEM-8: a target that is not ``#_...`` is invalid (``error.execution``, which stops the
@@ -120,7 +120,7 @@ class Content:
         if delay > 0:
             due = self.now + delay
             self.timers[sendid] = {"due": due, "event": event.to_dict(), "target": target}
-            if late != "fire_late":
+            if late is not None:
                 self.timers[sendid]["late"] = late
             self.commands.append(StartTimer(sendid, due, event, target, late))
         else:

@@ -20,6 +20,7 @@ from typing import Any, Final, Literal, TypeAlias
 from .durations import Duration
 
 __all__ = [
+    "LATE_POLICIES",
     "MISSING",
     "Action",
     "Assign",
@@ -61,6 +62,8 @@ MISSING: Final = _Missing()
 #: What a durable runtime does with a timer it finds overdue (after downtime): deliver it now,
 #: or drop it (the lateness is logged either way).
 LatePolicy: TypeAlias = Literal["fire_late", "skip"]
+#: The stated policies (``None``, stating none, leaves the choice to the durable worker).
+LATE_POLICIES = ("fire_late", "skip")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +128,10 @@ class Send:
     content: Content | None = None
     data: Any = MISSING
     #: what a durable runtime does with this delayed send when it finds it overdue after
-    #: downtime: ``"fire_late"`` (deliver it now) or ``"skip"`` (drop it, logging the lateness)
-    late: LatePolicy = field(default="fire_late", metadata={"hash": "omit_default"})
+    #: downtime: ``"fire_late"`` (deliver it now) or ``"skip"`` (drop it, logging the
+    #: lateness); ``None`` states neither, and the worker's ``late_policy`` decides
+    late: LatePolicy | None = field(default=None, metadata={"hash": "omit_default",
+                                                           "hash_as_default": ("fire_late",)})
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,8 +43,9 @@ class StartTimer:
     due: float
     event: Event
     target: str | None = None
-    #: ``"fire_late"`` or ``"skip"``: what a durable runtime does when it finds it overdue
-    late: str = "fire_late"
+    #: ``"fire_late"`` or ``"skip"``: what a durable runtime does when it finds it overdue;
+    #: ``None``: the chart states neither, and the worker's policy decides
+    late: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,13 +210,13 @@ def _bind(compiled: CompiledChart, chart: Chart) -> None:
                 seconds = parse_duration(delay)
             except ValueError as exc:
                 raise ChartError(f"after: {exc}", where) from None
-            late = {t.late for t in targets}
+            late = {t.late for t in targets if t.late is not None}
             if len(late) > 1:
                 raise ChartError(f"after {delay!r}: its transitions state different late "
                                  "policies; they share one timer", where)
             entry.append(compile_actions(
                 [Send(event=event, delay=seconds, id=event, late=late.pop() if late else
-                      "fire_late")], dm, where))
+                      None)], dm, where))
             exit_.insert(0, compile_actions([Cancel(sendid=event)], dm, where))
             transitions.extend(
                 Transition(t.target, event, t.cond, t.actions, t.type) for t in targets
@@ -241,7 +241,7 @@ def _bind(compiled: CompiledChart, chart: Chart) -> None:
                     )
             continue
         for spec_t in _expand_work(transitions, where):
-            if spec_t.late != "fire_late" and not (spec_t.event or "").startswith(AFTER_PREFIX):
+            if spec_t.late is not None and not (spec_t.event or "").startswith(AFTER_PREFIX):
                 raise ChartError("late is a policy of after transitions only", where)
             compiled_t = _transition(compiled, node, spec_t, order)
             (node.transitions if spec_t.event else node.eventless).append(compiled_t)

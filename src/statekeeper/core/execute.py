@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .actions import (
+    LATE_POLICIES,
     MISSING,
     Action,
     Assign,
@@ -110,8 +111,9 @@ def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
     id_setter = dm.location(action.idlocation, where) if action.idlocation else None
     fixed_id = action.id
     late = action.late
-    if late not in ("fire_late", "skip"):
-        raise ChartError(f"send: late must be 'fire_late' or 'skip', not {late!r}", where)
+    if late is not None and late not in LATE_POLICIES:
+        raise ChartError(f"send: late must be 'fire_late', 'skip' or None (the worker's "
+                         f"policy), not {late!r}", where)
     has_params = bool(action.params or action.namelist)
 
     def run(r: Any) -> None:

@@ -24,8 +24,11 @@ def canonical(value: Any) -> Any:
         out: dict[str, Any] = {"__type__": type(value).__name__}
         for field in dataclasses.fields(value):
             item = getattr(value, field.name)
-            if field.metadata.get("hash") == "omit_default" and item == field.default:
-                continue  # an option added later: charts that do not use it keep their hash
+            if field.metadata.get("hash") == "omit_default" and (
+                    item == field.default or item in field.metadata.get("hash_as_default", ())):
+                # an option added later: charts that do not use it keep their hash (and a
+                # value that was once the default hashes as the default still does)
+                continue
             out[field.name] = canonical(item)
         return out
     if isinstance(value, Mapping):

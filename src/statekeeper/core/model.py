@@ -57,7 +57,9 @@ class Transition:
         type: ``"external"`` (default) exits and re-enters the source when the target is
             inside it; ``"internal"`` does not.
         late: only under ``after``: what a durable runtime does with the timer when it finds
-            it overdue after downtime, ``"fire_late"`` (default) or ``"skip"``.
+            it overdue after downtime, ``"fire_late"`` or ``"skip"``; ``None`` (the default)
+            states neither, and the worker's ``late_policy`` decides.  A stated policy wins
+            over the worker's.
         work: an :class:`~statekeeper.core.actions.Effect` whose success decides whether the
             transition happens (a *resilient transition*).  On the event, the instance stays
             in its source state and the work runs under its policy; on
@@ -72,7 +74,8 @@ class Transition:
     cond: str | None = None
     actions: Sequence[Action] = ()
     type: Literal["external", "internal"] = "external"
-    late: LatePolicy = field(default="fire_late", metadata={"hash": "omit_default"})
+    late: LatePolicy | None = field(default=None, metadata={"hash": "omit_default",
+                                                           "hash_as_default": ("fire_late",)})
     work: Effect | None = field(default=None, metadata={"hash": "omit_default"})
 
     def __post_init__(self) -> None:

@@ -137,7 +137,7 @@ def _read_transition(spec: dict[str, Any], event: str | None, at: At) -> Transit
         cond=_opt_str(spec, "cond", at),
         actions=read_actions(spec.get("actions"), at.at("actions")),
         type=_choice(spec, "type", ("external", "internal"), at) or "external",  # type: ignore[arg-type]
-        late=_choice(spec, "late", ("fire_late", "skip"), at) or "fire_late",  # type: ignore[arg-type]
+        late=_choice(spec, "late", ("fire_late", "skip"), at),  # type: ignore[arg-type]
         work=None if spec.get("work") is None else _read_work(spec["work"], at.at("work")),
     )
 

@@ -157,7 +157,7 @@ def _write_specs(transitions: Sequence[Transition], at: At) -> Any:
 def _write_spec(t: Transition, at: At, *, listed: bool) -> Any:
     """Write one transition: just its target when that says everything, else a mapping."""
     plain = t.cond is None and not t.actions and t.type == "external" and \
-        t.late == "fire_late" and t.work is None
+        t.late is None and t.work is None
     if plain and not listed:
         if not t.targets:
             return None
@@ -175,7 +175,7 @@ def _write_spec(t: Transition, at: At, *, listed: bool) -> Any:
         out["actions"] = write_actions(tuple(t.actions), at.at("actions"))
     if t.type != "external":
         out["type"] = t.type
-    if t.late != "fire_late":
+    if t.late is not None:
         out["late"] = t.late
     if t.work is not None:
         out["work"] = write_action(t.work, at.at("work"))["effect"]

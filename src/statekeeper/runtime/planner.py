@@ -283,7 +283,8 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str, resu
         elif isinstance(command, StartTimer) and command.target is None:
             commit.timers_set.append(TimerRecord(
                 instance, command.timer_id, command.due, command.event.to_dict(),
-                policy="skip" if command.late == "skip" else "fire_late"))
+                policy="skip" if command.late == "skip"
+                else "fire_late" if command.late == "fire_late" else "default"))
             _earliest(plan, command.due)
         elif isinstance(command, CancelTimer):
             commit.timers_cancelled.append(command.timer_id)

@@ -53,8 +53,9 @@ class Worker:
             this long, and the effect is run again (at-least-once) or, if declared
             at-most-once, answered with ``error.effect.<name>`` instead.
         concurrency: effects run at once (threads; coroutine effects share one event loop).
-        late_policy: ``"fire_late"`` (default) or ``"skip"`` for timers found overdue by more
-            than ``late_tolerance`` seconds (after downtime).
+        late_policy: ``"fire_late"`` (default) or ``"skip"``: what to do with a timer found
+            overdue by more than ``late_tolerance`` seconds (after downtime) when its chart
+            states no policy of its own (a stated ``late=`` wins).
         breakers: circuit breaker settings by the name charts use (``breaker="payments"``);
             their state is shared through the store with every other worker.
         hooks: called with every effect attempt started and finished
@@ -74,6 +75,8 @@ class Worker:
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self.lease = lease
         self.poll = poll
+        if late_policy not in ("fire_late", "skip"):
+            raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance
         self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="statekeeper-effect")
@@ -214,7 +217,9 @@ class Worker:
         event = Event.from_dict(timer.event)
         lateness = max(0.0, now - timer.due)
         # A send to self with no delay is an event already sent, not a timer: never skipped.
-        skip = (timer.policy == "skip" or self.late_policy == "skip") and \
+        # The timer's stated policy wins; one that states none follows this worker's.
+        policy = self.late_policy if timer.policy == "default" else timer.policy
+        skip = policy == "skip" and \
             lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
         if skip:
             event = Event(SKIPPED_TIMER, {"timer": timer.timer_id,

@@ -113,7 +113,7 @@ OUTCOMES = frozenset({"applied", "ignored", "rejected"})
 EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 OPEN_EFFECT = frozenset({"pending", "running"})
 CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
-POLICIES = frozenset({"fire_late", "skip"})
+POLICIES = frozenset({"default", "fire_late", "skip"})
 LETTER_KINDS = frozenset({"effect", "event"})
 
 # Column order of every table (``SELECT`` order; inserts omit a store-assigned ``id``).

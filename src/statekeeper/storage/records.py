@@ -146,7 +146,9 @@ class TimerRecord:
     due: float
     event: dict[str, Any]
     target: str | None = None
-    policy: Literal["fire_late", "skip"] = "fire_late"
+    #: ``"fire_late"`` or ``"skip"`` as the chart stated it; ``"default"``: the chart stated
+    #: no policy, and the worker that finds the timer overdue applies its own
+    policy: Literal["default", "fire_late", "skip"] = "default"
 
 
 @dataclass(frozen=True, slots=True)
