@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from typing import Any, TypedDict, Unpack
+from typing import Any, Unpack
 
-from ..clock import Clock, SystemClock, TimerHandle
+from ..clock import Clock
 from ..core.commands import (
     CancelInvoke,
     CancelTimer,
     Command,
     ForwardEvent,
     LogEntry,
-    Microstep,
     RunEffect,
     SendEvent,
     StartInvoke,
@@ -32,92 +30,27 @@ from ..core.events import Event
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
+from ._env import (
+    _DEFAULT_ENV,
+    InvokeLoader,
+    Listener,
+    MachineOptions,
+    _Env,
+    _Extras,
+    _system_clock,
+)
 from ._memo import Config, Outcome, intern_config, remember
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
-Listener = Callable[[Microstep], None]
-InvokeLoader = Callable[[Any, Any], CompiledChart]
 _log = logging.getLogger("statekeeper")
 _INIT = "__initial__"
-_default_clock: SystemClock | None = None
-
-
-def _system_clock() -> SystemClock:
-    global _default_clock  # noqa: PLW0603 - one timer thread per process, made on first use
-    if _default_clock is None:
-        _default_clock = SystemClock()
-    return _default_clock
 
 
 def _declared(chart: CompiledChart, params: dict[str, Any]) -> dict[str, Any] | None:
     """The invoke params a child chart declares data for; others are not set (SEM-10)."""
     declared = {item.id for _, item in chart.data_items}
     return {k: v for k, v in params.items() if k in declared} or None
-
-
-class _Env:
-    """Bindings shared by a machine and the children it invokes."""
-
-    __slots__ = ("clock", "effects", "invoke_loader", "on_log", "tasks")
-
-    def __init__(self, clock: Clock | None, effects: Mapping[str, Callable[..., Any]] | None,
-                 tasks: Mapping[str, Callable[..., Any]] | None,
-                 invoke_loader: InvokeLoader | None,
-                 on_log: Callable[[str | None, Any], None] | None) -> None:
-        self.clock = clock
-        self.effects = dict(effects or {})
-        self.tasks = dict(tasks or {})
-        self.invoke_loader = invoke_loader
-        self.on_log = on_log
-
-
-_DEFAULT_ENV = _Env(None, None, None, None, None)
-
-
-class _Extras:
-    """Per-machine state that most machines never need (so it is made on first use)."""
-
-    __slots__ = ("busy", "children", "handles", "invokeid", "listeners", "parent", "queue",
-                 "tasks", "waiters")
-
-    def __init__(self) -> None:
-        self.listeners: list[Listener] = []
-        self.queue: deque[Event] = deque()
-        self.handles: dict[str, TimerHandle] = {}
-        self.children: dict[str, BaseMachine] = {}
-        self.tasks: dict[str, Any] = {}
-        self.waiters: list[Any] = []
-        self.parent: BaseMachine | None = None
-        self.invokeid: str | None = None
-        self.busy = False
-
-
-class MachineOptions(TypedDict, total=False):
-    """Keyword options of :class:`Machine` and :class:`AsyncMachine`.
-
-    Attributes:
-        data: initial data (overrides the chart's declared data of the same names).
-        session: the instance id (generated on first use when omitted).
-        clock: where timers run; the process-wide :class:`SystemClock` by default.
-        effects: callables ``fn(args, key=...)`` for the chart's effects, by name.
-        tasks: callables for ``<invoke type="task">``, by name.
-        invoke_loader: loads the chart of an ``<invoke type="scxml">`` from ``src``/content.
-        listeners: called with every :class:`~statekeeper.Microstep`.
-        on_log: receives ``(label, value)`` of every ``Log`` action.
-
-    """
-
-    data: Mapping[str, Any] | None
-    session: str | None
-    clock: Clock | None
-    effects: Mapping[str, Callable[..., Any]] | None
-    tasks: Mapping[str, Callable[..., Any]] | None
-    invoke_loader: InvokeLoader | None
-    listeners: Iterable[Listener]
-    on_log: Callable[[str | None, Any], None] | None
-    _snapshot: Snapshot | None
-    _parent: tuple[BaseMachine, str] | None
 
 
 class BaseMachine:
