@@ -261,36 +261,6 @@ class StoreContract:
             store.apply([good, bad])
         assert (store.load("a").rev, store.load("b").rev) == (1, 1)
 
-    # -- query ----------------------------------------------------------------------------------
-
-    def _population(self, store: Store) -> None:
-        created(store, "o-1", configuration=("root", "placed"), labels={"region": "eu",
-                                                                         "tier": "gold"})
-        created(store, "o-2", configuration=("root", "offered"), labels={"region": "us"})
-        created(store, "o-3", configuration=("root", "placed"), labels={"region": "eu"},
-                status="done")
-        created(store, "d-1", chart="drip", configuration=("sending",), labels={"region": "eu"})
-
-    @pytest.mark.parametrize(("filters", "expected"), [
-        ({}, ["d-1", "o-1", "o-2", "o-3"]),
-        ({"chart": "order"}, ["o-1", "o-2", "o-3"]),
-        ({"state": "placed"}, ["o-1", "o-3"]),
-        ({"state": "root"}, ["o-1", "o-2", "o-3"]),
-        ({"state": "place"}, []),
-        ({"labels": {"region": "eu"}}, ["d-1", "o-1", "o-3"]),
-        ({"labels": {"region": "eu", "tier": "gold"}}, ["o-1"]),
-        ({"labels": {"tier": "silver"}}, []),
-        ({"status": "done"}, ["o-3"]),
-        ({"chart": "order", "status": "active", "state": "root"}, ["o-1", "o-2"]),
-        ({"limit": 2}, ["d-1", "o-1"]),
-        ({"after": "o-1", "limit": 2}, ["o-2", "o-3"]),
-        ({"after": "o-3"}, []),
-        ({"chart": "order", "after": "o-1"}, ["o-2", "o-3"]),
-    ])
-    def test_query(self, store: Store, filters: dict[str, Any], expected: list[str]) -> None:
-        self._population(store)
-        assert [r.id for r in store.query(**filters)] == expected
-
     # -- the audit log and the mailbox ------------------------------------------------------------
 
     def test_history_is_in_seq_order(self, store: Store) -> None:

@@ -6,6 +6,7 @@ from contract import StoreContract
 from contract_groups import GroupStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
+from contract_queries import QueryStoreContract
 
 
 class TestStoreContract(StoreContract):
@@ -22,3 +23,7 @@ class TestGroupStoreContract(GroupStoreContract):
 
 class TestOutboxStoreContract(OutboxStoreContract):
     """The outbox and dead letters, once per backend."""
+
+
+class TestQueryStoreContract(QueryStoreContract):
+    """Queries, once per backend."""

@@ -17,6 +17,7 @@ lock is taken, so the lock is held for SQL only.
 
 from __future__ import annotations
 
+import heapq
 import os
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -24,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .._codec import (
+    INSTANCE_STATUSES,
     EncodedCommit,
     dumps,
     encode_commit,
@@ -260,7 +262,16 @@ class SQLiteStore:
     ) -> list[InstanceRecord]:
         params = {"chart": chart, "state": state, "status": status, "limit": limit,
                   "after": after, "labels": dumps(dict(labels)) if labels else None}
-        return [decode_instance(r) for r in self._rows(Q["query_instances"], params)]
+        if chart is None:
+            return [decode_instance(r) for r in self._rows(Q["query_instances"], params)]
+        statuses = sorted(INSTANCE_STATUSES) if status is None else [status]
+
+        def by_status(cur: sqlite3.Cursor) -> list[Any]:
+            found = [cur.execute(Q["query_chart_status_instances"], {**params, "status": s})
+                     .fetchall() for s in statuses]
+            return list(heapq.merge(*found, key=lambda row: row[0]))[:limit]
+
+        return [decode_instance(r) for r in self._db.read(by_status, snapshot=True)]
 
     # -- the audit log and the mailbox -----------------------------------------------------------
 

@@ -30,12 +30,29 @@ SET version = ?, hash = ?, snapshot = ?, configuration = ?, rev = ?, labels = ?,
 WHERE id = ? AND rev = ? AND chart = ? AND status = 'active';
 
 -- name: query_instances
+-- No chart named: a walk of the instances in id order, until the LIMIT.
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
        updated_at
 FROM instances AS i
 WHERE (:after IS NULL OR i.id > :after)
-  AND (:chart IS NULL OR i.chart = :chart)
   AND (:status IS NULL OR i.status = :status)
+  AND (:state IS NULL OR EXISTS (SELECT 1 FROM json_each(i.configuration) WHERE value = :state))
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(:labels) AS want
+      WHERE NOT EXISTS (SELECT 1 FROM json_each(i.labels) AS have
+                        WHERE have.key = want.key AND have.value = want.value))
+ORDER BY i.id
+LIMIT :limit;
+
+-- name: query_chart_status_instances
+-- A chart and a status: instances_by_chart gives their instances in id order, so the walk
+-- stops at the LIMIT.  (A filter written as ":chart IS NULL OR chart = :chart" cannot use the
+-- index.)  A chart without a status runs this once per status, in one read, and merges.
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+       updated_at
+FROM instances AS i
+WHERE i.chart = :chart AND i.status = :status
+  AND (:after IS NULL OR i.id > :after)
   AND (:state IS NULL OR EXISTS (SELECT 1 FROM json_each(i.configuration) WHERE value = :state))
   AND NOT EXISTS (
       SELECT 1 FROM json_each(:labels) AS want
