@@ -181,3 +181,18 @@ def test_transition_with_guard_and_data(client: Client) -> None:
     client.register(chart, guards={"below_limit": lambda data, event: data["n"] < 3})
     client.start("counter", "c-1")
     assert client.send("c-1", "inc").outcome == "applied"
+
+
+def test_history_after_a_seq_reads_only_the_newer_rows(tmp_path: Path) -> None:
+    from statekeeper import Chart, State
+
+    toggle = Chart("toggle", version=1, initial="off", states={
+        "off": State(on={"flip": "on"}), "on": State(on={"flip": "off"})})
+    with Client(f"sqlite:///{tmp_path / 'h.db'}", worker=False) as client:
+        client.register(toggle)
+        client.start("toggle", "t-1")
+        seen = client.send("t-1", "flip").rev
+        client.send("t-1", "flip")
+        client.send("t-1", "flip")
+        newer = client.history("t-1", after=seen)
+        assert [(t.seq, t.target) for t in newer] == [(3, ("off",)), (4, ("on",))]

@@ -273,6 +273,17 @@ class StoreContract:
         assert [t.id for t in rows] == sorted(t.id for t in rows if t.id is not None)
         assert [t.seq for t in store.history("o-1", limit=2)] == [1, 2]
 
+    def test_history_after_a_seq(self, store: Store) -> None:
+        created(store, "o-1")
+        for _ in range(4):
+            step(store, "o-1")
+        assert [t.seq for t in store.history("o-1", after=2)] == [3, 4, 5]
+        assert [t.seq for t in store.history("o-1", after=2, limit=2)] == [3, 4]
+        assert [t.seq for t in store.history("o-1", after=0)] == [1, 2, 3, 4, 5]
+        assert store.history("o-1", after=5) == []
+        with pytest.raises(UnknownInstance):
+            store.history("nobody", after=1)
+
     def test_transition_rows_round_trip(self, store: Store) -> None:
         rec = created(store, "o-1")
         row = transition("o-1", 2, event="pay", source=("placed",), target=("paid",),

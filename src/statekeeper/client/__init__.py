@@ -217,10 +217,15 @@ class Client(_BaseClient):
         """The instance's committed state.  Raises :class:`UnknownInstance`."""
         return self._get(instance_id)
 
-    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
-        """The instance's transition log, oldest first (rejected events included)."""
+    def history(self, instance_id: str, *, limit: int | None = None,
+                after: int = 0) -> list[TransitionRecord]:
+        """The instance's transition log, oldest first (rejected events included).
+
+        ``after=seq`` returns only the rows after that one (an answer's ``rev`` is the ``seq``
+        of the row its step wrote), for reading a log as it grows.
+        """
         self.store.load(instance_id)
-        return self.store.history(instance_id, limit=limit)
+        return self.store.history(instance_id, limit=limit, after=after)
 
     def query(self, *, chart: str | None = None, state: str | None = None,
               labels: Mapping[str, str] | None = None, status: str | None = None,
@@ -332,10 +337,11 @@ class AsyncClient(_BaseClient):
     async def get(self, instance_id: str) -> InstanceState:
         return await asyncio.to_thread(self._get, instance_id)
 
-    async def history(self, instance_id: str, *,
-                      limit: int | None = None) -> list[TransitionRecord]:
+    async def history(self, instance_id: str, *, limit: int | None = None,
+                      after: int = 0) -> list[TransitionRecord]:
         await asyncio.to_thread(self.store.load, instance_id)
-        return await asyncio.to_thread(self.store.history, instance_id, limit=limit)
+        return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
+                                       after=after)
 
     async def query(self, *, chart: str | None = None, state: str | None = None,
                     labels: Mapping[str, str] | None = None, status: str | None = None,

@@ -118,7 +118,7 @@ class DurableResilientMachine(Generic[D]):
 
     def _outcome(self, after: int) -> TransitionRecord | None:
         names = {f"{kind}.effect.{self.work}" for kind in ("done", "error", "blocked")}
-        for row in self.client.history(self.id)[after:]:
+        for row in self.client.history(self.id, after=after):
             if row.event in names:
                 return row
         return None

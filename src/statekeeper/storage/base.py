@@ -133,8 +133,12 @@ class Store(Protocol):
 
     # -- the audit log and the mailbox ---------------------------------------------------------
 
-    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
+    def history(self, instance_id: str, *, limit: int | None = None,
+                after: int = 0) -> list[TransitionRecord]:
         """The instance's transition rows by ``seq`` (the first ``limit`` when given).
+
+        ``after`` skips the rows up to that ``seq``: pass the last one seen (or an answer's
+        ``rev``) to read only what committed since.
 
         Raises :class:`UnknownInstance` when there is no such instance.
         """

@@ -213,13 +213,14 @@ class MemoryStore:
 
     # -- the audit log and the mailbox -----------------------------------------------------------
 
-    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
+    def history(self, instance_id: str, *, limit: int | None = None,
+                after: int = 0) -> list[TransitionRecord]:
         with self._lock:
             self._check_open()
             if instance_id not in self._instances:
                 raise UnknownInstance(instance_id)
             log = self._transitions.get(instance_id, {})
-            rows = [log[s] for s in sorted(log)][:limit]
+            rows = [log[s] for s in sorted(log) if s > after][:limit]
         return [decode_transition(r) for r in rows]
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:

@@ -275,8 +275,9 @@ class SQLiteStore:
 
     # -- the audit log and the mailbox -----------------------------------------------------------
 
-    def history(self, instance_id: str, *, limit: int | None = None) -> list[TransitionRecord]:
-        rows = self._rows(Q["history"], (instance_id, -1 if limit is None else limit))
+    def history(self, instance_id: str, *, limit: int | None = None,
+                after: int = 0) -> list[TransitionRecord]:
+        rows = self._rows(Q["history"], (instance_id, after, -1 if limit is None else limit))
         if not rows and not self._rows(Q["instance_exists"], (instance_id,)):
             raise UnknownInstance(instance_id)
         return [decode_transition(r) for r in rows]

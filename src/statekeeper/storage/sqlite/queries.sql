@@ -69,7 +69,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 -- name: history
 SELECT id, instance, seq, event, source, target, chart_version, outcome, at, data, actor,
        trace_id, reason, idempotency_key, microsteps
-FROM transitions WHERE instance = ? ORDER BY seq LIMIT ?;
+FROM transitions WHERE instance = ? AND seq > ? ORDER BY seq LIMIT ?;
 
 -- name: insert_mailbox
 INSERT INTO mailbox (instance, key, event, result, at) VALUES (?, ?, ?, ?, ?);
