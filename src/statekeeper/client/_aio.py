@@ -1,0 +1,130 @@
+"""The asyncio client: :class:`AsyncClient`, the same methods as :class:`Client`, awaited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from ..core.compile import CompiledChart
+from ..core.events import Event
+from ..core.model import Chart
+from ..runtime import dead_letters
+from ..runtime.state import InstanceState
+from ..storage.records import DeadLetterRecord, TransitionRecord
+from ._base import _BaseClient
+from ._waker import LoopWaker
+
+__all__ = ["AsyncClient"]
+
+_T = TypeVar("_T")
+
+
+class AsyncClient(_BaseClient):
+    """The asyncio twin of :class:`Client`: the same methods, awaited."""
+
+    _wakers: dict[asyncio.AbstractEventLoop, LoopWaker]
+
+    def _waker(self) -> LoopWaker:
+        """The running loop's waker (one per loop this client is used from)."""
+        loop = asyncio.get_running_loop()
+        try:
+            wakers = self._wakers
+        except AttributeError:
+            wakers = self._wakers = {}
+        waker = wakers.get(loop)
+        if waker is None:
+            waker = wakers[loop] = LoopWaker(loop, self.engine.after_answers)
+        return waker
+
+    def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:
+        """The engine's answer as a future of the running loop (wake-ups coalesced)."""
+        return self._waker().wrap(future)
+
+    async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
+                    data: Mapping[str, Any] | None = None,
+                    labels: Mapping[str, str] | None = None) -> InstanceState:
+        return await self._wrap(self._start(chart, instance_id, data, labels))
+
+    async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
+                   idempotency_key: str | None = None, actor: str | None = None,
+                   trace_id: str | None = None, wait: bool = True) -> Any:
+        if not wait:
+            return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
+                                         trace_id))
+        answer = self._waker().answer()  # straight to this loop: no Future in between
+        self.engine.post(self._delivery(instance_id, event, data, idempotency_key, actor,
+                                        trace_id, answer))
+        return await answer.waiter
+
+    async def get(self, instance_id: str) -> InstanceState:
+        return await asyncio.to_thread(self._get, instance_id)
+
+    async def history(self, instance_id: str, *, limit: int | None = None,
+                      after: int = 0) -> list[TransitionRecord]:
+        await asyncio.to_thread(self.store.load, instance_id)
+        return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
+                                       after=after)
+
+    async def query(self, *, chart: str | None = None, state: str | None = None,
+                    labels: Mapping[str, str] | None = None, status: str | None = None,
+                    limit: int = 100) -> list[InstanceState]:
+        return await asyncio.to_thread(self._query, chart, state, labels, status, limit)
+
+    async def watch(self, instance_id: str | None = None) -> AsyncIterator[InstanceState]:
+        """Yield every committed change (of one instance, or of all), as it commits."""
+        changes, stop = self._subscribe(instance_id)
+        try:
+            while True:
+                yield await changes.get()
+        finally:
+            stop()
+
+    async def when(self, instance_id: str, state: str) -> InstanceState:
+        """Wait until ``state`` is active in the instance."""
+        changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
+        try:
+            current = await self.get(instance_id)
+            while not current.is_active(state):
+                current = await changes.get()
+            return current
+        finally:
+            stop()
+
+    def _subscribe(self, instance_id: str | None
+                   ) -> tuple[asyncio.Queue[InstanceState], Callable[[], None]]:
+        loop = asyncio.get_running_loop()
+        changes: asyncio.Queue[InstanceState] = asyncio.Queue()
+
+        def push(state: InstanceState) -> None:
+            if instance_id is None or state.id == instance_id:
+                loop.call_soon_threadsafe(changes.put_nowait, state)
+
+        self._watchers.append(push)
+        return changes, lambda: self._watchers.remove(push)
+
+    async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
+        return await asyncio.to_thread(self.store.dead_letters, instance_id)
+
+    async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
+        return await asyncio.to_thread(dead_letters.find, self.engine, letter_id)
+
+    async def replay_dead_letter(self, letter_id: int, *,
+                                 actor: str | None = None) -> InstanceState:
+        future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
+        return await self._wrap(future)
+
+    async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
+        done = await asyncio.to_thread(dead_letters.discard, self.engine, letter_id, actor)
+        if done is not None:
+            await self._wrap(done)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._close)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -1,0 +1,161 @@
+"""What :class:`Client` and :class:`AsyncClient` share: store, engine, worker, registry."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..clock import Clock, SystemClock
+from ..core._records import positional_constructor
+from ..core.compile import CompiledChart
+from ..core.events import Event
+from ..core.model import Chart
+from ..resilience import Breaker
+from ..runtime.effects import AttemptHook
+from ..runtime.engine import Engine
+from ..runtime.registry import Registry
+from ..runtime.requests import Answer, DeliverEvent, StartInstance
+from ..runtime.state import InstanceState
+from ..runtime.worker import Worker
+from ..storage.base import Store
+
+__all__ = ["open_store"]
+
+
+# every field, positionally (name data type sendid origin origintype invokeid meta): one per send
+_new_event = positional_constructor(Event)
+
+_T = TypeVar("_T")
+
+
+def open_store(url: str | Path, **options: Any) -> Store:
+    """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``."""
+    text = str(url)
+    if text.startswith("memory:"):
+        from ..storage.memory import MemoryStore
+
+        return MemoryStore()
+    if text.startswith("sqlite:///"):
+        text = text[len("sqlite:///"):]
+    elif text.startswith("sqlite://"):
+        text = text[len("sqlite://"):]
+    elif "://" in text:
+        raise ValueError(f"unsupported store URL {url!r} (use sqlite:///file.db or memory://)")
+    from ..storage.sqlite import SQLiteStore
+
+    return SQLiteStore(text, **options)
+
+
+class _BaseClient:
+    """Everything the twins share: the store, the registry, the engine and the worker."""
+
+    def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
+                 worker: bool = True, lease: float = 30.0, concurrency: int = 8,
+                 late_policy: str = "fire_late", late_tolerance: float = 1.0,
+                 breakers: Mapping[str, Breaker] | None = None,
+                 hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
+        """Open the store and start the engine.
+
+        Register every chart right after opening: the background worker leaves the effects
+        of charts it does not know for a worker that does.
+
+        Args:
+            store: a URL (``sqlite:///orders.db``, ``memory://``), a path, or a ``Store``.
+            clock: the time source (a :class:`~statekeeper.VirtualClock` in tests).
+            worker: run the timer and outbox worker in background threads; ``False`` to
+                drive it yourself with ``client.worker.run_until_idle()``.
+            lease: seconds an effect is leased to this worker before another may take it.
+            concurrency: effects run at once by this worker.
+            late_policy: ``"fire_late"`` or ``"skip"`` for timers found overdue after downtime
+                whose chart states no ``late`` policy of its own (a stated one wins).
+            late_tolerance: seconds of lateness that still count as on time.
+            breakers: circuit breaker settings by the names charts use; their state is shared
+                through the store with every other worker.
+            hooks: called with every effect attempt started and finished.
+            rng: the random source of retry jitter (seed one for reproducible schedules).
+
+        """
+        self.store = open_store(store) if isinstance(store, (str, Path)) else store
+        self.store.migrate()
+        self.clock: Clock = clock or SystemClock()
+        self.registry = Registry()
+        self.engine = Engine(self.store, self.registry, self.clock)
+        self.engine.start()
+        self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
+                             late_policy=late_policy, late_tolerance=late_tolerance,
+                             breakers=breakers, hooks=hooks, rng=rng)
+        self._watchers: list[Callable[[InstanceState], None]] = []
+        self.engine.on_commit.append(self._notify)
+        if worker:
+            self.worker.start()
+
+    def register(
+        self,
+        chart: Chart | CompiledChart,
+        *,
+        guards: Mapping[str, Callable[..., Any]] | None = None,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        effects: Mapping[str, Callable[..., Any]] | None = None,
+        at_most_once: set[str] | frozenset[str] = frozenset(),
+    ) -> CompiledChart:
+        """Register a chart with its bound behaviour; new instances use its newest version.
+
+        ``at_most_once`` names effects that must never run twice: a crash during one delivers
+        ``error.effect.<name>`` instead of a second run.
+        """
+        return self.registry.register(chart, guards=guards, functions=functions,
+                                      effects=effects, at_most_once=at_most_once)
+
+    def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
+               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
+               ) -> Future[InstanceState]:
+        if not isinstance(instance_id, str) or not instance_id:
+            raise ValueError("an instance id must be a non-empty string")
+        name = chart if isinstance(chart, str) else chart.name
+        return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
+                                                dict(labels or {})))
+
+    def _delivery(self, instance_id: str, event: str | Event, data: Any,
+                  idempotency_key: str | None, actor: str | None,
+                  trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
+        if isinstance(event, Event):
+            ev = event
+        elif isinstance(event, str):
+            ev = _new_event(event, data, "external", None, None, None, None, {})
+        else:
+            raise TypeError(f"an event is a name (str) or an Event, not {event!r}")
+        if not ev.name or ev.name.startswith("statekeeper."):
+            raise ValueError(f"{ev.name!r} is not an event a caller may send")
+        if answer is None:
+            return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
+        return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id,
+                            future=answer)
+
+    def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
+              actor: str | None, trace_id: str | None) -> Future[InstanceState]:
+        return self.engine.submit(self._delivery(instance_id, event, data, idempotency_key,
+                                                 actor, trace_id))
+
+    def _get(self, instance_id: str) -> InstanceState:
+        return InstanceState.from_record(self.store.load(instance_id))
+
+    def _query(self, chart: str | None, state: str | None, labels: Mapping[str, str] | None,
+               status: str | None, limit: int) -> list[InstanceState]:
+        records = self.store.query(chart=chart, state=state, labels=labels, status=status,
+                                   limit=limit)
+        return [InstanceState.from_record(r) for r in records]
+
+    def _notify(self, state: InstanceState) -> None:
+        if self._watchers:  # once per commit: nothing to copy when nobody watches
+            # each watcher gets its own copy: the caller's answer is ``state`` itself, and
+            # one reader editing what it was handed must not change what another reads
+            for watcher in list(self._watchers):
+                watcher(state.copy())
+
+    def _close(self) -> None:
+        self.worker.close()
+        self.engine.close()
+        self.store.close()
