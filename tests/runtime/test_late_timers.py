@@ -111,6 +111,9 @@ def test_the_policy_is_part_of_the_structure_and_the_chart_format() -> None:
     assert [t.late for t in waiting.after["1m"]] == [None]  # type: ignore[union-attr]
     assert structure_hash(chart_from_dict(chart_to_dict(PINGING))) == structure_hash(PINGING)
     assert "'late': 'skip'" in str(chart_to_dict(PINGING))
+    stated_send = Send(event="ping", delay="1m", late="fire_late")
+    assert structure_hash(stated_send) == structure_hash(Send(event="ping", delay="1m")), \
+        "a send stating fire_late hashes as it did when fire_late was the default"
 
 
 def test_late_belongs_to_after_transitions_only() -> None:
