@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from pathlib import Path
 from typing import TypeAlias
+from urllib.parse import quote
 
 from statekeeper.core.errors import ChartError
 from statekeeper.core.model import Chart
 from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
 
-__all__ = ["CommandError", "Subparsers", "add_chart_arguments", "load"]
+__all__ = ["CommandError", "Subparsers", "add_chart_arguments", "add_db_argument",
+           "database_path", "load"]
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -50,3 +53,35 @@ def trust_hint(exc: Exception, trusted: bool) -> str:
     if not trusted and "trusted=True" in str(exc):
         return "\n  (pass --trusted if you wrote this document or trust it)"
     return ""
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the ``--db`` argument of commands that work on a store."""
+    parser.add_argument("--db", required=True, metavar="STORE",
+                        help="the store: a SQLite file or sqlite:///path")
+
+
+def database_path(db: str) -> str:
+    """The file ``--db`` names, once it is known to be a statekeeper database.
+
+    Checked through a read-only connection, so a mistyped path is not created and another
+    program's database is not touched (opening a store switches a file to WAL mode).
+    """
+    if db.startswith("memory:"):
+        raise CommandError("--db must be a database file: a memory store holds nothing")
+    path = db.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if not Path(path).is_file():
+        raise CommandError(f"{path}: no such database file")
+    from statekeeper.storage.sqlite._schema import schema_version
+
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True)
+        try:
+            version = schema_version(conn.cursor())
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise CommandError(f"{path}: not a statekeeper database ({exc})") from None
+    if version == 0:
+        raise CommandError(f"{path}: not a statekeeper database (it has no statekeeper schema)")
+    return path

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-from pathlib import Path
 from typing import Any
 
 from statekeeper.storage.records import DeadLetterRecord
 
-from .._common import CommandError, Subparsers
+from .._common import Subparsers, add_db_argument, database_path
 
 __all__ = ["register", "run"]
 
@@ -28,8 +27,7 @@ def register(subparsers: Subparsers) -> None:
         description="Effects that exhausted their retry policy and events that could not be "
                     "delivered, kept with their error history.",
     )
-    parser.add_argument("--db", required=True, metavar="STORE",
-                        help="the store: a SQLite file or sqlite:///path")
+    add_db_argument(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="one line per dead letter")
     listing.add_argument("--instance", help="only this instance's letters")
@@ -50,12 +48,7 @@ def run(args: argparse.Namespace) -> int:
     """Open the store, do the action, print what happened."""
     from statekeeper.client import Client
 
-    if str(args.db).startswith("memory:"):
-        raise CommandError("--db must be a database file: a memory store holds no letters")
-    path = str(args.db).removeprefix("sqlite:///").removeprefix("sqlite://")
-    if not Path(path).is_file():
-        raise CommandError(f"{path}: no such database file")
-    with Client(args.db, worker=False) as client:
+    with Client(database_path(str(args.db)), worker=False) as client:
         if args.action == "list":
             letters = client.dead_letters(args.instance)
             for letter in letters:

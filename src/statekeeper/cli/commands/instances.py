@@ -1,0 +1,73 @@
+"""``statekeeper instances``: find instances in a store by chart, state, labels and status.
+
+Read-only: the store is opened without a client (no engine, no worker, no migration), so it is
+safe to run beside the processes that use it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from statekeeper.storage.records import InstanceRecord
+from statekeeper.storage.sqlite import SQLiteStore
+
+from .._common import CommandError, Subparsers, add_db_argument, database_path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Subparsers) -> None:
+    """Add the ``instances`` command."""
+    parser = subparsers.add_parser(
+        "instances", help="list instances by chart, state, labels and status",
+        description="Instances in id order, at most --limit of them; pass the last id as "
+                    "--after for the next page.",
+    )
+    add_db_argument(parser)
+    parser.add_argument("--chart", help="only instances of this chart")
+    parser.add_argument("--state", help="only instances with this state active")
+    parser.add_argument("--status", choices=("active", "done"), help="only this status")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                        help="only instances with this label (repeat for several)")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    parser.add_argument("--after", metavar="ID", help="only ids after this one (paging)")
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Query the store and print one line per instance."""
+    labels = {}
+    for item in args.label:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CommandError(f"--label {item!r}: write it as KEY=VALUE")
+        labels[key] = value
+    if args.limit < 1:
+        raise CommandError("--limit must be at least 1")
+    store = SQLiteStore(database_path(str(args.db)))
+    try:
+        found = store.query(chart=args.chart, state=args.state, labels=labels or None,
+                            status=args.status, limit=args.limit, after=args.after)
+    finally:
+        store.close()
+    for record in found:
+        print(json.dumps(_as_dict(record)) if args.json else _line(record))
+    if not args.json:
+        print(f"{len(found)} instance(s)")
+    return 0
+
+
+def _line(record: InstanceRecord) -> str:
+    labels = ",".join(f"{k}={v}" for k, v in sorted(record.labels.items())) or "-"
+    return (f"{record.id}\t{record.chart} v{record.version}\t{record.status}\t"
+            f"{' '.join(record.configuration)}\trev {record.rev}\t{labels}")
+
+
+def _as_dict(record: InstanceRecord) -> dict[str, object]:
+    return {"id": record.id, "chart": record.chart, "version": record.version,
+            "status": record.status, "configuration": list(record.configuration),
+            "rev": record.rev, "labels": dict(record.labels),
+            "data": record.snapshot.get("data"), "created_at": record.created_at,
+            "updated_at": record.updated_at}
