@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="statekeeper",
         description="Work with statekeeper charts and stores: validate and draw charts, "
-                    "find instances and read their history, inspect and replay dead letters.",
+                    "find instances and read their history, inspect and replay dead letters, "
+                    "check a store's integrity.",
     )
     parser.add_argument("--version", action="version", version=f"statekeeper {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
