@@ -97,3 +97,26 @@ def test_the_store_is_only_read(db: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["history", "--db", str(db), "d-1"]) == 0
     capsys.readouterr()
     assert db.read_bytes() == before
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["instances", "--limit", "0"], "--limit must be at least 1"),
+    (["history", "d-1", "--limit", "0"], "--limit must be at least 1"),
+    (["history", "d-1", "--after", "-1"], "--after must be 0 or more"),
+])
+def test_wrong_numbers_are_clear_errors(db: Path, capsys: pytest.CaptureFixture[str],
+                                        argv: list[str], message: str) -> None:
+    assert main([argv[0], "--db", str(db), *argv[1:]]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["instances"], ["history", "d-1"], ["check"]])
+def test_a_file_that_is_not_a_database_is_refused_untouched(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    junk = tmp_path / "notes.db"
+    junk.write_bytes(b"these are not the pages of a database\n" * 200)
+    before = junk.read_bytes()
+    assert main([command[0], "--db", str(junk), *command[1:]]) == 1
+    assert "not a statekeeper database" in capsys.readouterr().err
+    assert junk.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.db"], "no WAL or journal left"

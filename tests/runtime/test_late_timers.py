@@ -144,6 +144,11 @@ def test_the_workers_policy_and_tolerance(store_url: str, clock: VirtualClock) -
         assert "skipped: 3540.000s late" in (client.history("l-2")[-1].reason or "")
 
 
+def test_an_unknown_worker_policy_is_refused(store_url: str) -> None:
+    with pytest.raises(ValueError, match="late_policy must be 'fire_late' or 'skip'"):
+        Client(store_url, worker=False, late_policy="later")
+
+
 def test_a_send_to_self_is_never_skipped(store_url: str, clock: VirtualClock) -> None:
     # Regression: a send with no delay is queued as a timer due at once; after downtime the
     # worker-wide "skip" policy dropped it, losing an event the chart had already sent.

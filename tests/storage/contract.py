@@ -283,6 +283,14 @@ class StoreContract:
         assert store.history("o-1", after=5) == []
         with pytest.raises(UnknownInstance):
             store.history("nobody", after=1)
+        for wrong in ("2", 2.5, True, None):
+            with pytest.raises(TypeError, match="after"):
+                store.history("o-1", after=wrong)  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="after"):
+            store.history("o-1", after=-1)
+        with pytest.raises(ValueError, match="limit"):
+            store.history("o-1", limit=0)
+        assert [t.seq for t in store.history("o-1")] == [1, 2, 3, 4, 5], "nothing was lost"
 
     def test_transition_rows_round_trip(self, store: Store) -> None:
         rec = created(store, "o-1")

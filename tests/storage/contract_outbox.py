@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
+import pytest
 from contract import advance, created, effect, seed_effects, step
 
 from statekeeper.storage import DeadLetterRecord, EffectFinish, Store
@@ -134,6 +135,9 @@ class OutboxStoreContract:
         assert store.dead_letter(second.id) == second
         assert store.dead_letter(first.id) == replace(letter, id=first.id)
         assert store.dead_letter(second.id + 1000) is None
+        for wrong in (str(second.id), float(second.id), None, [second.id]):
+            with pytest.raises(TypeError, match="dead letter id"):
+                store.dead_letter(wrong)  # type: ignore[arg-type]
         store.delete_dead_letter(first.id)
         assert store.dead_letter(first.id) is None
 

@@ -78,15 +78,21 @@ class _BaseClient:
             rng: the random source of retry jitter (seed one for reproducible schedules).
 
         """
-        self.store = open_store(store) if isinstance(store, (str, Path)) else store
-        self.store.migrate()
-        self.clock: Clock = clock or SystemClock()
-        self.registry = Registry()
-        self.engine = Engine(self.store, self.registry, self.clock)
+        opened = isinstance(store, (str, Path))
+        self.store: Store = open_store(store) if isinstance(store, (str, Path)) else store
+        try:  # every argument is checked before a thread starts
+            self.store.migrate()
+            self.clock: Clock = clock or SystemClock()
+            self.registry = Registry()
+            self.engine = Engine(self.store, self.registry, self.clock)
+            self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
+                                 late_policy=late_policy, late_tolerance=late_tolerance,
+                                 breakers=breakers, hooks=hooks, rng=rng)
+        except BaseException:
+            if opened:  # a store the caller handed in stays the caller's to close
+                self.store.close()
+            raise
         self.engine.start()
-        self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
-                             late_policy=late_policy, late_tolerance=late_tolerance,
-                             breakers=breakers, hooks=hooks, rng=rng)
         self._watchers: list[Callable[[InstanceState], None]] = []
         self.engine.on_commit.append(self._notify)
         if worker:

@@ -29,8 +29,10 @@ __all__ = [
     "POLICIES",
     "EncodedCommit",
     "Row",
+    "check_letter_id",
     "dumps",
     "encode_commit",
+    "history_window",
     "loads",
 ]
 
@@ -243,3 +245,28 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         )
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
         _refuse(f"instance {iid!r}: {exc}")
+
+
+def history_window(limit: int | None, after: int) -> tuple[int | None, int]:
+    """``history``'s ``limit`` and ``after``, checked the same way by every store.
+
+    Both backends would otherwise answer a wrong type differently (SQLite compares an
+    integer with text without complaint), so a caller's mistake fails loudly and alike.
+    """
+    if type(after) is not int:
+        raise TypeError(f"history after= takes a seq (an int), not {after!r}")
+    if after < 0:
+        raise ValueError(f"history after= takes a seq of 0 or more, not {after}")
+    if limit is not None:
+        if type(limit) is not int:
+            raise TypeError(f"history limit= takes an int or None, not {limit!r}")
+        if limit < 1:
+            raise ValueError(f"history limit= must be at least 1, not {limit}")
+    return limit, after
+
+
+def check_letter_id(value: int) -> int:
+    """A dead letter id as every store takes it: an int, never text or a float."""
+    if type(value) is not int:
+        raise TypeError(f"a dead letter id is an int, not {value!r}")
+    return value

@@ -19,8 +19,10 @@ from ._codec import (
     OPEN_EFFECT,
     EncodedCommit,
     Row,
+    check_letter_id,
     dumps,
     encode_commit,
+    history_window,
 )
 from ._decode import (
     decode_dead_letter,
@@ -215,6 +217,7 @@ class MemoryStore:
 
     def history(self, instance_id: str, *, limit: int | None = None,
                 after: int = 0) -> list[TransitionRecord]:
+        limit, after = history_window(limit, after)
         with self._lock:
             self._check_open()
             if instance_id not in self._instances:
@@ -348,7 +351,7 @@ class MemoryStore:
     def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
         with self._lock:
             self._check_open()
-            row = self._dead.get(letter_id)
+            row = self._dead.get(check_letter_id(letter_id))
         return None if row is None else decode_dead_letter(row)
 
     def delete_dead_letter(self, letter_id: int) -> bool:

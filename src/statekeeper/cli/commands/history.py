@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     """Read the log and print one line per row."""
     if args.limit is not None and args.limit < 1:
         raise CommandError("--limit must be at least 1")
+    if args.after < 0:
+        raise CommandError("--after must be 0 or more (a seq)")
     store = SQLiteStore(database_path(str(args.db)))
     try:
         rows = store.history(args.instance, limit=args.limit, after=args.after)

@@ -27,8 +27,10 @@ from typing import TYPE_CHECKING, Any
 from .._codec import (
     INSTANCE_STATUSES,
     EncodedCommit,
+    check_letter_id,
     dumps,
     encode_commit,
+    history_window,
 )
 from .._decode import (
     decode_dead_letter,
@@ -277,6 +279,7 @@ class SQLiteStore:
 
     def history(self, instance_id: str, *, limit: int | None = None,
                 after: int = 0) -> list[TransitionRecord]:
+        limit, after = history_window(limit, after)
         rows = self._rows(Q["history"], (instance_id, after, -1 if limit is None else limit))
         if not rows and not self._rows(Q["instance_exists"], (instance_id,)):
             raise UnknownInstance(instance_id)
@@ -352,7 +355,7 @@ class SQLiteStore:
         return [decode_dead_letter(r) for r in rows]
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
-        rows = self._rows(Q["load_dead_letter"], (letter_id,))
+        rows = self._rows(Q["load_dead_letter"], (check_letter_id(letter_id),))
         return decode_dead_letter(rows[0]) if rows else None
 
     def delete_dead_letter(self, letter_id: int) -> bool:
