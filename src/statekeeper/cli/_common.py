@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from urllib.parse import quote
 
 from statekeeper.core.errors import ChartError
 from statekeeper.core.model import Chart
 from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
 
+if TYPE_CHECKING:
+    from statekeeper.storage.sqlite import SQLiteStore
+
 __all__ = ["CommandError", "Subparsers", "add_chart_arguments", "add_db_argument",
-           "database_path", "load"]
+           "database_path", "load", "print_rows", "read_store"]
+
+_R = TypeVar("_R")
 
 Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
@@ -85,3 +93,24 @@ def database_path(db: str) -> str:
     if version == 0:
         raise CommandError(f"{path}: not a statekeeper database (it has no statekeeper schema)")
     return path
+
+
+@contextmanager
+def read_store(db: str) -> Iterator[SQLiteStore]:
+    """The store ``--db`` names, opened without a client (no engine, worker or migration)."""
+    from statekeeper.storage.sqlite import SQLiteStore
+
+    store = SQLiteStore(database_path(db))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def print_rows(rows: Sequence[_R], *, as_json: bool, line: Callable[[_R], str],
+               fields: Callable[[_R], dict[str, Any]], noun: str) -> None:
+    """One line per row, or one JSON object per row; a count after the lines."""
+    for row in rows:
+        print(json.dumps(fields(row)) if as_json else line(row))
+    if not as_json:
+        print(f"{len(rows)} {noun}(s)")

@@ -97,25 +97,13 @@ def copy_data(value: Any) -> Any:
     Data crosses between callers and the engine's cached snapshots both ways (event and start
     data in, answers out); each side gets its own, so neither can change the other's.
     """
-    kind = type(value)
-    if kind is dict:
+    if isinstance(value, dict):  # a subclass (an OrderedDict) comes back a plain dict
         return {k: copy_data(v) for k, v in value.items()} if value else {}
-    if kind is list:
+    if isinstance(value, list):
         return [copy_data(v) for v in value]
-    if kind is tuple:
+    if isinstance(value, tuple):
         return tuple(copy_data(v) for v in value)
-    if kind in _ATOMS:
-        return value  # immutable
-    # a subclass (an OrderedDict, a UserList...): copied as the plain JSON value it is stored as
-    if isinstance(value, dict):
-        return {k: copy_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [copy_data(v) for v in value] if isinstance(value, list) else tuple(
-            copy_data(v) for v in value)
-    return value  # anything else is refused when the step is written
-
-
-_ATOMS = frozenset({str, int, float, bool, type(None)})
+    return value  # str, numbers, bool, None; anything else is refused when the step is written
 
 
 # every field, positionally: one answer per committed step, without object.__setattr__

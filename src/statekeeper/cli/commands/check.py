@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from statekeeper.storage.sqlite import SQLiteStore
-
-from .._common import Subparsers, add_db_argument, database_path
+from .._common import Subparsers, add_db_argument, read_store
 
 __all__ = ["register", "run"]
 
@@ -30,13 +28,10 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print each problem found, then a summary; 1 if there was any."""
-    path = database_path(str(args.db))
-    print(f"checking {path} (every row is read)...", file=sys.stderr, flush=True)
-    store = SQLiteStore(path)
-    try:
+    with read_store(str(args.db)) as store:
+        path = store.path
+        print(f"checking {path} (every row is read)...", file=sys.stderr, flush=True)
         problems = store.integrity_check()
-    finally:
-        store.close()
     for problem in problems:
         print(problem)
     print(f"{path}: {len(problems)} problem(s)" if problems else f"{path}: ok")

@@ -6,12 +6,10 @@ Read-only, like ``statekeeper instances``: no client, no engine, no migration.
 from __future__ import annotations
 
 import argparse
-import json
 
 from statekeeper.storage.records import TransitionRecord
-from statekeeper.storage.sqlite import SQLiteStore
 
-from .._common import CommandError, Subparsers, add_db_argument, database_path
+from .._common import CommandError, Subparsers, add_db_argument, print_rows, read_store
 
 __all__ = ["register", "run"]
 
@@ -38,15 +36,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("--limit must be at least 1")
     if args.after < 0:
         raise CommandError("--after must be 0 or more (a seq)")
-    store = SQLiteStore(database_path(str(args.db)))
-    try:
+    with read_store(str(args.db)) as store:
         rows = store.history(args.instance, limit=args.limit, after=args.after)
-    finally:
-        store.close()
-    for row in rows:
-        print(json.dumps(_as_dict(row)) if args.json else _line(row))
-    if not args.json:
-        print(f"{len(rows)} row(s)")
+    print_rows(rows, as_json=args.json, line=_line, fields=_as_dict, noun="row")
     return 0
 
 

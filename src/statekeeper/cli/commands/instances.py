@@ -7,12 +7,10 @@ safe to run beside the processes that use it.
 from __future__ import annotations
 
 import argparse
-import json
 
 from statekeeper.storage.records import InstanceRecord
-from statekeeper.storage.sqlite import SQLiteStore
 
-from .._common import CommandError, Subparsers, add_db_argument, database_path
+from .._common import CommandError, Subparsers, add_db_argument, print_rows, read_store
 
 __all__ = ["register", "run"]
 
@@ -46,16 +44,10 @@ def run(args: argparse.Namespace) -> int:
         labels[key] = value
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
-    store = SQLiteStore(database_path(str(args.db)))
-    try:
+    with read_store(str(args.db)) as store:
         found = store.query(chart=args.chart, state=args.state, labels=labels or None,
                             status=args.status, limit=args.limit, after=args.after)
-    finally:
-        store.close()
-    for record in found:
-        print(json.dumps(_as_dict(record)) if args.json else _line(record))
-    if not args.json:
-        print(f"{len(found)} instance(s)")
+    print_rows(found, as_json=args.json, line=_line, fields=_as_dict, noun="instance")
     return 0
 
 
