@@ -84,3 +84,29 @@ class Derived:
 def test_classes_it_would_get_wrong_are_refused(cls: type, why: str) -> None:
     with pytest.raises(TypeError, match=why):
         positional_constructor(cls)
+
+
+@dataclass(frozen=True, slots=True)
+class Base:
+    a: int
+
+
+@dataclass(frozen=True, slots=True)
+class Inherited(Base):
+    b: str
+
+
+def test_a_class_with_inherited_slots_is_made_alike() -> None:
+    """Inherited slots cannot be twinned: the descriptor path makes the same record."""
+    made = positional_constructor(Inherited)(1, "x")
+    assert made == Inherited(1, "x") and type(made) is Inherited and hash(made) == hash(Inherited(1, "x"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.a = 2  # type: ignore[misc]
+
+
+def test_records_made_fast_are_independent_instances() -> None:
+    new = positional_constructor(TransitionRecord)
+    one = new("i", 1, "go", ("a",), ("b",), "1", "applied", 0.0, None, None, None, None, None, [], None)
+    two = new("j", 2, "go", ("a",), ("b",), "1", "applied", 0.0, None, None, None, None, None, [], None)
+    assert (one.instance, one.seq, two.instance, two.seq) == ("i", 1, "j", 2)
+    assert type(one).__slots__ == TransitionRecord.__slots__
