@@ -57,6 +57,22 @@ def test_a_corrupted_snapshot_is_refused_and_left_as_it_is(tmp_path: Path, damag
     assert after == bad and rows == 1
 
 
+def test_a_configuration_naming_no_state_of_its_chart_is_refused_every_time(
+        tmp_path: Path) -> None:
+    """The row agrees with itself, but its chart has no such state: checked when it is read."""
+    path = tmp_path / "doors.db"
+    _started(path)
+    _tamper(path, "UPDATE instances SET configuration = '[\"nowhere\"]' WHERE id = 'd-1'")
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        for _ in range(2):  # a refused row is not kept in the engine's cache either
+            with pytest.raises(IntegrityError, match=r"d-1.*unknown states"):
+                client.send("d-1", "open")
+    with sqlite3.connect(path) as conn:
+        (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
+    assert rows == 1
+
+
 def test_an_instance_of_another_chart_structure_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "doors.db"
     _started(path)

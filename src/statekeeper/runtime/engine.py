@@ -29,7 +29,7 @@ from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, IntegrityError, Store, StoreError
 from ..storage.records import Commit, InstanceRecord
-from .planner import Plan, plan_admin, plan_delivery, plan_start
+from .planner import Plan, check_read, plan_admin, plan_delivery, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .rows import snapshot_from_row
@@ -379,6 +379,7 @@ class Engine:
             snapshot = snapshot_from_row(record)
         except SnapshotError as exc:
             raise IntegrityError(f"instance {instance_id!r}: {exc}") from None
+        check_read(record, snapshot, self.registry)
         self._remember(instance_id, record, snapshot)
         return record, snapshot
 

@@ -40,7 +40,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
+__all__ = ["Plan", "check_read", "plan_admin", "plan_delivery", "plan_start"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -81,12 +81,8 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                   registry: Registry, now: float) -> Plan:
     """Run the step for one event on the instance as read, and describe the commit."""
     entry = registry.get(record.chart, record.version, record.hash)
-    try:
-        snapshot.check(entry.chart)
-    except SnapshotMismatch:
-        raise
-    except SnapshotError as exc:  # the row names its chart but its state is not of it
-        raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
+    # ``snapshot`` is one a step of this chart made, or one the engine checked against the
+    # chart when it read the row (see :func:`check_read`): not checked again per event.
     event = request.event
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
@@ -117,6 +113,26 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
             plan.error = EventNotAccepted(event.name, snapshot.configuration)
         return plan
     return _plan(entry, record, snapshot, result, event, now, request, request)
+
+
+def check_read(record: InstanceRecord, snapshot: Snapshot, registry: Registry) -> None:
+    """Refuse a snapshot read from the store that is not a state of its registered chart.
+
+    A row whose chart is not registered (or registered with another structure) is left to
+    the delivery, which says so; an operator's action on it needs no chart at all.
+
+    Raises:
+        IntegrityError: the row names its chart, but its configuration is not of that chart.
+
+    """
+    try:
+        entry = registry.get(record.chart, record.version, record.hash)
+    except (SnapshotMismatch, LookupError):
+        return
+    try:
+        snapshot.check(entry.chart)
+    except SnapshotError as exc:  # the row names its chart but its state is not of it
+        raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
 
 
 def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
@@ -315,14 +331,20 @@ def _earliest(plan: Plan, due: float) -> None:
 
 
 _MICROS: dict[tuple[Microstep, ...], list[dict[str, Any]]] = {}
+_MICROS_BY_ID: dict[int, tuple[tuple[Microstep, ...], list[dict[str, Any]]]] = {}
 
 
 def _micros(microsteps: tuple[Microstep, ...]) -> list[dict[str, Any]]:
     """The audit form of a step's microsteps; one shared list per distinct tuple.
 
     Memoised steps repeat the same microsteps endlessly; sharing the list lets the store's
-    encoder reuse its JSON text too.  Nothing mutates these lists.
+    encoder reuse its JSON text too.  Nothing mutates these lists.  A memoised step hands
+    back the very same tuple each time, so it is found by identity first, without hashing
+    every microstep in it.
     """
+    same = _MICROS_BY_ID.get(id(microsteps))
+    if same is not None and same[0] is microsteps:
+        return same[1]
     try:
         found = _MICROS.get(microsteps)
     except TypeError:  # an unhashable value inside: convert every time
@@ -331,6 +353,9 @@ def _micros(microsteps: tuple[Microstep, ...]) -> list[dict[str, Any]]:
         if len(_MICROS) >= 10_000:
             _MICROS.clear()
         found = _MICROS[microsteps] = FrozenList(_micro(m) for m in microsteps)
+    if len(_MICROS_BY_ID) >= 10_000:
+        _MICROS_BY_ID.clear()
+    _MICROS_BY_ID[id(microsteps)] = (microsteps, found)  # the tuple is kept: its id stays its own
     return found
 
 
