@@ -23,7 +23,7 @@ from pathlib import Path
 from ._console import describe, progress_printer
 from .durable_disk import run_sqlite_commits
 from .durable_peers import DbosBench, PeerRun, installed_version, run_xstate
-from .durable_report import SK, DurableResults, format_table, verdict, write_json
+from .durable_report import SK, DurableResults, format_table, statekeeper_version, verdict, write_json
 from .durable_statekeeper import (
     SenderRun,
     create_instances,
@@ -32,6 +32,7 @@ from .durable_statekeeper import (
     run_one_sender,
     run_senders,
 )
+from .timing import percentile
 
 __all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main", "run", "run_benchmark"]
 
@@ -271,16 +272,8 @@ def _run_rounds(
         if row == SK and isinstance(run, SenderRun) and run.senders > 1:
             results.batch = run.per_batch
     samples = sorted(latencies)
-    results.p50_ms = _percentile(samples, 50.0)
-    results.p99_ms = _percentile(samples, 99.0)
-
-
-def _percentile(sorted_values: list[float], pct: float) -> float | None:
-    """Nearest-rank percentile of an already sorted list."""
-    if not sorted_values:
-        return None
-    rank = -(-len(sorted_values) * int(pct * 1000) // 100_000)  # ceil, in integers
-    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]
+    results.p50_ms = percentile(samples, 50.0)
+    results.p99_ms = percentile(samples, 99.0)
 
 
 def _bench_million(settings: Settings, directory: Path, results: DurableResults) -> None:
@@ -307,7 +300,7 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
     if unknown:
         raise ValueError(f"unknown part(s) {unknown}; choose from {', '.join(PARTS)}")
     results = DurableResults()
-    results.versions[SK] = _statekeeper_version()
+    results.versions[SK] = statekeeper_version()
     results.header = (
         f"statekeeper durable benchmark: Python {platform.python_version()}, SQLite "
         f"{sqlite3.sqlite_version}, a fresh file per phase, {settings.instances:,} instances of "
@@ -317,18 +310,6 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
     if "million" in only:
         _bench_million(settings, directory, results)
     return results
-
-
-def _statekeeper_version() -> str:
-    """The distribution's version, else the package's ``__version__`` (a source tree)."""
-    import importlib.metadata
-
-    import statekeeper
-
-    try:
-        return importlib.metadata.version("statekeeper")
-    except importlib.metadata.PackageNotFoundError:
-        return str(getattr(statekeeper, "__version__", "?"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

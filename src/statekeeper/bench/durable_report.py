@@ -19,6 +19,7 @@ __all__ = [
     "TARGETS",
     "DurableResults",
     "format_table",
+    "statekeeper_version",
     "to_json",
     "verdict",
     "write_json",
@@ -219,3 +220,15 @@ def to_json(results: DurableResults) -> dict[str, Any]:
 def write_json(results: DurableResults, path: str | Path) -> None:
     """Write :func:`to_json` to ``path``."""
     Path(path).write_text(json.dumps(to_json(results), indent=2) + "\n", encoding="utf-8")
+
+
+def statekeeper_version() -> str:
+    """The distribution's version, else the package's ``__version__`` (a source tree)."""
+    import importlib.metadata
+
+    import statekeeper
+
+    try:
+        return importlib.metadata.version("statekeeper")
+    except importlib.metadata.PackageNotFoundError:
+        return str(getattr(statekeeper, "__version__", "?"))

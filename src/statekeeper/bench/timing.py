@@ -18,7 +18,7 @@ from typing import Any
 
 from .adapters.base import Adapter
 
-__all__ = ["gc_paused", "measure_bytes", "time_create", "time_dispatch"]
+__all__ = ["gc_paused", "measure_bytes", "percentile", "time_create", "time_dispatch"]
 
 
 @contextmanager
@@ -127,3 +127,11 @@ def measure_bytes(adapter: Adapter, factory: Any, count: int) -> float:
                 tracemalloc.stop()
     adapter.release(factory, warm + slots)
     return (after - before) / count
+
+
+def percentile(sorted_values: list[float], pct: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = -(-len(sorted_values) * int(pct * 1000) // 100_000)  # ceil, in integers
+    return sorted_values[min(len(sorted_values), max(1, rank)) - 1]

@@ -47,7 +47,6 @@ import copy
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Literal, TypeVar
 
 from hypothesis import strategies as st
@@ -56,6 +55,17 @@ from ..core.actions import Action, Assign, Call, Cancel, Param, Raise, Send
 from ..core.compile import CompiledChart, compile_chart
 from ..core.durations import Duration
 from ..core.model import Chart, DoneData, State, Transition
+from .vocabulary import (
+    BUDGET,
+    EXTERNAL_EVENTS,
+    FUNCTIONS,
+    GUARDS,
+    INITIAL_DATA,
+    RAISED_EVENTS,
+    UNKNOWN_EVENT,
+    chart_events,
+    has_timers,
+)
 
 __all__ = [
     "BUDGET",
@@ -71,79 +81,6 @@ __all__ = [
     "charts",
     "event_sequences",
 ]
-
-#: External events the generated charts react to (``e`` descriptors match ``e.x`` and ``e.y``).
-EXTERNAL_EVENTS: tuple[str, ...] = ("a", "b", "c", "e.x", "e.y")
-#: An event no generated transition names (only ``*`` can take it).
-UNKNOWN_EVENT = "zzz"
-#: Events raised internally or sent to self without delay; transitions on them are budgeted.
-RAISED_EVENTS: tuple[str, ...] = ("r.1", "r.2")
-#: How many budgeted transitions may run before an external transition resets ``k``.
-BUDGET = 3
-#: The data every generated chart starts with.
-INITIAL_DATA: Mapping[str, Any] = MappingProxyType(
-    {"n": 0, "k": 0, "flag": False, "box": {"v": 0}}
-)
-
-Data = Mapping[str, Any]
-
-
-def _budget(data: Data, event: Any) -> bool:
-    return bool(data["k"] < BUDGET)
-
-
-def _n_even(data: Data, event: Any) -> bool:
-    return bool(data["n"] % 2 == 0)
-
-
-def _n_small(data: Data, event: Any) -> bool:
-    return bool(data["n"] < 2)
-
-
-def _flag(data: Data, event: Any) -> bool:
-    return bool(data["flag"])
-
-
-def _is_a(data: Data, event: Any) -> bool:
-    return event is not None and event.name == "a"
-
-
-def _budget_n_even(data: Data, event: Any) -> bool:
-    return _budget(data, event) and _n_even(data, event)
-
-
-def _budget_flag(data: Data, event: Any) -> bool:
-    return _budget(data, event) and _flag(data, event)
-
-
-def _tick(data: Data, event: Any) -> dict[str, Any]:
-    return {**data, "k": data["k"] + 1}
-
-
-def _bump(data: Data, event: Any) -> dict[str, Any]:
-    return {**data, "n": (data["n"] + 1) % 5}
-
-
-def _double_n(data: Data, event: Any) -> int:
-    return int(data["n"] * 2 % 5)
-
-
-#: The guards generated charts name, all deterministic functions of data and event.
-GUARDS: Mapping[str, Callable[[Data, Any], bool]] = MappingProxyType({
-    "budget": _budget,
-    "budget_n_even": _budget_n_even,
-    "budget_flag": _budget_flag,
-    "n_even": _n_even,
-    "n_small": _n_small,
-    "flag": _flag,
-    "is_a": _is_a,
-})
-#: The functions (``Call`` targets and ``expr`` names) generated charts name.
-FUNCTIONS: Mapping[str, Callable[[Data, Any], Any]] = MappingProxyType({
-    "tick": _tick,
-    "bump": _bump,
-    "double_n": _double_n,
-})
 
 _BUDGET_GUARDS = ("budget", "budget_n_even", "budget_flag")
 _EXTERNAL_GUARDS = ("n_even", "n_small", "flag", "!flag", "is_a")
@@ -412,41 +349,11 @@ def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12) -> Gene
     if builder.style.extras and builder.chance(4):
         initial = builder.pick([s for s in builder.states if s.kind != "final"]).id
     chart = Chart("generated", states=top, initial=initial, data=copy.deepcopy(dict(INITIAL_DATA)))
-    reacts = _chart_events(chart)
+    reacts = chart_events(chart)
     events = tuple(e for e in EXTERNAL_EVENTS
                    if any(e == r or e.startswith(f"{r}.") for r in reacts))
     return GeneratedChart(chart, events=events or EXTERNAL_EVENTS,
-                          has_timers=_has_timers(chart.children))
-
-
-def _has_timers(states: Sequence[State]) -> bool:
-    for state in states:
-        blocks = [*state.entry_blocks, *state.exit_blocks, *(t.actions for t in state.transitions)]
-        if state.after_transitions or any(
-            isinstance(a, Send) and a.delay for block in blocks for a in block
-        ):
-            return True
-        if _has_timers(state.children):
-            return True
-    return False
-
-
-def _chart_events(chart: Chart) -> tuple[str, ...]:
-    """External event names a hand-written chart reacts to (from its descriptors)."""
-    found: list[str] = []
-
-    def visit(states: Sequence[State]) -> None:
-        for state in states:
-            for t in state.transitions:
-                for descriptor in (t.event or "").split():
-                    name = descriptor.removesuffix(".*").removesuffix(".")
-                    if name and name != "*" and not name.startswith(("done.", "error.",
-                                                                     "statekeeper.")):
-                        found.append(name)
-            visit(state.children)
-
-    visit(chart.children)
-    return tuple(dict.fromkeys(found))
+                          has_timers=has_timers(chart.children))
 
 
 def event_sequences(chart: GeneratedChart | Chart, *, min_size: int = 3,
@@ -462,7 +369,7 @@ def event_sequences(chart: GeneratedChart | Chart, *, min_size: int = 3,
         others: tuple[str, ...] = (*EXTERNAL_EVENTS, RAISED_EVENTS[0], UNKNOWN_EVENT)
         timers = chart.has_timers
     else:
-        likely = _chart_events(chart) or (UNKNOWN_EVENT,)
+        likely = chart_events(chart) or (UNKNOWN_EVENT,)
         others, timers = (UNKNOWN_EVENT,), True
     named = st.sampled_from(likely)
     branches: list[st.SearchStrategy[Step]] = [named, named, named, st.sampled_from(others)]
