@@ -29,7 +29,7 @@ from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, IntegrityError, Store, StoreError
 from ..storage.records import Commit, InstanceRecord
-from .planner import Plan, check_read, plan_admin, plan_delivery, plan_start
+from .planner import Plan, plan_admin, plan_delivery, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .rows import snapshot_from_row
@@ -76,6 +76,8 @@ class Engine:
         self.max_conflicts = max_conflicts
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._cache: OrderedDict[str, tuple[InstanceRecord, Snapshot]] = OrderedDict()
+        # instances whose snapshot was read from a row and not yet checked against its chart
+        self._unchecked: set[str] = set()
         self._thread: threading.Thread | None = None
         self.linger = linger
         self._expected = 0
@@ -267,7 +269,10 @@ class Engine:
                     state = InstanceState.from_dict({**seen.result, "outcome": "duplicate"})
                     request.future.set_result(state)
                     return None
-            return plan_delivery(request, record, snapshot, self.registry, now)
+            plan = plan_delivery(request, record, snapshot, self.registry, now,
+                                 checked=request.instance not in self._unchecked)
+            self._unchecked.discard(request.instance)
+            return plan
         except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
             request.future.set_exception(exc)
             return None
@@ -379,7 +384,7 @@ class Engine:
             snapshot = snapshot_from_row(record)
         except SnapshotError as exc:
             raise IntegrityError(f"instance {instance_id!r}: {exc}") from None
-        check_read(record, snapshot, self.registry)
+        self._unchecked.add(instance_id)  # checked against its chart by its first delivery
         self._remember(instance_id, record, snapshot)
         return record, snapshot
 

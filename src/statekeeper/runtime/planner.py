@@ -40,7 +40,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
-__all__ = ["Plan", "check_read", "plan_admin", "plan_delivery", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -78,11 +78,22 @@ def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
 
 
 def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snapshot,
-                  registry: Registry, now: float) -> Plan:
-    """Run the step for one event on the instance as read, and describe the commit."""
+                  registry: Registry, now: float, *, checked: bool = False) -> Plan:
+    """Run the step for one event on the instance as read, and describe the commit.
+
+    ``checked`` says ``snapshot`` is known to be a state of its chart (a step of the chart
+    made it, or an earlier delivery checked it): a snapshot read from a row is checked once,
+    not on every event.
+    """
     entry = registry.get(record.chart, record.version, record.hash)
-    # ``snapshot`` is one a step of this chart made, or one the engine checked against the
-    # chart when it read the row (see :func:`check_read`): not checked again per event.
+    if not checked:
+        try:
+            snapshot.check(entry.chart)
+        except SnapshotMismatch:
+            raise
+        except SnapshotError as exc:  # the row names its chart but its state is not of it
+            raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: "
+                                 f"{exc}") from None
     event = request.event
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
@@ -113,26 +124,6 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
             plan.error = EventNotAccepted(event.name, snapshot.configuration)
         return plan
     return _plan(entry, record, snapshot, result, event, now, request, request)
-
-
-def check_read(record: InstanceRecord, snapshot: Snapshot, registry: Registry) -> None:
-    """Refuse a snapshot read from the store that is not a state of its registered chart.
-
-    A row whose chart is not registered (or registered with another structure) is left to
-    the delivery, which says so; an operator's action on it needs no chart at all.
-
-    Raises:
-        IntegrityError: the row names its chart, but its configuration is not of that chart.
-
-    """
-    try:
-        entry = registry.get(record.chart, record.version, record.hash)
-    except (SnapshotMismatch, LookupError):
-        return
-    try:
-        snapshot.check(entry.chart)
-    except SnapshotError as exc:  # the row names its chart but its state is not of it
-        raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: {exc}") from None
 
 
 def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
