@@ -209,6 +209,7 @@ class Engine:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 self._cache.clear()
+                self._unchecked.clear()
             finally:
                 self._run_deferred()
             for barrier in barriers:
@@ -285,6 +286,7 @@ class Engine:
             for request, _ in planned:
                 request.future.set_exception(exc)
             self._cache.clear()
+            self._unchecked.clear()
             return
         self.batches += 1
         # By commit, not by instance: an earlier commit of the same instance in this batch may
@@ -393,4 +395,5 @@ class Engine:
         self._cache[instance_id] = (record, snapshot)
         self._cache.move_to_end(instance_id)
         while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+            evicted, _ = self._cache.popitem(last=False)
+            self._unchecked.discard(evicted)
