@@ -57,7 +57,8 @@ def test_yaml_round_trip(chart: Chart) -> None:
 
 
 def test_charts_from_the_runtime_strategy_round_trip_too() -> None:
-    strategies = pytest.importorskip("statekeeper.testing.strategies")
+    strategies = pytest.importorskip(
+        "statekeeper.testing.strategies", reason="the strategies need hypothesis (the dev extra)")
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(strategies.charts())

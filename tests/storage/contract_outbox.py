@@ -138,6 +138,9 @@ class OutboxStoreContract:
         for wrong in (str(second.id), float(second.id), None, [second.id]):
             with pytest.raises(TypeError, match="dead letter id"):
                 store.dead_letter(wrong)  # type: ignore[arg-type]
+            with pytest.raises(TypeError, match="dead letter id"):
+                store.delete_dead_letter(wrong)  # type: ignore[arg-type]
+        assert store.dead_letter(second.id) == second  # a refused delete deleted nothing
         store.delete_dead_letter(first.id)
         assert store.dead_letter(first.id) is None
 

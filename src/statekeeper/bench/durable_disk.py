@@ -17,7 +17,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from .durable_statekeeper import SenderRun, instance_ids
+from .durable_statekeeper import SenderRun, instance_ids, synchronous_name
 
 __all__ = ["ROW_TEXT", "run_sqlite_commits"]
 
@@ -52,7 +52,7 @@ def run_sqlite_commits(path: Path, rows: int, commits: int, warmup: int,
             raise RuntimeError(f"{path} cannot use WAL (journal_mode is {mode!r})")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute(_SCHEMA)
-        level = int(conn.execute("PRAGMA synchronous").fetchone()[0])
+        level = conn.execute("PRAGMA synchronous").fetchone()[0]
         insert = "INSERT INTO bare (instance, seq, at, body) VALUES (?, ?, ?, ?)"
         cur = conn.cursor()
         written = 0
@@ -76,5 +76,4 @@ def run_sqlite_commits(path: Path, rows: int, commits: int, warmup: int,
         seconds = time.perf_counter() - start
     finally:
         conn.close()
-    synchronous = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
-    return SenderRun(1, rows * commits, seconds, commits, synchronous=synchronous)
+    return SenderRun(1, rows * commits, seconds, commits, synchronous=synchronous_name(level))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .durable_statekeeper import instance_ids, target
+from .durable_statekeeper import instance_ids, synchronous_name, target
 
 __all__ = [
     "DBOS_STEPS",
@@ -121,8 +121,7 @@ def xstate_store(path: Path, *, full: bool) -> Any:
 
 
 def _xstate_synchronous(store: Any) -> str:
-    level = int(store._conn().execute("PRAGMA synchronous").fetchone()[0])
-    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(level, str(level))
+    return synchronous_name(store._conn().execute("PRAGMA synchronous").fetchone()[0])
 
 
 def run_xstate(path: Path, *, full: bool, instances: int, senders: int, events: int, warmup: int) -> PeerRun:

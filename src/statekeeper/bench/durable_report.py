@@ -86,7 +86,6 @@ class DurableResults:
         ours, theirs = self.value(SK, "16_senders"), self.best(peer)
         return ours / theirs if ours is not None and theirs else None
 
-
     def disk_ratios(self) -> tuple[float | None, float | None]:
         """Return statekeeper (16 senders) over bare SQLite at 1 and at 16 rows per commit."""
         ours = self.value(SK, "16_senders")

@@ -50,6 +50,7 @@ __all__ = [
     "run_engine_alone",
     "run_one_sender",
     "run_senders",
+    "synchronous_name",
     "target",
     "toggle_chart",
 ]
@@ -99,10 +100,15 @@ def db_bytes(path: Path) -> int:
     return sum(os.path.getsize(f"{path}{s}") for s in _SUFFIXES if os.path.exists(f"{path}{s}"))
 
 
+def synchronous_name(level: Any) -> str:
+    """The name of a ``PRAGMA synchronous`` level as SQLite reports it (``2`` is ``FULL``)."""
+    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(int(level), str(level))
+
+
 def synchronous_of(store: SQLiteStore) -> str:
     """The ``synchronous`` level the store's connections really use (read back, not assumed)."""
-    level = store._db.read(lambda cur: cur.execute("PRAGMA synchronous").fetchone()[0])
-    return {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}.get(int(level), str(level))
+    return synchronous_name(
+        store._db.read(lambda cur: cur.execute("PRAGMA synchronous").fetchone()[0]))
 
 
 @dataclass

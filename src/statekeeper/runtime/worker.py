@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..clock import Clock
+from ..core.actions import LATE_POLICIES
 from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
@@ -75,7 +76,7 @@ class Worker:
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self.lease = lease
         self.poll = poll
-        if late_policy not in ("fire_late", "skip"):
+        if late_policy not in LATE_POLICIES:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance

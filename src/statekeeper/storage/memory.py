@@ -357,7 +357,7 @@ class MemoryStore:
     def delete_dead_letter(self, letter_id: int) -> bool:
         with self._lock:
             self._check_open()
-            return self._dead.pop(letter_id, None) is not None
+            return self._dead.pop(check_letter_id(letter_id), None) is not None
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -359,7 +359,7 @@ class SQLiteStore:
         return decode_dead_letter(rows[0]) if rows else None
 
     def delete_dead_letter(self, letter_id: int) -> bool:
-        return self._change(Q["delete_dead_letter"], (letter_id,)) == 1
+        return self._change(Q["delete_dead_letter"], (check_letter_id(letter_id),)) == 1
 
     # -- checks ------------------------------------------------------------------------------
 
