@@ -18,7 +18,6 @@ from statekeeper.storage import (
     EffectFinish,
     EffectRecord,
     InstanceRecord,
-    IntegrityError,
     MailboxRecord,
     Store,
     StoreError,
@@ -88,6 +87,15 @@ def seed_effects(store: Store, instances: int, per_instance: int,
         step(store, iid, effects=[effect(iid, k, available_at=available_at) for k in mine])
         keys += mine
     return keys
+
+
+def seed_timers(store: Store) -> None:
+    """Two instances with four pending timers: due 10 (twice), 30 and 50."""
+    created(store, "o-1")
+    created(store, "o-2")
+    step(store, "o-1", timers_set=[timer("o-1", "b", 30.0), timer("o-1", "z", 10.0),
+                                   timer("o-1", "c", 50.0, policy="skip")])
+    step(store, "o-2", timers_set=[timer("o-2", "a", 10.0, target="o-1")])
 
 
 class StoreContract:
@@ -320,16 +328,9 @@ class StoreContract:
 
     # -- timers ----------------------------------------------------------------------------------
 
-    def _timers(self, store: Store) -> None:
-        created(store, "o-1")
-        created(store, "o-2")
-        step(store, "o-1", timers_set=[timer("o-1", "b", 30.0), timer("o-1", "z", 10.0),
-                                       timer("o-1", "c", 50.0, policy="skip")])
-        step(store, "o-2", timers_set=[timer("o-2", "a", 10.0, target="o-1")])
-
     def test_due_timers_earliest_first(self, store: Store) -> None:
         assert store.next_timer_due() is None
-        self._timers(store)
+        seed_timers(store)
         due = [(t.due, t.instance, t.timer_id) for t in store.due_timers(30.0)]
         assert due == [(10.0, "o-1", "z"), (10.0, "o-2", "a"), (30.0, "o-1", "b")]
         assert len(store.due_timers(30.0, limit=2)) == 2
@@ -340,7 +341,7 @@ class StoreContract:
         assert store.timers("o-1")[2].policy == "skip"
 
     def test_a_fired_timer_is_deleted_by_its_commit_once(self, store: Store) -> None:
-        self._timers(store)
+        seed_timers(store)
         rec = step(store, "o-1", timer_fired="z")
         assert [t.timer_id for t in store.timers("o-1")] == ["b", "c"]
         twice = advance(rec, timer_fired="z")
@@ -348,58 +349,11 @@ class StoreContract:
         assert store.next_timer_due() == 10.0  # o-2's timer is untouched
 
     def test_cancel_and_rearm(self, store: Store) -> None:
-        self._timers(store)
+        seed_timers(store)
         step(store, "o-1", timers_cancelled=["b", "never-set"])
         assert [t.timer_id for t in store.timers("o-1")] == ["z", "c"]
         step(store, "o-1", timers_cancelled=["z"], timers_set=[timer("o-1", "z", 99.0)])
         assert [(t.timer_id, t.due) for t in store.timers("o-1")] == [("c", 50.0), ("z", 99.0)]
-
-    # -- integrity -------------------------------------------------------------------------------
-
-    def test_integrity_check_of_a_good_store(self, store: Store) -> None:
-        self._timers(store)
-        seed_effects(store, 2, 2)
-        step(store, "o-1", mailbox=MailboxRecord("o-1", "k", "go", {}, 1.0),
-             dead_letters=[DeadLetterRecord("event", "x", "k", {}, [], 1.0)])
-        assert store.integrity_check() == []
-
-    @pytest.mark.parametrize(("column", "garbage"), [
-        ("snapshot", "{not json"), ("snapshot", "[1, 2]"), ("configuration", '"placed"'),
-        ("labels", '{"k": 1}'), ("rev", "seven"), ("status", "paused"), ("updated_at", "noon"),
-    ])
-    def test_a_corrupted_row_is_refused_never_repaired(self, store: Store, corrupt: Any,
-                                                       column: str, garbage: str) -> None:
-        created(store, "o-1")
-        created(store, "o-2")
-        corrupt("o-2", column, garbage)
-        with pytest.raises(IntegrityError, match=r"instances.*o-2"):
-            store.load("o-2")
-        assert store.load("o-1").id == "o-1"
-        # (SQLite's own PRAGMA integrity_check may add a line of its own, e.g. for a CHECK)
-        problems = [p for p in store.integrity_check() if not p.startswith("PRAGMA")]
-        assert len(problems) == 1 and "instances" in problems[0] and "'o-2'" in problems[0]
-        with pytest.raises(IntegrityError):
-            store.load("o-2")  # still refused: nothing was repaired
-
-    def test_a_query_over_a_corrupted_row_is_refused(self, store: Store, corrupt: Any) -> None:
-        created(store, "o-1", labels={"region": "eu"})
-        corrupt("o-1", "labels", "{broken")
-        with pytest.raises(IntegrityError):
-            store.query(labels={"region": "eu"})
-        with pytest.raises(IntegrityError):
-            store.query()
-
-    def test_integrity_check_finds_seq_gaps_and_timers_of_finished_instances(
-            self, store: Store) -> None:
-        rec = created(store, "o-1")
-        store.apply([advance(rec, transitions=[transition("o-1", 3)])])
-        created(store, "o-2")
-        step(store, "o-2", timers_set=[timer("o-2", "t", 5.0)])
-        store.apply([Commit(replace(store.load("o-2"), status="done"), 2)])
-        problems = store.integrity_check()
-        assert len(problems) == 2
-        assert "gaps in seq" in problems[0] and "'o-1'" in problems[0]
-        assert "finished" in problems[1] and "'o-2'" in problems[1]
 
     def test_a_closed_store_refuses_calls(self, store: Store) -> None:
         created(store, "o-1")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contract import StoreContract
 from contract_groups import GroupStoreContract
+from contract_integrity import IntegrityStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
@@ -27,3 +28,7 @@ class TestOutboxStoreContract(OutboxStoreContract):
 
 class TestQueryStoreContract(QueryStoreContract):
     """Queries, once per backend."""
+
+
+class TestIntegrityStoreContract(IntegrityStoreContract):
+    """Integrity checks and corrupted rows, once per backend."""

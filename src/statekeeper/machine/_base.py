@@ -25,7 +25,7 @@ from ..core.commands import (
     StartTimer,
 )
 from ..core.compile import CompiledChart, compile_chart
-from ..core.errors import ChartError, EventNotAccepted, MachineFinished, UnboundName
+from ..core.errors import EventNotAccepted, MachineFinished, UnboundName
 from ..core.events import Event
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
@@ -39,18 +39,13 @@ from ._env import (
     _Extras,
     _system_clock,
 )
+from ._invokes import SCXML_INVOKE_TYPES, declared_params, load_child
 from ._memo import Config, Outcome, intern_config, remember
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
 _log = logging.getLogger("statekeeper")
 _INIT = "__initial__"
-
-
-def _declared(chart: CompiledChart, params: dict[str, Any]) -> dict[str, Any] | None:
-    """The invoke params a child chart declares data for; others are not set (SEM-10)."""
-    declared = {item.id for _, item in chart.data_items}
-    return {k: v for k, v in params.items() if k in declared} or None
 
 
 class BaseMachine:
@@ -342,15 +337,15 @@ class BaseMachine:
     def _start_invoke(self, command: StartInvoke) -> None:
         x = self._extras()
         kind = command.type
-        if kind in ("scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml"):
+        if kind in SCXML_INVOKE_TYPES:
             try:
-                child_chart = self._load_child(command)
+                child_chart = load_child(self._env, command)
             except Exception as exc:  # noqa: BLE001 - SEM-11: a failed invoke is an event
                 self._deliver(Event("error.execution", {"error": f"{type(exc).__name__}: {exc}"},
                                     "platform"))
                 return
             child = type(self)(
-                child_chart, data=_declared(child_chart, command.params),
+                child_chart, data=declared_params(child_chart, command.params),
                 session=command.invokeid,
                 clock=self._env.clock, effects=self._env.effects, tasks=self._env.tasks,
                 invoke_loader=self._env.invoke_loader, on_log=self._env.on_log,
@@ -362,20 +357,6 @@ class BaseMachine:
         else:
             self._deliver(Event("error.execution", {"error": f"unsupported invoke type {kind!r}"},
                                 "platform"))
-
-    def _load_child(self, command: StartInvoke) -> CompiledChart:
-        """The child's chart; the invoke loader decides (and may trust) whenever it is given."""
-        content = command.content
-        if isinstance(content, CompiledChart):
-            return content
-        if self._env.invoke_loader is not None:
-            return self._env.invoke_loader(command.src, content)
-        if isinstance(content, Chart):
-            return compile_chart(content)
-        if self._env.invoke_loader is None:
-            raise ChartError(f"invoke {command.invokeid!r}: no invoke_loader to load "
-                             f"{command.src or 'its content'!r}", command.state)
-        return self._env.invoke_loader(command.src, content)
 
     def _start_task(self, command: StartInvoke) -> None:
         raise NotImplementedError

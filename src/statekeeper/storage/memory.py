@@ -30,10 +30,10 @@ from ._decode import (
     decode_instance,
     decode_mailbox,
     decode_policy_state,
-    decode_problems,
     decode_timer,
     decode_transition,
 )
+from ._integrity import row_problems
 from .base import StoreError, UnknownInstance
 from .records import (
     Commit,
@@ -374,22 +374,7 @@ class MemoryStore:
                 "dead_letters": list(self._dead.values()),
                 "policy_state": list(self._policy.values()),
             }
-        problems = [p for table, rows in tables.items() for p in decode_problems(table, rows)]
-        known = {r[0]: r[6] for r in tables["instances"]}
-        for table, column in (("transitions", 1), ("mailbox", 0), ("outbox", 2), ("timers", 0)):
-            for iid in sorted({r[column] for r in tables[table]} - known.keys()):
-                problems.append(f"{table} rows of unknown instance {iid!r}")
-        seqs: dict[str, list[int]] = {}
-        for row in tables["transitions"]:
-            seqs.setdefault(row[1], []).append(row[2])
-        for iid, found in sorted(seqs.items()):
-            if sorted(found) != list(range(1, len(found) + 1)):
-                problems.append(f"transitions of {iid!r} have gaps in seq "
-                                f"({len(found)} rows, seq {min(found)}..{max(found)})")
-        for iid, tid in sorted({(r[0], r[1]) for r in tables["timers"]}):
-            if known.get(iid) == "done":
-                problems.append(f"timer {tid!r} of finished instance {iid!r}")
-        return problems
+        return row_problems(tables)
 
 
 def _timer_order(row: Row) -> tuple[Any, ...]:

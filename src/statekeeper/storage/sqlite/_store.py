@@ -42,6 +42,7 @@ from .._decode import (
     decode_timer,
     decode_transition,
 )
+from .._integrity import done_timer, orphan, seq_gap
 from ..base import IntegrityError, UnknownInstance
 from ..records import (
     Commit,
@@ -169,12 +170,9 @@ def _integrity_txn(cur: sqlite3.Cursor) -> list[str]:
                 if r[0] != "ok"]
     for table in _TABLES:
         problems += decode_problems(table, cur.execute(Q[f"all_{table}"]))
-    problems += [f"{table} rows of unknown instance {iid!r}"
-                 for table, iid in cur.execute(Q["check_orphans"])]
-    problems += [f"transitions of {iid!r} have gaps in seq ({n} rows, seq {lo}..{hi})"
-                 for iid, n, lo, hi in cur.execute(Q["check_seq_gaps"])]
-    problems += [f"timer {tid!r} of finished instance {iid!r}"
-                 for iid, tid in cur.execute(Q["check_timers_of_done"])]
+    problems += [orphan(table, iid) for table, iid in cur.execute(Q["check_orphans"])]
+    problems += [seq_gap(*row) for row in cur.execute(Q["check_seq_gaps"])]
+    problems += [done_timer(iid, tid) for iid, tid in cur.execute(Q["check_timers_of_done"])]
     return problems
 
 

@@ -1,0 +1,60 @@
+"""The cross-row rules of ``integrity_check``, worded once for every store.
+
+Each store finds the rows that break a rule its own way (SQL queries in SQLite, a walk over
+dictionaries in memory); the wording of each problem lives here, so a report reads the same
+whichever store wrote it, and the contract suite can compare them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from ._decode import decode_problems
+
+__all__ = ["done_timer", "orphan", "row_problems", "seq_gap"]
+
+#: (table, column of its instance id) for every table whose rows belong to an instance
+_OWNED = (("transitions", 1), ("mailbox", 0), ("outbox", 2), ("timers", 0))
+
+
+def orphan(table: str, instance: str) -> str:
+    """Rows of ``table`` name an instance that does not exist."""
+    return f"{table} rows of unknown instance {instance!r}"
+
+
+def seq_gap(instance: str, rows: int, low: int, high: int) -> str:
+    """An instance's log is not numbered 1..n without gaps."""
+    return f"transitions of {instance!r} have gaps in seq ({rows} rows, seq {low}..{high})"
+
+
+def done_timer(instance: str, timer_id: str) -> str:
+    """A finished instance still holds a pending timer."""
+    return f"timer {timer_id!r} of finished instance {instance!r}"
+
+
+def row_problems(tables: Mapping[str, Sequence[Sequence[Any]]]) -> list[str]:
+    """Every problem of a whole store given as rows per table (in the SQL column order).
+
+    What the SQLite store's checks find with queries, found by walking the rows: each row
+    decodes, each owned row's instance exists, each log is gap-free, and no finished
+    instance holds a timer.
+    """
+    problems = [p for table, rows in tables.items() for p in decode_problems(table, rows)]
+    status = {row[0]: row[6] for row in tables["instances"]}
+    for table, column in _OWNED:
+        problems += [orphan(table, iid)
+                     for iid in sorted({row[column] for row in tables[table]} - status.keys())]
+    seqs: dict[str, list[int]] = {}
+    for row in tables["transitions"]:
+        seqs.setdefault(row[1], []).append(row[2])
+    problems += [seq_gap(iid, len(found), min(found), max(found))
+                 for iid, found in sorted(seqs.items())
+                 if sorted(found) != list(range(1, len(found) + 1))]
+    problems += [done_timer(iid, tid) for iid, tid in _sorted_pairs(tables["timers"])
+                 if status.get(iid) == "done"]
+    return problems
+
+
+def _sorted_pairs(rows: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
+    return sorted({(row[0], row[1]) for row in rows})
