@@ -17,7 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeAlias
 
+from ._shapes import action_tuple, shown
 from .durations import Duration
+from .errors import ChartError
 
 __all__ = [
     "LATE_POLICIES",
@@ -157,6 +159,15 @@ class If:
 
     branches: tuple[tuple[str | None, tuple[Action, ...]], ...]
 
+    def __post_init__(self) -> None:
+        branches = []
+        for branch in self.branches:
+            if not isinstance(branch, (list, tuple)) or len(branch) != 2:
+                raise ChartError(f"an If branch is a pair (cond, actions), with cond None for "
+                                 f"the else branch; not {shown(branch)}")
+            branches.append((branch[0], action_tuple(branch[1])))
+        object.__setattr__(self, "branches", tuple(branches))
+
 
 @dataclass(frozen=True, slots=True)
 class Foreach:
@@ -166,6 +177,9 @@ class Foreach:
     item: str
     index: str | None = None
     actions: tuple[Action, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "actions", action_tuple(self.actions))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from .effect_policy import effect_policy
 from .errors import ChartError
 from .execute import compile_actions, compile_content, compile_params
 from .hashing import structure_hash
-from .model import Chart, State, Transition
+from .model import Chart, Invoke, State, Transition
 from .nodes import COMPOUND, FINAL, HISTORY, PARALLEL, ROOT_ID, Node, TransitionNode
 from .validate import check_chart, did_you_mean
 
@@ -252,7 +252,7 @@ def _bind(compiled: CompiledChart, chart: Chart) -> None:
             raise ChartError(f"a {node.kind} state cannot have an initial", where)
         if spec.donedata is not None:
             node.donedata = _donedata(spec, dm, where)
-        node.invokes = tuple(_invoke(inv, dm, where) for inv in spec.invoke)
+        node.invokes = tuple(_invoke(inv, dm, where) for inv in spec.invokes)
 
 
 def _expand_work(transitions: list[Transition], where: str) -> list[Transition]:
@@ -325,6 +325,9 @@ def _donedata(spec: State, dm: DataModel, where: str) -> Callable[[Any], Any]:
 
 
 def _invoke(inv: Any, dm: DataModel, where: str) -> dict[str, Any]:
+    if not isinstance(inv, Invoke):
+        raise ChartError(f"an invoke must be Invoke(...), not {inv!r}", where)
+
     def value(expr: str | None, literal: Any) -> Callable[[Any], Any]:
         if expr is not None:
             return dm.expr(expr, where)

@@ -27,6 +27,7 @@ __all__ = [
     "EvalContext",
     "FunctionsDataModel",
     "PythonDataModel",
+    "need_text",
 ]
 
 Evaluator = Callable[["EvalContext"], Any]
@@ -57,6 +58,22 @@ class AttrDict(dict[str, Any]):
             raise AttributeError(key) from None
 
 
+GUARD, EXPRESSION, LOCATION, SCRIPT = "a guard (cond)", "an expression", "a data location", "a script"
+
+
+def need_text(text: Any, what: str, where: str | None) -> str:
+    """``text`` itself if it is a string, else the :class:`ChartError` a hand-written chart needs.
+
+    Charts written in Python are not type-checked by everyone: a literal where an expression
+    belongs (``Assign("x", 1)``) must fail at compile time with its state, not as an
+    ``AttributeError`` from inside the datamodel.
+    """
+    if isinstance(text, str):
+        return text
+    hint = f"; a literal value goes in value={text!r}" if what == EXPRESSION else ""
+    raise ChartError(f"{what} must be a string, not {text!r}{hint}", where)
+
+
 class DataModel:
     """Turns expression text into callables; subclasses define what the text means."""
 
@@ -66,7 +83,7 @@ class DataModel:
         raise NotImplementedError
 
     def cond(self, text: str, where: str | None) -> Callable[[EvalContext], bool]:
-        evaluate = self.expr(text, where)
+        evaluate = self.expr(need_text(text, GUARD, where), where)
         return lambda ctx: bool(evaluate(ctx))
 
     def location(self, text: str, where: str | None) -> Setter:
@@ -83,7 +100,7 @@ class DataModel:
 
 
 def _path(text: str, where: str | None) -> list[str]:
-    parts = text.split(".")
+    parts = need_text(text, LOCATION, where).split(".")
     if not text or not all(p.isidentifier() for p in parts):
         raise ChartError(f"invalid data location {text!r}", where)
     return parts
@@ -116,7 +133,7 @@ class FunctionsDataModel(DataModel):
         return fn
 
     def cond(self, text: str, where: str | None) -> Callable[[EvalContext], bool]:
-        negate = text.startswith("!")
+        negate = need_text(text, GUARD, where).startswith("!")
         name = text[1:].strip() if negate else text
         if name.startswith("In(") and name.endswith(")"):
             state = name[3:-1].strip().strip("'\"")
@@ -129,7 +146,7 @@ class FunctionsDataModel(DataModel):
         return lambda ctx: bool(fn(MappingProxyType(ctx.data), ctx.event))
 
     def expr(self, text: str, where: str | None) -> Evaluator:
-        fn = self._lookup(self.functions, "function", text, where)
+        fn = self._lookup(self.functions, "function", need_text(text, EXPRESSION, where), where)
         return lambda ctx: fn(MappingProxyType(ctx.data), ctx.event)
 
     def read_location(self, text: str, where: str | None) -> Evaluator:
@@ -224,13 +241,13 @@ class PythonDataModel(DataModel):
             return fail
 
     def expr(self, text: str, where: str | None) -> Evaluator:
-        code = self._code(text, "eval", where)
+        code = self._code(need_text(text, EXPRESSION, where), "eval", where)
         if callable(code):
             return code  # type: ignore[no-any-return]
         return lambda ctx: eval(code, self._globals(ctx), ctx.data)  # noqa: S307
 
     def location(self, text: str, where: str | None) -> Setter:
-        root = text.strip().split(".")[0].split("[")[0]
+        root = need_text(text, LOCATION, where).strip().split(".")[0].split("[")[0]
         code = self._code(f"{text.strip()} = __value__", "exec", where)
 
         def assign(ctx: EvalContext, value: Any) -> None:
@@ -252,7 +269,7 @@ class PythonDataModel(DataModel):
         return assign
 
     def script(self, source: str, where: str | None) -> Callable[[EvalContext], None]:
-        code = self._code(source, "exec", where)
+        code = self._code(need_text(source, SCRIPT, where), "exec", where)
         if callable(code):
             return code  # type: ignore[no-any-return]
 

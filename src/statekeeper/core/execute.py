@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._shapes import shown
 from .actions import (
     LATE_POLICIES,
     MISSING,
@@ -69,18 +70,31 @@ def _assign(action: Assign, dm: DataModel, where: str | None) -> Compiled:
     return run
 
 
+def _event_name(name: Any, what: str, where: str | None) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise ChartError(f"{what} needs an event name (a non-empty string), not {shown(name)}",
+                         where)
+    return name
+
+
 def _raise(action: Raise, dm: DataModel, where: str | None) -> Compiled:
-    name = action.event
+    name = _event_name(action.event, "raise", where)
     return lambda r: r.raise_event(name)
 
 
 def compile_params(params: Sequence[Param], namelist: Sequence[str], dm: DataModel,
                    where: str | None) -> Callable[[EvalContext], dict[str, Any]]:
     """Compile ``namelist`` and ``<param>`` children into one evaluator of a dict."""
+    if isinstance(namelist, str):
+        raise ChartError(f"namelist must be a tuple of data locations, not the string "
+                         f"{namelist!r}; write {tuple(namelist.split())!r}", where)
     readers: list[tuple[str, Callable[[EvalContext], Any]]] = [
         (name, dm.read_location(name, where)) for name in namelist
     ]
     for param in params:
+        if not isinstance(param, Param):
+            raise ChartError(f"a param must be Param(name, expr=... | location=... | value=...), "
+                             f"not {param!r}", where)
         if param.location is not None:
             readers.append((param.name, dm.read_location(param.location, where)))
         else:
@@ -97,10 +111,21 @@ def compile_content(content: Content | None, dm: DataModel,
     """Compile a ``<content>`` body, or return ``None`` when there is none."""
     if content is None:
         return None
+    if not isinstance(content, Content):
+        raise ChartError(f"content must be Content(value=...) or Content(expr=...), not a "
+                         f"{type(content).__name__}; write content=Content(value=...)", where)
     return _value(content.expr, content.value, dm, where)
 
 
 def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
+    # literals are known now: one that can never work is a chart error, not error.execution
+    if action.eventexpr is None and action.event is not None:
+        _event_name(action.event, "send", where)
+    if action.delayexpr is None and action.delay not in (None, ""):
+        try:
+            parse_duration(action.delay)
+        except ValueError as exc:
+            raise ChartError(f"send: {exc}", where) from None
     event = _value(action.eventexpr, action.event, dm, where)
     target = _value(action.targetexpr, action.target, dm, where)
     kind = _value(action.typeexpr, action.type, dm, where)
@@ -145,6 +170,9 @@ def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
 
 
 def _cancel(action: Cancel, dm: DataModel, where: str | None) -> Compiled:
+    if action.sendidexpr is None and (not isinstance(action.sendid, str) or not action.sendid):
+        raise ChartError(f"cancel needs a sendid (the id of a send) or a sendidexpr, not "
+                         f"{shown(action.sendid)}", where)
     get = _value(action.sendidexpr, action.sendid, dm, where)
     return lambda r: r.cancel(get(r.ctx))
 

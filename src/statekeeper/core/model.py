@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
+from ._shapes import action_blocks, action_tuple, id_tuple, shown
 from .actions import MISSING, Action, Content, Effect, LatePolicy, Param
 from .durations import Duration
 from .errors import ChartError
@@ -82,13 +83,9 @@ class Transition:
         if self.work is not None and not isinstance(self.work, Effect):
             raise ChartError(f"work must be an Effect (the call that decides the transition), "
                              f"not {type(self.work).__name__}")
-        if isinstance(self.target, str):
-            object.__setattr__(self, "target", tuple(self.target.split()))
-        elif self.target is None:
-            object.__setattr__(self, "target", ())
-        else:
-            object.__setattr__(self, "target", tuple(self.target))
-        object.__setattr__(self, "actions", _actions(self.actions))
+        target = () if self.target is None else id_tuple(self.target, "a transition target", None)
+        object.__setattr__(self, "target", target)
+        object.__setattr__(self, "actions", action_tuple(self.actions))
         if self.type not in ("external", "internal"):
             raise ChartError(f"transition type must be 'external' or 'internal', not {self.type!r}")
 
@@ -121,9 +118,10 @@ class DoneData:
 class Invoke:
     """Work bound to a state's lifetime: started on entry, cancelled when the state is left.
 
-    ``type="scxml"`` runs a child chart (``content`` holds a :class:`Chart` or SCXML text;
-    ``src`` names a file or a registered chart).  ``type="task"`` runs the bound async or sync
-    callable named by ``src``; its return value arrives as ``done.invoke.<id>``.
+    ``type="scxml"`` runs a child chart: ``content=Content(value=...)`` holds a :class:`Chart`
+    or SCXML text, or ``src`` names a file or a registered chart.  ``type="task"`` runs the
+    bound async or sync callable named by ``src``; its return value arrives as
+    ``done.invoke.<id>``.
     """
 
     type: str | None = "scxml"
@@ -158,7 +156,7 @@ class State:
             blocks (an error stops only its own block, as in SCXML).
         ignore: event descriptors that are harmless here: sending them does nothing and does
             not raise :class:`~statekeeper.EventNotAccepted`.
-        invoke: work bound to this state's lifetime.
+        invoke: work bound to this state's lifetime: an :class:`Invoke` or a list of them.
         data: datamodel items declared on this state (late binding initialises them on entry).
         donedata: the payload of ``done.state`` when this is a final state.
         initial_actions: actions of SCXML's ``<initial>`` transition.
@@ -177,7 +175,7 @@ class State:
     entry: Any = ()
     exit: Any = ()
     ignore: tuple[str, ...] = ()
-    invoke: tuple[Invoke, ...] = ()
+    invoke: Invoke | Sequence[Invoke] = ()
     data: Any = ()
     donedata: DoneData | None = None
     initial_actions: tuple[Action, ...] = ()
@@ -188,27 +186,31 @@ class State:
     def __post_init__(self) -> None:
         children = _children(self.states, self.id)
         object.__setattr__(self, "states", children)
-        if isinstance(self.initial, str):
-            object.__setattr__(self, "initial", tuple(self.initial.split()))
-        elif self.initial is not None:
-            object.__setattr__(self, "initial", tuple(self.initial))
+        if self.initial is not None:
+            object.__setattr__(self, "initial", id_tuple(self.initial, "initial", self.id))
         transitions = list(self.transitions)
         for event, spec in dict(self.on).items():
+            if not isinstance(event, str):
+                raise ChartError(f"an event in on= must be a string of event descriptors, not "
+                                 f"{shown(event)}", self.id)
             transitions.extend(_transitions(spec, event, self.id))
         if self.always is not None:
             transitions.extend(_transitions(self.always, None, self.id))
         object.__setattr__(self, "transitions", tuple(transitions))
         object.__setattr__(self, "on", {})
         object.__setattr__(self, "always", None)
-        object.__setattr__(self, "entry", _blocks(self.entry))
-        object.__setattr__(self, "exit", _blocks(self.exit))
-        if isinstance(self.ignore, str):
-            object.__setattr__(self, "ignore", tuple(self.ignore.split()))
-        else:
-            object.__setattr__(self, "ignore", tuple(self.ignore))
-        object.__setattr__(self, "invoke", tuple(self.invoke))
-        object.__setattr__(self, "data", _data_items(self.data))
-        object.__setattr__(self, "initial_actions", _actions(self.initial_actions))
+        object.__setattr__(self, "entry", action_blocks(self.entry))
+        object.__setattr__(self, "exit", action_blocks(self.exit))
+        ignore = id_tuple(self.ignore, "ignore", self.id, noun="event descriptor")
+        object.__setattr__(self, "ignore", ignore)
+        invoke = self.invoke  # one Invoke, like one action, need not be wrapped in a list
+        object.__setattr__(self, "invoke", (invoke,) if isinstance(invoke, Invoke) else tuple(invoke))
+        object.__setattr__(self, "data", _data_items(self.data, self.id))
+        if self.donedata is not None and not isinstance(self.donedata, DoneData):
+            raise ChartError(f"donedata must be DoneData(params=..., content=...), not "
+                             f"{shown(self.donedata)}; a literal payload is "
+                             f"DoneData(content=Content(value=...))", self.id)
+        object.__setattr__(self, "initial_actions", action_tuple(self.initial_actions))
         after = {key: tuple(_transitions(spec, None, self.id)) for key, spec in self.after.items()}
         object.__setattr__(self, "after", after)
         if self.kind is None:
@@ -230,6 +232,11 @@ class State:
     @property
     def exit_blocks(self) -> tuple[tuple[Action, ...], ...]:
         return self.exit  # type: ignore[no-any-return]
+
+    @property
+    def invokes(self) -> tuple[Invoke, ...]:
+        """The invokes, in document order (one given alone is a tuple of one)."""
+        return self.invoke  # type: ignore[return-value]
 
     @property
     def data_items(self) -> tuple[DataItem, ...]:
@@ -299,11 +306,9 @@ class Chart:
         if not isinstance(self.name, str) or not self.name:
             raise ChartError("a chart needs a non-empty string name")
         object.__setattr__(self, "states", _children(self.states, None))
-        if isinstance(self.initial, str):
-            object.__setattr__(self, "initial", tuple(self.initial.split()))
-        elif self.initial is not None:
-            object.__setattr__(self, "initial", tuple(self.initial))
-        object.__setattr__(self, "data", _data_items(self.data))
+        if self.initial is not None:
+            object.__setattr__(self, "initial", id_tuple(self.initial, "initial", None))
+        object.__setattr__(self, "data", _data_items(self.data, None))
         if self.binding not in ("early", "late"):
             raise ChartError(f"binding must be 'early' or 'late', not {self.binding!r}")
 
@@ -360,25 +365,12 @@ def _transitions(spec: Any, event: str | None, state: str | None) -> list[Transi
     raise ChartError(f"cannot read transition {spec!r} for event {event!r}", state)
 
 
-def _actions(actions: Any) -> tuple[Action, ...]:
-    if actions is None:
-        return ()
-    if not isinstance(actions, (list, tuple)):
-        return (actions,)
-    return tuple(actions)
-
-
-def _blocks(blocks: Any) -> tuple[tuple[Action, ...], ...]:
-    if blocks is None or blocks == ():
-        return ()
-    if not isinstance(blocks, (list, tuple)):
-        return ((blocks,),)
-    if blocks and all(isinstance(b, (list, tuple)) for b in blocks):
-        return tuple(tuple(b) for b in blocks)
-    return (tuple(blocks),)
-
-
-def _data_items(data: Any) -> tuple[DataItem, ...]:
+def _data_items(data: Any, state: str | None) -> tuple[DataItem, ...]:
     if isinstance(data, Mapping):
         return tuple(DataItem(str(k), value=v) for k, v in data.items())
-    return tuple(data or ())
+    items = tuple(data or ())
+    for item in items:
+        if not isinstance(item, DataItem):
+            raise ChartError(f"data is a mapping {{name: value}} or a list of DataItem(...), "
+                             f"not a list holding {shown(item)}", state)
+    return items

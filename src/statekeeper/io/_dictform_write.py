@@ -71,7 +71,7 @@ def _write_state(state: State, at: At) -> dict[str, Any]:
         out["ignore"] = list(state.ignore)
     if state.invoke:
         out["invoke"] = [write_record(inv, at.at("invoke").at(i))
-                         for i, inv in enumerate(state.invoke)]
+                         for i, inv in enumerate(state.invokes)]
     if state.donedata is not None:
         out["donedata"] = write_record(state.donedata, at.at("donedata"))
     if state.initial_actions:
