@@ -64,3 +64,22 @@ class QueryStoreContract:
             seen += [r.id for r in batch]
             page = batch[-1].id
         assert seen == every
+
+    @pytest.mark.parametrize(("filters", "error", "reason"), [
+        ({"status": "paused"}, ValueError, r"status.*'active' or 'done'"),
+        ({"limit": 0}, ValueError, r"limit.*at least 1"),
+        ({"limit": -1}, ValueError, r"limit.*at least 1"),  # SQLite read LIMIT -1 as no limit
+        ({"limit": "5"}, TypeError, r"limit"),
+        ({"limit": True}, TypeError, r"limit"),
+        ({"state": 5}, TypeError, r"state"),
+        ({"chart": ("order",)}, TypeError, r"chart"),
+        ({"after": 3}, TypeError, r"after"),
+        ({"labels": {"region": 1}}, TypeError, r"labels"),
+        ({"labels": ["region"]}, TypeError, r"labels"),
+    ])
+    def test_a_malformed_query_is_refused_alike_by_every_store(
+            self, store: Store, filters: dict[str, Any], error: type[Exception],
+            reason: str) -> None:
+        self._population(store)
+        with pytest.raises(error, match=reason):
+            store.query(**filters)

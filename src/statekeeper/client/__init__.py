@@ -100,7 +100,13 @@ class Client(_BaseClient):
         return Watch(self._watchers, instance_id, timeout)
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
-        """Block until ``state`` is active in the instance (or raise ``TimeoutError``)."""
+        """Block until ``state`` is active in the instance (or raise ``TimeoutError``).
+
+        Raises:
+            KeyError: the instance's chart has no such state (it could never be reached).
+            UnknownInstance: there is no such instance.
+
+        """
         reached = threading.Event()
 
         def check(changed: InstanceState) -> None:
@@ -110,6 +116,7 @@ class Client(_BaseClient):
         self._watchers.append(check)
         try:
             current = self.get(instance_id)
+            self._check_state(current, state)
             if current.is_active(state):
                 return current
             if not reached.wait(timeout):

@@ -82,10 +82,11 @@ class AsyncClient(_BaseClient):
             stop()
 
     async def when(self, instance_id: str, state: str) -> InstanceState:
-        """Wait until ``state`` is active in the instance."""
+        """Wait until ``state`` is active in the instance (``KeyError`` if its chart has none)."""
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
             current = await self.get(instance_id)
+            self._check_state(current, state)
             while not current.is_active(state):
                 current = await changes.get()
             return current

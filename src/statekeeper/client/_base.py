@@ -13,6 +13,7 @@ from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
+from ..core.validate import did_you_mean
 from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
@@ -47,6 +48,16 @@ def open_store(url: str | Path, **options: Any) -> Store:
     from ..storage.sqlite import SQLiteStore
 
     return SQLiteStore(text, **options)
+
+
+def _check_options(idempotency_key: Any, actor: Any, trace_id: Any) -> None:
+    """Refuse what the log would store wrongly: a number as a key, an empty key (no key)."""
+    for name, value in (("idempotency_key", idempotency_key), ("actor", actor),
+                        ("trace_id", trace_id)):
+        if value is not None and type(value) is not str:
+            raise TypeError(f"send {name}= takes a string or None, not {value!r}")
+    if idempotency_key == "":
+        raise ValueError("send idempotency_key= must not be empty (pass None for no key)")
 
 
 class _BaseClient:
@@ -135,6 +146,8 @@ class _BaseClient:
             raise TypeError(f"an event is a name (str) or an Event, not {event!r}")
         if not ev.name or ev.name.startswith("statekeeper."):
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
+        if idempotency_key is not None or actor is not None or trace_id is not None:
+            _check_options(idempotency_key, actor, trace_id)
         if answer is None:
             return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
         return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id,
@@ -144,6 +157,16 @@ class _BaseClient:
               actor: str | None, trace_id: str | None) -> Future[InstanceState]:
         return self.engine.submit(self._delivery(instance_id, event, data, idempotency_key,
                                                  actor, trace_id))
+
+    def _check_state(self, current: InstanceState, state: str) -> None:
+        """Refuse to wait for a state the instance's chart does not have: it would never come.
+
+        An instance of a chart this client has not registered is not checked.
+        """
+        entry = self.registry.find(current.chart, current.version)
+        if entry is not None and state not in entry.chart.nodes:
+            raise KeyError(f"chart {current.chart!r} v{current.version} has no state {state!r}"
+                           f"{did_you_mean(str(state), entry.chart.nodes)}")
 
     def _get(self, instance_id: str) -> InstanceState:
         return InstanceState.from_record(self.store.load(instance_id))

@@ -27,8 +27,10 @@ from typing import Any
 from ..clock import Clock
 from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
-from ..storage.base import InstanceExists, IntegrityError, Store, StoreError
+from ..storage.base import InstanceExists, IntegrityError, Store
 from ..storage.records import Commit, InstanceRecord
+from .conflicts import retry_lost
+from .errors import CommitConflict, UnknownDeadLetter
 from .planner import Plan, plan_admin, plan_delivery, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
@@ -39,27 +41,6 @@ __all__ = ["CommitConflict", "Engine", "UnknownDeadLetter"]
 
 _log = logging.getLogger("statekeeper.runtime")
 _STOP = object()
-
-
-class CommitConflict(StoreError):
-    """A request's commit kept losing optimistic checks (another writer keeps changing it)."""
-
-    def __init__(self, instance_id: str, attempts: int) -> None:
-        self.instance_id = instance_id
-        self.attempts = attempts
-        super().__init__(f"instance {instance_id!r}: gave up after {attempts} conflicting "
-                         "commits (another writer keeps changing it); nothing was applied")
-
-
-class UnknownDeadLetter(StoreError, KeyError):
-    """No dead letter has that id (it was never written, or was replayed or discarded)."""
-
-    def __init__(self, letter_id: int) -> None:
-        self.letter_id = letter_id
-        super().__init__(f"no dead letter {letter_id} (already replayed or discarded?)")
-
-    def __str__(self) -> str:
-        return f"no dead letter {self.letter_id} (already replayed or discarded?)"
 
 
 class Engine:
@@ -282,11 +263,17 @@ class Engine:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
         try:
             conflicts = self.store.apply(commits)
+        except ValueError as exc:  # a malformed commit: the store refused it before writing
+            if len(planned) == 1:
+                self._fail(planned, exc)
+                return
+            # One request's data cannot be stored (not JSON, say): write the group again one
+            # commit at a time, so that only the caller whose request was bad hears of it.
+            for one in planned:
+                self._commit([one], later)
+            return
         except BaseException as exc:  # noqa: BLE001 - nothing was written: tell every caller
-            for request, _ in planned:
-                request.future.set_exception(exc)
-            self._cache.clear()
-            self._unchecked.clear()
+            self._fail(planned, exc)
             return
         self.batches += 1
         # By commit, not by instance: an earlier commit of the same instance in this batch may
@@ -310,46 +297,18 @@ class Engine:
             self._after(plan)
             self._answer(request, plan)
 
+    def _fail(self, planned: list[tuple[Request, Plan]], exc: BaseException) -> None:
+        """Nothing of ``planned`` was written: every caller gets ``exc``; forget what was read."""
+        for request, _ in planned:
+            request.future.set_exception(exc)
+        self._cache.clear()
+        self._unchecked.clear()
+
     def _lost(self, request: DeliverEvent | Administer, commit: Commit,
               later: list[Request]) -> None:
-        """A commit lost its optimistic check: plan it again, settle it, or give up.
-
-        A timer delivery whose row is gone (fired by another worker, or cancelled) and an
-        effect outcome whose outbox row is closed (another attempt answered it) were already
-        handled: re-planning them could only lose again, forever.
-        """
-        instance = commit.instance.id
-        try:
-            if isinstance(request, Administer):
-                letter = self.store.dead_letter(request.letter_id)
-                if letter is None or letter.instance != instance:
-                    request.future.set_exception(UnknownDeadLetter(request.letter_id))
-                    return
-            elif commit.timer_fired is not None and not any(
-                    t.timer_id == commit.timer_fired
-                    and (request.timer_due is None or t.due == request.timer_due)
-                    for t in self.store.timers(instance)):
-                self._settle(request, instance)
-                return
-            finish = commit.effect_finished or commit.effect_released
-            if finish is not None and not any(
-                    e.key == finish.key and e.status in ("pending", "running")
-                    for e in self.store.effects(instance)):
-                self._settle(request, instance)
-                return
-        except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
-            request.future.set_exception(exc)
-            return
-        request.conflicts += 1
-        if request.conflicts >= self.max_conflicts:
-            request.future.set_exception(CommitConflict(instance, request.conflicts))
-            return
-        later.append(request)  # plan again on the state another writer committed
-
-    def _settle(self, request: DeliverEvent | Administer, instance: str) -> None:
-        """Answer a delivery that was already handled elsewhere with the current state."""
-        record = self.store.load(instance)
-        request.future.set_result(InstanceState.from_record(record, "duplicate"))
+        """A commit lost its optimistic check: plan it again (``later``), settle it, or give up."""
+        if retry_lost(self.store, request, commit, self.max_conflicts):
+            later.append(request)
 
     def _answer(self, request: Request, plan: Plan) -> None:
         if request.future.done():

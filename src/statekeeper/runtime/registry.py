@@ -76,6 +76,10 @@ class Registry:
             known = ", ".join(sorted(self._latest)) or "none"
             raise UnknownChart(f"no chart {name!r} is registered (registered: {known})") from None
 
+    def find(self, name: str, version: str) -> Registered | None:
+        """The registered chart ``name`` at ``version``, or ``None`` (no check of its hash)."""
+        return self._charts.get((name, str(version)))
+
     def get(self, name: str, version: str, hash_: str) -> Registered:
         """Exactly the chart a snapshot was taken from; refuse a different structure."""
         entry = self._charts.get((name, str(version)))

@@ -10,6 +10,7 @@ Nothing here repairs a row.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -34,6 +35,7 @@ __all__ = [
     "encode_commit",
     "history_window",
     "loads",
+    "query_filters",
 ]
 
 Row = tuple[Any, ...]
@@ -244,7 +246,8 @@ def encode_commit(commit: Commit) -> EncodedCommit:
             letters_deleted=[(i,) for i in commit.dead_letters_deleted],
         )
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
-        _refuse(f"instance {iid!r}: {exc}")
+        _refuse(f"instance {iid!r}: a value cannot be stored as JSON (dicts, lists, strings, "
+                f"numbers, booleans and None can): {exc}")
 
 
 def history_window(limit: int | None, after: int) -> tuple[int | None, int]:
@@ -263,6 +266,30 @@ def history_window(limit: int | None, after: int) -> tuple[int | None, int]:
         if limit < 1:
             raise ValueError(f"history limit= must be at least 1, not {limit}")
     return limit, after
+
+
+def query_filters(chart: str | None, state: str | None, labels: Mapping[str, str] | None,
+                  status: str | None, limit: int, after: str | None) -> dict[str, str]:
+    """``query``'s filters, checked the same way by every store; the labels as a plain dict.
+
+    Without this a wrong type matched nothing in one store and everything in the other
+    (SQLite reads ``LIMIT -1`` as no limit), so a typo looked like an empty result.
+    """
+    for name, value in (("chart", chart), ("state", state), ("after", after)):
+        if value is not None and type(value) is not str:
+            raise TypeError(f"query {name}= takes a string or None, not {value!r}")
+    if status is not None and status not in INSTANCE_STATUSES:
+        raise ValueError(f"query status= is 'active' or 'done' (or None for both), not {status!r}")
+    if type(limit) is not int:
+        raise TypeError(f"query limit= takes an int, not {limit!r}")
+    if limit < 1:
+        raise ValueError(f"query limit= must be at least 1, not {limit}")
+    if labels is None:
+        return {}
+    if not isinstance(labels, Mapping) or not all(
+            type(k) is str and type(v) is str for k, v in labels.items()):
+        raise TypeError(f"query labels= maps strings to strings, not {labels!r}")
+    return dict(labels)
 
 
 def check_letter_id(value: int) -> int:

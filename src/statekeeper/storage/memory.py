@@ -23,6 +23,7 @@ from ._codec import (
     dumps,
     encode_commit,
     history_window,
+    query_filters,
 )
 from ._decode import (
     decode_dead_letter,
@@ -195,6 +196,7 @@ class MemoryStore:
         limit: int = 100,
         after: str | None = None,
     ) -> list[InstanceRecord]:
+        labels = query_filters(chart, state, labels, status, limit, after)
         with self._lock:
             self._check_open()
             rows = [self._instances[i] for i in sorted(self._instances)

@@ -31,6 +31,7 @@ from .._codec import (
     dumps,
     encode_commit,
     history_window,
+    query_filters,
 )
 from .._decode import (
     decode_dead_letter,
@@ -260,8 +261,9 @@ class SQLiteStore:
         limit: int = 100,
         after: str | None = None,
     ) -> list[InstanceRecord]:
+        labels = query_filters(chart, state, labels, status, limit, after)
         params = {"chart": chart, "state": state, "status": status, "limit": limit,
-                  "after": after, "labels": dumps(dict(labels)) if labels else None}
+                  "after": after, "labels": dumps(labels) if labels else None}
         if chart is None:
             return [decode_instance(r) for r in self._rows(Q["query_instances"], params)]
         statuses = sorted(INSTANCE_STATUSES) if status is None else [status]

@@ -1,0 +1,60 @@
+"""What the engine does with a commit that lost its optimistic ``rev`` check.
+
+Another writer (a worker process, another engine) changed the instance between the read and
+the write.  Most requests are simply planned again on the state that writer committed, up to
+a limit.  Some must not be: a timer whose row is gone (fired by another worker, or cancelled)
+and an effect outcome whose outbox row is closed (another attempt answered it) were already
+handled, and planning them again could only lose again, forever; they are settled with the
+current state instead.  An operator's action on a dead letter that is gone fails.
+"""
+
+from __future__ import annotations
+
+from ..storage.base import Store
+from ..storage.records import Commit
+from .errors import CommitConflict, UnknownDeadLetter
+from .requests import Administer, DeliverEvent
+from .state import InstanceState
+
+__all__ = ["retry_lost"]
+
+
+def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
+               max_conflicts: int) -> bool:
+    """Settle or fail ``request``, or count the conflict and say it must be planned again.
+
+    Returns ``True`` when the caller should plan the request again; otherwise the request's
+    answer has been set here.
+    """
+    instance = commit.instance.id
+    try:
+        if isinstance(request, Administer):
+            letter = store.dead_letter(request.letter_id)
+            if letter is None or letter.instance != instance:
+                request.future.set_exception(UnknownDeadLetter(request.letter_id))
+                return False
+        elif commit.timer_fired is not None and not any(
+                t.timer_id == commit.timer_fired
+                and (request.timer_due is None or t.due == request.timer_due)
+                for t in store.timers(instance)):
+            _settle(store, request, instance)
+            return False
+        finish = commit.effect_finished or commit.effect_released
+        if finish is not None and not any(
+                e.key == finish.key and e.status in ("pending", "running")
+                for e in store.effects(instance)):
+            _settle(store, request, instance)
+            return False
+    except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
+        request.future.set_exception(exc)
+        return False
+    request.conflicts += 1
+    if request.conflicts >= max_conflicts:
+        request.future.set_exception(CommitConflict(instance, request.conflicts))
+        return False
+    return True
+
+
+def _settle(store: Store, request: DeliverEvent | Administer, instance: str) -> None:
+    """Answer a delivery that was already handled elsewhere with the current state."""
+    request.future.set_result(InstanceState.from_record(store.load(instance), "duplicate"))
