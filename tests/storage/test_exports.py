@@ -11,7 +11,7 @@ EXPECTED = {
     "EffectReopen", "InstanceExists", "PolicyStateRecord",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
-    "TransitionRecord", "UnknownInstance",
+    "TransitionRecord", "UnknownInstance", "why_not_json",
 }
 
 

@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..core.events import Event
 from ..resilience import Retry
 from ..resilience.errors import Attempt
+from ..storage import why_not_json
 from ..storage.base import Store
 from ..storage.records import (
     DeadLetterRecord,
@@ -101,6 +102,14 @@ class EffectRunner:
         done_at = self.clock.now()
         if breaker is not None:
             self.policies.record(breaker, True, done_at)
+        unstorable = why_not_json(value)
+        if unstorable is not None:
+            # The call worked, but its result cannot reach the chart: running it again would
+            # return the same kind of value, so this is the effect's failure, not a retry.
+            text = (f"TypeError: effect {effect.name!r} returned a value that cannot be stored "
+                    f"as JSON: {unstorable}")
+            self._report(effect, "finished", done_at, outcome="error", error=text)
+            return self._failed(effect, text, policy, reason="its result is not JSON")
         self._report(effect, "finished", done_at, outcome="ok")
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
                             strict=False, effect_finish=EffectFinish(effect.key, "done"),

@@ -31,7 +31,7 @@ from ..storage.base import InstanceExists, IntegrityError, Store
 from ..storage.records import Commit, InstanceRecord
 from .conflicts import retry_lost
 from .errors import CommitConflict, UnknownDeadLetter
-from .planner import Plan, plan_admin, plan_delivery, plan_start
+from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .rows import snapshot_from_row
@@ -259,13 +259,18 @@ class Engine:
             request.future.set_exception(exc)
             return None
 
-    def _commit(self, planned: list[tuple[Request, Plan]], later: list[Request]) -> None:
+    def _commit(self, planned: list[tuple[Request, Plan]], later: list[Request], *,
+                poison: bool = True) -> None:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
         try:
             conflicts = self.store.apply(commits)
         except ValueError as exc:  # a malformed commit: the store refused it before writing
             if len(planned) == 1:
-                self._fail(planned, exc)
+                request = planned[0][0]
+                if poison and isinstance(request, DeliverEvent) and not request.strict:
+                    self._poison(request, str(exc), later)
+                else:
+                    self._fail(planned, exc)
                 return
             # One request's data cannot be stored (not JSON, say): write the group again one
             # commit at a time, so that only the caller whose request was bad hears of it.
@@ -296,6 +301,22 @@ class Engine:
             # after a call returned never sees that call's change.
             self._after(plan)
             self._answer(request, plan)
+
+    def _poison(self, request: DeliverEvent, error: str, later: list[Request]) -> None:
+        """Keep a timer's or effect's event that cannot be stored as a dead letter.
+
+        Nobody waits on it, and it would fail the same way on every delivery, its instance
+        stuck and the worker spinning; see :func:`~statekeeper.runtime.planner.plan_poisoned`.
+        """
+        _log.error("instance %r: event %r cannot be stored; kept as a dead letter: %s",
+                   request.instance, request.event.name, error)
+        try:
+            record, snapshot = self._read(request.instance)
+            plan = plan_poisoned(request, record, snapshot, self.clock.now(), error)
+        except BaseException as exc:  # noqa: BLE001 - the worker hears of it, others go on
+            request.future.set_exception(exc)
+            return
+        self._commit([(request, plan)], later, poison=False)
 
     def _fail(self, planned: list[tuple[Request, Plan]], exc: BaseException) -> None:
         """Nothing of ``planned`` was written: every caller gets ``exc``; forget what was read."""

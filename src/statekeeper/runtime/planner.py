@@ -24,9 +24,12 @@ from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, Snap
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
+from ..storage import why_not_json
 from ..storage.base import IntegrityError
 from ..storage.records import (
     Commit,
+    DeadLetterRecord,
+    EffectFinish,
     EffectRecord,
     FrozenDict,
     FrozenList,
@@ -40,7 +43,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -141,6 +144,30 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot)
     plan.wake_effects = bool(request.reopen)
     return plan
+
+
+def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snapshot,
+                  now: float, error: str) -> Plan:
+    """A timer's or effect's event whose step could not be stored, as a dead letter.
+
+    Nobody waits on such an event, and delivering it again would fail the same way, so it is
+    logged as rejected (the state and data stay as they are), its timer or outbox row is
+    closed, and the event is kept as a dead letter to replay once the chart is fixed.
+    """
+    event = request.event.to_dict()
+    if why_not_json(event) is not None:  # the event itself is the problem: keep its name
+        event = {"name": request.event.name, "data": None}
+    letter = DeadLetterRecord("event", record.id, request.idempotency_key or f"{record.id}:"
+                              f"{record.rev + 1}:poisoned", {"event": event, "from": "runtime"},
+                              [error], now)
+    finish = request.effect_finish
+    if finish is not None:
+        finish = EffectFinish(finish.key, "dead", error)
+    plain = dataclasses.replace(request, event=Event(request.event.name, event.get("data")),
+                                effect_finish=finish, effect_release=None,
+                                dead_letters=[*request.dead_letters, letter])
+    return _bookkeeping(record, snapshot, plain, now, "rejected",
+                        f"its step cannot be stored: {error}", before=snapshot)
 
 
 # Every field, positionally: the hot path's records without object.__setattr__ per field.

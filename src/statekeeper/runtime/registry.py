@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.compile import CompiledChart, compile_chart
-from ..core.errors import SnapshotMismatch, StatekeeperError, UnboundName
+from ..core.errors import ChartError, SnapshotMismatch, StatekeeperError, UnboundName
 from ..core.model import Chart
 
 __all__ = ["Registered", "Registry", "UnknownChart"]
@@ -53,10 +53,16 @@ class Registry:
 
         Raises:
             UnboundName: the chart declares an effect that ``effects`` does not provide.
+            ChartError: a state invokes a child (not run durably yet).
 
         """
         compiled = chart if isinstance(chart, CompiledChart) else compile_chart(
             chart, guards=guards, functions=functions)
+        for node in compiled.states:
+            if node.invokes:  # refused now, not when an instance first enters the state
+                raise ChartError("the durable runtime does not run <invoke> yet: run this chart "
+                                 "in a Machine, or model the child as an instance of its own",
+                                 node.id)
         bound = dict(effects or {})
         missing = compiled.effects - set(bound)
         if missing:

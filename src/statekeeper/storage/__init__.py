@@ -5,6 +5,7 @@ contract suite in ``tests/storage/contract.py``.  Rows are ``*Record`` types, se
 public API.
 """
 
+from ._codec import why_not_json
 from .base import (
     InstanceExists,
     IntegrityError,
@@ -51,4 +52,5 @@ __all__ = [
     "TimerRecord",
     "TransitionRecord",
     "UnknownInstance",
+    "why_not_json",
 ]

@@ -36,6 +36,7 @@ __all__ = [
     "history_window",
     "loads",
     "query_filters",
+    "why_not_json",
 ]
 
 Row = tuple[Any, ...]
@@ -248,6 +249,19 @@ def encode_commit(commit: Commit) -> EncodedCommit:
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
         _refuse(f"instance {iid!r}: a value cannot be stored as JSON (dicts, lists, strings, "
                 f"numbers, booleans and None can): {exc}")
+
+
+def why_not_json(value: Any) -> str | None:
+    """Why a store cannot hold ``value`` as JSON (a set, a datetime, a cycle), or ``None``.
+
+    For values that reach a commit from outside the step (an effect's result), so their
+    problem is reported where it arises instead of as a refused commit.
+    """
+    try:
+        dumps(value)
+    except (TypeError, ValueError, RecursionError) as exc:
+        return str(exc) or type(exc).__name__
+    return None
 
 
 def history_window(limit: int | None, after: int) -> tuple[int | None, int]:
