@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from statekeeper import Chart, State, VirtualClock
+from statekeeper import Chart, ChartError, State, VirtualClock
 from statekeeper.client import AsyncClient, Client
 from statekeeper.core.events import Event
 from statekeeper.runtime.engine import Engine
@@ -107,3 +107,32 @@ def test_when_a_state_the_chart_does_not_have_fails_at_once(client: Client) -> N
             await aio.close()
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(("options", "error", "reason"), [
+    ({"data": [1, 2]}, TypeError, r"data.*mapping"),
+    ({"labels": ["region"]}, TypeError, r"labels.*strings"),
+    ({"labels": {"region": 1}}, TypeError, r"labels.*strings"),
+])
+def test_start_refuses_malformed_data_or_labels(client: Client, options: dict[str, Any],
+                                                error: type[Exception], reason: str) -> None:
+    client.register(LAMP)
+    with pytest.raises(error, match=reason):
+        client.start("lamp", "l-1", **options)
+    assert client.query() == []
+
+
+def test_a_changed_chart_under_a_registered_version_is_refused(client: Client) -> None:
+    client.register(LAMP)
+    client.start("lamp", "l-1")
+    changed = Chart("lamp", version=1, initial="off", states={
+        "off": State(on={"flip": "on"}),
+        "on": State(on={"flip": "off", "break": "off"}),
+    })
+    with pytest.raises(ChartError, match=r"'lamp' v1 is already registered.*new version"):
+        client.register(changed)
+    assert client.send("l-1", "flip").state == "on"  # the registered chart still serves it
+    client.register(LAMP)  # the same structure again (new bindings, say) is fine
+    client.register(Chart("lamp", version=2, initial="off", states={
+        "off": State(on={"flip": "on"}), "on": State(on={"flip": "off", "break": "off"})}))
+    assert client.start("lamp", "l-2").chart == "lamp" and client.get("l-2").version == "2"

@@ -131,6 +131,11 @@ class _BaseClient:
                ) -> Future[InstanceState]:
         if not isinstance(instance_id, str) or not instance_id:
             raise ValueError("an instance id must be a non-empty string")
+        if data is not None and not isinstance(data, Mapping):
+            raise TypeError(f"start data= takes a mapping (the instance's data), not {data!r}")
+        if labels is not None and not (isinstance(labels, Mapping) and all(
+                type(k) is str and type(v) is str for k, v in labels.items())):
+            raise TypeError(f"start labels= maps strings to strings, not {labels!r}")
         name = chart if isinstance(chart, str) else chart.name
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
                                                 dict(labels or {})))

@@ -53,7 +53,8 @@ class Registry:
 
         Raises:
             UnboundName: the chart declares an effect that ``effects`` does not provide.
-            ChartError: a state invokes a child (not run durably yet).
+            ChartError: a state invokes a child (not run durably yet), or this name and
+                version are registered with another structure.
 
         """
         compiled = chart if isinstance(chart, CompiledChart) else compile_chart(
@@ -67,6 +68,12 @@ class Registry:
         missing = compiled.effects - set(bound)
         if missing:
             raise UnboundName(f"chart {compiled.name!r}: effects not provided: {sorted(missing)}")
+        known = self._charts.get((compiled.name, str(compiled.version)))
+        if known is not None and known.chart.hash != compiled.hash:
+            # Its instances would stop loading (their snapshots name the other structure).
+            raise ChartError(f"chart {compiled.name!r} v{compiled.version} is already registered "
+                             f"with another structure ({known.chart.hash[:12]}, not "
+                             f"{compiled.hash[:12]}): give the changed chart a new version")
         entry = Registered(compiled, bound, frozenset(at_most_once))
         self._charts[(compiled.name, str(compiled.version))] = entry
         latest = self._latest.get(compiled.name)
