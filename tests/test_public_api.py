@@ -9,7 +9,7 @@ import statekeeper.testing
 
 EXPECTED_TOP = {
     "Assign", "AsyncClient", "AsyncMachine", "Client", "InstanceExists", "IntegrityError",
-    "StoreUnavailable", "UnknownChart", "UnknownDeadLetter", "CommitConflict",
+    "StoreUnavailable", "UnknownChart", "UnknownDeadLetter", "CommitConflict", "EngineClosed",
     "UnknownInstance", "Call", "Cancel", "Chart",
     "ChartError", "ChartWarning", "Clock",
     "CompiledChart", "Content", "DataItem", "DoneData", "Effect", "Event", "EventNotAccepted",

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
-    from .runtime.engine import CommitConflict, UnknownDeadLetter
+    from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.registry import UnknownChart
     from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
 
@@ -69,6 +69,7 @@ _LAZY = {
     "IntegrityError": "storage.base", "StoreUnavailable": "storage.base",
     "UnknownInstance": "storage.base", "UnknownDeadLetter": "runtime.engine",
     "CommitConflict": "runtime.engine",
+    "EngineClosed": "runtime.engine",
 }
 
 
@@ -104,6 +105,7 @@ __all__ = [
     "DataItem",
     "DoneData",
     "Effect",
+    "EngineClosed",
     "Event",
     "EventNotAccepted",
     "ExecutionError",

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from statekeeper import Chart, State, VirtualClock
+from statekeeper import Chart, EngineClosed, State, VirtualClock
 from statekeeper.client import AsyncClient
 from statekeeper.core.events import Event
 from statekeeper.runtime.engine import Engine
@@ -95,7 +95,7 @@ def test_async_errors_reach_the_awaiting_caller_and_change_nothing(tmp_path: Any
             ("statekeeper.start", "applied"), ("explode", "rejected"), ("flip", "applied")]
         assert (await client.get("l-1")).state == "on"
         await client.close()
-        with pytest.raises(RuntimeError, match="not running"):
+        with pytest.raises(EngineClosed, match="closed"):
             await client.send("l-1", "flip")
 
     asyncio.run(main())
@@ -104,7 +104,7 @@ def test_async_errors_reach_the_awaiting_caller_and_change_nothing(tmp_path: Any
 def test_an_engine_refuses_requests_it_cannot_take() -> None:
     engine = Engine(MemoryStore(), Registry(), VirtualClock())
     request = DeliverEvent("l-1", Event("flip"))
-    with pytest.raises(RuntimeError, match="not running"):
+    with pytest.raises(EngineClosed, match="never started"):
         engine.post(request)
     engine.start()
     try:

@@ -30,14 +30,14 @@ from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, IntegrityError, Store
 from ..storage.records import Commit, InstanceRecord
 from .conflicts import retry_lost
-from .errors import CommitConflict, UnknownDeadLetter
+from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .rows import snapshot_from_row
 from .state import InstanceState
 
-__all__ = ["CommitConflict", "Engine", "UnknownDeadLetter"]
+__all__ = ["CommitConflict", "Engine", "EngineClosed", "UnknownDeadLetter"]
 
 _log = logging.getLogger("statekeeper.runtime")
 _STOP = object()
@@ -80,16 +80,23 @@ class Engine:
             self._thread.start()
 
     def close(self) -> None:
-        """Finish the queued work, then stop the committer thread."""
+        """Finish the queued work, then stop the committer thread.
+
+        A request queued after the thread took its stop (by a ``post`` racing this call) is
+        failed with :class:`EngineClosed`, never left unanswered.
+        """
         if self._thread is not None:
             self._queue.put(_STOP)
             self._thread.join()
             self._thread = None
+        self._drain()
 
     def flush(self) -> None:
         """Wait until every request queued before this call has been committed or answered."""
         barrier: Future[None] = Future()
         self._queue.put(barrier)
+        if self._thread is None:
+            self._drain()
         barrier.result()
 
     def submit(self, request: Request) -> Future[InstanceState]:
@@ -102,10 +109,30 @@ class Engine:
         return future
 
     def post(self, request: Request) -> None:
-        """Queue a request; its :class:`~statekeeper.runtime.requests.Answer` is set later."""
+        """Queue a request; its :class:`~statekeeper.runtime.requests.Answer` is set later.
+
+        Raises:
+            EngineClosed: the engine is closed (or was never started).
+
+        """
         if self._thread is None:
-            raise RuntimeError("the engine is not running (closed, or never started)")
+            self._drain()
+            raise EngineClosed
         self._queue.put(request)
+        if self._thread is None:  # closed meanwhile: the request may have missed the thread
+            self._drain()
+
+    def _drain(self) -> None:
+        """Answer whatever is queued for a stopped thread: requests fail, barriers pass."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, Future):  # a flush() barrier: nothing before it is pending
+                item.set_result(None)
+            elif item is not _STOP and not item.future.done():
+                item.future.set_exception(EngineClosed())
 
     def after_answers(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` once every answer of the batch being committed is set; now if none is.

@@ -1,14 +1,15 @@
 """The errors the runtime raises to callers, beyond the store's own.
 
-Both are :class:`~statekeeper.storage.base.StoreError` subclasses: a caller that catches the
-store's errors around ``send`` catches these too.
+The conflicts are :class:`~statekeeper.storage.base.StoreError` subclasses: a caller that
+catches the store's errors around ``send`` catches them too.
 """
 
 from __future__ import annotations
 
+from ..core.errors import StatekeeperError
 from ..storage.base import StoreError
 
-__all__ = ["CommitConflict", "UnknownDeadLetter"]
+__all__ = ["CommitConflict", "EngineClosed", "UnknownDeadLetter"]
 
 
 class CommitConflict(StoreError):
@@ -30,3 +31,11 @@ class UnknownDeadLetter(StoreError, KeyError):
 
     def __str__(self) -> str:
         return f"no dead letter {self.letter_id} (already replayed or discarded?)"
+
+
+class EngineClosed(StatekeeperError, RuntimeError):
+    """The client is closed (or its engine never started): nothing of the request was written."""
+
+    def __init__(self) -> None:
+        super().__init__("the client is closed, or its engine was never started: it takes no "
+                         "requests (nothing of this one was written)")
