@@ -80,3 +80,60 @@ def test_an_async_send_on_a_closed_client_fails_at_once(tmp_path: Path) -> None:
             await asyncio.wait_for(client.send("l-1", "flip"), WAIT)
 
     asyncio.run(main())
+
+
+def test_closing_ends_watches_and_fails_waits_in_other_threads(tmp_path: Path) -> None:
+    client = Client(f"sqlite:///{tmp_path / 'l.db'}")
+    client.register(LAMP)
+    client.start("lamp", "l-1")
+    seen: list[str] = []
+    outcome: list[BaseException | str] = []
+    watch = client.watch("l-1")  # no timeout: only the close can end it
+
+    def watching() -> None:
+        seen.extend(state.state for state in watch)
+
+    def waiting() -> None:
+        try:
+            outcome.append(client.when("l-1", "on").state)  # never: nobody flips it twice
+        except BaseException as exc:  # noqa: BLE001 - the outcome under test
+            outcome.append(exc)
+
+    client.send("l-1", "flip")
+    client.send("l-1", "flip")
+    threads = [threading.Thread(target=watching), threading.Thread(target=waiting)]
+    for thread in threads:
+        thread.start()
+    threads[0].join(0.2)
+    client.close()
+    for thread in threads:
+        thread.join(WAIT)
+    assert not any(thread.is_alive() for thread in threads), "a watcher or waiter hangs"
+    assert seen == ["on", "off"]
+    assert len(outcome) == 1 and isinstance(outcome[0], EngineClosed)
+
+
+def test_closing_ends_async_watches_and_fails_async_waits(tmp_path: Path) -> None:
+    async def main() -> tuple[list[str], BaseException | None]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'l.db'}")
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        seen: list[str] = []
+
+        async def watching() -> None:
+            async for state in client.watch("l-1"):
+                seen.append(state.state)
+
+        watcher = asyncio.create_task(watching())
+        waiter = asyncio.create_task(client.when("l-1", "on"))
+        await asyncio.sleep(0.05)
+        await client.close()
+        await asyncio.wait_for(watcher, WAIT)
+        try:
+            await asyncio.wait_for(waiter, WAIT)
+        except BaseException as exc:  # noqa: BLE001 - the outcome under test
+            return seen, exc
+        return seen, None
+
+    seen, error = asyncio.run(main())
+    assert seen == [] and isinstance(error, EngineClosed)

@@ -15,6 +15,7 @@ from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
+from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
@@ -97,23 +98,30 @@ class Client(_BaseClient):
                 for state in changes:
                     print(state.configuration)
         """
-        return Watch(self._watchers, instance_id, timeout)
+        return Watch(self._watchers, instance_id, timeout, self._closers)
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
         """Block until ``state`` is active in the instance (or raise ``TimeoutError``).
 
         Raises:
             KeyError: the instance's chart has no such state (it could never be reached).
+            EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
 
         """
         reached = threading.Event()
+        closed: list[bool] = []
 
         def check(changed: InstanceState) -> None:
             if changed.id == instance_id and changed.is_active(state):
                 reached.set()
 
+        def closing() -> None:
+            closed.append(True)
+            reached.set()
+
         self._watchers.append(check)
+        self._closers.append(closing)
         try:
             current = self.get(instance_id)
             self._check_state(current, state)
@@ -121,9 +129,12 @@ class Client(_BaseClient):
                 return current
             if not reached.wait(timeout):
                 raise TimeoutError(f"{instance_id!r} did not reach {state!r} in {timeout}s")
+            if closed:
+                raise EngineClosed
             return self.get(instance_id)
         finally:
             self._watchers.remove(check)
+            self._closers.remove(closing)
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -11,6 +12,7 @@ from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
+from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._base import _BaseClient
@@ -73,37 +75,60 @@ class AsyncClient(_BaseClient):
         return await asyncio.to_thread(self._query, chart, state, labels, status, limit)
 
     async def watch(self, instance_id: str | None = None) -> AsyncIterator[InstanceState]:
-        """Yield every committed change (of one instance, or of all), as it commits."""
+        """Yield every committed change (of one instance, or of all), as it commits.
+
+        The iteration ends when the client is closed.
+        """
         changes, stop = self._subscribe(instance_id)
         try:
-            while True:
-                yield await changes.get()
+            while (change := await changes.get()) is not None:  # None: the client closed
+                yield change
         finally:
             stop()
 
     async def when(self, instance_id: str, state: str) -> InstanceState:
-        """Wait until ``state`` is active in the instance (``KeyError`` if its chart has none)."""
+        """Wait until ``state`` is active in the instance.
+
+        Raises:
+            KeyError: the instance's chart has no such state.
+            EngineClosed: the client was closed while waiting.
+
+        """
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
             current = await self.get(instance_id)
             self._check_state(current, state)
             while not current.is_active(state):
-                current = await changes.get()
+                change = await changes.get()
+                if change is None:
+                    raise EngineClosed
+                current = change
             return current
         finally:
             stop()
 
     def _subscribe(self, instance_id: str | None
-                   ) -> tuple[asyncio.Queue[InstanceState], Callable[[], None]]:
+                   ) -> tuple[asyncio.Queue[InstanceState | None], Callable[[], None]]:
+        """A queue of this loop that gets every committed change, then ``None`` at close."""
         loop = asyncio.get_running_loop()
-        changes: asyncio.Queue[InstanceState] = asyncio.Queue()
+        changes: asyncio.Queue[InstanceState | None] = asyncio.Queue()
 
         def push(state: InstanceState) -> None:
             if instance_id is None or state.id == instance_id:
                 loop.call_soon_threadsafe(changes.put_nowait, state)
 
+        def closing() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is gone: nobody waits any more
+                loop.call_soon_threadsafe(changes.put_nowait, None)
+
         self._watchers.append(push)
-        return changes, lambda: self._watchers.remove(push)
+        self._closers.append(closing)
+
+        def stop() -> None:
+            self._watchers.remove(push)
+            self._closers.remove(closing)
+
+        return changes, stop
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         return await asyncio.to_thread(self.store.dead_letters, instance_id)

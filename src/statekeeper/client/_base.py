@@ -105,6 +105,8 @@ class _BaseClient:
             raise
         self.engine.start()
         self._watchers: list[Callable[[InstanceState], None]] = []
+        #: called once the client is closed: watches end, waits fail (no change will come)
+        self._closers: list[Callable[[], None]] = []
         self.engine.on_commit.append(self._notify)
         if worker:
             self.worker.start()
@@ -193,3 +195,5 @@ class _BaseClient:
         self.worker.close()
         self.engine.close()
         self.store.close()
+        for closer in list(self._closers):
+            closer()

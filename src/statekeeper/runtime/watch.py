@@ -20,17 +20,25 @@ class Watch:
     """Iterate the committed changes of one instance (or of all), in commit order.
 
     Iteration blocks until the next change; with ``timeout`` it ends after that many seconds
-    without one.  Close it (or use it as a context manager) to stop receiving changes.
+    without one, and it ends when the client is closed.  Close it (or use it as a context
+    manager) to stop receiving changes.
     """
 
     def __init__(self, watchers: list[Callable[[InstanceState], None]],
-                 instance_id: str | None, timeout: float | None) -> None:
+                 instance_id: str | None, timeout: float | None,
+                 closers: list[Callable[[], None]] | None = None) -> None:
         self._watchers = watchers
+        self._closers = closers if closers is not None else []
         self._instance_id = instance_id
         self._timeout = timeout
-        self._changes: queue.SimpleQueue[InstanceState] = queue.SimpleQueue()
+        self._changes: queue.SimpleQueue[InstanceState | None] = queue.SimpleQueue()
         self._closed = False
         watchers.append(self._push)
+        self._closers.append(self._end)
+
+    def _end(self) -> None:
+        """The client closed: no change will come, so iteration ends once the queue is read."""
+        self._changes.put(None)
 
     def _push(self, state: InstanceState) -> None:
         if self._instance_id is None or state.id == self._instance_id:
@@ -43,15 +51,20 @@ class Watch:
         if self._closed:
             raise StopIteration
         try:
-            return self._changes.get(timeout=self._timeout)
+            change = self._changes.get(timeout=self._timeout)
         except queue.Empty:
             raise StopIteration from None
+        if change is None:
+            self.close()
+            raise StopIteration
+        return change
 
     def close(self) -> None:
         """Stop receiving changes (idempotent)."""
         if not self._closed:
             self._closed = True
             self._watchers.remove(self._push)
+            self._closers.remove(self._end)
 
     def __enter__(self) -> Watch:
         return self
