@@ -15,6 +15,7 @@ MODULES = [
     "statekeeper.core.model",
     "statekeeper.clock",
     "statekeeper.machine.sync",
+    "statekeeper.testing.reference",
 ]
 
 

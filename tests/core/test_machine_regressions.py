@@ -15,12 +15,15 @@ from statekeeper import (
     AsyncMachine,
     Chart,
     Event,
+    Final,
     Machine,
     Send,
     State,
     Transition,
     VirtualClock,
     compile_chart,
+    initial_step,
+    step,
 )
 
 SESSION = "prop"
@@ -107,3 +110,22 @@ def test_sending_an_event_object_with_data_uses_the_normal_path(data: Any) -> No
         return (await other.send(Event("go", data))).configuration
 
     assert asyncio.run(run()) == ("b",)
+
+
+def test_reaching_a_top_level_final_state_cancels_pending_delayed_sends() -> None:
+    # Found by the durable runtime's property test: the step kept the delayed sends of an
+    # instance that had finished, so a runtime kept their rows.
+    chart = compile_chart(Chart("finish", initial="idle", states={
+        "idle": State(entry=[Send(event="late", delay=10), Send(event="later", id="t", delay=20)],
+                      on={"stop": "stopped"}),
+        "stopped": Final(),
+    }))
+    first = initial_step(chart)
+    assert len(first.snapshot.timers) == 2
+    result = step(chart, first.snapshot, "stop")
+    assert result.snapshot.done and result.snapshot.timers == {}
+    assert sorted(c.timer_id for c in result.cancelled_timers) == sorted(first.snapshot.timers)
+    clock = VirtualClock()
+    machine = Machine(chart, clock=clock)
+    machine.send("stop")
+    assert machine.snapshot.timers == {}

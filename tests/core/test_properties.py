@@ -13,24 +13,18 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import event as note_event
+from hypothesis import given
 from hypothesis import strategies as st
 from property_drivers import (
-    SESSION,
     MachineRecord,
-    PureDriver,
-    PureRun,
     assert_legal,
     assert_result_legal,
     machine_run,
     run_async_machine,
     run_machine,
-    run_pure,
 )
 
 from statekeeper import (
@@ -46,28 +40,20 @@ from statekeeper import (
     step,
 )
 from statekeeper.core.compile import CompiledChart
+from statekeeper.testing.reference import SESSION, PureDriver, PureRun, run_pure
 from statekeeper.testing.strategies import (
     Advance,
     GeneratedChart,
     Step,
-    charts,
-    event_sequences,
+    chart_runs,
+    suite_settings,
 )
 
-EXAMPLES = int(os.environ.get("STATEKEEPER_PROPERTY_EXAMPLES", "100"))
-PROPERTY = settings(
-    max_examples=EXAMPLES,
-    derandomize=os.environ.get("STATEKEEPER_PROPERTY_RANDOM") != "1",
-    database=None,
-    deadline=None,
-    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),  # no explain: no files
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+PROPERTY = suite_settings()
 Case = tuple[GeneratedChart, list[Step]]
 
 
-def cases(**options: Any) -> st.SearchStrategy[Case]:
-    return charts(**options).flatmap(lambda g: st.tuples(st.just(g), event_sequences(g)))
+cases = chart_runs
 
 
 # --------------------------------------------------------------------------- properties

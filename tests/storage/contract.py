@@ -328,6 +328,16 @@ class StoreContract:
 
     # -- timers ----------------------------------------------------------------------------------
 
+    def test_timers_due_together_come_in_the_order_they_were_set(self, store: Store) -> None:
+        # not by id: an in-memory machine fires them in the order they were sent (SCXML queues
+        # the events of equal delays in sending order), and so must every runtime
+        created(store, "o-1")
+        step(store, "o-1", timers_set=[timer("o-1", "z", 10.0), timer("o-1", "m", 10.0)])
+        step(store, "o-1", timers_set=[timer("o-1", "a", 10.0), timer("o-1", "early", 5.0)])
+        step(store, "o-1", timers_set=[timer("o-1", "m", 10.0)])  # re-armed: now the newest
+        assert [t.timer_id for t in store.due_timers(10.0)] == ["early", "z", "a", "m"]
+        assert [t.timer_id for t in store.timers("o-1")] == ["early", "z", "a", "m"]
+
     def test_due_timers_earliest_first(self, store: Store) -> None:
         assert store.next_timer_due() is None
         seed_timers(store)

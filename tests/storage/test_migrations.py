@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 import sqlite3
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from contract import created
 
-from statekeeper.storage import SchemaTooNew, SQLiteStore
+from statekeeper.storage import Commit, SchemaTooNew, SQLiteStore, TimerRecord
 from statekeeper.storage._sql import load_migrations, parse_queries
 from statekeeper.storage.sqlite import SCHEMA_VERSION
 from statekeeper.storage.sqlite._schema import MIGRATIONS, QUERIES, split_statements
@@ -157,20 +158,27 @@ def test_named_queries_parse() -> None:
                          "SELECT 2;") == {"one": "SELECT 1\nFROM t", "two": "SELECT 2"}
 
 
-def test_version_3_keeps_timers_and_lets_unstated_ones_follow_the_worker(tmp_path: Path) -> None:
-    """Rows written before version 3 said ``fire_late`` for every timer not stating ``skip``;
-    they become ``default``, so they behave as they did (the worker's policy applies)."""
-    path = tmp_path / "v2.db"
+def _timers_at_version(path: Path, version: int,
+                       timers: list[tuple[str, float, str]]) -> Path:
+    """A file as statekeeper left it at schema ``version``: instance ``o-1`` with ``timers``
+    (id, due, policy), written with that version's columns."""
     raw = sqlite3.connect(path)
-    for migration in MIGRATIONS[:2]:
+    for migration in MIGRATIONS[:version]:
         raw.executescript(migration.sql)
         raw.execute("INSERT INTO schema_version VALUES (?, ?)", (migration.version, migration.name))
     raw.execute("INSERT INTO instances VALUES ('o-1', 'c', '1', 'h', '{}', '[\"a\"]', 'active', 1, "
                 "'{}', 0.0, 0.0)")
-    raw.executemany("INSERT INTO timers VALUES ('o-1', ?, ?, '{\"name\":\"t\"}', NULL, ?)",
-                    [("t1", 5.0, "fire_late"), ("t2", 7.0, "skip")])
+    raw.executemany("INSERT INTO timers VALUES ('o-1', ?, ?, '{\"name\":\"t\"}', NULL, ?)", timers)
     raw.commit()
     raw.close()
+    return path
+
+
+def test_version_3_keeps_timers_and_lets_unstated_ones_follow_the_worker(tmp_path: Path) -> None:
+    """Rows written before version 3 said ``fire_late`` for every timer not stating ``skip``;
+    they become ``default``, so they behave as they did (the worker's policy applies)."""
+    path = _timers_at_version(tmp_path / "v2.db", 2, [("t1", 5.0, "fire_late"),
+                                                       ("t2", 7.0, "skip")])
     store = SQLiteStore(path)
     try:
         store.migrate()
@@ -181,3 +189,23 @@ def test_version_3_keeps_timers_and_lets_unstated_ones_follow_the_worker(tmp_pat
     finally:
         store.close()
     assert _versions(path)[-1][0] >= 3
+
+
+def test_version_4_keeps_timers_and_orders_new_ones_as_they_were_set(tmp_path: Path) -> None:
+    """Rows written before version 4 have no place in the setting order (0, 0): among
+    themselves they stay in id order, as before; timers set afterwards follow their order."""
+    path = _timers_at_version(tmp_path / "v3.db", 3, [("t2", 5.0, "default"),
+                                                       ("t1", 5.0, "skip")])
+    store = SQLiteStore(path)
+    try:
+        store.migrate()
+        assert [t.timer_id for t in store.due_timers(10.0)] == ["t1", "t2"]
+        rec = store.load("o-1")
+        later = [TimerRecord("o-1", "z", 5.0, {"name": "z"}),
+                 TimerRecord("o-1", "b", 5.0, {"name": "b"})]
+        assert store.apply([Commit(replace(rec, rev=2), 1, timers_set=later)]) == []
+        assert [t.timer_id for t in store.due_timers(10.0)] == ["t1", "t2", "z", "b"]
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+    assert _versions(path)[-1][0] >= 4

@@ -91,7 +91,8 @@ def test_rows_of_unknown_instances_are_reported(sqlite_store: SQLiteStore) -> No
     created(sqlite_store, "o-1")
     raw = sqlite3.connect(sqlite_store.path)  # foreign keys are off by default here
     with raw:
-        raw.execute("INSERT INTO timers VALUES ('ghost', 't', 1.0, '{}', NULL, 'skip')")
+        raw.execute("INSERT INTO timers (instance, timer_id, due, event, target, policy) "
+                    "VALUES ('ghost', 't', 1.0, '{}', NULL, 'skip')")
     raw.close()
     assert sqlite_store.integrity_check() == ["timers rows of unknown instance 'ghost'"]
 

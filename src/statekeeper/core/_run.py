@@ -111,12 +111,15 @@ class Run(Content, SetAlgorithms):
         """Run the exit handlers of every state once a top-level final state is reached.
 
         SEM-5: the configuration is kept (not emptied) so the final state stays visible.
+        SEM-20: its delayed sends still pending are cancelled (a runtime deletes their timers).
         """
         for node in sorted(self.config, reverse=True):
             for block in node.exit:
                 self.execute_block(block)
             self.cancel_invokes(node)
         self.internal.clear()
+        for sendid in list(self.timers):  # SEM-20: an exited interpreter sends nothing more
+            self.cancel(sendid)
 
     def apply_invoke_rules(self, event: Event) -> bool:
         """Run ``<finalize>`` for the invocation that sent ``event``; autoforward to children."""

@@ -19,22 +19,21 @@ import logging
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
 from ..clock import Clock
-from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
-from ..storage.base import InstanceExists, IntegrityError, Store
+from ..storage.base import InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord
+from .cache import InstanceCache
+from .chain import chain
 from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
-from .rows import snapshot_from_row
 from .state import InstanceState
 
 __all__ = ["CommitConflict", "Engine", "EngineClosed", "UnknownDeadLetter"]
@@ -53,12 +52,9 @@ class Engine:
         self.registry = registry
         self.clock = clock
         self.max_batch = max_batch
-        self.cache_size = cache_size
         self.max_conflicts = max_conflicts
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._cache: OrderedDict[str, tuple[InstanceRecord, Snapshot]] = OrderedDict()
-        # instances whose snapshot was read from a row and not yet checked against its chart
-        self._unchecked: set[str] = set()
+        self._cache = InstanceCache(store, cache_size)  # recently used instances
         self._thread: threading.Thread | None = None
         self.linger = linger
         self._expected = 0
@@ -217,7 +213,6 @@ class Engine:
                     if not request.future.done():
                         request.future.set_exception(exc)
                 self._cache.clear()
-                self._unchecked.clear()
             finally:
                 self._run_deferred()
             for barrier in barriers:
@@ -253,6 +248,8 @@ class Engine:
             assert plan.snapshot is not None
             working[plan.commit.instance.id] = (plan.commit.instance, plan.snapshot)
             planned.append((request, plan))
+            if plan.commit.timers_set:  # events it sent itself come next (chain.py)
+                chain(plan, lambda sent: self._plan(sent, working, now), working, planned)
         if planned:
             self._commit(planned, later)
         return later
@@ -265,13 +262,13 @@ class Engine:
                     raise InstanceExists(request.instance_id)
                 return plan_start(request, self.registry.latest(request.chart), now)
             if isinstance(request, Administer):
-                record, snapshot = working.get(request.instance) or self._read(request.instance)
+                record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
                 return plan_admin(request, record, snapshot, now)
             # The instance first, the mailbox second: if another writer committed this key in
             # between, the mailbox shows it; if not, the state read is older than that commit,
             # and the rev check sends this one back to be planned again.  (The other order
             # could plan a strict event on the state *after* its own first delivery.)
-            record, snapshot = working.get(request.instance) or self._read(request.instance)
+            record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
             if request.idempotency_key:
                 seen = self.store.mailbox(request.instance, request.idempotency_key)
                 if seen is not None:
@@ -279,8 +276,8 @@ class Engine:
                     request.future.set_result(state)
                     return None
             plan = plan_delivery(request, record, snapshot, self.registry, now,
-                                 checked=request.instance not in self._unchecked)
-            self._unchecked.discard(request.instance)
+                                 checked=request.instance not in self._cache.unchecked)
+            self._cache.unchecked.discard(request.instance)
             return plan
         except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
             request.future.set_exception(exc)
@@ -316,14 +313,17 @@ class Engine:
             assert plan.commit is not None and plan.snapshot is not None
             instance = plan.commit.instance.id
             if id(plan.commit) in lost:
-                self._cache.pop(instance, None)
-                if id(plan.commit) in created_conflicts:
+                self._cache.forget(instance)
+                if isinstance(request, DeliverEvent) and request.chained:
+                    # its origin was lost too: planned again, it sends the event again
+                    request.future.set_exception(CommitConflict(instance, 1))
+                elif id(plan.commit) in created_conflicts:
                     request.future.set_exception(InstanceExists(instance))
                 elif isinstance(request, (DeliverEvent, Administer)):
                     self._lost(request, plan.commit, later)
                 continue
             self.commits += 1
-            self._remember(instance, plan.commit.instance, plan.snapshot)
+            self._cache.remember(instance, plan.commit.instance, plan.snapshot)
             # Watchers hear of a commit before its caller is answered: a watch that starts
             # after a call returned never sees that call's change.
             self._after(plan)
@@ -338,7 +338,7 @@ class Engine:
         _log.error("instance %r: event %r cannot be stored; kept as a dead letter: %s",
                    request.instance, request.event.name, error)
         try:
-            record, snapshot = self._read(request.instance)
+            record, snapshot = self._cache.read(request.instance)
             plan = plan_poisoned(request, record, snapshot, self.clock.now(), error)
         except BaseException as exc:  # noqa: BLE001 - the worker hears of it, others go on
             request.future.set_exception(exc)
@@ -350,7 +350,6 @@ class Engine:
         for request, _ in planned:
             request.future.set_exception(exc)
         self._cache.clear()
-        self._unchecked.clear()
 
     def _lost(self, request: DeliverEvent | Administer, commit: Commit,
               later: list[Request]) -> None:
@@ -382,25 +381,3 @@ class Engine:
                 _log.exception("commit listener failed")
 
     # ------------------------------------------------------------------ the instance cache
-
-    def _read(self, instance_id: str) -> tuple[InstanceRecord, Snapshot]:
-        cached = self._cache.get(instance_id)
-        if cached is not None:
-            self._cache.move_to_end(instance_id)
-            return cached
-        record = self.store.load(instance_id)
-        try:
-            snapshot = snapshot_from_row(record)
-        except SnapshotError as exc:
-            raise IntegrityError(f"instance {instance_id!r}: {exc}") from None
-        self._unchecked.add(instance_id)  # checked against its chart by its first delivery
-        self._remember(instance_id, record, snapshot)
-        return record, snapshot
-
-    def _remember(self, instance_id: str, record: InstanceRecord, snapshot: Snapshot) -> None:
-        """Keep recently used instances; idle ones fall out (they live in the store)."""
-        self._cache[instance_id] = (record, snapshot)
-        self._cache.move_to_end(instance_id)
-        while len(self._cache) > self.cache_size:
-            evicted, _ = self._cache.popitem(last=False)
-            self._unchecked.discard(evicted)

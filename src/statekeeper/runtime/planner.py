@@ -43,7 +43,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start", "timer_key"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -64,6 +64,15 @@ class Plan:
     logs: list[LogEntry] = field(default_factory=list)
     wake_effects: bool = False
     next_timer: float | None = None
+
+
+def timer_key(timer: TimerRecord) -> str:
+    """The idempotency key of one firing of a timer.
+
+    ``after`` timer ids are reused each time their state is entered, so the due time is part
+    of the key: a re-armed timer is due strictly later than one that already fired.
+    """
+    return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"
 
 
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
@@ -207,7 +216,9 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
                                   snapshot.done, snapshot.done_data, snapshot.counter,
                                   snapshot.parent)
             return _new_step_result(moved, (), microsteps, "applied", event, True)
-    result = step(entry.chart, snapshot, event, now=now)
+    # Which timer fired: a send without an id delivers an event without a sendid, so only
+    # this lets the step drop it from the snapshot's pending timers.
+    result = step(entry.chart, snapshot, event, now=now, timer=request.timer_id)
     after = result.snapshot
     if (result.static and result.status == "applied" and not result.commands
             and request.timer_id is None and not after.done and after.data == snapshot.data
@@ -321,6 +332,9 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str, resu
                 else "fire_late" if command.late == "fire_late" else "default"))
             _earliest(plan, command.due)
         elif isinstance(command, CancelTimer):
+            # Set and cancelled in the same step: the row must not be written at all (the
+            # store deletes before it inserts, so a cancel cannot undo an insert of its commit).
+            commit.timers_set[:] = [t for t in commit.timers_set if t.timer_id != command.timer_id]
             commit.timers_cancelled.append(command.timer_id)
         elif isinstance(command, SendEvent) and command.target is None:
             # A send to self with no delay: a timer due now, so it is as durable as the step.

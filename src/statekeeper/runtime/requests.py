@@ -77,6 +77,9 @@ class DeliverEvent:
     timer_due: float | None = None
     #: commits of this request that lost an optimistic check so far (the engine caps them)
     conflicts: int = 0
+    #: an event the chart sent itself, planned right after the step that sent it (in the same
+    #: group commit): if that commit is lost, so is this one, and the origin sends it again
+    chained: bool = False
 
 
 @dataclass(slots=True)

@@ -26,7 +26,7 @@ from ..storage.base import Store, StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
 from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
-from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
+from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER, timer_key
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
 from .requests import DeliverEvent
@@ -34,15 +34,6 @@ from .requests import DeliverEvent
 __all__ = ["Worker", "outcome_key", "timer_key"]  # outcome_key: from .effects
 
 _log = logging.getLogger("statekeeper.runtime")
-
-
-def timer_key(timer: TimerRecord) -> str:
-    """The idempotency key of one firing of a timer.
-
-    ``after`` timer ids are reused each time their state is entered, so the due time is part
-    of the key: a re-armed timer is due strictly later than one that already fired.
-    """
-    return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"
 
 
 class Worker:

@@ -128,7 +128,7 @@ LETTER_KINDS = frozenset({"effect", "event"})
 # mailbox:      instance key event result at
 # outbox:       id key instance name args status attempts available_at lease_owner lease_until
 #               at_most_once last_error errors created_at
-# timers:       instance timer_id due event target policy
+# timers:       instance timer_id due event target policy (then, not selected: set_rev position)
 # dead_letters: id kind instance key payload errors at
 I_REV, I_CREATED = 7, 9
 
@@ -232,8 +232,8 @@ def encode_commit(commit: Commit) -> EncodedCommit:
                       e.available_at, e.lease_owner, e.lease_until, int(e.at_most_once),
                       e.last_error, dumps(e.errors) if e.errors else "[]", e.created_at)
                      for e in commit.effects],
-            timers_set=[(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy)
-                        for t in commit.timers_set],
+            timers_set=[(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy,
+                         rev, position) for position, t in enumerate(commit.timers_set)],
             timers_cancelled=[(iid, tid) for tid in commit.timers_cancelled],
             timer_fired=None if commit.timer_fired is None else (iid, commit.timer_fired),
             finish=None if (f := commit.effect_finished) is None else (f.status, f.error, f.key),

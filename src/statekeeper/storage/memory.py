@@ -55,6 +55,8 @@ __all__ = ["MemoryStore"]
 # outbox row positions (see the column order in _codec)
 _O_ID, _O_KEY, _O_INSTANCE, _O_NAME, _O_STATUS, _O_ATTEMPTS, _O_AVAILABLE = 0, 1, 2, 3, 5, 6, 7
 _O_OWNER, _O_UNTIL, _O_LAST_ERROR, _O_ERRORS = 8, 9, 11, 12
+#: a timer row's selected columns; two more (set_rev, position) only order the rows
+_TIMER_COLUMNS = 6
 
 
 class MemoryStore:
@@ -240,7 +242,7 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             rows = sorted((t for t in self._timers.values() if t[2] <= now), key=_timer_order)
-        return [decode_timer(r) for r in rows[:limit]]
+        return [decode_timer(r[:_TIMER_COLUMNS]) for r in rows[:limit]]
 
     def next_timer_due(self) -> float | None:
         with self._lock:
@@ -252,7 +254,7 @@ class MemoryStore:
             self._check_open()
             rows = sorted((t for t in self._timers.values() if t[0] == instance_id),
                           key=_timer_order)
-        return [decode_timer(r) for r in rows]
+        return [decode_timer(r[:_TIMER_COLUMNS]) for r in rows]
 
     # -- the outbox --------------------------------------------------------------------------------
 
@@ -372,7 +374,7 @@ class MemoryStore:
                 "transitions": [r for log in self._transitions.values() for r in log.values()],
                 "mailbox": list(self._mailbox.values()),
                 "outbox": [tuple(r) for r in self._outbox.values()],
-                "timers": list(self._timers.values()),
+                "timers": [r[:_TIMER_COLUMNS] for r in self._timers.values()],
                 "dead_letters": list(self._dead.values()),
                 "policy_state": list(self._policy.values()),
             }
@@ -380,7 +382,8 @@ class MemoryStore:
 
 
 def _timer_order(row: Row) -> tuple[Any, ...]:
-    return (row[2], row[0], row[1])
+    """Due time, then (per instance) the order the timers were set: as SQLite sorts them."""
+    return (row[2], row[0], row[6], row[7], row[1])
 
 
 if TYPE_CHECKING:  # the type checker proves MemoryStore implements the contract

@@ -45,16 +45,19 @@ from __future__ import annotations
 
 import copy
 import itertools
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from ..core.actions import Action, Assign, Call, Cancel, Param, Raise, Send
 from ..core.compile import CompiledChart, compile_chart
 from ..core.durations import Duration
 from ..core.model import Chart, DoneData, State, Transition
+from .reference import Advance, Step
 from .vocabulary import (
     BUDGET,
     EXTERNAL_EVENTS,
@@ -78,8 +81,10 @@ __all__ = [
     "Advance",
     "GeneratedChart",
     "Step",
+    "chart_runs",
     "charts",
     "event_sequences",
+    "suite_settings",
 ]
 
 _BUDGET_GUARDS = ("budget", "budget_n_even", "budget_flag")
@@ -97,15 +102,6 @@ def _pick(draw: st.DrawFn, options: Sequence[T]) -> T:
     return options[draw(st.integers(0, len(options) - 1))]
 
 
-@dataclass(frozen=True, slots=True)
-class Advance:
-    """An item of an event sequence: let ``seconds`` of (virtual) time pass."""
-
-    seconds: float
-
-
-#: One item of an event sequence: an external event name, or time passing.
-Step = str | Advance
 
 
 @dataclass(frozen=True)
@@ -376,3 +372,27 @@ def event_sequences(chart: GeneratedChart | Chart, *, min_size: int = 3,
     if timers:
         branches += [st.sampled_from((0.5, 1.0, 2.0, 3.0)).map(Advance)] * 2
     return st.lists(st.one_of(branches), min_size=min(min_size, max_size), max_size=max_size)
+
+
+def chart_runs(**options: Any) -> st.SearchStrategy[tuple[GeneratedChart, list[Step]]]:
+    """A generated chart (``options`` as for :func:`charts`) and an event sequence for it."""
+    return charts(**options).flatmap(lambda g: st.tuples(st.just(g), event_sequences(g)))
+
+
+def suite_settings(max_examples: int | None = None) -> settings:
+    """Hypothesis settings for a property suite that CI runs the same way every time.
+
+    Derandomized, without an example database (no files written) and without deadlines
+    (shared CI machines are slow at times).  ``STATEKEEPER_PROPERTY_EXAMPLES`` sets the number
+    of examples (100 unless ``max_examples`` says otherwise), and
+    ``STATEKEEPER_PROPERTY_RANDOM=1`` draws new ones: run both to hunt for new bugs.
+    """
+    count = os.environ.get("STATEKEEPER_PROPERTY_EXAMPLES")
+    return settings(
+        max_examples=int(count) if count else (max_examples or 100),
+        derandomize=os.environ.get("STATEKEEPER_PROPERTY_RANDOM") != "1",
+        database=None,
+        deadline=None,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),  # no explain: no files
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )

@@ -78,24 +78,27 @@ INSERT INTO mailbox (instance, key, event, result, at) VALUES (?, ?, ?, ?, ?);
 SELECT instance, key, event, result, at FROM mailbox WHERE instance = ? AND key = ?;
 
 -- name: upsert_timer
-INSERT INTO timers (instance, timer_id, due, event, target, policy) VALUES (?, ?, ?, ?, ?, ?)
+-- A re-armed timer (the same id set again) also takes its new place in the firing order.
+INSERT INTO timers (instance, timer_id, due, event, target, policy, set_rev, position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (instance, timer_id) DO UPDATE
 SET due = excluded.due, event = excluded.event, target = excluded.target,
-    policy = excluded.policy;
+    policy = excluded.policy, set_rev = excluded.set_rev, position = excluded.position;
 
 -- name: delete_timer
 DELETE FROM timers WHERE instance = ? AND timer_id = ?;
 
 -- name: due_timers
+-- Timers due together fire in the order they were set (by each instance's commits).
 SELECT instance, timer_id, due, event, target, policy
-FROM timers WHERE due <= ? ORDER BY due, instance, timer_id LIMIT ?;
+FROM timers WHERE due <= ? ORDER BY due, instance, set_rev, position, timer_id LIMIT ?;
 
 -- name: next_timer_due
 SELECT min(due) FROM timers;
 
 -- name: instance_timers
 SELECT instance, timer_id, due, event, target, policy
-FROM timers WHERE instance = ? ORDER BY due, instance, timer_id;
+FROM timers WHERE instance = ? ORDER BY due, instance, set_rev, position, timer_id;
 
 -- name: insert_effect
 INSERT INTO outbox (key, instance, name, args, status, attempts, available_at, lease_owner,

@@ -1,0 +1,74 @@
+"""The engine's recently used instances: each as its row was read or last committed.
+
+Why a cache: the engine is the one writer of its instances' commits, so what it committed last
+is what the store holds (a commit that lost its ``rev`` check drops its entry).  Planning an
+event on a cached instance costs no read.  Idle instances fall out, oldest first, so memory
+follows the working set, not the number of instances.
+
+A row read from the store is not yet known to be a state of its chart: it is checked by its
+first delivery (``is_unchecked``), once, not on every event.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from ..core.errors import SnapshotError
+from ..core.snapshot import Snapshot
+from ..storage.base import IntegrityError, Store
+from ..storage.records import InstanceRecord
+from .rows import snapshot_from_row
+
+__all__ = ["InstanceCache"]
+
+
+class InstanceCache:
+    """At most ``size`` instances, least recently used first out."""
+
+    __slots__ = ("_rows", "size", "store", "unchecked")
+
+    def __init__(self, store: Store, size: int) -> None:
+        self.store = store
+        self.size = size
+        self._rows: OrderedDict[str, tuple[InstanceRecord, Snapshot]] = OrderedDict()
+        #: ids of instances read from a row whose snapshot no delivery has checked yet
+        self.unchecked: set[str] = set()
+
+    def read(self, instance_id: str) -> tuple[InstanceRecord, Snapshot]:
+        """The instance as cached, or as read from the store (then cached).
+
+        Raises:
+            UnknownInstance: no such instance.
+            IntegrityError: its row holds no readable snapshot.
+
+        """
+        cached = self._rows.get(instance_id)
+        if cached is not None:
+            self._rows.move_to_end(instance_id)
+            return cached
+        record = self.store.load(instance_id)
+        try:
+            snapshot = snapshot_from_row(record)
+        except SnapshotError as exc:
+            raise IntegrityError(f"instance {instance_id!r}: {exc}") from None
+        self.unchecked.add(instance_id)  # checked against its chart by its first delivery
+        self.remember(instance_id, record, snapshot)
+        return record, snapshot
+
+    def remember(self, instance_id: str, record: InstanceRecord, snapshot: Snapshot) -> None:
+        """Keep ``instance_id`` as committed; the least recently used fall out past ``size``."""
+        rows = self._rows
+        rows[instance_id] = (record, snapshot)
+        rows.move_to_end(instance_id)
+        while len(rows) > self.size:
+            evicted, _ = rows.popitem(last=False)
+            self.unchecked.discard(evicted)
+
+    def forget(self, instance_id: str) -> None:
+        """Drop one instance (its commit was lost: the store holds another state now)."""
+        self._rows.pop(instance_id, None)
+
+    def clear(self) -> None:
+        """Drop everything (after an error that may have left the store unlike the cache)."""
+        self._rows.clear()
+        self.unchecked.clear()
