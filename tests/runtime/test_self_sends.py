@@ -10,7 +10,9 @@ and the caller's answer is the state the chart settled in, as ``Machine.send`` r
 
 from __future__ import annotations
 
-from statekeeper import Chart, Final, Send, State, Transition
+import datetime
+
+from statekeeper import Assign, Chart, Final, Send, State, Transition
 from statekeeper.client import Client
 
 CHECKOUT = Chart("checkout", version=1, initial="cart", states={
@@ -54,3 +56,24 @@ def test_a_self_sent_event_comes_before_a_timer_due_at_the_same_time(client: Cli
     client.worker.run_until_idle()
     assert client.get("r-1").state == "fine"
     assert [t.event for t in client.history("r-1")][1:] == ["first", "hop", "second"]
+
+
+STAMP = Chart("stamp", version=1, initial="idle", states={
+    "idle": State(on={"go": Transition("going", actions=[Send(event="stamp")])}),
+    "going": State(on={"stamp": Transition("stamped", actions=[Assign("at", expr="now")])}),
+    "stamped": Final(),
+}, data={"at": None})
+
+
+def test_a_chained_event_that_cannot_be_stored_leaves_its_origin_answered_alone(
+        client: Client) -> None:
+    client.register(STAMP, functions={"now": lambda data, event: datetime.datetime(2026, 1, 1)})
+    client.start("stamp", "s-1")
+    state = client.send("s-1", "go", idempotency_key="k")
+    assert (state.state, state.rev) == ("going", 2)  # what was committed, not the chain's end
+    client.engine.flush()  # the chained event is written after its origin was answered
+    assert client.get("s-1").state == "going"
+    (letter,) = client.dead_letters("s-1")
+    assert letter.payload["event"]["name"] == "stamp"
+    assert client.send("s-1", "go", idempotency_key="k").state == "going"  # the same answer
+    assert client.store.integrity_check() == []

@@ -24,7 +24,7 @@ from ..storage.records import InstanceRecord
 from .planner import SELF_SEND_PREFIX, Plan, timer_key
 from .requests import DeliverEvent
 
-__all__ = ["CHAIN_LIMIT", "chain", "sent_to_self", "settle"]
+__all__ = ["CHAIN_LIMIT", "chain", "sent_to_self", "settle", "unsettle"]
 
 #: deliveries chained after one request at most; a chart that keeps sending itself events
 #: leaves the rest to the worker instead of growing one group commit without bound
@@ -76,8 +76,16 @@ def settle(origin: Plan, last: Plan) -> None:
     """
     if origin.commit is None or last is origin:
         return
+    mailbox = origin.commit.mailbox
+    origin.unsettled = (origin.state, mailbox)
     state = dataclasses.replace(last.state, outcome=origin.state.outcome)
     origin.state = state
-    mailbox = origin.commit.mailbox
     if mailbox is not None:
         origin.commit.mailbox = dataclasses.replace(mailbox, result=state.to_dict())
+
+
+def unsettle(plan: Plan) -> None:
+    """Undo :func:`settle`: ``plan`` is committed without its chain, so it answers for itself."""
+    if plan.unsettled is not None and plan.commit is not None:
+        plan.state, plan.commit.mailbox = plan.unsettled
+        plan.unsettled = None

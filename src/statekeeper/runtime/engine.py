@@ -28,7 +28,7 @@ from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord
 from .cache import InstanceCache
-from .chain import chain
+from .chain import chain, unsettle
 from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
@@ -298,7 +298,9 @@ class Engine:
                 return
             # One request's data cannot be stored (not JSON, say): write the group again one
             # commit at a time, so that only the caller whose request was bad hears of it.
+            # Each commit then answers for itself: its chain may not land with it.
             for one in planned:
+                unsettle(one[1])
                 self._commit([one], later)
             return
         except BaseException as exc:  # noqa: BLE001 - nothing was written: tell every caller

@@ -64,6 +64,9 @@ class Plan:
     logs: list[LogEntry] = field(default_factory=list)
     wake_effects: bool = False
     next_timer: float | None = None
+    #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
+    #: them with the chain's (kept in case the chain is not committed with this plan)
+    unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
 
 
 def timer_key(timer: TimerRecord) -> str:
