@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SCXML_PROCESSOR", "Event", "ProcessorType", "descriptor_matches", "split_descriptors"]
+__all__ = ["SCXML_PROCESSOR", "Event", "ProcessorType", "as_event", "descriptor_matches",
+           "split_descriptors"]
 
 #: Reserved prefix of events statekeeper itself generates (timers, effects).
 RESERVED_PREFIX = "statekeeper."
@@ -110,3 +111,20 @@ def descriptor_matches(descriptor: str, name: str) -> bool:
     if name == descriptor:
         return True
     return name.startswith(descriptor) and name[len(descriptor)] == "."
+
+
+def as_event(event: Any, data: Any) -> Event:
+    """``event`` as an :class:`Event` (a name gets ``data``); refuse what is not one.
+
+    Raises:
+        TypeError: ``event`` is neither a name nor an :class:`Event`.
+        ValueError: the name is empty.
+
+    """
+    if isinstance(event, Event):
+        return event
+    if not isinstance(event, str):
+        raise TypeError(f"an event is a name (str) or an Event, not {event!r}")
+    if not event:
+        raise ValueError("an event name must not be empty")
+    return Event(event, data)

@@ -17,7 +17,7 @@ from typing import Any
 from ._run import MAX_MICROSTEPS, Run
 from .compile import CompiledChart
 from .errors import MachineFinished
-from .events import Event
+from .events import Event, as_event
 from .result import StepResult
 from .snapshot import Snapshot
 
@@ -66,7 +66,7 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
 
     """
     snapshot.check(chart)
-    ev = Event(event) if isinstance(event, str) else event
+    ev = as_event(event, None)
     if snapshot.done:
         raise MachineFinished(ev.name, snapshot.configuration)
     data = copy.deepcopy(snapshot.data) if chart.datamodel.name == "python" else dict(snapshot.data)

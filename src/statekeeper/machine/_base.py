@@ -88,6 +88,8 @@ class BaseMachine:
         _snapshot: Snapshot | None = None,
         _parent: tuple[BaseMachine, str] | None = None,
     ) -> None:
+        if data is not None and not isinstance(data, Mapping):
+            raise TypeError(f"data= takes a mapping (the instance's data), not {data!r}")
         if isinstance(chart, Chart):
             chart = compile_chart(chart)
         elif not isinstance(chart, CompiledChart):

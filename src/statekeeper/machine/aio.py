@@ -13,7 +13,7 @@ from ..clock import TimerHandle
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event
+from ..core.events import Event, as_event
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
@@ -72,7 +72,7 @@ class AsyncMachine(BaseMachine):
             if entry is not None:
                 self._cfg = entry[0]
                 return entry[1]
-        ev = event if isinstance(event, Event) else Event(event, data)
+        ev = as_event(event, data)
         x = self._extras()
         if x.busy:
             x.queue.append(ev)

@@ -7,7 +7,7 @@ from typing import Any
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event
+from ..core.events import Event, as_event
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
@@ -53,7 +53,7 @@ class Machine(BaseMachine):
             if entry is not None:
                 self._cfg = entry[0]
                 return entry[1]
-        ev = event if isinstance(event, Event) else Event(event, data)
+        ev = as_event(event, data)
         x = self._x
         if x is not None and x.busy:
             x.queue.append(ev)
