@@ -19,6 +19,7 @@ import pytest
 from statekeeper import Chart, ChartError, Content, Effect, Final, Invoke, State, Transition
 from statekeeper.client import Client
 from statekeeper.core.actions import Assign
+from statekeeper.runtime.rows import snapshot_from_row
 
 WAIT = Chart("wait", version=1, initial="idle", states={
     "idle": State(on={"go": "waiting"}),
@@ -52,6 +53,7 @@ def test_a_timer_whose_step_cannot_be_stored_is_dead_lettered_once(client: Clien
     state = client.get("w-1")
     assert state.state == "waiting" and state.data == {"at": None}
     assert client.store.timers("w-1") == []
+    assert snapshot_from_row(client.store.load("w-1")).timers == {}  # the snapshot agrees
     last = client.history("w-1")[-1]
     assert last.outcome == "rejected" and "JSON" in (last.reason or "")
     (letter,) = client.dead_letters("w-1")

@@ -21,8 +21,8 @@ from typing import Any
 from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..storage.records import InstanceRecord
-from .planner import SELF_SEND_PREFIX, Plan, timer_key
-from .requests import DeliverEvent
+from .planner import SELF_SEND_PREFIX, Plan
+from .requests import DeliverEvent, timer_key
 
 __all__ = ["CHAIN_LIMIT", "chain", "sent_to_self", "settle", "unsettle"]
 

@@ -43,7 +43,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start", "timer_key"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -67,15 +67,6 @@ class Plan:
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
     #: them with the chain's (kept in case the chain is not committed with this plan)
     unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
-
-
-def timer_key(timer: TimerRecord) -> str:
-    """The idempotency key of one firing of a timer.
-
-    ``after`` timer ids are reused each time their state is entered, so the due time is part
-    of the key: a re-armed timer is due strictly later than one that already fired.
-    """
-    return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"
 
 
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
@@ -178,7 +169,11 @@ def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     plain = dataclasses.replace(request, event=Event(request.event.name, event.get("data")),
                                 effect_finish=finish, effect_release=None,
                                 dead_letters=[*request.dead_letters, letter])
-    return _bookkeeping(record, snapshot, plain, now, "rejected",
+    after = snapshot
+    if request.timer_id in snapshot.timers:  # its row is deleted: the snapshot lets it go too
+        after = dataclasses.replace(snapshot, timers={
+            k: v for k, v in snapshot.timers.items() if k != request.timer_id})
+    return _bookkeeping(record, after, plain, now, "rejected",
                         f"its step cannot be stored: {error}", before=snapshot)
 
 

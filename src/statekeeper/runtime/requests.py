@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..core.events import Event
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRelease, EffectReopen
+from ..storage.records import (
+    DeadLetterRecord,
+    EffectFinish,
+    EffectRelease,
+    EffectReopen,
+    TimerRecord,
+)
 from .state import InstanceState
 
-__all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance"]
+__all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance", "timer_key"]
 
 
 class Answer(Protocol):
@@ -103,3 +109,12 @@ class Administer:
 
 
 Request = StartInstance | DeliverEvent | Administer
+
+
+def timer_key(timer: TimerRecord) -> str:
+    """The idempotency key of one firing of a timer.
+
+    ``after`` timer ids are reused each time their state is entered, so the due time is part
+    of the key: a re-armed timer is due strictly later than one that already fired.
+    """
+    return f"statekeeper.timer:{timer.timer_id}@{timer.due!r}"

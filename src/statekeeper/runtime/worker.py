@@ -26,10 +26,10 @@ from ..storage.base import Store, StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
 from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
-from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER, timer_key
+from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
-from .requests import DeliverEvent
+from .requests import DeliverEvent, timer_key
 
 __all__ = ["Worker", "outcome_key", "timer_key"]  # outcome_key: from .effects
 
