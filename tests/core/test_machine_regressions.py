@@ -14,6 +14,7 @@ import pytest
 from statekeeper import (
     AsyncMachine,
     Chart,
+    CompiledChart,
     Event,
     Final,
     Machine,
@@ -42,12 +43,17 @@ TIMER_CHART = Chart("timer", states={
 })
 
 
+def timer_machine() -> tuple[CompiledChart, VirtualClock, Machine]:
+    """TIMER_CHART compiled, a virtual clock, and a machine of it on that clock."""
+    chart = compile_chart(TIMER_CHART, checks="ignore")
+    clock = VirtualClock()
+    return chart, clock, Machine(chart, session=SESSION, clock=clock)
+
+
 def test_a_fired_anonymous_timer_leaves_the_snapshot() -> None:
     # The timer of a <send> without id stayed in snapshot.timers after it fired (its event
     # carries no sendid), so a machine restored from the snapshot fired it again.
-    chart = compile_chart(TIMER_CHART, checks="ignore")
-    clock = VirtualClock()
-    machine = Machine(chart, session=SESSION, clock=clock)
+    chart, clock, machine = timer_machine()
     machine.send("go")
     clock.advance(5)
     assert machine.configuration == ("pinged",)
@@ -62,9 +68,7 @@ def test_a_rejected_timer_event_leaves_the_machine_snapshot(send: str) -> None:
     # Found by test_machine_fast_path_agrees_with_the_pure_step: the pure step drops a fired
     # timer even when its event is then rejected; the machine kept it in its snapshot, so a
     # restore fired it a second time.
-    chart = compile_chart(TIMER_CHART, checks="ignore")
-    clock = VirtualClock()
-    machine = Machine(chart, session=SESSION, clock=clock)
+    chart, clock, machine = timer_machine()
     machine.send(send)
     machine.send("away")
     clock.advance(5)  # ping, rejected in "elsewhere"
@@ -79,9 +83,7 @@ def test_a_rejected_timer_event_leaves_the_machine_snapshot(send: str) -> None:
 def test_restarting_a_named_timer_replaces_the_pending_one() -> None:
     # A second <send id="t"> before the first fired: the snapshot keeps one timer, due at the
     # later time; the machine fired at the first due time (and never at the second).
-    chart = compile_chart(TIMER_CHART, checks="ignore")
-    clock = VirtualClock()
-    machine = Machine(chart, session=SESSION, clock=clock)
+    _, clock, machine = timer_machine()
     machine.send("go_named")
     clock.advance(3)
     machine.send("go_named")

@@ -136,3 +136,18 @@ def test_a_changed_chart_under_a_registered_version_is_refused(client: Client) -
     client.register(Chart("lamp", version=2, initial="off", states={
         "off": State(on={"flip": "on"}), "on": State(on={"flip": "off", "break": "off"})}))
     assert client.start("lamp", "l-2").chart == "lamp" and client.get("l-2").version == "2"
+
+
+@pytest.mark.parametrize(("event", "error", "reason"), [
+    (5, TypeError, r"name \(str\) or an Event, not 5"),
+    (None, TypeError, r"not None"),
+    ("", ValueError, r"not an event a caller may send"),
+    ("statekeeper.start", ValueError, r"not an event a caller may send"),
+])
+def test_send_refuses_what_is_not_an_event_a_caller_may_send(
+        client: Client, event: Any, error: type[Exception], reason: str) -> None:
+    client.register(LAMP)
+    client.start("lamp", "l-1")
+    with pytest.raises(error, match=reason):
+        client.send("l-1", event)
+    assert [t.event for t in client.history("l-1")] == ["statekeeper.start"]

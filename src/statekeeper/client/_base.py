@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
-from ..core.events import Event
+from ..core.events import Event, as_event
 from ..core.model import Chart
 from ..core.validate import did_you_mean
 from ..resilience import Breaker
@@ -145,12 +145,10 @@ class _BaseClient:
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
-        if isinstance(event, Event):
-            ev = event
-        elif isinstance(event, str):
+        if type(event) is str:
             ev = _new_event(event, data, "external", None, None, None, None, {})
-        else:
-            raise TypeError(f"an event is a name (str) or an Event, not {event!r}")
+        else:  # an Event as it is; anything else gets the error as_event gives it
+            ev = as_event(event, data)
         if not ev.name or ev.name.startswith("statekeeper."):
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
         if idempotency_key is not None or actor is not None or trace_id is not None:

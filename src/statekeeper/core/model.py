@@ -28,6 +28,7 @@ from .durations import Duration
 from .errors import ChartError
 
 __all__ = [
+    "SCXML_INVOKE_TYPES",
     "Chart",
     "DataItem",
     "DoneData",
@@ -112,6 +113,10 @@ class DoneData:
 
     params: tuple[Param, ...] = ()
     content: Content | None = None
+
+
+#: the ``type`` values of an invoke that starts a child statechart (SCXML 6.4)
+SCXML_INVOKE_TYPES = frozenset({"scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml"})
 
 
 @dataclass(frozen=True, slots=True)

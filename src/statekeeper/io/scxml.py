@@ -29,7 +29,15 @@ from typing import Any
 from statekeeper.core.actions import MISSING
 from statekeeper.core.compile import CompiledChart, compile_chart
 from statekeeper.core.errors import ChartError
-from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
+from statekeeper.core.model import (
+    SCXML_INVOKE_TYPES,
+    Chart,
+    DataItem,
+    DoneData,
+    Invoke,
+    State,
+    Transition,
+)
 
 from ._scxml_actions import read_block, read_inline, read_params, read_script, scxml_tag
 from ._scxml_context import ReadContext
@@ -38,7 +46,7 @@ from ._xml import inline_literal, local_name, parse_xml
 __all__ = ["SCXML_TYPES", "load_scxml", "read_scxml"]
 
 #: The ``<invoke type>`` values that mean "an SCXML child session".
-SCXML_TYPES = frozenset({"scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml"})
+SCXML_TYPES = SCXML_INVOKE_TYPES  # the name this module has always exported
 _STATES = ("state", "parallel", "final", "history")
 _CHILDREN: dict[str, frozenset[str]] = {
     "state": frozenset({"onentry", "onexit", "transition", "initial", "datamodel", "invoke",

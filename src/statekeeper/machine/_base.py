@@ -27,7 +27,7 @@ from ..core.commands import (
 from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, MachineFinished, UnboundName
 from ..core.events import Event
-from ..core.model import Chart
+from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ._env import (
@@ -39,7 +39,7 @@ from ._env import (
     _Extras,
     _system_clock,
 )
-from ._invokes import SCXML_INVOKE_TYPES, declared_params, load_child
+from ._invokes import declared_params, load_child
 from ._memo import Config, Outcome, intern_config, remember
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]

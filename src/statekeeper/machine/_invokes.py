@@ -15,11 +15,7 @@ from ..core.errors import ChartError
 from ..core.model import Chart
 from ._env import _Env
 
-__all__ = ["SCXML_INVOKE_TYPES", "declared_params", "load_child"]
-
-#: the ``type`` values of an invoke that starts a child statechart (SCXML spec, 6.4)
-SCXML_INVOKE_TYPES = frozenset({"scxml", "http://www.w3.org/TR/scxml/", "http://www.w3.org/TR/scxml"})
-
+__all__ = ["declared_params", "load_child"]
 
 def declared_params(chart: CompiledChart, params: dict[str, Any]) -> dict[str, Any] | None:
     """The invoke params a child chart declares data for; others are not set (SEM-10)."""

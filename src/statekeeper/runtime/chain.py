@@ -18,11 +18,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from ..core.events import Event
 from ..core.snapshot import Snapshot
 from ..storage.records import InstanceRecord
 from .planner import SELF_SEND_PREFIX, Plan
-from .requests import DeliverEvent, timer_key
+from .requests import DeliverEvent, timer_delivery
 
 __all__ = ["CHAIN_LIMIT", "chain", "sent_to_self", "settle", "unsettle"]
 
@@ -62,9 +61,7 @@ def sent_to_self(plan: Plan) -> list[DeliverEvent]:
     commit = plan.commit
     if commit is None or not commit.timers_set:
         return []
-    return [DeliverEvent(t.instance, Event.from_dict(t.event), strict=False,
-                         idempotency_key=timer_key(t), timer_id=t.timer_id, timer_due=t.due,
-                         chained=True)
+    return [timer_delivery(t, chained=True)
             for t in commit.timers_set if t.timer_id.startswith(SELF_SEND_PREFIX)]
 
 

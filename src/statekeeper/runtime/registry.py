@@ -68,7 +68,7 @@ class Registry:
         missing = compiled.effects - set(bound)
         if missing:
             raise UnboundName(f"chart {compiled.name!r}: effects not provided: {sorted(missing)}")
-        known = self._charts.get((compiled.name, str(compiled.version)))
+        known = self.find(compiled.name, str(compiled.version))
         if known is not None and known.chart.hash != compiled.hash:
             # Its instances would stop loading (their snapshots name the other structure).
             raise ChartError(f"chart {compiled.name!r} v{compiled.version} is already registered "

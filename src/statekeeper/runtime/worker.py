@@ -29,9 +29,9 @@ from .engine import CommitConflict, Engine
 from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
-from .requests import DeliverEvent, timer_key
+from .requests import DeliverEvent, timer_delivery
 
-__all__ = ["Worker", "outcome_key", "timer_key"]  # outcome_key: from .effects
+__all__ = ["Worker", "outcome_key"]  # outcome_key: from .effects
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -206,20 +206,15 @@ class Worker:
         self._in_flight_timers.discard(key)
 
     def _timer_request(self, timer: TimerRecord, now: float) -> DeliverEvent:
-        event = Event.from_dict(timer.event)
         lateness = max(0.0, now - timer.due)
         # A send to self with no delay is an event already sent, not a timer: never skipped.
         # The timer's stated policy wins; one that states none follows this worker's.
         policy = self.late_policy if timer.policy == "default" else timer.policy
         skip = policy == "skip" and \
             lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
-        if skip:
-            event = Event(SKIPPED_TIMER, {"timer": timer.timer_id,
-                                                        "event": timer.event,
-                                                        "lateness": lateness}, "platform")
-        return DeliverEvent(timer.instance, event, strict=False, timer_id=timer.timer_id,
-                            lateness=lateness, timer_due=timer.due,
-                            idempotency_key=timer_key(timer))
+        skipped = Event(SKIPPED_TIMER, {"timer": timer.timer_id, "event": timer.event,
+                                        "lateness": lateness}, "platform") if skip else None
+        return timer_delivery(timer, event=skipped, lateness=lateness)
 
     # ------------------------------------------------------------------ effects
 

@@ -67,6 +67,9 @@ class PureDriver:
     """Fold the pure step over a sequence, carrying out its commands like a Machine."""
 
     def __init__(self, chart: CompiledChart) -> None:
+        if not isinstance(chart, CompiledChart):
+            raise TypeError(f"a PureDriver runs a CompiledChart (see compile_chart), not "
+                            f"{type(chart).__name__}")
         self.chart = chart
         self.now = 0.0
         self.seq = itertools.count()

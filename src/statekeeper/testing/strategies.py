@@ -387,7 +387,9 @@ def suite_settings(max_examples: int | None = None) -> settings:
     of examples (100 unless ``max_examples`` says otherwise), and
     ``STATEKEEPER_PROPERTY_RANDOM=1`` draws new ones: run both to hunt for new bugs.
     """
-    count = os.environ.get("STATEKEEPER_PROPERTY_EXAMPLES")
+    count = os.environ.get("STATEKEEPER_PROPERTY_EXAMPLES", "")
+    if count and not count.isdigit():
+        raise ValueError(f"STATEKEEPER_PROPERTY_EXAMPLES must be a whole number, not {count!r}")
     return settings(
         max_examples=int(count) if count else (max_examples or 100),
         derandomize=os.environ.get("STATEKEEPER_PROPERTY_RANDOM") != "1",
