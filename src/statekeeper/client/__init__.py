@@ -157,9 +157,21 @@ class Client(_BaseClient):
         if done is not None:
             done.result()
 
-    def close(self) -> None:
-        """Finish queued work and stop the engine and worker threads."""
-        self._close()
+    def close(self, timeout: float | None = None) -> None:
+        """Finish queued work and stop the engine and worker threads; close the store.
+
+        Running effects are waited for, for at most ``timeout`` seconds when one is given
+        (``None``: as long as they take).  One still running then is abandoned as if the
+        process had died: its outcome is dropped, and once its lease ends it runs again, or,
+        declared at-most-once, is answered with ``error.effect.<name>``.  Effects claimed but
+        not started are given back at once.  Abandoned effects are logged (a warning on the
+        ``statekeeper.runtime`` logger) with their keys.
+
+        Raises:
+            ValueError: ``timeout`` is negative.
+
+        """
+        self._close(timeout)
 
     def __enter__(self) -> Client:
         return self

@@ -146,8 +146,9 @@ class AsyncClient(_BaseClient):
         if done is not None:
             await self._wrap(done)
 
-    async def close(self) -> None:
-        await asyncio.to_thread(self._close)
+    async def close(self, timeout: float | None = None) -> None:
+        """As :meth:`Client.close`: at most ``timeout`` seconds for running effects."""
+        await asyncio.to_thread(self._close, timeout)
 
     async def __aenter__(self) -> AsyncClient:
         return self

@@ -189,8 +189,8 @@ class _BaseClient:
             for watcher in list(self._watchers):
                 watcher(state.copy())
 
-    def _close(self) -> None:
-        self.worker.close()
+    def _close(self, timeout: float | None = None) -> None:
+        self.worker.close(timeout)
         self.engine.close()
         self.store.close()
         for closer in list(self._closers):

@@ -37,7 +37,7 @@ from ..storage.records import (
 from .policies import SharedPolicies
 from .requests import DeliverEvent
 
-__all__ = ["AttemptHook", "EffectRunner", "outcome_key"]
+__all__ = ["Abandoned", "AttemptHook", "EffectRunner", "outcome_key"]
 
 _log = logging.getLogger("statekeeper.runtime")
 #: how a wait for an open breaker is recorded in an outbox row's errors (not an attempt)
@@ -57,6 +57,10 @@ def outcome_key(effect: EffectRecord) -> str:
     return f"statekeeper.effect:{effect.key}#{len(effect.errors)}"
 
 
+class Abandoned(Exception):
+    """The worker closed while the call ran: its outcome is dropped, nothing is written."""
+
+
 class EffectRunner:
     """Calls effect functions for a worker: policies, timeouts, hooks and outcome events."""
 
@@ -70,6 +74,8 @@ class EffectRunner:
         self.hooks = list(hooks)
         self.rng = rng or random.Random()  # jitter spreads retries; it need not be secret
         self._event_loop = event_loop
+        #: set when the worker closes: a call that returns afterwards writes nothing
+        self.closed = threading.Event()
 
     def run(self, effect: EffectRecord, fn: Callable[..., Any] | None,
             policy: Mapping[str, Any], wake: Callable[[float], None]) -> DeliverEvent | None:
@@ -98,7 +104,11 @@ class EffectRunner:
         try:
             value = self._call(fn, effect, policy.get("timeout"))
         except Exception as exc:  # noqa: BLE001 - the policy and the chart decide what it means
+            if self.closed.is_set():
+                raise Abandoned(effect.key) from None
             return self._attempt_failed(effect, exc, policy, breaker, wake)
+        if self.closed.is_set():
+            raise Abandoned(effect.key)
         done_at = self.clock.now()
         if breaker is not None:
             self.policies.record(breaker, True, done_at)

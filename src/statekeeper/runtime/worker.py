@@ -13,9 +13,9 @@ import functools
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..clock import Clock
@@ -24,7 +24,7 @@ from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
-from .effects import AttemptHook, EffectRunner, outcome_key
+from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
 from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
 from .policies import SharedPolicies
@@ -71,7 +71,8 @@ class Worker:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance
-        self._pool = ThreadPoolExecutor(concurrency, thread_name_prefix="statekeeper-effect")
+        #: the threads running effects, with the key each runs (guarded by _active_lock)
+        self._effect_threads: dict[threading.Thread, str] = {}
         self._slots = threading.BoundedSemaphore(concurrency)
         self._wake = threading.Condition()
         self._effects_due = True
@@ -100,14 +101,29 @@ class Worker:
             thread.start()
             self._threads.append(thread)
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> list[str]:
+        """Stop; wait for running effects, at most ``timeout`` seconds; return what was left.
+
+        An effect still running after ``timeout`` is abandoned as if this process had died
+        there: its outcome is dropped when it comes, its lease runs out, and then it runs
+        again (at-least-once) or is answered with ``error.effect.<name>`` (at-most-once).
+        Effects claimed but not started yet are given back at once.  Returns the keys of the
+        abandoned effects.
+        """
+        if timeout is not None and not timeout >= 0:
+            raise ValueError(f"close timeout must be a number of seconds >= 0, not {timeout!r}")
         with self._wake:
             self._running = False
             self._wake.notify_all()
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        self._pool.shutdown(wait=True)
+        abandoned = self._wait_for_effects(timeout)
+        self.runner.closed.set()
+        if abandoned:
+            _log.warning("closing: %d effect(s) still running after %gs abandoned (%s); each "
+                         "runs again when its lease ends, or is answered with error.effect "
+                         "if at-most-once", len(abandoned), timeout, ", ".join(abandoned))
         if self._loop is not None:
             loop, self._loop = self._loop, None
             loop.call_soon_threadsafe(loop.stop)
@@ -117,6 +133,20 @@ class Worker:
                 task.cancel()  # an abandoned attempt: it will never be answered
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
+        return abandoned
+
+    def _wait_for_effects(self, timeout: float | None) -> list[str]:
+        """Join the effect threads until ``timeout``; the keys of the effects still running."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._active_lock:
+                threads = list(self._effect_threads)
+                if not threads:
+                    return []
+                if deadline is not None and time.monotonic() >= deadline:
+                    return sorted(self._effect_threads.values())
+            for thread in threads:
+                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def wake_effects(self) -> None:
         with self._wake:
@@ -233,11 +263,36 @@ class Worker:
             except Exception:  # noqa: BLE001 - retried on the next wake-up
                 _log.exception("effect claim failed")
                 continue
-            for effect in claimed:
-                self._slots.acquire()
-                self._pool.submit(self._run_effect, effect)
+            for index, effect in enumerate(claimed):
+                if not self._take_slot():  # closing: what has not started goes back at once
+                    self._give_back(claimed[index:])
+                    return
+                thread = threading.Thread(target=self._run_effect, args=(effect,),
+                                          name=f"statekeeper-effect-{effect.name}", daemon=True)
+                with self._active_lock:
+                    self._effect_threads[thread] = effect.key
+                thread.start()
             if len(claimed) == 64:
                 self.wake_effects()
+
+    def _take_slot(self) -> bool:
+        """Wait for one of the ``concurrency`` slots; ``False`` once the worker is closing."""
+        while not self._slots.acquire(timeout=0.05):
+            if not self._running:
+                return False
+        if self._running:
+            return True
+        self._slots.release()
+        return False
+
+    def _give_back(self, effects: list[EffectRecord]) -> None:
+        """Release claimed effects that never started, runnable now, their attempt refunded."""
+        for effect in effects:
+            try:
+                self.store.release_effect(effect.key, self.owner, available_at=self.clock.now(),
+                                          error=None, refund=True)
+            except Exception:  # noqa: BLE001 - its lease runs out instead
+                _log.exception("effect %s could not be given back", effect.key)
 
     def _run_effect(self, effect: EffectRecord) -> None:
         with self._active_lock:
@@ -246,11 +301,15 @@ class Worker:
             request = self._effect_outcome(effect)
             if request is not None:
                 self.engine.submit(request)
+        except Abandoned:
+            _log.info("effect %s finished after its worker closed: its outcome is dropped, "
+                      "and the effect is taken up again when its lease ends", effect.key)
         except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
             _log.exception("effect %s could not be completed", effect.key)
         finally:
             with self._active_lock:
                 self._active.pop(effect.key, None)
+                self._effect_threads.pop(threading.current_thread(), None)
             self._slots.release()
 
     def heartbeat(self) -> int:
