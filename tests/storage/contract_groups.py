@@ -70,6 +70,23 @@ class GroupStoreContract:
             assert store.load(iid).rev == steps
             assert store.mailbox(iid, "k") == MailboxRecord(iid, "k", "go", {"i": n}, 1.0)
 
+    @pytest.mark.parametrize("who", [(), ("b",), ("a", "b", "c")])
+    def test_a_group_keeps_each_rows_actor_trace_reason_and_key(self, store: Store,
+                                                                 who: tuple[str, ...]) -> None:
+        # SQLite leaves the four columns out of a group in which all of them are None; a group
+        # in which any row has one writes them all.  Either way each row reads back as written.
+        ids = ("a", "b", "c")
+        for iid in ids:
+            created(store, iid)
+        extra = {"actor": "ops", "trace_id": "t-1", "reason": "why", "idempotency_key": "k-1"}
+        group = [advance(store.load(i), transitions=[transition(
+            i, 2, **(extra if i in who else {}))]) for i in ids]
+        assert store.apply(group) == []
+        for iid in ids:
+            row = store.history(iid)[-1]
+            got = {k: getattr(row, k) for k in extra}
+            assert got == (extra if iid in who else dict.fromkeys(extra))
+
     def test_a_collision_inside_a_large_group_loses_only_its_commit(self, store: Store) -> None:
         ids = [f"g-{i:03d}" for i in range(70)]
         for iid in ids:

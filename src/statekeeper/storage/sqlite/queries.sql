@@ -66,6 +66,13 @@ INSERT INTO transitions (instance, seq, event, source, target, chart_version, ou
                          actor, trace_id, reason, idempotency_key, microsteps)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
+-- name: insert_transition_plain
+-- The same row with no actor, trace id, reason or idempotency key: those columns stay NULL
+-- without binding a None each, which costs the sqlite3 module a failed adapter lookup.
+INSERT INTO transitions (instance, seq, event, source, target, chart_version, outcome, at, data,
+                         microsteps)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
 -- name: history
 SELECT id, instance, seq, event, source, target, chart_version, outcome, at, data, actor,
        trace_id, reason, idempotency_key, microsteps
