@@ -123,3 +123,51 @@ class _NotAFuture:
 
     def set_exception(self, exception: BaseException | None, /) -> None:
         raise AssertionError("never queued")
+
+
+def test_sends_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) -> None:
+    # Each task's send used to be queued on its own, waking the engine's thread once per
+    # request; what the tasks of one turn send is now handed over as one group, in order.
+    async def main() -> tuple[int, list[str]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(16)))
+            before = client.engine.batches
+            sends = [client.send(f"l-{i % 16}", "flip") for i in range(32)]  # two per lamp
+            states = await asyncio.gather(*sends)
+            return client.engine.batches - before, [s.state for s in states]
+        finally:
+            await client.close()
+
+    batches, states = asyncio.run(main())
+    assert batches == 1  # one group commit: the engine took all 32 at once
+    assert states == ["on"] * 16 + ["off"] * 16  # each lamp's two flips, in the order sent
+
+
+def test_a_send_made_just_before_close_is_still_applied() -> None:
+    async def main() -> str:
+        client = AsyncClient("memory://", worker=False)
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        pending = asyncio.ensure_future(client.send("l-1", "flip"))
+        await asyncio.sleep(0)  # the send is made; it would be handed over at the turn's end
+        await client.close()  # hands it over first: queued work is finished, not refused
+        return (await pending).state
+
+    assert asyncio.run(main()) == "on"
+
+
+def test_a_send_whose_turn_ends_after_the_engine_closed_is_answered_closed() -> None:
+    async def main() -> None:
+        client = AsyncClient("memory://", worker=False)
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        pending = asyncio.ensure_future(client.send("l-1", "flip"))
+        await asyncio.sleep(0)  # the send is made; it is handed over at the end of the turn
+        client.engine.close()
+        with pytest.raises(EngineClosed):
+            await pending
+        await client.close()
+
+    asyncio.run(main())

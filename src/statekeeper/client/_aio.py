@@ -55,9 +55,10 @@ class AsyncClient(_BaseClient):
         if not wait:
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
                                          trace_id))
-        answer = self._waker().answer()  # straight to this loop: no Future in between
-        self.engine.post(self._delivery(instance_id, event, data, idempotency_key, actor,
-                                        trace_id, answer))
+        waker = self._waker()
+        answer = waker.answer()  # straight to this loop: no Future in between
+        waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
+                                       trace_id, answer), self.engine.post_many)
         return await answer.waiter
 
     async def get(self, instance_id: str) -> InstanceState:
@@ -147,7 +148,13 @@ class AsyncClient(_BaseClient):
             await self._wrap(done)
 
     async def close(self, timeout: float | None = None) -> None:
-        """As :meth:`Client.close`: at most ``timeout`` seconds for running effects."""
+        """As :meth:`Client.close`: at most ``timeout`` seconds for running effects.
+
+        Sends made on this loop before the call are handed over first, and answered.
+        """
+        waker = getattr(self, "_wakers", {}).get(asyncio.get_running_loop())
+        if waker is not None:
+            waker.flush_outgoing(self.engine.post_many)
         await asyncio.to_thread(self._close, timeout)
 
     async def __aenter__(self) -> AsyncClient:

@@ -1,4 +1,4 @@
-"""Answering many asyncio callers with one wake-up of their event loop.
+"""Answering many asyncio callers with one wake-up of their event loop, and the reverse.
 
 The engine answers a whole group commit at once, from its own thread.  ``asyncio.wrap_future``
 would wake the caller's event loop once per answer (a ``call_soon_threadsafe`` and a write to
@@ -37,6 +37,28 @@ class LoopWaker:
         self._lock = threading.Lock()
         self._ready: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         self._scheduled = False
+        self._outgoing: list[Any] = []
+
+    def send_soon(self, request: Any, post_many: Callable[[list[Any]], None]) -> None:
+        """Hand ``request`` to ``post_many`` at the end of this turn of the loop, with the rest.
+
+        On the loop only.  The tasks one group commit answered all run in one turn of the
+        loop, and each sends its next request; handed over together, they wake the engine
+        once instead of once each.  Requests keep the order they were sent in.
+        """
+        outgoing = self._outgoing
+        outgoing.append(request)
+        if len(outgoing) == 1:
+            self.loop.call_soon(self._send_outgoing, post_many)
+
+    def _send_outgoing(self, post_many: Callable[[list[Any]], None]) -> None:
+        outgoing, self._outgoing = self._outgoing, []
+        if outgoing:  # else handed over already, by flush_outgoing
+            post_many(outgoing)
+
+    def flush_outgoing(self, post_many: Callable[[list[Any]], None]) -> None:
+        """Hand over what this turn sent so far now (on the loop; before a close)."""
+        self._send_outgoing(post_many)
 
     def wrap(self, future: Future[T]) -> asyncio.Future[T]:
         """An asyncio future of this loop that settles as ``future`` does."""
