@@ -171,3 +171,22 @@ def test_a_send_whose_turn_ends_after_the_engine_closed_is_answered_closed() -> 
         await client.close()
 
     asyncio.run(main())
+
+
+def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) -> None:
+    async def main() -> tuple[int, list[str]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            client.engine.max_batch = 8
+            await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(4)))
+            before = client.engine.batches
+            states = await asyncio.gather(*(client.send(f"l-{i % 4}", "flip")
+                                            for i in range(40)))
+            return client.engine.batches - before, [s.state for s in states]
+        finally:
+            await client.close()
+
+    batches, states = asyncio.run(main())
+    assert 2 < batches <= 10  # no group much larger than the limit
+    assert states == [("on" if (i // 4) % 2 == 0 else "off") for i in range(40)]

@@ -131,7 +131,9 @@ class Engine:
             for request in requests:
                 request.future.set_exception(EngineClosed())
             return
-        self._queue.put(requests)
+        size = self.max_batch  # a group stays within about twice the batch limit
+        for start in range(0, len(requests), size):
+            self._queue.put(requests[start:start + size])
         if self._thread is None:  # closed meanwhile: the requests may have missed the thread
             self._drain()
 
