@@ -16,9 +16,7 @@ delivered is settled instead of re-planned.  Nothing is answered twice.
 from __future__ import annotations
 
 import logging
-import queue
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -31,6 +29,7 @@ from .cache import InstanceCache
 from .chain import chain, unsettle
 from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
+from .inbox import STOP, Inbox
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
@@ -39,7 +38,6 @@ from .state import InstanceState
 __all__ = ["CommitConflict", "Engine", "EngineClosed", "UnknownDeadLetter"]
 
 _log = logging.getLogger("statekeeper.runtime")
-_STOP = object()
 
 
 class Engine:
@@ -53,7 +51,7 @@ class Engine:
         self.clock = clock
         self.max_batch = max_batch
         self.max_conflicts = max_conflicts
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queue = Inbox()
         self._cache = InstanceCache(store, cache_size)  # recently used instances
         self._thread: threading.Thread | None = None
         self.linger = linger
@@ -82,7 +80,7 @@ class Engine:
         failed with :class:`EngineClosed`, never left unanswered.
         """
         if self._thread is not None:
-            self._queue.put(_STOP)
+            self._queue.put(STOP)
             self._thread.join()
             self._thread = None
         self._drain()
@@ -138,18 +136,7 @@ class Engine:
             self._drain()
 
     def _drain(self) -> None:
-        """Answer whatever is queued for a stopped thread: requests fail, barriers pass."""
-        while True:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if isinstance(item, Future):  # a flush() barrier: nothing before it is pending
-                item.set_result(None)
-            elif item is not _STOP:
-                for request in item if type(item) is list else (item,):
-                    if not request.future.done():
-                        request.future.set_exception(EngineClosed())
+        self._queue.drain()
 
     def after_answers(self, fn: Callable[[], None]) -> None:
         """Call ``fn`` once every answer of the batch being committed is set; now if none is.
@@ -173,32 +160,6 @@ class Engine:
 
     # ------------------------------------------------------------------ the loop
 
-    def _linger(self, batch: list[Any]) -> bool:
-        """Wait a moment for the rest of a burst; ``True`` if the stop sentinel came.
-
-        Under concurrency the callers answered by the last group send their next requests
-        one by one; committing the first few alone would cost a whole fsync for them and
-        leave the rest for the next.  So while a batch is smaller than the last one, wait up
-        to ``linger`` seconds for it to fill.  A single caller (batches of one) never waits.
-        ``linger=0`` turns this off.
-        """
-        deadline = time.perf_counter() + self.linger
-        while len(batch) < self._expected:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
-            try:
-                item = self._queue.get(timeout=remaining)
-            except queue.Empty:
-                return False
-            if item is _STOP:
-                return True
-            if type(item) is list:
-                batch.extend(item)
-            else:
-                batch.append(item)
-        return False
-
     def _run(self) -> None:
         self._ident = threading.get_ident()
         retry: list[Request] = []
@@ -206,30 +167,13 @@ class Engine:
         while True:
             batch: list[Any] = retry
             retry = []
-            if not batch:
-                if stopping:
-                    return
-                item = self._queue.get()
-                if item is _STOP:
-                    return
-                if type(item) is list:
-                    batch.extend(item)
-                else:
-                    batch.append(item)
-            while len(batch) < self.max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                if type(item) is list:
-                    batch.extend(item)
-                else:
-                    batch.append(item)
-            if not stopping and len(batch) < self._expected <= self.max_batch:
-                stopping = self._linger(batch)
+            if not batch and (stopping or self._queue.wait(batch)):
+                return
+            stopping = self._queue.take(batch, self.max_batch) or stopping
+            if not stopping and len(batch) < self._expected <= self.max_batch and self.linger:
+                # fewer than the last group: wait a moment for the rest of the burst (a
+                # single caller, whose batches are of one, never waits)
+                stopping = self._queue.linger(batch, self._expected, self.linger)
             self._expected = len(batch) if len(batch) > 1 else 0
             barriers = [b for b in batch if isinstance(b, Future)]
             if barriers:

@@ -76,12 +76,12 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
     try:
-        rows = [r for e in encoded for r in e.transitions]
-        if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in rows):
+        logged = [r for e in encoded for r in e.transitions]
+        if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in logged):
             # no actor, trace id, reason or key anywhere (the usual group): leave them out
-            insert_rows(cur, "insert_transition_plain", [(*r[:9], r[13]) for r in rows])
+            insert_rows(cur, "insert_transition_plain", [(*r[:9], r[13]) for r in logged])
         else:
-            insert_rows(cur, "insert_transition", rows)
+            insert_rows(cur, "insert_transition", logged)
         insert_rows(cur, "insert_effect", [r for e in encoded for r in e.effects])
         for sql, rows in ((Q["delete_timer"], [r for e in encoded for r in e.timers_cancelled]),
                           (Q["upsert_timer"], [r for e in encoded for r in e.timers_set])):
