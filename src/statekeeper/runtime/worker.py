@@ -13,7 +13,6 @@ import functools
 import logging
 import random
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -24,6 +23,7 @@ from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
+from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
 from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
@@ -71,9 +71,7 @@ class Worker:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance
-        #: the threads running effects, with the key each runs (guarded by _active_lock)
-        self._effect_threads: dict[threading.Thread, str] = {}
-        self._slots = threading.BoundedSemaphore(concurrency)
+        self._effect_threads = EffectThreads(concurrency)
         self._wake = threading.Condition()
         self._effects_due = True
         self._timer_at: float | None = 0.0
@@ -118,7 +116,7 @@ class Worker:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
-        abandoned = self._wait_for_effects(timeout)
+        abandoned = self._effect_threads.wait(timeout)
         self.runner.closed.set()
         if abandoned:
             _log.warning("closing: %d effect(s) still running after %gs abandoned (%s); each "
@@ -134,19 +132,6 @@ class Worker:
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
         return abandoned
-
-    def _wait_for_effects(self, timeout: float | None) -> list[str]:
-        """Join the effect threads until ``timeout``; the keys of the effects still running."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            with self._active_lock:
-                threads = list(self._effect_threads)
-                if not threads:
-                    return []
-                if deadline is not None and time.monotonic() >= deadline:
-                    return sorted(self._effect_threads.values())
-            for thread in threads:
-                thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
     def wake_effects(self) -> None:
         with self._wake:
@@ -264,26 +249,13 @@ class Worker:
                 _log.exception("effect claim failed")
                 continue
             for index, effect in enumerate(claimed):
-                if not self._take_slot():  # closing: what has not started goes back at once
-                    self._give_back(claimed[index:])
+                if not self._effect_threads.take_slot(lambda: self._running):
+                    self._give_back(claimed[index:])  # closing: not started, so given back
                     return
-                thread = threading.Thread(target=self._run_effect, args=(effect,),
-                                          name=f"statekeeper-effect-{effect.name}", daemon=True)
-                with self._active_lock:
-                    self._effect_threads[thread] = effect.key
-                thread.start()
+                self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
+                                           functools.partial(self._run_effect, effect))
             if len(claimed) == 64:
                 self.wake_effects()
-
-    def _take_slot(self) -> bool:
-        """Wait for one of the ``concurrency`` slots; ``False`` once the worker is closing."""
-        while not self._slots.acquire(timeout=0.05):
-            if not self._running:
-                return False
-        if self._running:
-            return True
-        self._slots.release()
-        return False
 
     def _give_back(self, effects: list[EffectRecord]) -> None:
         """Release claimed effects that never started, runnable now, their attempt refunded."""
@@ -309,8 +281,6 @@ class Worker:
         finally:
             with self._active_lock:
                 self._active.pop(effect.key, None)
-                self._effect_threads.pop(threading.current_thread(), None)
-            self._slots.release()
 
     def heartbeat(self) -> int:
         """Extend the leases of effects this worker is running; return how many it extended.
