@@ -193,3 +193,25 @@ def test_close_refuses_a_negative_timeout(tmp_path: Path) -> None:
     with Client(f"sqlite:///{tmp_path / 'orders.db'}") as client, \
             pytest.raises(ValueError, match="timeout"):
         client.close(timeout=-1)
+
+
+def test_an_effect_may_close_its_own_client(tmp_path: Path) -> None:
+    # An effect that shuts its client down (an "emergency stop" action) must not wait for
+    # itself: close returns, and the effect's own outcome is dropped like any abandoned one.
+    url = f"sqlite:///{tmp_path / 'orders.db'}"
+    closed = threading.Event()
+    holder: dict[str, Client] = {}
+
+    def stop(args: Any, key: str) -> str:
+        holder["client"].close()
+        closed.set()
+        return "stopped"
+
+    client = holder["client"] = Client(url, clock=VirtualClock(START), lease=LEASE)
+    client.register(ORDER, effects={"charge": stop})
+    client.start("order", "o-1")
+    client.send("o-1", "accept")
+    assert closed.wait(WAIT)
+    with Client(url, clock=VirtualClock(START), worker=False) as again:
+        again.register(ORDER, effects={"charge": stop})
+        assert again.get("o-1").state == "charging"  # its outcome was dropped

@@ -52,12 +52,13 @@ class EffectThreads:
     def wait(self, timeout: float | None) -> list[str]:
         """Join the running threads, for at most ``timeout`` seconds; the keys still running."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        me = threading.current_thread()  # an effect that closes its own client: not waited for
         while True:
             with self._lock:
-                threads = list(self._running)
+                threads = [t for t in self._running if t is not me]
                 if not threads:
                     return []
                 if deadline is not None and time.monotonic() >= deadline:
-                    return sorted(self._running.values())
+                    return sorted(k for t, k in self._running.items() if t is not me)
             for thread in threads:
                 thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
