@@ -189,10 +189,11 @@ def test_the_async_client_closes_with_a_timeout(tmp_path: Path) -> None:
     assert slow.finished.wait(WAIT)
 
 
-def test_close_refuses_a_negative_timeout(tmp_path: Path) -> None:
+@pytest.mark.parametrize("timeout", [-1, float("nan"), "5", True])
+def test_close_refuses_a_timeout_that_is_not_seconds(tmp_path: Path, timeout: Any) -> None:
     with Client(f"sqlite:///{tmp_path / 'orders.db'}") as client, \
-            pytest.raises(ValueError, match="timeout"):
-        client.close(timeout=-1)
+            pytest.raises(ValueError, match="timeout must be a number of seconds"):
+        client.close(timeout=timeout)
 
 
 def test_an_effect_may_close_its_own_client(tmp_path: Path) -> None:

@@ -168,7 +168,7 @@ class Client(_BaseClient):
         ``statekeeper.runtime`` logger) with their keys.
 
         Raises:
-            ValueError: ``timeout`` is negative.
+            ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
         self._close(timeout)

@@ -108,8 +108,10 @@ class Worker:
         Effects claimed but not started yet are given back at once.  Returns the keys of the
         abandoned effects.
         """
-        if timeout is not None and not timeout >= 0:
-            raise ValueError(f"close timeout must be a number of seconds >= 0, not {timeout!r}")
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, (int, float)) or not timeout >= 0):  # NaN fails the last test too
+            raise ValueError(f"close timeout must be a number of seconds >= 0 or None, "
+                             f"not {timeout!r}")
         with self._wake:
             self._running = False
             self._wake.notify_all()
