@@ -107,8 +107,13 @@ class Client(_BaseClient):
             KeyError: the instance's chart has no such state (it could never be reached).
             EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
+            ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+                timeout, (int, float)) or not timeout >= 0):
+            raise ValueError(f"when timeout must be a number of seconds >= 0 or None, "
+                             f"not {timeout!r}")
         reached = threading.Event()
         closed: list[bool] = []
 

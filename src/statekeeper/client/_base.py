@@ -88,8 +88,16 @@ class _BaseClient:
             hooks: called with every effect attempt started and finished.
             rng: the random source of retry jitter (seed one for reproducible schedules).
 
+        Raises:
+            TypeError: ``store`` is not a URL, a path or a store.
+            ValueError: a setting is out of range (a lease or tolerance that is not a number
+                of seconds, a concurrency below 1); the message names it.
+
         """
         opened = isinstance(store, (str, Path))
+        if not opened and not all(callable(getattr(store, m, None))
+                                  for m in ("migrate", "apply", "load", "close")):
+            raise TypeError(f"Client takes a store URL, a path or a Store, not {store!r}")
         self.store: Store = open_store(store) if isinstance(store, (str, Path)) else store
         try:  # every argument is checked before a thread starts
             self.store.migrate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import random
 import threading
 import uuid
@@ -60,6 +61,12 @@ class Worker:
                  poll: float = 1.0, late_policy: str = "fire_late",
                  late_tolerance: float = 1.0, breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
+        _seconds("lease", lease, zero=False)
+        _seconds("poll", poll, zero=False)
+        _seconds("late_tolerance", late_tolerance, zero=True)
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency must be a whole number of effects >= 1, "
+                             f"not {concurrency!r}")
         self.engine = engine
         self.store: Store = engine.store
         self.registry: Registry = engine.registry
@@ -371,6 +378,14 @@ class Worker:
             self._loop_thread.start()
             self._loop = loop
         return self._loop
+
+
+def _seconds(name: str, value: Any, *, zero: bool) -> None:
+    """Refuse a setting that is not a finite number of seconds (> 0, or >= 0 if ``zero``)."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or value < 0 or (value == 0 and not zero)):
+        raise ValueError(f"{name} must be a number of seconds {'>=' if zero else '>'} 0, "
+                         f"not {value!r}")
 
 
 async def _await(value: Any) -> Any:
