@@ -53,6 +53,8 @@ class Registry:
 
         Raises:
             UnboundName: the chart declares an effect that ``effects`` does not provide.
+            TypeError: an effect is not callable, or ``at_most_once`` is not a set of names.
+            ValueError: ``at_most_once`` names an effect neither the chart nor ``effects`` has.
             ChartError: a state invokes a child (not run durably yet), or this name and
                 version are registered with another structure.
 
@@ -68,13 +70,18 @@ class Registry:
         missing = compiled.effects - set(bound)
         if missing:
             raise UnboundName(f"chart {compiled.name!r}: effects not provided: {sorted(missing)}")
+        for name, fn in bound.items():
+            if not callable(fn):
+                raise TypeError(f"effect {name!r} of chart {compiled.name!r} must be callable, "
+                                f"not {fn!r}")
+        once = _names_at_most_once(at_most_once, compiled.effects | set(bound), compiled.name)
         known = self.find(compiled.name, str(compiled.version))
         if known is not None and known.chart.hash != compiled.hash:
             # Its instances would stop loading (their snapshots name the other structure).
             raise ChartError(f"chart {compiled.name!r} v{compiled.version} is already registered "
                              f"with another structure ({known.chart.hash[:12]}, not "
                              f"{compiled.hash[:12]}): give the changed chart a new version")
-        entry = Registered(compiled, bound, frozenset(at_most_once))
+        entry = Registered(compiled, bound, once)
         self._charts[(compiled.name, str(compiled.version))] = entry
         latest = self._latest.get(compiled.name)
         if latest is None or _newer(compiled.version, latest.chart.version):
@@ -104,6 +111,21 @@ class Registry:
                 f"the instance was started with {hash_[:12]}: register the chart it started with"
             )
         return entry
+
+
+def _names_at_most_once(names: Any, effects: set[str], chart: str) -> frozenset[str]:
+    """``at_most_once`` as a set of effect names; a name of no effect is a typo, refused.
+
+    A misspelt name would leave the effect it meant at-least-once: run again after a crash,
+    where the caller asked for it never to be.
+    """
+    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"at_most_once takes a set of effect names, not {names!r}")
+    unknown = set(names) - effects
+    if unknown:
+        raise ValueError(f"at_most_once names {sorted(unknown)}, which chart {chart!r} does not "
+                         f"declare nor effects= bind (effects: {sorted(effects)})")
+    return frozenset(names)
 
 
 def _newer(a: Any, b: Any) -> bool:
