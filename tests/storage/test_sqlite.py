@@ -38,11 +38,22 @@ def test_synchronous_is_configurable(sqlite_path: Path) -> None:
         store.close()
 
 
-@pytest.mark.parametrize("kwargs", [{"synchronous": "sometimes"}, {"busy_timeout": 0},
-                                    {"retries": -1}])
+@pytest.mark.parametrize("kwargs", [{"synchronous": "sometimes"}, {"synchronous": 2},
+                                    {"busy_timeout": 0}, {"busy_timeout": "5"},
+                                    {"busy_timeout": float("nan")}, {"retries": -1},
+                                    {"retries": 1.5}])
 def test_bad_settings_are_refused(sqlite_path: Path, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError):
+    name = next(iter(kwargs))
+    with pytest.raises(ValueError, match=name):
         SQLiteStore(sqlite_path, **kwargs)
+
+
+def test_a_database_in_a_folder_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    from statekeeper.storage import StoreUnavailable
+
+    with pytest.raises(StoreUnavailable, match=r"folder .* does not exist"):
+        SQLiteStore(tmp_path / "missing" / "orders.db")
+    assert not (tmp_path / "missing").exists()  # nothing created on the way
 
 
 def test_memory_databases_are_refused() -> None:

@@ -44,7 +44,7 @@ from .._decode import (
     decode_transition,
 )
 from .._integrity import done_timer, orphan, seq_gap
-from ..base import IntegrityError, UnknownInstance
+from ..base import IntegrityError, StoreUnavailable, UnknownInstance
 from ..records import (
     Commit,
     DeadLetterRecord,
@@ -202,10 +202,18 @@ class SQLiteStore:
         if self.path == ":memory:" or self.path.startswith("file:"):
             raise ValueError(f"SQLiteStore needs a file path, not {self.path!r}; "
                              "use MemoryStore for a store in memory")
-        if synchronous.upper() not in SYNCHRONOUS:
+        if not isinstance(synchronous, str) or synchronous.upper() not in SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS}, not {synchronous!r}")
-        if busy_timeout <= 0 or (retries is not None and retries < 0):
-            raise ValueError("busy_timeout must be positive and retries at least 0")
+        if (isinstance(busy_timeout, bool) or not isinstance(busy_timeout, (int, float))
+                or not busy_timeout > 0):
+            raise ValueError(f"busy_timeout must be a number of seconds > 0, not {busy_timeout!r}")
+        if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int)
+                                    or retries < 0):
+            raise ValueError(f"retries must be a whole number >= 0 or None, not {retries!r}")
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(folder):
+            raise StoreUnavailable(f"SQLite database {self.path!r} cannot be created: its "
+                                   f"folder {folder!r} does not exist")
         self._db = Connections(self.path, synchronous=synchronous.upper(),
                                busy_timeout=busy_timeout, retries=retries)
         try:
