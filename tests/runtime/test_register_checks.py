@@ -46,6 +46,8 @@ def test_at_most_once_must_be_a_collection_of_names() -> None:
             client.register(ORDER, effects={"charge": charge}, at_most_once="charge")
         with pytest.raises(TypeError, match="at_most_once"):
             client.register(ORDER, effects={"charge": charge}, at_most_once={5})
+        with pytest.raises(TypeError, match="at_most_once"):
+            client.register(ORDER, effects={"charge": charge}, at_most_once=5)
 
 
 def test_names_bound_for_other_charts_are_allowed() -> None:

@@ -119,13 +119,17 @@ def _names_at_most_once(names: Any, effects: set[str], chart: str) -> frozenset[
     A misspelt name would leave the effect it meant at-least-once: run again after a crash,
     where the caller asked for it never to be.
     """
-    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+    try:
+        given = set(names) if not isinstance(names, str) else None
+    except TypeError:  # not iterable
+        given = None
+    if given is None or not all(isinstance(n, str) for n in given):
         raise TypeError(f"at_most_once takes a set of effect names, not {names!r}")
-    unknown = set(names) - effects
+    unknown = given - effects
     if unknown:
         raise ValueError(f"at_most_once names {sorted(unknown)}, which chart {chart!r} does not "
                          f"declare nor effects= bind (effects: {sorted(effects)})")
-    return frozenset(names)
+    return frozenset(given)
 
 
 def _newer(a: Any, b: Any) -> bool:
