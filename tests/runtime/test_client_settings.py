@@ -64,3 +64,30 @@ def test_when_with_a_zero_timeout_answers_at_once(tmp_path: Path) -> None:
         with pytest.raises(TimeoutError):
             client.when("l-1", "on", timeout=0)
         assert client.when("l-1", "off", timeout=0).state == "off"
+
+
+def test_the_async_when_takes_a_timeout_too() -> None:
+    import asyncio
+
+    from statekeeper import EngineClosed
+
+    async def main() -> None:
+        client = AsyncClient("memory://", clock=VirtualClock(), worker=False)
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        with pytest.raises(TimeoutError, match="did not reach 'on'"):
+            await client.when("l-1", "on", timeout=0.01)
+        with pytest.raises(ValueError, match="when timeout"):
+            await client.when("l-1", "on", timeout=-1)
+        waiting = asyncio.ensure_future(client.when("l-1", "on", timeout=30))
+        await asyncio.sleep(0)
+        await client.send("l-1", "flip")
+        assert (await waiting).state == "on"
+        assert (await client.when("l-1", "on", timeout=0)).state == "on"
+        closing = asyncio.ensure_future(client.when("l-1", "off", timeout=30))
+        await asyncio.sleep(0)
+        await client.close()
+        with pytest.raises(EngineClosed):
+            await closing
+
+    asyncio.run(main())

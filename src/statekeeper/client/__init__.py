@@ -20,7 +20,7 @@ from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
-from ._base import _BaseClient, open_store
+from ._base import _BaseClient, _check_wait, open_store
 
 __all__ = ["AsyncClient", "Client", "open_store"]
 
@@ -110,10 +110,7 @@ class Client(_BaseClient):
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-                timeout, (int, float)) or not timeout >= 0):
-            raise ValueError(f"when timeout must be a number of seconds >= 0 or None, "
-                             f"not {timeout!r}")
+        _check_wait("when", timeout)
         reached = threading.Event()
         closed: list[bool] = []
 

@@ -15,7 +15,7 @@ from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
-from ._base import _BaseClient
+from ._base import _BaseClient, _check_wait
 from ._waker import LoopWaker
 
 __all__ = ["AsyncClient"]
@@ -87,24 +87,38 @@ class AsyncClient(_BaseClient):
         finally:
             stop()
 
-    async def when(self, instance_id: str, state: str) -> InstanceState:
-        """Wait until ``state`` is active in the instance.
+    async def when(self, instance_id: str, state: str, *,
+                   timeout: float | None = None) -> InstanceState:
+        """Wait until ``state`` is active in the instance (or raise ``TimeoutError``).
 
         Raises:
             KeyError: the instance's chart has no such state.
             EngineClosed: the client was closed while waiting.
+            UnknownInstance: there is no such instance.
+            ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
+        _check_wait("when", timeout)
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
             current = await self.get(instance_id)
             self._check_state(current, state)
-            while not current.is_active(state):
-                change = await changes.get()
-                if change is None:
-                    raise EngineClosed
-                current = change
-            return current
+            if current.is_active(state):  # at once, whatever the timeout
+                return current
+
+            async def reached(current: InstanceState) -> InstanceState:
+                while not current.is_active(state):
+                    change = await changes.get()
+                    if change is None:
+                        raise EngineClosed
+                    current = change
+                return current
+
+            try:
+                return await asyncio.wait_for(reached(current), timeout)
+            except TimeoutError:
+                raise TimeoutError(f"{instance_id!r} did not reach {state!r} in {timeout}s"
+                                   ) from None
         finally:
             stop()
 

@@ -50,6 +50,14 @@ def open_store(url: str | Path, **options: Any) -> Store:
     return SQLiteStore(text, **options)
 
 
+def _check_wait(what: str, timeout: Any) -> None:
+    """Refuse a wait that is not a number of seconds >= 0 (``None`` waits as long as it takes)."""
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
+            timeout, (int, float)) or not timeout >= 0):  # NaN fails the last test too
+        raise ValueError(f"{what} timeout must be a number of seconds >= 0 or None, "
+                         f"not {timeout!r}")
+
+
 def _check_options(idempotency_key: Any, actor: Any, trace_id: Any) -> None:
     """Refuse what the log would store wrongly: a number as a key, an empty key (no key)."""
     for name, value in (("idempotency_key", idempotency_key), ("actor", actor),
