@@ -91,3 +91,32 @@ def test_the_async_when_takes_a_timeout_too() -> None:
             await closing
 
     asyncio.run(main())
+
+
+def test_both_watches_take_a_timeout_and_check_it() -> None:
+    import asyncio
+
+    with Client("memory://", clock=VirtualClock()) as client, \
+            pytest.raises(ValueError, match="watch timeout"):
+        client.watch(timeout="soon")
+
+    async def main() -> list[str]:
+        client = AsyncClient("memory://", clock=VirtualClock(), worker=False)
+        client.register(LAMP)
+        await client.start("lamp", "l-1")
+        with pytest.raises(ValueError, match="watch timeout"):
+            client.watch(timeout=-1)
+        seen: list[str] = []
+
+        async def watcher() -> None:
+            async for change in client.watch("l-1", timeout=0.2):
+                seen.append(change.state)
+
+        watching = asyncio.ensure_future(watcher())
+        await asyncio.sleep(0)
+        await client.send("l-1", "flip")
+        await asyncio.wait_for(watching, 30)  # ends on its own, 0.2 s after the last change
+        await client.close()
+        return seen
+
+    assert asyncio.run(main()) == ["on"]

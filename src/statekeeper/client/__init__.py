@@ -98,6 +98,7 @@ class Client(_BaseClient):
                 for state in changes:
                     print(state.configuration)
         """
+        _check_wait("watch", timeout)
         return Watch(self._watchers, instance_id, timeout, self._closers)
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:

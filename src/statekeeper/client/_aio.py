@@ -75,14 +75,31 @@ class AsyncClient(_BaseClient):
                     limit: int = 100) -> list[InstanceState]:
         return await asyncio.to_thread(self._query, chart, state, labels, status, limit)
 
-    async def watch(self, instance_id: str | None = None) -> AsyncIterator[InstanceState]:
+    def watch(self, instance_id: str | None = None, *,
+              timeout: float | None = None) -> AsyncIterator[InstanceState]:
         """Yield every committed change (of one instance, or of all), as it commits.
 
-        The iteration ends when the client is closed.
+        The subscription starts when iteration does.  The iteration ends when the client is
+        closed, or after ``timeout`` seconds without a change.
+
+        Raises:
+            ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
+
         """
+        _check_wait("watch", timeout)
+        return self._watch(instance_id, timeout)
+
+    async def _watch(self, instance_id: str | None,
+                     timeout: float | None) -> AsyncIterator[InstanceState]:
         changes, stop = self._subscribe(instance_id)
         try:
-            while (change := await changes.get()) is not None:  # None: the client closed
+            while True:
+                try:
+                    change = await asyncio.wait_for(changes.get(), timeout)
+                except TimeoutError:
+                    return
+                if change is None:  # the client closed
+                    return
                 yield change
         finally:
             stop()
