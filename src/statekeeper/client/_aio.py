@@ -16,7 +16,7 @@ from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._base import _BaseClient, _check_wait
-from ._waker import LoopWaker
+from ._waker import LoopAnswer, LoopWaker
 
 __all__ = ["AsyncClient"]
 
@@ -56,10 +56,10 @@ class AsyncClient(_BaseClient):
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
                                          trace_id))
         waker = self._waker()
-        answer = waker.answer()  # straight to this loop: no Future in between
+        waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
-                                       trace_id, answer), self.engine.post_many)
-        return await answer.waiter
+                                       trace_id, LoopAnswer(waker, waiter)), self.engine.post_many)
+        return await waiter
 
     async def get(self, instance_id: str) -> InstanceState:
         return await asyncio.to_thread(self._get, instance_id)

@@ -66,10 +66,6 @@ class LoopWaker:
         future.add_done_callback(lambda done: self._done(done, waiter))
         return waiter
 
-    def answer(self) -> LoopAnswer:
-        """A request answer that settles a new future of this loop (no Future in between)."""
-        return LoopAnswer(self, self.loop.create_future())
-
     def _done(self, future: Future[Any], waiter: asyncio.Future[Any]) -> None:
         error = future.exception()
         self.post(waiter, None if error is not None else future.result(), error)
