@@ -145,32 +145,26 @@ def test_sends_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) 
     assert states == ["on"] * 16 + ["off"] * 16  # each lamp's two flips, in the order sent
 
 
-def test_a_send_made_just_before_close_is_still_applied() -> None:
+@pytest.mark.parametrize("closed_by", ["client", "engine"])
+def test_a_send_made_just_before_close(closed_by: str) -> None:
+    # AsyncClient.close() hands the turn's sends over first: queued work is finished, not
+    # refused.  An engine closed under the client answers them EngineClosed instead.
     async def main() -> str:
         client = AsyncClient("memory://", worker=False)
         client.register(LAMP)
         await client.start("lamp", "l-1")
         pending = asyncio.ensure_future(client.send("l-1", "flip"))
         await asyncio.sleep(0)  # the send is made; it would be handed over at the turn's end
-        await client.close()  # hands it over first: queued work is finished, not refused
-        return (await pending).state
-
-    assert asyncio.run(main()) == "on"
-
-
-def test_a_send_whose_turn_ends_after_the_engine_closed_is_answered_closed() -> None:
-    async def main() -> None:
-        client = AsyncClient("memory://", worker=False)
-        client.register(LAMP)
-        await client.start("lamp", "l-1")
-        pending = asyncio.ensure_future(client.send("l-1", "flip"))
-        await asyncio.sleep(0)  # the send is made; it is handed over at the end of the turn
+        if closed_by == "client":
+            await client.close()
+            return (await pending).state
         client.engine.close()
         with pytest.raises(EngineClosed):
             await pending
         await client.close()
+        return "closed"
 
-    asyncio.run(main())
+    assert asyncio.run(main()) == ("on" if closed_by == "client" else "closed")
 
 
 def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) -> None:

@@ -17,17 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from order_chart import ORDER
 
-from statekeeper import Chart, Effect, Final, State, VirtualClock
+from statekeeper import VirtualClock
 from statekeeper.client import AsyncClient, Client
 
-ORDER = Chart("order", version=1, initial="placed", states={
-    "placed": State(on={"accept": "charging"}),
-    "charging": State(entry=[Effect("charge", args={"amount": 42})],
-                      on={"done.effect.charge": "paid", "error.effect.charge": "failed"}),
-    "paid": Final(),
-    "failed": Final(),
-})
 LEASE = 30.0
 START = 1000.0
 WAIT = 30.0
@@ -60,6 +54,16 @@ def _until(check: Any) -> None:
         time.sleep(0.005)
 
 
+def _charging(url: str, slow: Blocking, **register: Any) -> Client:
+    """A client whose order o-1 is running its (blocking) charge effect."""
+    client = Client(url, clock=VirtualClock(START), lease=LEASE)
+    client.register(ORDER, effects={"charge": slow}, **register)
+    client.start("order", "o-1")
+    client.send("o-1", "accept")
+    assert slow.started.wait(WAIT)
+    return client
+
+
 def _charged_later(url: str, clock: VirtualClock, **register: Any) -> tuple[Client, list[str]]:
     again = Client(url, clock=clock, worker=False)
     keys: list[str] = []
@@ -76,11 +80,7 @@ def test_close_with_a_timeout_abandons_a_running_effect_which_runs_again(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     url = f"sqlite:///{tmp_path / 'orders.db'}"
     slow = Blocking()
-    client = Client(url, clock=VirtualClock(START), lease=LEASE)
-    client.register(ORDER, effects={"charge": slow})
-    client.start("order", "o-1")
-    client.send("o-1", "accept")
-    assert slow.started.wait(WAIT)
+    client = _charging(url, slow)
     with caplog.at_level(logging.WARNING, logger="statekeeper.runtime"):
         client.close(timeout=0.05)
     assert not slow.finished.is_set()  # close returned; the call runs on
@@ -103,11 +103,7 @@ def test_close_with_a_timeout_abandons_a_running_effect_which_runs_again(
 def test_an_abandoned_at_most_once_effect_is_answered_with_an_error(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'orders.db'}"
     slow = Blocking()
-    client = Client(url, clock=VirtualClock(START), lease=LEASE)
-    client.register(ORDER, effects={"charge": slow}, at_most_once={"charge"})
-    client.start("order", "o-1")
-    client.send("o-1", "accept")
-    assert slow.started.wait(WAIT)
+    client = _charging(url, slow, at_most_once={"charge"})
     client.close(timeout=0.0)
     assert not slow.finished.is_set()
     slow.release.set()
@@ -123,11 +119,7 @@ def test_an_abandoned_at_most_once_effect_is_answered_with_an_error(tmp_path: Pa
 def test_close_without_a_timeout_waits_for_the_running_effect(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'orders.db'}"
     slow = Blocking()
-    client = Client(url, clock=VirtualClock(START), lease=LEASE)
-    client.register(ORDER, effects={"charge": slow})
-    client.start("order", "o-1")
-    client.send("o-1", "accept")
-    assert slow.started.wait(WAIT)
+    client = _charging(url, slow)
     closing = threading.Thread(target=client.close)
     closing.start()
     _until(lambda: not client.worker._running)

@@ -5,16 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from statekeeper import Chart, Effect, Final, State, VirtualClock
+from order_chart import ORDER
+
+from statekeeper import VirtualClock
 from statekeeper.client import Client
 
-ORDER = Chart("order", version=1, initial="placed", states={
-    "placed": State(on={"accept": "charging"}),
-    "charging": State(entry=[Effect("charge", args={"amount": 42})],
-                      on={"done.effect.charge": "paid", "error.effect.charge": "failed"}),
-    "paid": Final(),
-    "failed": Final(),
-})
 LEASE = 30.0  # the client's default
 
 

@@ -11,17 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from order_chart import ORDER
 
-from statekeeper import Chart, Effect, Final, State
 from statekeeper.client import Client
-
-ORDER = Chart("order", version=1, initial="placed", states={
-    "placed": State(on={"accept": "charging"}),
-    "charging": State(entry=[Effect("charge", args={"amount": 42})],
-                      on={"done.effect.charge": "paid", "error.effect.charge": "failed"}),
-    "paid": Final(),
-    "failed": Final(),
-})
 
 
 def charge(args: Any, key: str) -> str:

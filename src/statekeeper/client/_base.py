@@ -19,6 +19,7 @@ from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
+from ..runtime.settings import check_seconds
 from ..runtime.state import InstanceState
 from ..runtime.worker import Worker
 from ..storage.base import Store
@@ -52,10 +53,7 @@ def open_store(url: str | Path, **options: Any) -> Store:
 
 def _check_wait(what: str, timeout: Any) -> None:
     """Refuse a wait that is not a number of seconds >= 0 (``None`` waits as long as it takes)."""
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-            timeout, (int, float)) or not timeout >= 0):  # NaN fails the last test too
-        raise ValueError(f"{what} timeout must be a number of seconds >= 0 or None, "
-                         f"not {timeout!r}")
+    check_seconds(f"{what} timeout", timeout, zero=True, optional=True)
 
 
 def _check_options(idempotency_key: Any, actor: Any, trace_id: Any) -> None:

@@ -49,15 +49,7 @@ class Inbox:
 
     def take(self, batch: list[Any], limit: int) -> bool:
         """Add what is waiting to ``batch`` (up to about ``limit``); ``True`` on :data:`STOP`."""
-        while len(batch) < limit:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                return False
-            if item is STOP:
-                return True
-            _add(batch, item)
-        return False
+        return self._fill(batch, limit, None)
 
     def linger(self, batch: list[Any], expected: int, seconds: float) -> bool:
         """Wait up to ``seconds`` for ``batch`` to reach ``expected``; ``True`` on :data:`STOP`.
@@ -67,13 +59,19 @@ class Inbox:
         leave the rest for the next.  So while a batch is smaller than the last one, the
         engine waits a moment for it to fill.
         """
-        deadline = time.perf_counter() + seconds
-        while len(batch) < expected:
-            remaining = deadline - time.perf_counter()
-            if remaining <= 0:
-                return False
+        return self._fill(batch, expected, time.perf_counter() + seconds)
+
+    def _fill(self, batch: list[Any], size: int, deadline: float | None) -> bool:
+        """Add items until ``batch`` has ``size``, nothing waits (or ``deadline`` passed)."""
+        while len(batch) < size:
             try:
-                item = self._queue.get(timeout=remaining)
+                if deadline is None:
+                    item = self._queue.get_nowait()
+                else:
+                    remaining = deadline - time.perf_counter()
+                    if remaining <= 0:
+                        return False
+                    item = self._queue.get(timeout=remaining)
             except queue.Empty:
                 return False
             if item is STOP:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import random
 import threading
 import uuid
@@ -31,6 +30,7 @@ from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
 from .requests import DeliverEvent, timer_delivery
+from .settings import check_seconds
 
 __all__ = ["Worker", "outcome_key"]  # outcome_key: from .effects
 
@@ -61,9 +61,9 @@ class Worker:
                  poll: float = 1.0, late_policy: str = "fire_late",
                  late_tolerance: float = 1.0, breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
-        _seconds("lease", lease, zero=False)
-        _seconds("poll", poll, zero=False)
-        _seconds("late_tolerance", late_tolerance, zero=True)
+        check_seconds("lease", lease, zero=False)
+        check_seconds("poll", poll, zero=False)
+        check_seconds("late_tolerance", late_tolerance, zero=True)
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency must be a whole number of effects >= 1, "
                              f"not {concurrency!r}")
@@ -115,10 +115,7 @@ class Worker:
         Effects claimed but not started yet are given back at once.  Returns the keys of the
         abandoned effects.
         """
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(
-                timeout, (int, float)) or not timeout >= 0):  # NaN fails the last test too
-            raise ValueError(f"close timeout must be a number of seconds >= 0 or None, "
-                             f"not {timeout!r}")
+        check_seconds("close timeout", timeout, zero=True, optional=True)
         with self._wake:
             self._running = False
             self._wake.notify_all()
@@ -378,14 +375,6 @@ class Worker:
             self._loop_thread.start()
             self._loop = loop
         return self._loop
-
-
-def _seconds(name: str, value: Any, *, zero: bool) -> None:
-    """Refuse a setting that is not a finite number of seconds (> 0, or >= 0 if ``zero``)."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value) or value < 0 or (value == 0 and not zero)):
-        raise ValueError(f"{name} must be a number of seconds {'>=' if zero else '>'} 0, "
-                         f"not {value!r}")
 
 
 async def _await(value: Any) -> Any:
