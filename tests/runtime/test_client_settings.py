@@ -70,6 +70,7 @@ def test_the_async_when_takes_a_timeout_too() -> None:
     import asyncio
 
     from statekeeper import EngineClosed
+    from statekeeper.storage.base import UnknownInstance
 
     async def main() -> None:
         client = AsyncClient("memory://", clock=VirtualClock(), worker=False)
@@ -79,6 +80,10 @@ def test_the_async_when_takes_a_timeout_too() -> None:
             await client.when("l-1", "on", timeout=0.01)
         with pytest.raises(ValueError, match="when timeout"):
             await client.when("l-1", "on", timeout=-1)
+        with pytest.raises(UnknownInstance):
+            await client.when("nope", "on", timeout=1)
+        with pytest.raises(KeyError, match="no state 'lit'"):
+            await client.when("l-1", "lit", timeout=1)
         waiting = asyncio.ensure_future(client.when("l-1", "on", timeout=30))
         await asyncio.sleep(0)
         await client.send("l-1", "flip")
