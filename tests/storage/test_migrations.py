@@ -168,7 +168,9 @@ def _timers_at_version(path: Path, version: int,
         raw.execute("INSERT INTO schema_version VALUES (?, ?)", (migration.version, migration.name))
     raw.execute("INSERT INTO instances VALUES ('o-1', 'c', '1', 'h', '{}', '[\"a\"]', 'active', 1, "
                 "'{}', 0.0, 0.0)")
-    raw.executemany("INSERT INTO timers VALUES ('o-1', ?, ?, '{\"name\":\"t\"}', NULL, ?)", timers)
+    if timers:
+        raw.executemany("INSERT INTO timers VALUES ('o-1', ?, ?, '{\"name\":\"t\"}', NULL, ?)",
+                        timers)
     raw.commit()
     raw.close()
     return path
@@ -209,3 +211,57 @@ def test_version_4_keeps_timers_and_orders_new_ones_as_they_were_set(tmp_path: P
     finally:
         store.close()
     assert _versions(path)[-1][0] >= 4
+
+
+_ROWS_V4 = {
+    "transitions": [
+        (7, "o-1", 1, "go", '["a"]', '["b"]', "1", "applied", 1.0, "null", "ann", "t-1", None,
+         "k-1", "[]"),
+        (9, "o-1", 2, "stop", '["b"]', '["b"]', "1", "rejected", 2.0, "{}", None, None,
+         "not accepted", None, "[]"),
+    ],
+    "outbox": [(4, "o-1:1:0", "o-1", "pay", "{}", "failed", 2, 3.0, "w-1", 4.0, 1, "boom",
+                '["boom"]', 1.0)],
+    "timers": [("o-1", "t1", 5.0, '{"name":"t"}', None, "fire_late", 2, 1)],
+}
+
+
+def test_version_5_keeps_every_row_and_id_and_still_refuses_bad_values(tmp_path: Path) -> None:
+    """The tables rebuilt for comparison-form CHECKs keep their rows, ids included, and the
+    constraints admit exactly the values they did before."""
+    path = _timers_at_version(tmp_path / "v4.db", 4, [])
+    raw = sqlite3.connect(path)
+    for table, rows in _ROWS_V4.items():
+        raw.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * len(rows[0]))})", rows)
+    raw.commit()
+    raw.close()
+    store = SQLiteStore(path)
+    try:
+        store.migrate()
+        assert store.integrity_check() == []
+    finally:
+        store.close()
+    raw = sqlite3.connect(path)
+    try:
+        for table, rows in _ROWS_V4.items():
+            assert raw.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall() == rows
+        bad = [("transitions", "outcome", "skipped"), ("outbox", "status", "lost"),
+               ("timers", "policy", "never")]
+        for table, column, value in bad:
+            with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+                raw.execute(f"UPDATE {table} SET {column} = ?", (value,))
+        raw.execute("UPDATE outbox SET status = 'dead'")  # every listed value still passes
+        raw.execute("UPDATE timers SET policy = 'skip'")
+        raw.execute("UPDATE transitions SET outcome = 'ignored'")
+    finally:
+        raw.close()
+    assert _versions(path)[-1][0] >= 5
+
+
+def test_no_check_constraint_lists_three_values(sqlite_store: SQLiteStore) -> None:
+    """``CHECK (x IN ('a', 'b', 'c'))`` makes SQLite build a temporary index for every row
+    written (two values compile to comparisons); version 5 rewrote them as ``OR``s."""
+    for (sql,) in sqlite3.connect(sqlite_store.path).execute(
+            "SELECT sql FROM sqlite_master WHERE type = 'table'"):
+        for listed in re.findall(r"CHECK\s*\([^()]*\bIN\s*\(([^)]*)\)", sql, re.IGNORECASE):
+            assert listed.count(",") < 2, f"a CHECK lists {listed} in: {sql}"
