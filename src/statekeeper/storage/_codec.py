@@ -10,8 +10,8 @@ Nothing here repairs a row.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ..core._records import positional_constructor
@@ -135,49 +135,43 @@ I_REV, I_CREATED = 7, 9
 
 @dataclass(slots=True)
 class EncodedCommit:
-    """A validated commit as rows, encoded before any lock is taken."""
+    """A validated commit as rows, encoded before any lock is taken.
+
+    ``plain`` says the commit has no rows but its instance and transition rows (a plain step,
+    the common case); the other sequences are then one shared empty tuple, never mutated.
+    """
 
     commit: Commit
     instance: Row
     expected_rev: int | None
     transitions: list[Row]
-    effects: list[Row]
-    timers_set: list[Row]
-    timers_cancelled: list[tuple[str, str]]
-    timer_fired: tuple[str, str] | None
-    finish: tuple[str, str | None, str] | None  # (status, error, key)
-    mailbox: Row | None
-    dead_letters: list[Row]
+    effects: Sequence[Row] = ()
+    timers_set: Sequence[Row] = ()
+    timers_cancelled: Sequence[tuple[str, str]] = ()
+    timer_fired: tuple[str, str] | None = None
+    finish: tuple[str, str | None, str] | None = None  # (status, error, key)
+    mailbox: Row | None = None
+    dead_letters: Sequence[Row] = ()
     release: tuple[float, str | None, int, str] | None = None  # (available_at, error, refund, key)
-    reopened: list[tuple[float, str]] = field(default_factory=list)  # (available_at, key)
-    letters_deleted: list[tuple[int]] = field(default_factory=list)
+    reopened: Sequence[tuple[float, str]] = ()  # (available_at, key)
+    letters_deleted: Sequence[tuple[int]] = ()
+    plain: bool = True
 
 
 #: every field of an EncodedCommit, positionally (the common step's encoder builds one per row)
 _new_encoded = positional_constructor(EncodedCommit)
 
 
+class _Malformed(ValueError):
+    """A commit refused by :func:`encode_commit`'s checks (not by the JSON encoder)."""
+
+
 def _refuse(what: str) -> NoReturn:
-    raise ValueError(f"malformed commit: {what}")
+    raise _Malformed(f"malformed commit: {what}")
 
 
-def _check(commit: Commit) -> str:
-    """Refuse what the SQL schema would refuse (and more), before anything is written."""
-    inst = commit.instance
-    iid = inst.id
-    if type(iid) is not str:
-        _refuse(f"instance id {iid!r} is not a string")
-    if inst.status not in INSTANCE_STATUSES:
-        _refuse(f"instance {iid!r} has status {inst.status!r}")
-    if commit.expected_rev is not None and type(commit.expected_rev) is not int:
-        _refuse(f"expected_rev {commit.expected_rev!r} is not an int")
-    for k, v in inst.labels.items():
-        if type(k) is not str or type(v) is not str:
-            _refuse(f"labels of {iid!r} must map strings to strings, not {k!r}: {v!r}")
-    for t in commit.transitions:
-        if t.instance != iid or t.outcome not in OUTCOMES or type(t.seq) is not int or t.seq < 1:
-            _refuse(f"transition {t.seq!r} of {t.instance!r} (outcome {t.outcome!r}) "
-                    f"in a commit of {iid!r}")
+def _check_rest(commit: Commit, iid: str) -> None:
+    """Refuse effect, timer, mailbox and dead-letter rows the schema would refuse (or worse)."""
     for e in commit.effects:
         if e.instance != iid or e.status not in EFFECT_STATUSES:
             _refuse(f"effect {e.key!r} of {e.instance!r} (status {e.status!r}) "
@@ -198,54 +192,94 @@ def _check(commit: Commit) -> str:
     for letter in commit.dead_letters_deleted:
         if type(letter) is not int:
             _refuse(f"dead letter id {letter!r} is not an int")
-    return iid
+
+
+def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> None:
+    """The rows besides the instance and its transitions, onto ``encoded``."""
+    encoded.plain = False
+    encoded.effects = [
+        (e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts, e.available_at,
+         e.lease_owner, e.lease_until, int(e.at_most_once), e.last_error,
+         dumps(e.errors) if e.errors else "[]", e.created_at)
+        for e in commit.effects]
+    encoded.timers_set = [(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy,
+                           rev, position) for position, t in enumerate(commit.timers_set)]
+    encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
+    encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)
+    f = commit.effect_finished
+    encoded.finish = None if f is None else (f.status, f.error, f.key)
+    m = commit.mailbox
+    encoded.mailbox = None if m is None else (m.instance, m.key, m.event, dumps(m.result), m.at)
+    encoded.dead_letters = [(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
+                            for d in commit.dead_letters]
+    r = commit.effect_released
+    encoded.release = None if r is None else (r.available_at, r.error, int(r.refund), r.key)
+    encoded.reopened = [(o.available_at, o.key) for o in commit.effects_reopened]
+    encoded.letters_deleted = [(i,) for i in commit.dead_letters_deleted]
 
 
 def encode_commit(commit: Commit) -> EncodedCommit:
-    """Validate ``commit`` and encode its rows; raise ``ValueError`` if it is malformed."""
-    iid = _check(commit)
+    """Validate ``commit`` and encode its rows; raise ``ValueError`` if it is malformed.
+
+    Every commit of the engine passes through here in its single writer thread, most of them
+    a plain step (an instance row and one transition row): that case is checked and encoded
+    inline, the caches of :func:`_dump_names`, :func:`_dump_micros` and
+    :func:`_dump_snapshot` consulted without calling them (a Python call costs more than the
+    lookup), and the other kinds of rows only when there are any.
+    """
     inst = commit.instance
-    rev = 1 if commit.expected_rev is None else commit.expected_rev + 1
+    iid = inst.id
+    if type(iid) is not str:
+        _refuse(f"instance id {iid!r} is not a string")
+    if inst.status not in INSTANCE_STATUSES:
+        _refuse(f"instance {iid!r} has status {inst.status!r}")
+    expected = commit.expected_rev
+    if expected is not None and type(expected) is not int:
+        _refuse(f"expected_rev {expected!r} is not an int")
+    labels = inst.labels
+    for k, v in labels.items():
+        if type(k) is not str or type(v) is not str:
+            _refuse(f"labels of {iid!r} must map strings to strings, not {k!r}: {v!r}")
+    names = _names
+    micro_texts = _micro_texts
     try:
-        instance = (iid, inst.chart, inst.version, inst.hash, _dump_snapshot(inst.snapshot),
-                    _dump_names(inst.configuration), inst.status, rev,
-                    dumps(inst.labels) if inst.labels else "{}", inst.created_at,
-                    inst.updated_at)
-        transitions = [(t.instance, t.seq, t.event, _dump_names(t.source),
-                        _dump_names(t.target), t.chart_version, t.outcome, t.at,
-                        "null" if t.data is None else dumps(t.data), t.actor, t.trace_id,
-                        t.reason, t.idempotency_key, _dump_micros(t.microsteps))
-                       for t in commit.transitions]
-        if not (commit.effects or commit.timers_set or commit.timers_cancelled
+        snapshot = inst.snapshot
+        text = getattr(snapshot, "text", None) if type(snapshot) is FrozenDict else None
+        configuration = inst.configuration
+        names_text = names.get(configuration) if type(configuration) is tuple else None
+        instance = (iid, inst.chart, inst.version, inst.hash,
+                    _dump_snapshot(snapshot) if text is None else text,
+                    _dump_names(configuration) if names_text is None else names_text,
+                    inst.status, 1 if expected is None else expected + 1,
+                    dumps(labels) if labels else "{}", inst.created_at, inst.updated_at)
+        transitions = []
+        for t in commit.transitions:
+            seq = t.seq
+            if t.instance != iid or t.outcome not in OUTCOMES or type(seq) is not int or seq < 1:
+                _refuse(f"transition {seq!r} of {t.instance!r} (outcome {t.outcome!r}) "
+                        f"in a commit of {iid!r}")
+            source, target, micros = t.source, t.target, t.microsteps
+            source_text = names.get(source) if type(source) is tuple else None
+            target_text = names.get(target) if type(target) is tuple else None
+            hit = micro_texts.get(id(micros)) if type(micros) is FrozenList else None
+            transitions.append((
+                iid, seq, t.event, _dump_names(source) if source_text is None else source_text,
+                _dump_names(target) if target_text is None else target_text, t.chart_version,
+                t.outcome, t.at, "null" if t.data is None else dumps(t.data), t.actor,
+                t.trace_id, t.reason, t.idempotency_key,
+                hit[1] if hit is not None and hit[0] is micros else _dump_micros(micros)))
+        # the common step: an instance row and its transition rows, no other kind of row
+        encoded = _new_encoded(commit, instance, expected, transitions,
+                               (), (), (), None, None, None, (), None, (), (), True)
+        if (commit.effects or commit.timers_set or commit.timers_cancelled
                 or commit.dead_letters or commit.effects_reopened or commit.dead_letters_deleted
                 or commit.mailbox or commit.timer_fired is not None
                 or commit.effect_finished is not None or commit.effect_released is not None):
-            # the common step: an instance row and its transition rows, no other kind of row
-            return _new_encoded(commit, instance, commit.expected_rev, transitions,
-                                [], [], [], None, None, None, [], None, [], [])
-        return EncodedCommit(
-            commit=commit,
-            instance=instance,
-            expected_rev=commit.expected_rev,
-            transitions=transitions,
-            effects=[(e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts,
-                      e.available_at, e.lease_owner, e.lease_until, int(e.at_most_once),
-                      e.last_error, dumps(e.errors) if e.errors else "[]", e.created_at)
-                     for e in commit.effects],
-            timers_set=[(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy,
-                         rev, position) for position, t in enumerate(commit.timers_set)],
-            timers_cancelled=[(iid, tid) for tid in commit.timers_cancelled],
-            timer_fired=None if commit.timer_fired is None else (iid, commit.timer_fired),
-            finish=None if (f := commit.effect_finished) is None else (f.status, f.error, f.key),
-            mailbox=None if (m := commit.mailbox) is None else (
-                m.instance, m.key, m.event, dumps(m.result), m.at),
-            dead_letters=[(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
-                          for d in commit.dead_letters],
-            release=None if (r := commit.effect_released) is None else (
-                r.available_at, r.error, int(r.refund), r.key),
-            reopened=[(o.available_at, o.key) for o in commit.effects_reopened],
-            letters_deleted=[(i,) for i in commit.dead_letters_deleted],
-        )
+            _check_rest(commit, iid)
+            _encode_rest(encoded, commit, iid, 1 if expected is None else expected + 1)
+        return encoded
+    except _Malformed:
+        raise
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
         _refuse(f"instance {iid!r}: a value cannot be stored as JSON (dicts, lists, strings, "
                 f"numbers, booleans and None can): {exc}")

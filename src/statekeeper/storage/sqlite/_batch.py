@@ -30,9 +30,9 @@ def batchable(encoded: list[EncodedCommit]) -> bool:
     seen: set[str] = set()
     for e in encoded:
         iid = e.instance[0]
-        if (e.expected_rev is None or iid in seen or e.timer_fired is not None
-                or e.finish is not None or e.release is not None or e.reopened
-                or e.letters_deleted):
+        if e.expected_rev is None or iid in seen or not e.plain and (
+                e.timer_fired is not None or e.finish is not None or e.release is not None
+                or e.reopened or e.letters_deleted):
             return False
         seen.add(iid)
     return len(encoded) > 1
@@ -82,13 +82,15 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
             insert_rows(cur, "insert_transition_plain", [(*r[:9], r[13]) for r in logged])
         else:
             insert_rows(cur, "insert_transition", logged)
-        insert_rows(cur, "insert_effect", [r for e in encoded for r in e.effects])
-        for sql, rows in ((Q["delete_timer"], [r for e in encoded for r in e.timers_cancelled]),
-                          (Q["upsert_timer"], [r for e in encoded for r in e.timers_set])):
-            if rows:
-                cur.executemany(sql, rows)
-        insert_rows(cur, "insert_dead_letter", [r for e in encoded for r in e.dead_letters])
-        insert_rows(cur, "insert_mailbox", [e.mailbox for e in encoded if e.mailbox is not None])
+        rest = [e for e in encoded if not e.plain]  # usually none: plain steps only
+        if rest:
+            insert_rows(cur, "insert_effect", [r for e in rest for r in e.effects])
+            for sql, rows in ((Q["delete_timer"], [r for e in rest for r in e.timers_cancelled]),
+                              (Q["upsert_timer"], [r for e in rest for r in e.timers_set])):
+                if rows:
+                    cur.executemany(sql, rows)
+            insert_rows(cur, "insert_dead_letter", [r for e in rest for r in e.dead_letters])
+            insert_rows(cur, "insert_mailbox", [e.mailbox for e in rest if e.mailbox is not None])
     except sqlite3.IntegrityError as exc:
         if getattr(exc, "sqlite_errorname", "") in _COLLISIONS:
             raise Redo from None
