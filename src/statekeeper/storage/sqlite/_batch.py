@@ -30,9 +30,9 @@ def batchable(encoded: list[EncodedCommit]) -> bool:
     seen: set[str] = set()
     for e in encoded:
         iid = e.instance[0]
-        if e.expected_rev is None or iid in seen or not e.plain and (
+        if e.expected_rev is None or iid in seen or (not e.plain and (
                 e.timer_fired is not None or e.finish is not None or e.release is not None
-                or e.reopened or e.letters_deleted):
+                or e.reopened or e.letters_deleted)):
             return False
         seen.add(iid)
     return len(encoded) > 1
