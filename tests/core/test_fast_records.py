@@ -130,3 +130,18 @@ def test_a_mutable_class_is_made_alike_and_stays_mutable() -> None:
     values = [getattr(Commit(record, 1), f.name) for f in dataclasses.fields(Commit)]
     commit = positional_constructor(Commit)(*values)
     assert commit == Commit(record, 1) and type(commit) is Commit
+
+
+def test_the_hot_paths_know_the_fields_they_fill_positionally() -> None:
+    """The client's delivery and the planner's plan are built positionally: a field added or
+    moved must be added or moved there too (a count mismatch fails loudly, a swap would not)."""
+    from statekeeper.runtime.planner import Plan
+    from statekeeper.runtime.requests import DeliverEvent
+
+    assert [f.name for f in dataclasses.fields(DeliverEvent)] == [
+        "instance", "event", "strict", "idempotency_key", "actor", "trace_id", "timer_id",
+        "lateness", "effect_finish", "effect_release", "dead_letters", "future", "timer_due",
+        "conflicts", "chained"]
+    assert [f.name for f in dataclasses.fields(Plan)] == [
+        "commit", "state", "snapshot", "error", "logs", "wake_effects", "next_timer",
+        "unsettled"]

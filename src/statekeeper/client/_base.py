@@ -29,6 +29,7 @@ __all__ = ["open_store"]
 
 # every field, positionally (name data type sendid origin origintype invokeid meta): one per send
 _new_event = positional_constructor(Event)
+_new_delivery = positional_constructor(DeliverEvent)
 
 _T = TypeVar("_T")
 
@@ -167,10 +168,10 @@ class _BaseClient:
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
         if idempotency_key is not None or actor is not None or trace_id is not None:
             _check_options(idempotency_key, actor, trace_id)
-        if answer is None:
-            return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id)
-        return DeliverEvent(instance_id, ev, True, idempotency_key, actor, trace_id,
-                            future=answer)
+        return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
+            instance_id, ev, True, idempotency_key, actor, trace_id,
+            None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
+            Future() if answer is None else answer, None, 0, False)  # future due conflicts chained
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
               actor: str | None, trace_id: str | None) -> Future[InstanceState]:

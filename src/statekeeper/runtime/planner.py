@@ -183,6 +183,7 @@ _new_step_result = positional_constructor(StepResult)
 _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
+_new_plan = positional_constructor(Plan)
 
 #: per compiled chart, how many durable step outcomes are memoised at most
 MEMO_LIMIT = 100_000
@@ -305,8 +306,10 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = Plan(commit, InstanceState.from_record(new, result.status), result.snapshot)
-    _commands(plan, commit, entry, record.id, result, now, rev)
+    plan = _new_plan(commit, InstanceState.from_record(new, result.status), result.snapshot,
+                     None, [], False, None, None)  # error logs wake_effects next_timer unsettled
+    if result.commands:
+        _commands(plan, commit, entry, record.id, result, now, rev)
     if delivery is not None and delivery.idempotency_key:
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now)
