@@ -13,6 +13,7 @@ from typing import Any
 from ..core._records import positional_constructor
 from ..core.commands import (
     CancelTimer,
+    Command,
     LogEntry,
     Microstep,
     RunEffect,
@@ -23,7 +24,7 @@ from ..core.commands import (
 from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, SnapshotMismatch
 from ..core.events import Event
 from ..core.snapshot import Snapshot
-from ..core.step import StepResult, initial_step, step
+from ..core.step import initial_step, step
 from ..storage import why_not_json
 from ..storage.base import IntegrityError
 from ..storage.records import (
@@ -79,8 +80,9 @@ def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
         snapshot={}, configuration=(), labels=dict(request.labels), created_at=now,
         updated_at=now,
     )
-    return _plan(entry, record, None, result, Event("statekeeper.start", request.data),
-                 now, None, request)
+    return _plan(entry, record, None, (result.snapshot, result.status, result.microsteps,
+                                       result.commands),
+                 Event("statekeeper.start", request.data), now, None, request)
 
 
 def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snapshot,
@@ -122,9 +124,9 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late", before=snapshot)
     result = _step(entry, snapshot, event, now, request)
-    if result.status == "rejected":
+    if result[1] == "rejected":
         outcome = "rejected" if request.strict else "ignored"
-        plan = _bookkeeping(record, result.snapshot, request, now, outcome,
+        plan = _bookkeeping(record, result[0], request, now, outcome,
                             "no transition accepts the event", before=snapshot)
         if request.strict:
             plan.error = EventNotAccepted(event.name, snapshot.configuration)
@@ -179,7 +181,6 @@ def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
 
 # Every field, positionally: the hot path's records without object.__setattr__ per field.
 _new_snapshot = positional_constructor(Snapshot)
-_new_step_result = positional_constructor(StepResult)
 _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
@@ -190,8 +191,13 @@ MEMO_LIMIT = 100_000
 _MEMO = "statekeeper.runtime.memo"
 
 
+#: a step's outcome as the planner uses it: the snapshot after, the status, the microsteps
+#: and the commands (a tuple, not a StepResult: one fewer record per memoised step)
+Outcome = tuple[Snapshot, str, tuple[Microstep, ...], tuple[Command, ...]]
+
+
 def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
-          request: DeliverEvent) -> StepResult:
+          request: DeliverEvent) -> Outcome:
     """The pure step, or its memoised outcome when only the configuration can change.
 
     A step the core reports as *static* (no guard, action, data, history or timer took part)
@@ -214,7 +220,7 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
                                   snapshot.history, snapshot.timers, snapshot.invokes,
                                   snapshot.done, snapshot.done_data, snapshot.counter,
                                   snapshot.parent)
-            return _new_step_result(moved, (), microsteps, "applied", event, True)
+            return moved, "applied", microsteps, ()
     # Which timer fired: a send without an id delivers an event without a sendid, so only
     # this lets the step drop it from the snapshot's pending timers.
     result = step(entry.chart, snapshot, event, now=now, timer=request.timer_id)
@@ -225,7 +231,7 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
             and after.counter == snapshot.counter and after.invokes == snapshot.invokes
             and len(memo) < MEMO_LIMIT):
         memo[key] = (after.configuration, result.microsteps)
-    return result
+    return after, result.status, result.microsteps, result.commands
 
 
 def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
@@ -287,38 +293,39 @@ def _same_row(a: Snapshot, b: Snapshot) -> bool:
             and a.counter == b.counter and a.parent == b.parent and a.version == b.version)
 
 
-def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: StepResult,
+def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: Outcome,
           event: Event, now: float, delivery: DeliverEvent | None,
           request: StartInstance | DeliverEvent) -> Plan:
+    after, status, microsteps, commands = result
     rev = record.rev + 1
-    new = _record(record, result.snapshot, rev, now, before)
+    new = _record(record, after, rev, now, before)
     row = _new_transition(  # instance seq event source target chart_version outcome at data
         record.id, rev, event.name, before.configuration if before is not None else (),
-        result.snapshot.configuration, record.version, result.status, now, event.data,
+        after.configuration, record.version, status, now, event.data,
         delivery.actor if delivery else None,  # actor trace_id reason idempotency_key ...
         delivery.trace_id if delivery else None,
         None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
-        _micros(result.microsteps), None)  # microsteps id
+        _micros(microsteps), None)  # microsteps id
     commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
         new, None if before is None else record.rev, [row], [], [], [],
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, result.status), result.snapshot,
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after,
                      None, [], False, None, None)  # error logs wake_effects next_timer unsettled
-    if result.commands:
-        _commands(plan, commit, entry, record.id, result, now, rev)
+    if commands:
+        _commands(plan, commit, entry, record.id, commands, now, rev)
     if delivery is not None and delivery.idempotency_key:
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now)
     return plan
 
 
-def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str, result: StepResult,
-              now: float, rev: int) -> None:
-    for index, command in enumerate(result.commands):
+def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
+              commands: tuple[Command, ...], now: float, rev: int) -> None:
+    for index, command in enumerate(commands):
         if isinstance(command, RunEffect):
             commit.effects.append(EffectRecord(
                 key=command.key, instance=instance, name=command.name, args=command.args,
