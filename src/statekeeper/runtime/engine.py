@@ -300,9 +300,15 @@ class Engine:
                 continue
             self.commits += 1
             self._cache.remember(instance, plan.commit.instance, plan.snapshot)
+            if plan.logs or plan.wake_effects or plan.next_timer is not None:
+                self._after(plan)
             # Watchers hear of a commit before its caller is answered: a watch that starts
             # after a call returned never sees that call's change.
-            self._after(plan)
+            for listener in self.on_commit:
+                try:
+                    listener(plan.state)
+                except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
+                    _log.exception("commit listener failed")
             self._answer(request, plan)
 
     def _poison(self, request: DeliverEvent, error: str, later: list[Request]) -> None:
@@ -342,6 +348,7 @@ class Engine:
             request.future.set_result(plan.state)
 
     def _after(self, plan: Plan) -> None:
+        """A committed step's logs, and the wake-ups of the effect worker and the timers."""
         for entry in plan.logs:
             _log.info("%s: %s: %r", plan.state.id, entry.label or "log", entry.value)
         if plan.wake_effects:
@@ -350,10 +357,5 @@ class Engine:
         if plan.next_timer is not None:
             for wake_at in self.on_timer:
                 wake_at(plan.next_timer)
-        for listener in self.on_commit:
-            try:
-                listener(plan.state)
-            except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
-                _log.exception("commit listener failed")
 
     # ------------------------------------------------------------------ the instance cache
