@@ -81,7 +81,7 @@ def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
         updated_at=now,
     )
     return _plan(entry, record, None, (result.snapshot, result.status, result.microsteps,
-                                       result.commands),
+                                       result.commands, False),
                  Event("statekeeper.start", request.data), now, None, request)
 
 
@@ -192,8 +192,9 @@ _MEMO = "statekeeper.runtime.memo"
 
 
 #: a step's outcome as the planner uses it: the snapshot after, the status, the microsteps
-#: and the commands (a tuple, not a StepResult: one fewer record per memoised step)
-Outcome = tuple[Snapshot, str, tuple[Microstep, ...], tuple[Command, ...]]
+#: and the commands (a tuple, not a StepResult: one fewer record per memoised step), and
+#: whether the snapshot is the one before with only its configuration moved (memoised)
+Outcome = tuple[Snapshot, str, tuple[Microstep, ...], tuple[Command, ...], bool]
 
 
 def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
@@ -220,7 +221,7 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
                                   snapshot.history, snapshot.timers, snapshot.invokes,
                                   snapshot.done, snapshot.done_data, snapshot.counter,
                                   snapshot.parent)
-            return moved, "applied", microsteps, ()
+            return moved, "applied", microsteps, (), True
     # Which timer fired: a send without an id delivers an event without a sendid, so only
     # this lets the step drop it from the snapshot's pending timers.
     result = step(entry.chart, snapshot, event, now=now, timer=request.timer_id)
@@ -231,7 +232,7 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
             and after.counter == snapshot.counter and after.invokes == snapshot.invokes
             and len(memo) < MEMO_LIMIT):
         memo[key] = (after.configuration, result.microsteps)
-    return after, result.status, result.microsteps, result.commands
+    return after, result.status, result.microsteps, result.commands, False
 
 
 def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
@@ -271,15 +272,16 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
-            before: Snapshot | None) -> InstanceRecord:
+            before: Snapshot | None, moved: bool = False) -> InstanceRecord:
     """The instance row after a step from ``before`` (the snapshot ``record`` holds) to ``snapshot``.
 
     When the step changed nothing the row's snapshot holds (it only moved the configuration,
     which has a column of its own), the row keeps the same :class:`FrozenDict`, and with it
-    the JSON text already encoded for it.
+    the JSON text already encoded for it.  ``moved`` says so already (a memoised step).
     """
     row = record.snapshot
-    if type(row) is not FrozenDict or before is None or not _same_row(before, snapshot):
+    if type(row) is not FrozenDict or not (moved or (
+            before is not None and _same_row(before, snapshot))):
         row = FrozenDict(snapshot_to_row(snapshot))
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
         record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
@@ -296,9 +298,9 @@ def _same_row(a: Snapshot, b: Snapshot) -> bool:
 def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, result: Outcome,
           event: Event, now: float, delivery: DeliverEvent | None,
           request: StartInstance | DeliverEvent) -> Plan:
-    after, status, microsteps, commands = result
+    after, status, microsteps, commands, moved = result
     rev = record.rev + 1
-    new = _record(record, after, rev, now, before)
+    new = _record(record, after, rev, now, before, moved)
     row = _new_transition(  # instance seq event source target chart_version outcome at data
         record.id, rev, event.name, before.configuration if before is not None else (),
         after.configuration, record.version, status, now, event.data,
