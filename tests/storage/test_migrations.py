@@ -5,6 +5,7 @@ PostgreSQL gets the same three tests when its backend lands.
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -226,7 +227,8 @@ _ROWS_V4 = {
 }
 
 
-def test_version_5_keeps_every_row_and_id_and_still_refuses_bad_values(tmp_path: Path) -> None:
+def test_version_5_keeps_every_row_and_id_and_still_refuses_bad_values(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The tables rebuilt for comparison-form CHECKs keep their rows, ids included, and the
     constraints admit exactly the values they did before."""
     path = _timers_at_version(tmp_path / "v4.db", 4, [])
@@ -237,10 +239,14 @@ def test_version_5_keeps_every_row_and_id_and_still_refuses_bad_values(tmp_path:
     raw.close()
     store = SQLiteStore(path)
     try:
-        store.migrate()
+        with caplog.at_level(logging.INFO, logger="statekeeper.storage"):
+            store.migrate()
         assert store.integrity_check() == []
     finally:
         store.close()
+    messages = [r.getMessage().split(": ", 1)[1] for r in caplog.records]
+    assert messages[0] == "upgrading the schema to version 5 (checks_without_in_lists)"
+    assert messages[1].startswith("schema version 5 applied in ")
     raw = sqlite3.connect(path)
     try:
         for table, rows in _ROWS_V4.items():

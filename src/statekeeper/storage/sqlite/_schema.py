@@ -9,7 +9,9 @@ written by a newer statekeeper and is refused: guessing at its meaning could los
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import time
 
 from .._sql import Migration, load_migrations, load_queries
 from ..base import SchemaTooNew
@@ -20,6 +22,7 @@ __all__ = ["LATEST", "MIGRATIONS", "QUERIES", "check_version", "migrate_txn", "s
 QUERIES = load_queries(__package__ or "statekeeper.storage.sqlite")
 MIGRATIONS: list[Migration] = load_migrations(__package__ or "statekeeper.storage.sqlite")
 LATEST = MIGRATIONS[-1].version
+_log = logging.getLogger("statekeeper.storage")
 
 
 def split_statements(sql: str) -> list[str]:
@@ -61,8 +64,15 @@ def migrate_txn(cur: sqlite3.Cursor, path: str) -> list[int]:
     check_version(current, path)
     applied = []
     for migration in MIGRATIONS[current:]:
+        started = time.monotonic()
+        if current:  # an existing file: some migrations copy whole tables, say why we wait
+            _log.info("SQLite database %r: upgrading the schema to version %d (%s)", path,
+                      migration.version, migration.name)
         for statement in split_statements(migration.sql):
             cur.execute(statement)
         cur.execute(QUERIES["insert_schema_version"], (migration.version, migration.name))
         applied.append(migration.version)
+        if current:
+            _log.info("SQLite database %r: schema version %d applied in %.1fs", path,
+                      migration.version, time.monotonic() - started)
     return applied
