@@ -73,3 +73,19 @@ def test_values_json_cannot_hold_are_refused_on_both_paths(bad: Any) -> None:
     commit.mailbox = MailboxRecord("o-1", "k", "go", {}, 2.0)
     with pytest.raises(ValueError, match="malformed commit"):
         encode_commit(commit)
+
+
+def test_a_refused_row_is_named_not_called_unstorable() -> None:
+    """The checks inside the encoder's JSON guard keep their own reason (a wrong transition
+    or a foreign effect row), not the guard's 'cannot be stored as JSON'."""
+    commit = _commit({"n": 1}, {}, 1, 1)
+    commit.transitions = [replace(commit.transitions[0], outcome="maybe")]  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"malformed commit: transition 2 of 'o-1' \(outcome "
+                                         r"'maybe'\)") as plain:
+        encode_commit(commit)
+    commit = _commit({"n": 1}, {}, 1, 1)
+    commit.mailbox = MailboxRecord("o-2", "k", "go", {}, 2.0)
+    with pytest.raises(ValueError, match="a mailbox row of 'o-2' in a commit of 'o-1'") as other:
+        encode_commit(commit)
+    for refused in (plain, other):
+        assert "JSON" not in str(refused.value)

@@ -240,6 +240,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
     for k, v in labels.items():
         if type(k) is not str or type(v) is not str:
             _refuse(f"labels of {iid!r} must map strings to strings, not {k!r}: {v!r}")
+    rev = 1 if expected is None else expected + 1
     names = _names
     micro_texts = _micro_texts
     try:
@@ -250,7 +251,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         instance = (iid, inst.chart, inst.version, inst.hash,
                     _dump_snapshot(snapshot) if text is None else text,
                     _dump_names(configuration) if names_text is None else names_text,
-                    inst.status, 1 if expected is None else expected + 1,
+                    inst.status, rev,
                     dumps(labels) if labels else "{}", inst.created_at, inst.updated_at)
         transitions = []
         for t in commit.transitions:
@@ -276,7 +277,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
                 or commit.mailbox or commit.timer_fired is not None
                 or commit.effect_finished is not None or commit.effect_released is not None):
             _check_rest(commit, iid)
-            _encode_rest(encoded, commit, iid, 1 if expected is None else expected + 1)
+            _encode_rest(encoded, commit, iid, rev)
         return encoded
     except _Malformed:
         raise
