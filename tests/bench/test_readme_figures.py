@@ -1,0 +1,121 @@
+"""The README's performance tables say what the committed benchmark files say.
+
+The README quotes ``benchmarks/dispatch.json`` and ``benchmarks/durable.json``; a new run
+committed without the README updated (or the other way round) fails here.  Each figure is
+compared at the precision the README shows it: ``21,978`` must be within half a unit of the
+JSON's value, ``0.31`` within half a hundredth.  Ratios may differ by one unit of their last
+digit, since the README may compute them from the rounded figures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _section(title: str) -> str:
+    start = README.index(f"### {title}\n")
+    end = README.find("\n#", start + 1)
+    return README[start:end if end != -1 else None]
+
+
+def _table(section: str) -> dict[str, list[str]]:
+    """Rows of the first Markdown table in ``section``, keyed by their first cell."""
+    rows: dict[str, list[str]] = {}
+    for line in section.splitlines():
+        if not line.startswith("|") or line.startswith("|---"):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _shown(text: str) -> tuple[float, float]:
+    """The number a cell shows and half a unit of its last digit."""
+    text = text.replace("*", "").replace(",", "").rstrip("x")
+    decimals = len(text.split(".")[1]) if "." in text else 0
+    return float(text), 0.5 * 10.0**-decimals
+
+
+def _assert_figure(cell: str, actual: float, what: str, slack: float = 1.0) -> None:
+    shown, half = _shown(cell)
+    assert abs(shown - actual) <= half * slack + 1e-9, f"{what}: README {cell}, JSON {actual}"
+
+
+def _load(name: str) -> Any:
+    return json.loads((ROOT / "benchmarks" / name).read_text(encoding="utf-8"))
+
+
+def test_durable_table_matches_benchmarks_durable_json() -> None:
+    data = _load("durable.json")
+    table = _table(_section("Durable throughput"))
+    sk = table["statekeeper, FULL (transitions)"]
+    _assert_figure(sk[0], data["transitions_per_s"]["1_sender"], "statekeeper 1 sender")
+    _assert_figure(sk[1], data["transitions_per_s"]["16_senders"], "statekeeper 16 senders")
+    version = data["versions"]
+    peers = {
+        f"xstate-statemachine {version['xstate-statemachine']}, forced FULL (transitions)":
+            "xstate_statemachine_full",
+        f"xstate-statemachine {version['xstate-statemachine']}, as shipped NORMAL (transitions)":
+            "xstate_statemachine_normal",
+        f"DBOS {version['dbos']}, 3-step workflow (steps)": "dbos_steps_per_s",
+    }  # fmt: skip
+    for label, key in peers.items():
+        assert label in table, f"README durable table has no row {label!r}"
+        one, sixteen, ratio = table[label]
+        _assert_figure(one, data["peers_by_senders"][key]["1_sender"], f"{key} 1 sender")
+        _assert_figure(sixteen, data["peers_by_senders"][key]["16_senders"], f"{key} 16 senders")
+        _assert_figure(ratio, data["ratios"][key], f"{key} ratio", slack=2.0)
+    bare = table["bare `sqlite3` at FULL, one row per commit (rows)"]
+    _assert_figure(bare[0], data["sqlite_alone_rows_per_s"]["1_row_per_commit"], "bare sqlite")
+    _assert_figure(bare[2], data["ratios"]["sqlite_1_row_per_commit"], "bare ratio", slack=2.0)
+
+
+def test_durable_prose_quotes_the_same_run() -> None:
+    data = _load("durable.json")
+    text = " ".join(_section("Durable throughput").split())
+    p50, p99 = data["latency_ms"]["p50"], data["latency_ms"]["p99"]
+    latency = re.search(r"latency is ([\d.]+) ms at p50 and ([\d.]+) ms at p99", text)
+    assert latency, "README no longer states the latency of the committed run"
+    _assert_figure(latency[1], p50, "p50")
+    _assert_figure(latency[2], p99, "p99")
+    million = data["million_instances"]
+    assert f"{round(million['bytes'] / 1e6)} MB" in text
+    assert f"created them at {million['per_s']:,.0f} per second" in text
+    engine = data["engine_alone_per_s"]
+    assert f"{engine['FULL']:,.0f}/s at FULL" in text
+    assert f"{engine['OFF']:,.0f}/s with no fsync" in text
+
+
+@pytest.mark.parametrize("shape", ["flat3", "flat20", "compound", "parallel"])
+def test_dispatch_table_matches_benchmarks_dispatch_json(shape: str) -> None:
+    data = _load("dispatch.json")
+    rows = _table(_section("In-memory dispatch"))
+    header = next(line for line in _section("In-memory dispatch").splitlines()
+                  if line.startswith("| |"))  # fmt: skip
+    libraries = [cell.strip() for cell in header.strip().strip("|").split("|")][1:]
+    figures = {
+        f"{shape} (ns/event)": data["shapes"][shape],
+        "create (µs/instance)": data["create_us"],
+        "memory (bytes/instance)": data["bytes_per_instance"],
+    }
+    for label, by_library in figures.items():
+        cells = rows[label]
+        ours = by_library["statekeeper"]
+        for library, cell in zip(libraries, cells, strict=True):
+            if cell == "n/a":
+                assert library not in by_library, f"{label}: {library} measured but shown n/a"
+                continue
+            match = re.fullmatch(r"\**([\d.,]+)\**(?: \(([\d.,]+)x\))?", cell)
+            assert match, f"{label}: cannot read {cell!r}"
+            _assert_figure(match[1], by_library[library], f"{label} {library}")
+            if match[2]:
+                _assert_figure(match[2], by_library[library] / ours, f"{label} {library} ratio",
+                               slack=2.0)  # fmt: skip
