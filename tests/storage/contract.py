@@ -350,6 +350,17 @@ class StoreContract:
         assert store.timers("o-2") == [timer("o-2", "a", 10.0, target="o-1")]
         assert store.timers("o-1")[2].policy == "skip"
 
+    def test_next_timer_due_after_a_time_skips_what_is_already_due(self, store: Store) -> None:
+        # the worker's timer scan asks this for when to scan next, the timers due now being
+        # already on their way to the engine
+        assert store.next_timer_due(after=0.0) is None
+        seed_timers(store)
+        assert store.next_timer_due(after=5.0) == 10.0
+        assert store.next_timer_due(after=10.0) == 30.0  # strictly after
+        assert store.next_timer_due(after=30.5) == 50.0
+        assert store.next_timer_due(after=50.0) is None
+        assert store.next_timer_due(after=None) == 10.0
+
     def test_a_fired_timer_is_deleted_by_its_commit_once(self, store: Store) -> None:
         seed_timers(store)
         rec = step(store, "o-1", timer_fired="z")

@@ -151,8 +151,12 @@ class Store(Protocol):
     def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
         """Timers due at or before ``now``, earliest first."""
 
-    def next_timer_due(self) -> float | None:
-        """The earliest due time of any pending timer."""
+    def next_timer_due(self, after: float | None = None) -> float | None:
+        """The earliest due time of any pending timer (of those due strictly after ``after``).
+
+        A timer scan passes its own ``now`` as ``after``: the timers due by then are already
+        on their way, and the one that matters is the next to come.
+        """
 
     def timers(self, instance_id: str) -> list[TimerRecord]:
         """Pending timers of one instance, earliest first."""

@@ -244,10 +244,11 @@ class MemoryStore:
             rows = sorted((t for t in self._timers.values() if t[2] <= now), key=_timer_order)
         return [decode_timer(r[:_TIMER_COLUMNS]) for r in rows[:limit]]
 
-    def next_timer_due(self) -> float | None:
+    def next_timer_due(self, after: float | None = None) -> float | None:
         with self._lock:
             self._check_open()
-            return min((float(t[2]) for t in self._timers.values()), default=None)
+            dues = (float(t[2]) for t in self._timers.values())
+            return min((d for d in dues if after is None or d > after), default=None)
 
     def timers(self, instance_id: str) -> list[TimerRecord]:
         with self._lock:

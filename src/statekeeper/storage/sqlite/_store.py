@@ -302,8 +302,9 @@ class SQLiteStore:
     def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
         return [decode_timer(r) for r in self._rows(Q["due_timers"], (now, limit))]
 
-    def next_timer_due(self) -> float | None:
-        due = self._rows(Q["next_timer_due"], ())[0][0]
+    def next_timer_due(self, after: float | None = None) -> float | None:
+        due = (self._rows(Q["next_timer_due"], ()) if after is None
+               else self._rows(Q["next_timer_due_after"], (after,)))[0][0]
         if due is not None and type(due) not in (int, float):
             raise IntegrityError(f"corrupted row in table 'timers': due is {due!r}")
         return None if due is None else float(due)

@@ -103,6 +103,10 @@ FROM timers WHERE due <= ? ORDER BY due, instance, set_rev, position, timer_id L
 -- name: next_timer_due
 SELECT min(due) FROM timers;
 
+-- name: next_timer_due_after
+-- The earliest due strictly after a time: timers_by_due seeks to it, past the due ones.
+SELECT min(due) FROM timers WHERE due > ?;
+
 -- name: instance_timers
 SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE instance = ? ORDER BY due, instance, set_rev, position, timer_id;

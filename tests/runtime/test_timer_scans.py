@@ -1,0 +1,58 @@
+"""The background timer scan: when it looks again.
+
+A scan hands every due timer to the engine and then decides when to scan next: at the next
+timer still to come, or, when it took as many timers as one scan may, as soon as those have
+committed. Before this was so, a scan whose due timers were all in flight left the next one to
+the periodic poll (a second by default), so under a steady stream of timers each fired up to a
+second late. These tests drive the scan by hand on a virtual clock, with no background thread.
+"""
+
+from __future__ import annotations
+
+from statekeeper import Chart, Final, State, VirtualClock
+from statekeeper.client import Client
+
+MINUTE = 60.0
+
+
+def chart() -> Chart:
+    return Chart("lease", initial="waiting", states={
+        "waiting": State(after={"1m": "expired"}),
+        "expired": Final(),
+    })  # fmt: skip
+
+
+def scan(client: Client) -> None:
+    """One pass of the timer loop's scan, then wait until what it sent has committed."""
+    client.worker._timer_at = None
+    client.worker._fire_due()
+    client.engine.flush()
+
+
+def test_a_scan_wakes_for_the_next_timer_to_come(client: Client, clock: VirtualClock) -> None:
+    client.register(chart())
+    client.start("lease", "a")
+    clock.advance(20)
+    client.start("lease", "b")  # due 20 s after a's
+    clock.advance(MINUTE - 20)
+    scan(client)
+    assert client.get("a").state == "expired"
+    assert client.get("b").state == "waiting"
+    assert client.worker._timer_at == clock.now() + 20, "the next scan is b's due time"
+
+
+def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
+                                                          clock: VirtualClock) -> None:
+    client.register(chart())
+    client.worker.scan_limit = 2
+    for name in ("a", "b", "c"):
+        client.start("lease", name)
+    clock.advance(MINUTE)
+    scan(client)
+    assert [client.get(n).state for n in "abc"] == ["expired", "expired", "waiting"]
+    wake = client.worker._timer_at
+    assert wake is not None and wake <= clock.now(), "more were due than one scan takes"
+    scan(client)
+    assert client.get("c").state == "expired"
+    assert client.worker._timer_at is None, "nothing left to wait for but the poll"
+    assert client.store.next_timer_due() is None
