@@ -37,7 +37,7 @@ def test_a_setting_out_of_range_is_refused_by_name(setting: str, value: Any) -> 
 
 def test_the_settings_that_make_sense_are_taken() -> None:
     with Client("memory://", lease=0.5, concurrency=1, late_tolerance=0) as client:
-        assert (client.worker.lease, client.worker.late_tolerance) == (0.5, 0)
+        assert (client.worker.lease, client.worker.timers.late_tolerance) == (0.5, 0)
 
 
 @pytest.mark.parametrize("store", [123, None, object()])

@@ -44,7 +44,7 @@ def setup(client: Client) -> None:
 
 def timer_request(client: Client, instance: str = "f-1") -> DeliverEvent:
     (timer,) = client.store.timers(instance)
-    return client.worker._timer_request(timer, client.clock.now())
+    return client.worker.timers.request(timer, client.clock.now())
 
 
 def test_timer_redelivered_after_its_state_was_left_is_settled(client: Client) -> None:

@@ -44,7 +44,7 @@ def test_a_scan_wakes_for_the_next_timer_to_come(client: Client, clock: VirtualC
 def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
                                                           clock: VirtualClock) -> None:
     client.register(chart())
-    client.worker.scan_limit = 2
+    client.worker.timers.limit = 2
     for name in ("a", "b", "c"):
         client.start("lease", name)
     clock.advance(MINUTE)

@@ -22,15 +22,16 @@ from ..core.actions import LATE_POLICIES
 from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, TimerRecord
+from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
-from .planner import SELF_SEND_PREFIX, SEND_EFFECT, SKIPPED_TIMER
+from .planner import SEND_EFFECT
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
-from .requests import DeliverEvent, timer_delivery
+from .requests import DeliverEvent
 from .settings import check_seconds
+from .timer_scan import TimerScan
 
 __all__ = ["Worker", "outcome_key"]  # outcome_key: from .effects
 
@@ -57,10 +58,6 @@ class Worker:
 
     """
 
-    #: The most due timers one scan hands to the engine; a scan that takes this many looks
-    #: again as soon as they have committed.
-    scan_limit = 5000
-
     def __init__(self, engine: Engine, *, lease: float = 30.0, concurrency: int = 8,
                  poll: float = 1.0, late_policy: str = "fire_late",
                  late_tolerance: float = 1.0, breakers: Mapping[str, Breaker] | None = None,
@@ -80,17 +77,12 @@ class Worker:
         self.poll = poll
         if late_policy not in LATE_POLICIES:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
-        self.late_policy = late_policy
-        self.late_tolerance = late_tolerance
         self._effect_threads = EffectThreads(concurrency)
         self._wake = threading.Condition()
         self._effects_due = True
         self._timer_at: float | None = 0.0
-        self._in_flight_timers: set[tuple[str, str]] = set()
-        # When the timers the last scan handed over have all committed: scan at this time
-        # (None: leave it to the poll), if _scan_when_settled.
-        self._scan_when_settled = False
-        self._scan_at_settled: float | None = None
+        self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
+                                late_tolerance=late_tolerance)
         self._active: dict[str, float] = {}  # running effects: key -> lease end
         self._active_lock = threading.Lock()
         self._running = False
@@ -188,8 +180,8 @@ class Worker:
         """
         handled = 0
         now = self.clock.now()
-        for timer in self.store.due_timers(now, limit=self.scan_limit):
-            self.engine.submit(self._timer_request(timer, now)).exception()
+        for timer in self.store.due_timers(now, limit=self.timers.limit):
+            self.engine.submit(self.timers.request(timer, now)).exception()
             handled += 1
         for effect in self.store.claim_effects(self.owner, now, self.lease, limit=5000):
             request = self._effect_outcome(effect)
@@ -210,60 +202,10 @@ class Worker:
         raise RuntimeError(f"still busy after {max_rounds} rounds: a timer or effect loop?")
 
     def _fire_due(self) -> None:
-        """Hand every due timer to the engine, then say when to scan next.
-
-        Next is the first timer due after ``now`` or, when this scan took ``scan_limit``
-        timers (more may be due), at once; but not before the timers handed over have
-        committed.  Left to the periodic poll, a steady stream of timers would each fire up
-        to ``poll`` seconds late; scanning again while a scan's timers are still in flight
-        would read them again for nothing.  Waiting for them batches what fell due
-        meanwhile into the next scan, as group commit batches a step's callers.
-        """
-        now = self.clock.now()
         try:
-            due = self.store.due_timers(now, limit=self.scan_limit)
-            next_due = self.store.next_timer_due(after=now)
+            self.timers.scan(self.clock.now())
         except Exception:  # noqa: BLE001 - the store may be briefly unavailable; retry later
             _log.exception("timer scan failed")
-            return
-        if len(due) >= self.scan_limit:
-            next_due = now  # more may be due than one scan takes
-        for timer in due:
-            key = (timer.instance, timer.timer_id)
-            with self._wake:
-                if key in self._in_flight_timers:
-                    continue
-                self._in_flight_timers.add(key)
-            future = self.engine.submit(self._timer_request(timer, now))
-            future.add_done_callback(functools.partial(self._timer_settled, key))
-        with self._wake:
-            self._scan_when_settled = bool(self._in_flight_timers)
-            self._scan_at_settled = next_due
-            if self._scan_when_settled:
-                return
-        if next_due is not None:
-            self.wake_timers(next_due)
-
-    def _timer_settled(self, key: tuple[str, str], _future: object) -> None:
-        with self._wake:
-            self._in_flight_timers.discard(key)
-            if self._in_flight_timers or not self._scan_when_settled:
-                return
-            self._scan_when_settled = False
-            at = self._scan_at_settled
-        if at is not None:
-            self.wake_timers(at)
-
-    def _timer_request(self, timer: TimerRecord, now: float) -> DeliverEvent:
-        lateness = max(0.0, now - timer.due)
-        # A send to self with no delay is an event already sent, not a timer: never skipped.
-        # The timer's stated policy wins; one that states none follows this worker's.
-        policy = self.late_policy if timer.policy == "default" else timer.policy
-        skip = policy == "skip" and \
-            lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
-        skipped = Event(SKIPPED_TIMER, {"timer": timer.timer_id, "event": timer.event,
-                                        "lateness": lateness}, "platform") if skip else None
-        return timer_delivery(timer, event=skipped, lateness=lateness)
 
     # ------------------------------------------------------------------ effects
 

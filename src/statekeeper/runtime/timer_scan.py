@@ -1,0 +1,148 @@
+"""The worker's timer scan: due timers handed to the engine, and when to look again.
+
+Why a scan decides its own next wake-up: left to the worker's periodic poll, a steady stream
+of timers would each fire up to ``poll`` seconds late.  After handing over what is due, the
+next scan is at the first timer due after ``now`` (or at once, when the scan took as many
+timers as one may), but not before the timers handed over have committed: a scan while they
+are in flight would read their rows again for nothing, and waiting for them gathers what
+fell due meanwhile into the next scan, as group commit gathers a step's callers.
+
+Why the scan keeps what is in flight: a timer's row stays in the store until the commit that
+fires it, so a scan can read a timer the engine is already firing.  Handing it over again
+would only be planned, lose its commit and be settled as a duplicate.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+from ..core.events import Event
+from ..storage.base import Store
+from ..storage.records import TimerRecord
+from .engine import Engine
+from .errors import EngineClosed
+from .planner import SELF_SEND_PREFIX, SKIPPED_TIMER
+from .requests import DeliverEvent, Request, timer_delivery
+from .state import InstanceState
+
+__all__ = ["TimerScan"]
+
+_Key = tuple[str, str]  # (instance, timer id)
+_log = logging.getLogger("statekeeper.runtime")
+
+
+class TimerScan:
+    """Hands due timers to an engine; calls ``wake(at)`` with when to scan next."""
+
+    #: The most due timers one scan hands to the engine; a scan that takes this many looks
+    #: again as soon as they have committed.
+    limit = 5000
+
+    def __init__(self, store: Store, engine: Engine, wake: Callable[[float], None], *,
+                 late_policy: str, late_tolerance: float) -> None:
+        self.store = store
+        self.engine = engine
+        self.wake = wake
+        self.late_policy = late_policy
+        self.late_tolerance = late_tolerance
+        self._lock = threading.Lock()
+        self._in_flight: set[_Key] = set()
+        # When every timer in flight has committed: wake at this time (None: the poll will)
+        self._wake_when_settled = False
+        self._wake_at_settled: float | None = None
+        # Timers (instance, id, due) that committed while a scan read: its rows may hold them
+        self._settled_in_scan: set[tuple[str, str, float]] | None = None
+
+    def scan(self, now: float) -> None:
+        """Hand every due timer not already in flight to the engine; arrange the next scan.
+
+        A store error is logged by the caller's loop and retried at its next poll.
+        """
+        settled: set[tuple[str, str, float]] = set()
+        with self._lock:
+            self._settled_in_scan = settled
+        try:
+            due = self.store.due_timers(now, limit=self.limit)
+            next_due = self.store.next_timer_due(after=now)
+        finally:
+            with self._lock:
+                self._settled_in_scan = None
+        if len(due) >= self.limit:
+            next_due = now  # more may be due than one scan takes
+        requests: list[Request] = []
+        with self._lock:
+            for timer in due:
+                key = (timer.instance, timer.timer_id)
+                if key in self._in_flight or (*key, timer.due) in settled:
+                    continue
+                self._in_flight.add(key)
+                request = self.request(timer, now)
+                request.future = _Settles(self, key, timer.due)
+                requests.append(request)
+            wait_for_them = self._wake_when_settled = bool(self._in_flight)
+            self._wake_at_settled = next_due
+        if requests:
+            self.engine.post_many(requests)  # on a closed engine each is answered at once
+        if not wait_for_them and next_due is not None:
+            self.wake(next_due)
+
+    def request(self, timer: TimerRecord, now: float) -> DeliverEvent:
+        """The delivery that fires ``timer`` at ``now``: its event, or a skip if too late."""
+        lateness = max(0.0, now - timer.due)
+        # A send to self with no delay is an event already sent, not a timer: never skipped.
+        # The timer's stated policy wins; one that states none follows this worker's.
+        policy = self.late_policy if timer.policy == "default" else timer.policy
+        skip = policy == "skip" and \
+            lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
+        skipped = Event(SKIPPED_TIMER, {"timer": timer.timer_id, "event": timer.event,
+                                        "lateness": lateness}, "platform") if skip else None
+        return timer_delivery(timer, event=skipped, lateness=lateness)
+
+    def _settled(self, key: _Key, due: float) -> None:
+        with self._lock:
+            self._in_flight.discard(key)
+            if self._settled_in_scan is not None:
+                self._settled_in_scan.add((*key, due))
+            if self._in_flight or not self._wake_when_settled:
+                return
+            self._wake_when_settled = False
+            at = self._wake_at_settled
+        if at is not None:
+            self.wake(at)
+
+
+class _Settles:
+    """A fired timer's answer: nobody waits for the state, the scan only hears it settled.
+
+    Cheaper than a ``concurrent.futures.Future`` (no condition, lock or callback list), and
+    called in the engine's thread after the commit.
+    """
+
+    __slots__ = ("_done", "due", "key", "scan")
+
+    def __init__(self, scan: TimerScan, key: _Key, due: float) -> None:
+        self.scan = scan
+        self.key = key
+        self.due = due
+        self._done = False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: InstanceState, /) -> None:
+        self._settle()
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        # Not fired: its row is still there, and a later scan (of this process, if it goes on,
+        # or of the next) finds it.
+        if not isinstance(exception, EngineClosed):
+            _log.warning("timer %s of instance %r not fired (%s); a later scan retries it",
+                         self.key[1], self.key[0], exception)
+        self._settle()
+
+    def _settle(self) -> None:
+        if not self._done:
+            self._done = True
+            self.scan._settled(self.key, self.due)
