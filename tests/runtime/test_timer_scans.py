@@ -9,8 +9,11 @@ second late. These tests drive the scan by hand on a virtual clock, with no back
 
 from __future__ import annotations
 
+import pytest
+
 from statekeeper import Chart, Final, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.storage.records import TimerRecord
 
 MINUTE = 60.0
 
@@ -44,7 +47,7 @@ def test_a_scan_wakes_for_the_next_timer_to_come(client: Client, clock: VirtualC
 def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
                                                           clock: VirtualClock) -> None:
     client.register(chart())
-    client.worker.timers.limit = 2
+    client.worker.timers.limit = 2  # an instance attribute: the class keeps 5000
     for name in ("a", "b", "c"):
         client.start("lease", name)
     clock.advance(MINUTE)
@@ -56,3 +59,29 @@ def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
     assert client.get("c").state == "expired"
     assert client.worker._timer_at is None, "nothing left to wait for but the poll"
     assert client.store.next_timer_due() is None
+
+
+def test_a_timer_that_commits_while_a_scan_reads_is_not_handed_over_again(
+        client: Client, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    client.register(chart())
+    client.start("lease", "a")
+    clock.advance(MINUTE)
+    timers = client.worker.timers
+    [row] = client.store.due_timers(clock.now())
+    key = (row.instance, row.timer_id)
+    timers._in_flight.add(key)  # an earlier scan handed it over; it has not committed yet
+    read = client.store.due_timers
+
+    def read_then_commit(now: float, *, limit: int = 1000) -> list[TimerRecord]:
+        rows = read(now, limit=limit)  # still holds the row
+        client.engine.submit(timers.request(row, now)).result()  # the earlier fire commits
+        timers._settled(key, row.due)  # as its answer does, in the engine's thread
+        return rows
+
+    posted: list[object] = []
+    monkeypatch.setattr(client.store, "due_timers", read_then_commit)
+    monkeypatch.setattr(client.engine, "post_many", posted.extend)
+    timers.scan(clock.now())
+    assert posted == [], "the timer was handed over a second time"
+    assert [t.event for t in client.history("a")][-1] == "statekeeper.after.waiting.0"
+    assert client.get("a").state == "expired"
