@@ -369,6 +369,30 @@ class StoreContract:
         assert store.apply([twice]) == [twice]
         assert store.next_timer_due() == 10.0  # o-2's timer is untouched
 
+    def test_a_group_of_timer_firings_lands_whole_or_loses_only_a_gone_timer(
+            self, store: Store) -> None:
+        # the worker hands a scan's due timers to the engine together: one group commit
+        ids = [f"t-{n}" for n in range(5)]
+        for iid in ids:
+            created(store, iid)
+            step(store, iid, timers_set=[timer(iid, "after", 10.0), timer(iid, "later", 20.0)])
+        fire = [advance(store.load(iid), timer_fired="after",
+                        mailbox=MailboxRecord(iid, f"timer:{iid}", "timeout.after", {}, 10.0),
+                        timers_cancelled=["later"], timers_set=[timer(iid, "after", 30.0)])
+                for iid in ids[:3]]
+        assert store.apply(fire) == []
+        for iid in ids[:3]:
+            assert [(t.timer_id, t.due) for t in store.timers(iid)] == [("after", 30.0)]
+            assert store.mailbox(iid, f"timer:{iid}") is not None
+            assert store.load(iid).rev == 3
+        gone = advance(store.load(ids[0]), timer_fired="later")  # cancelled above
+        rest = [advance(store.load(iid), timer_fired="after") for iid in ids[3:]]
+        assert store.apply([rest[0], gone, rest[1]]) == [gone]
+        assert store.load(ids[0]).rev == 3 and store.timers(ids[0])[0].due == 30.0
+        assert [store.timers(iid) for iid in ids[3:]] == [[timer(iid, "later", 20.0)]
+                                                          for iid in ids[3:]]
+        assert [store.load(iid).rev for iid in ids[3:]] == [3, 3]
+
     def test_cancel_and_rearm(self, store: Store) -> None:
         seed_timers(store)
         step(store, "o-1", timers_cancelled=["b", "never-set"])

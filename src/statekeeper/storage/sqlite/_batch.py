@@ -1,10 +1,11 @@
 """Writing a whole group of commits with one statement per kind of row (the common case).
 
-A group of commits of distinct, existing instances, none of which fires a timer or closes an
-effect, is written with ``executemany``: all instance updates, then all transition rows, and so
-on.  Each ``execute`` from Python costs several microseconds that ``executemany`` pays once, and
-in the single writer thread those microseconds are the throughput.  Anything else (a stale
-``rev``, a row that already exists, a row-counted change) raises :class:`Redo`, and the caller
+A group of commits of distinct, existing instances, none of which closes an effect or a dead
+letter, is written with one statement per kind of row: all instance updates, then the timers
+they fire, then all transition rows, and so on.  Each ``execute`` from Python costs several
+microseconds that one statement for the group pays once, and in the single writer thread
+those microseconds are the throughput.  Anything else (a stale ``rev``, a timer already gone,
+a row that already exists) raises :class:`Redo`, and the caller
 writes the group again the careful way, one savepoint per commit.
 """
 
@@ -26,13 +27,13 @@ class Redo(Exception):
 
 
 def batchable(encoded: list[EncodedCommit]) -> bool:
-    """Whether every commit only updates its own instance and appends rows."""
+    """Whether every commit only updates its own instance, fires its own timer, and appends rows."""
     seen: set[str] = set()
     for e in encoded:
         iid = e.instance[0]
         if e.expected_rev is None or iid in seen or (not e.plain and (
-                e.timer_fired is not None or e.finish is not None or e.release is not None
-                or e.reopened or e.letters_deleted)):
+                e.finish is not None or e.release is not None or e.reopened
+                or e.letters_deleted)):
             return False
         seen.add(iid)
     return len(encoded) > 1
@@ -75,6 +76,10 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
     for sql, updates in ((Q["update_active_instance"], active), (Q["update_instance"], other)):
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
+    rest = [e for e in encoded if not e.plain]  # usually none: plain steps only
+    fired = [e.timer_fired for e in rest if e.timer_fired is not None]
+    if fired and cur.executemany(Q["delete_timer"], fired).rowcount != len(fired):
+        raise Redo  # a timer is gone (fired elsewhere, or cancelled): which one, and lose it
     try:
         logged = [r for e in encoded for r in e.transitions]
         if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in logged):
@@ -82,7 +87,6 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
             insert_rows(cur, "insert_transition_plain", [(*r[:9], r[13]) for r in logged])
         else:
             insert_rows(cur, "insert_transition", logged)
-        rest = [e for e in encoded if not e.plain]  # usually none: plain steps only
         if rest:
             insert_rows(cur, "insert_effect", [r for e in rest for r in e.effects])
             for sql, rows in ((Q["delete_timer"], [r for e in rest for r in e.timers_cancelled]),
