@@ -17,6 +17,7 @@ from statekeeper.storage import (
     DeadLetterRecord,
     EffectFinish,
     EffectRecord,
+    EffectRelease,
     InstanceRecord,
     MailboxRecord,
     Store,
@@ -392,6 +393,26 @@ class StoreContract:
         assert [store.timers(iid) for iid in ids[3:]] == [[timer(iid, "later", 20.0)]
                                                           for iid in ids[3:]]
         assert [store.load(iid).rev for iid in ids[3:]] == [3, 3]
+
+    def test_a_group_closing_effects_lands_whole_or_loses_only_a_closed_one(
+            self, store: Store) -> None:
+        ids = [f"e-{n}" for n in range(4)]
+        for iid in ids:
+            created(store, iid)
+            step(store, iid, effects=[effect(iid, f"{iid}:fx")])
+        close = [advance(store.load(iid), effect_finished=EffectFinish(f"{iid}:fx", "done"))
+                 for iid in ids[:2]]
+        close.append(advance(store.load(ids[2]), effect_released=EffectRelease(
+            f"{ids[2]}:fx", available_at=50.0, error="busy")))
+        assert store.apply(close) == []
+        assert [store.effects(iid)[0].status for iid in ids] == [
+            "done", "done", "pending", "pending"]
+        assert store.effects(ids[2])[0].available_at == 50.0
+        again = advance(store.load(ids[0]), effect_finished=EffectFinish(f"{ids[0]}:fx", "failed",
+                                                                         error="late"))
+        last = advance(store.load(ids[3]), effect_finished=EffectFinish(f"{ids[3]}:fx", "done"))
+        assert store.apply([again, last]) == [again]
+        assert [store.effects(iid)[0].status for iid in (ids[0], ids[3])] == ["done", "done"]
 
     def test_cancel_and_rearm(self, store: Store) -> None:
         seed_timers(store)

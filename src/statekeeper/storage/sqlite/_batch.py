@@ -1,12 +1,13 @@
 """Writing a whole group of commits with one statement per kind of row (the common case).
 
-A group of commits of distinct, existing instances, none of which closes an effect or a dead
-letter, is written with one statement per kind of row: all instance updates, then the timers
-they fire, then all transition rows, and so on.  Each ``execute`` from Python costs several
-microseconds that one statement for the group pays once, and in the single writer thread
-those microseconds are the throughput.  Anything else (a stale ``rev``, a timer already gone,
-a row that already exists) raises :class:`Redo`, and the caller
-writes the group again the careful way, one savepoint per commit.
+A group of commits of distinct, existing instances, none of which acts on a dead letter,
+is written with one statement per kind of row: all instance updates, then the timers
+they fire and the effects they close, then all transition rows, and so on.  Each ``execute``
+from Python costs several microseconds that one statement for the group pays once, and in the
+single writer thread those microseconds are the throughput.  Anything else (a stale ``rev``,
+a timer already gone, an effect already closed, a row that already exists) raises
+:class:`Redo`, and the caller writes the group again the careful way, one savepoint per
+commit.
 """
 
 from __future__ import annotations
@@ -27,13 +28,17 @@ class Redo(Exception):
 
 
 def batchable(encoded: list[EncodedCommit]) -> bool:
-    """Whether every commit only updates its own instance, fires its own timer, and appends rows."""
+    """Whether the group can be written one statement per kind of row.
+
+    Every commit must update its own existing instance (no two of one instance), and may fire
+    its own timer, close its own effect and append rows; an operator's dead-letter actions
+    take the careful way.
+    """
     seen: set[str] = set()
     for e in encoded:
         iid = e.instance[0]
         if e.expected_rev is None or iid in seen or (not e.plain and (
-                e.finish is not None or e.release is not None or e.reopened
-                or e.letters_deleted)):
+                e.reopened or e.letters_deleted)):
             return False
         seen.add(iid)
     return len(encoded) > 1
@@ -77,9 +82,13 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
     rest = [e for e in encoded if not e.plain]  # usually none: plain steps only
-    fired = [e.timer_fired for e in rest if e.timer_fired is not None]
-    if fired and cur.executemany(Q["delete_timer"], fired).rowcount != len(fired):
-        raise Redo  # a timer is gone (fired elsewhere, or cancelled): which one, and lose it
+    # A timer gone (fired elsewhere, or cancelled) or an effect closed (answered elsewhere):
+    # find out which commit, and lose only that one.
+    for query, rows in (("delete_timer", [e.timer_fired for e in rest if e.timer_fired]),
+                        ("finish_effect", [e.finish for e in rest if e.finish]),
+                        ("release_open_effect", [e.release for e in rest if e.release])):
+        if rows and cur.executemany(Q[query], rows).rowcount != len(rows):
+            raise Redo
     try:
         logged = [r for e in encoded for r in e.transitions]
         if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in logged):
