@@ -18,9 +18,10 @@ from .._codec import EncodedCommit, Row
 from ..records import Commit
 from ._schema import QUERIES as Q
 
-__all__ = ["Redo", "apply_batched_txn", "batchable", "insert_rows"]
+__all__ = ["COLLISIONS", "Redo", "apply_batched_txn", "batchable", "insert_rows"]
 
-_COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
+#: a row that already exists means another step got there first: a conflict, not an error
+COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 
 
 class Redo(Exception):
@@ -105,7 +106,7 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
             insert_rows(cur, "insert_dead_letter", [r for e in rest for r in e.dead_letters])
             insert_rows(cur, "insert_mailbox", [e.mailbox for e in rest if e.mailbox is not None])
     except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorname", "") in _COLLISIONS:
+        if getattr(exc, "sqlite_errorname", "") in COLLISIONS:
             raise Redo from None
         raise
     return []

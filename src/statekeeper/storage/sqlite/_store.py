@@ -5,14 +5,10 @@ transaction (one fsync) carries the commits of many instances, each guarded by i
 optimistic check.  A commit that conflicts is undone alone and returned; the others keep their
 place in the same fsync.
 
-Undoing one commit needs a ``SAVEPOINT`` per commit, which costs two statements each (about a
-fifth of a commit's SQL time).  So a group first runs without them: the usual conflict, a stale
-``rev``, is found by the commit's first write (``UPDATE ... WHERE id = ? AND rev = ?`` changing
-no row) and leaves nothing to undo.  Only a conflict found after that first write (the fired
-timer is gone, the effect was already closed, a row already exists: races that the rev check
-cannot see) rolls the transaction back, and the group is redone with a savepoint per commit.
-The statements and their order are the same either way.  Rows are encoded before the write
-lock is taken, so the lock is held for SQL only.
+A group of plain steps is written one statement per kind of row (``_batch.py``); any other
+group one commit at a time, and after a race the rev check cannot see, with a savepoint per
+commit (``_commit.py``).  Rows are encoded before the write lock is taken, so the lock is held
+for SQL only.
 """
 
 from __future__ import annotations
@@ -26,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from .._codec import (
     INSTANCE_STATUSES,
-    EncodedCommit,
     check_letter_id,
     dumps,
     encode_commit,
@@ -56,6 +51,7 @@ from ..records import (
     TransitionRecord,
 )
 from ._batch import Redo, apply_batched_txn, batchable
+from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
 from ._schema import QUERIES as Q
 from ._schema import check_version, migrate_txn, schema_version
@@ -65,98 +61,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SQLiteStore"]
 
-_INSERT_INSTANCE, _UPDATE_INSTANCE = Q["insert_instance"], Q["update_instance"]
-_INSERT_TRANSITION, _INSERT_EFFECT = Q["insert_transition"], Q["insert_effect"]
-_UPSERT_TIMER, _DELETE_TIMER = Q["upsert_timer"], Q["delete_timer"]
-_FINISH_EFFECT, _INSERT_MAILBOX = Q["finish_effect"], Q["insert_mailbox"]
-_INSERT_DEAD_LETTER = Q["insert_dead_letter"]
-_RELEASE_OPEN, _REOPEN = Q["release_open_effect"], Q["reopen_effect"]
-_DELETE_LETTER = Q["delete_dead_letter"]
-# A row that already exists means another step got there first: a conflict, not an error.
-_COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 _TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters",
            "policy_state")
-
-
-class _Redo(Exception):
-    """A commit failed after its first write, with no savepoint to undo it: redo the group."""
-
-
-def _write_commit_txn(cur: sqlite3.Cursor, e: EncodedCommit, savepoint: bool) -> bool:
-    """Write one commit; ``False`` if it conflicts.
-
-    A conflict returns before anything is written (a stale rev), or after (the caller rolls
-    back the commit's savepoint).  Without a savepoint, a conflict found after the first write
-    raises :class:`_Redo` instead.
-    """
-    row = e.instance
-    try:
-        if e.expected_rev is None:
-            cur.execute(_INSERT_INSTANCE, row)
-        elif cur.execute(_UPDATE_INSTANCE, (*row[1:9], row[10], row[0], e.expected_rev)
-                         ).rowcount != 1:
-            return False
-    except sqlite3.IntegrityError as exc:  # the statement alone was undone: nothing written
-        if getattr(exc, "sqlite_errorname", "") in _COLLISIONS:
-            return False
-        raise
-    try:
-        ok = _write_rows_txn(cur, e)
-    except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorname", "") not in _COLLISIONS:
-            raise
-        ok = False
-    if not ok and not savepoint:
-        raise _Redo
-    return ok
-
-
-def _write_rows_txn(cur: sqlite3.Cursor, e: EncodedCommit) -> bool:
-    if e.timer_fired is not None and cur.execute(_DELETE_TIMER, e.timer_fired).rowcount != 1:
-        return False
-    if e.finish is not None and cur.execute(_FINISH_EFFECT, e.finish).rowcount != 1:
-        return False
-    if e.release is not None and cur.execute(_RELEASE_OPEN, e.release).rowcount != 1:
-        return False
-    for reopen in e.reopened:
-        if cur.execute(_REOPEN, reopen).rowcount != 1:
-            return False
-    for letter in e.letters_deleted:
-        if cur.execute(_DELETE_LETTER, letter).rowcount != 1:
-            return False
-    for sql, rows in ((_INSERT_TRANSITION, e.transitions), (_INSERT_EFFECT, e.effects),
-                      (_DELETE_TIMER, e.timers_cancelled), (_UPSERT_TIMER, e.timers_set),
-                      (_INSERT_DEAD_LETTER, e.dead_letters)):
-        if len(rows) == 1:  # executemany costs more than execute for a single row
-            cur.execute(sql, rows[0])
-        elif rows:
-            cur.executemany(sql, rows)
-    if e.mailbox is not None:
-        cur.execute(_INSERT_MAILBOX, e.mailbox)
-    return True
-
-
-def _apply_txn(encoded: list[EncodedCommit], savepoints: bool,
-               cur: sqlite3.Cursor) -> list[Commit]:
-    """Write the group in order; with ``savepoints``, each commit in its own savepoint."""
-    conflicts = []
-    lost: set[str] = set()  # a later commit of a lost one's instance was built on it: lost too
-    for e in encoded:
-        if e.instance[0] in lost:
-            conflicts.append(e.commit)
-            continue
-        if not savepoints:
-            if not _write_commit_txn(cur, e, False):
-                conflicts.append(e.commit)
-                lost.add(e.instance[0])
-            continue
-        cur.execute("SAVEPOINT c")
-        if not _write_commit_txn(cur, e, True):
-            cur.execute("ROLLBACK TO c")
-            conflicts.append(e.commit)
-            lost.add(e.instance[0])
-        cur.execute("RELEASE c")
-    return conflicts
 
 
 def _claim_txn(params: dict[str, Any], cur: sqlite3.Cursor) -> list[EffectRecord]:
@@ -255,9 +161,9 @@ class SQLiteStore:
             if batchable(encoded):  # the common case: one statement per kind of row
                 return self._db.write(partial(apply_batched_txn, encoded))
             # no savepoints: a stale rev is caught before anything of its commit is written
-            return self._db.write(partial(_apply_txn, encoded, False))
-        except (_Redo, Redo):  # a race found after a first write: one savepoint per commit
-            return self._db.write(partial(_apply_txn, encoded, True))
+            return self._db.write(partial(apply_txn, encoded, False))
+        except Redo:  # a race found after a first write: one savepoint per commit
+            return self._db.write(partial(apply_txn, encoded, True))
 
     def query(
         self,
