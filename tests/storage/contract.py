@@ -119,6 +119,25 @@ class StoreContract:
         assert store.load("o-1").configuration == ("root", "placed")
         assert store.history("o-1")[0].target == ("root", "placed")
 
+    def test_load_many_reads_the_instances_that_exist(self, store: Store) -> None:
+        a, b = created(store, "a"), created(store, "b", labels={"k": "v"})
+        assert store.load_many(["b", "nope", "a", "b"]) == {"a": a, "b": b}
+        assert store.load_many([]) == {}
+        ids = [f"i-{n}" for n in range(1200)]  # more than SQLite binds in one statement
+        store.apply([Commit(make(i), None, transitions=[transition(i, 1)]) for i in ids])
+        assert sorted(store.load_many(ids)) == sorted(ids)
+
+    def test_mailboxes_reads_the_keys_seen(self, store: Store) -> None:
+        created(store, "a")
+        created(store, "b")
+        step(store, "a", mailbox=MailboxRecord("a", "k1", "go", {"n": 1}, 1.0))
+        step(store, "b", mailbox=MailboxRecord("b", "k1", "go", {"n": 2}, 1.0))
+        seen = store.mailboxes([("a", "k1"), ("a", "k2"), ("b", "k1"), ("c", "k1")])
+        assert seen == {("a", "k1"): store.mailbox("a", "k1"),
+                        ("b", "k1"): store.mailbox("b", "k1")}
+        assert seen[("b", "k1")].result == {"n": 2}
+        assert store.mailboxes([]) == {}
+
     def test_unknown_instance(self, store: Store) -> None:
         with pytest.raises(UnknownInstance) as caught:
             store.load("nope")

@@ -7,7 +7,7 @@ table and key; nothing is ever half-read or silently repaired.  Shared by every 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from ._codec import (
     EFFECT_STATUSES,
@@ -39,8 +39,11 @@ __all__ = [
     "decode_problems",
     "decode_timer",
     "decode_transition",
+    "decoded",
 ]
 
+
+T = TypeVar("T")
 
 # -- decoding: every column is checked, so a corrupted row is refused, never half-read ----------
 
@@ -124,6 +127,18 @@ def _decoder(table: str, key: Callable[[Row], object], width: int) -> Callable[
         decode.__doc__ = f"Decode a row of {table}; raise IntegrityError if it is corrupted."
         return decode
     return wrap
+
+
+def decoded(decode: Callable[[Row], T], row: Row) -> tuple[T] | tuple[()]:
+    """``(decode(row),)``, or ``()`` if the row is corrupted.
+
+    For reads of many rows that leave such a row out: reading it alone raises
+    :class:`IntegrityError` and says why.
+    """
+    try:
+        return (decode(row),)
+    except IntegrityError:
+        return ()
 
 
 def _k(*names_at: tuple[str, int]) -> Callable[[Row], str]:

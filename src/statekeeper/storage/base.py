@@ -95,6 +95,14 @@ class Store(Protocol):
     def load(self, instance_id: str) -> InstanceRecord:
         """Return the instance; raise :class:`UnknownInstance` or :class:`IntegrityError`."""
 
+    def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        """The instances of ``instance_ids``, by id, read together.
+
+        For a caller about to handle many instances at once (the engine's group): one read
+        instead of one per instance.  An id that is unknown, or whose row is corrupted, is
+        left out; :meth:`load` of it alone says which.
+        """
+
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Write ``commits`` in one transaction; return the ones whose rev check failed.
 
@@ -145,6 +153,13 @@ class Store(Protocol):
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
         """The first result recorded for an idempotency key, if the key was seen."""
+
+    def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
+        """The first results recorded for ``(instance, key)`` pairs, those seen, read together.
+
+        A pair left out was not seen; a corrupted row is left out too (:meth:`mailbox` of it
+        alone raises).
+        """
 
     # -- timers ------------------------------------------------------------------------------
 

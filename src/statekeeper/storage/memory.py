@@ -8,16 +8,10 @@ One lock guards all state, so each call is atomic, as a transaction is.
 
 from __future__ import annotations
 
-import itertools
-import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._codec import (
-    I_CREATED,
-    I_REV,
-    OPEN_EFFECT,
-    EncodedCommit,
     Row,
     check_letter_id,
     dumps,
@@ -33,8 +27,21 @@ from ._decode import (
     decode_policy_state,
     decode_timer,
     decode_transition,
+    decoded,
 )
 from ._integrity import row_problems
+from ._memory_rows import (
+    O_ATTEMPTS,
+    O_AVAILABLE,
+    O_ID,
+    O_INSTANCE,
+    O_NAME,
+    O_OWNER,
+    O_STATUS,
+    O_UNTIL,
+    TIMER_COLUMNS,
+    MemoryRows,
+)
 from .base import StoreError, UnknownInstance
 from .records import (
     Commit,
@@ -52,30 +59,8 @@ if TYPE_CHECKING:
 
 __all__ = ["MemoryStore"]
 
-# outbox row positions (see the column order in _codec)
-_O_ID, _O_KEY, _O_INSTANCE, _O_NAME, _O_STATUS, _O_ATTEMPTS, _O_AVAILABLE = 0, 1, 2, 3, 5, 6, 7
-_O_OWNER, _O_UNTIL, _O_LAST_ERROR, _O_ERRORS = 8, 9, 11, 12
-#: a timer row's selected columns; two more (set_rev, position) only order the rows
-_TIMER_COLUMNS = 6
-
-
-class MemoryStore:
+class MemoryStore(MemoryRows):
     """Instances, logs, outbox and timers in dictionaries; nothing survives the process."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._closed = False
-        self._instances: dict[str, Row] = {}
-        self._transitions: dict[str, dict[int, Row]] = {}
-        self._mailbox: dict[tuple[str, str], Row] = {}
-        self._outbox: dict[str, list[Any]] = {}
-        self._open: dict[str, list[Any]] = {}  # the pending and running subset of _outbox
-        self._timers: dict[tuple[str, str], Row] = {}
-        self._dead: dict[int, Row] = {}
-        self._policy: dict[str, Row] = {}
-        self._transition_ids = itertools.count(1)
-        self._effect_ids = itertools.count(1)
-        self._letter_ids = itertools.count(1)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -89,6 +74,13 @@ class MemoryStore:
             self._closed = True
 
     # -- instances -----------------------------------------------------------------------------
+
+    def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        with self._lock:
+            self._check_open()
+            rows = [self._instances.get(i) for i in instance_ids]
+        return {record.id: record for row in rows if row is not None
+                for record in decoded(decode_instance, row)}
 
     def load(self, instance_id: str) -> InstanceRecord:
         with self._lock:
@@ -118,75 +110,6 @@ class MemoryStore:
                     conflicts.append(e.commit)
                     lost.add(e.instance[0])
         return conflicts
-
-    def _applies(self, e: EncodedCommit) -> bool:
-        iid = e.instance[0]
-        row = self._instances.get(iid)
-        if (row is not None) if e.expected_rev is None else (
-                row is None or row[I_REV] != e.expected_rev):
-            return False
-        log = self._transitions.get(iid, {})
-        seqs = [t[1] for t in e.transitions]
-        keys = [x[0] for x in e.effects]
-        return not (
-            len(set(seqs)) != len(seqs) or any(s in log for s in seqs)
-            or len(set(keys)) != len(keys) or any(k in self._outbox for k in keys)
-            or (e.mailbox is not None and (iid, e.mailbox[1]) in self._mailbox)
-            or (e.timer_fired is not None and e.timer_fired not in self._timers)
-            or (e.finish is not None and e.finish[2] not in self._open)
-            or (e.release is not None and e.release[3] not in self._open)
-            or any(key not in self._outbox or key in self._open for _, key in e.reopened)
-            or len({i for (i,) in e.letters_deleted}) != len(e.letters_deleted)
-            or any(i not in self._dead for (i,) in e.letters_deleted)
-        )
-
-    def _write(self, e: EncodedCommit) -> None:
-        iid = e.instance[0]
-        old = self._instances.get(iid)
-        if old is not None:  # created_at is kept from the first commit
-            e.instance = (*e.instance[:I_CREATED], old[I_CREATED], *e.instance[I_CREATED + 1:])
-        self._instances[iid] = e.instance
-        log = self._transitions.setdefault(iid, {})
-        for t in e.transitions:
-            log[t[1]] = (next(self._transition_ids), *t)
-        for x in e.effects:
-            row = [next(self._effect_ids), *x]
-            self._outbox[x[0]] = row
-            if row[_O_STATUS] in OPEN_EFFECT:
-                self._open[x[0]] = row
-        if e.timer_fired is not None:
-            del self._timers[e.timer_fired]
-        for key in e.timers_cancelled:
-            self._timers.pop(key, None)
-        for tm in e.timers_set:
-            self._timers[(tm[0], tm[1])] = tm
-        if e.finish is not None:
-            status, error, effect_key = e.finish
-            row = self._open.pop(effect_key)
-            row[_O_STATUS], row[_O_OWNER], row[_O_UNTIL] = status, None, None
-            self._record_error(row, error)
-        if e.release is not None:
-            available_at, error, refund, effect_key = e.release
-            row = self._open[effect_key]
-            self._give_back(row, available_at, error, bool(refund))
-        for available_at, effect_key in e.reopened:
-            row = self._outbox[effect_key]
-            row[_O_STATUS], row[_O_AVAILABLE], row[_O_ATTEMPTS] = "pending", available_at, 0
-            row[_O_OWNER], row[_O_UNTIL] = None, None
-            self._open[effect_key] = row
-        for (letter_id,) in e.letters_deleted:
-            del self._dead[letter_id]
-        if e.mailbox is not None:
-            self._mailbox[(iid, e.mailbox[1])] = e.mailbox
-        for d in e.dead_letters:
-            letter_id = next(self._letter_ids)
-            self._dead[letter_id] = (letter_id, *d)
-
-    @staticmethod
-    def _record_error(row: list[Any], error: str | None) -> None:
-        if error is not None:
-            row[_O_LAST_ERROR] = error
-            row[_O_ERRORS] = dumps([*decode_effect(tuple(row)).errors, error])
 
     def query(
         self,
@@ -230,6 +153,13 @@ class MemoryStore:
             rows = [log[s] for s in sorted(log) if s > after][:limit]
         return [decode_transition(r) for r in rows]
 
+    def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
+        with self._lock:
+            self._check_open()
+            rows = [(k, self._mailbox.get(k)) for k in keys]
+        return {k: record for k, row in rows if row is not None
+                for record in decoded(decode_mailbox, row)}
+
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
         with self._lock:
             self._check_open()
@@ -242,7 +172,7 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             rows = sorted((t for t in self._timers.values() if t[2] <= now), key=_timer_order)
-        return [decode_timer(r[:_TIMER_COLUMNS]) for r in rows[:limit]]
+        return [decode_timer(r[:TIMER_COLUMNS]) for r in rows[:limit]]
 
     def next_timer_due(self, after: float | None = None) -> float | None:
         with self._lock:
@@ -255,7 +185,7 @@ class MemoryStore:
             self._check_open()
             rows = sorted((t for t in self._timers.values() if t[0] == instance_id),
                           key=_timer_order)
-        return [decode_timer(r[:_TIMER_COLUMNS]) for r in rows]
+        return [decode_timer(r[:TIMER_COLUMNS]) for r in rows]
 
     # -- the outbox --------------------------------------------------------------------------------
 
@@ -266,13 +196,13 @@ class MemoryStore:
             self._check_open()
             runnable = sorted(
                 (r for r in self._open.values()
-                 if (r[_O_STATUS] == "pending" and r[_O_AVAILABLE] <= now)
-                 or (r[_O_STATUS] == "running" and r[_O_UNTIL] is not None
-                     and r[_O_UNTIL] <= now)),
-                key=lambda r: (r[_O_AVAILABLE], r[_O_ID]))[:limit]
+                 if (r[O_STATUS] == "pending" and r[O_AVAILABLE] <= now)
+                 or (r[O_STATUS] == "running" and r[O_UNTIL] is not None
+                     and r[O_UNTIL] <= now)),
+                key=lambda r: (r[O_AVAILABLE], r[O_ID]))[:limit]
             for row in runnable:
-                row[_O_STATUS], row[_O_OWNER], row[_O_UNTIL] = "running", owner, now + lease
-                row[_O_ATTEMPTS] += 1
+                row[O_STATUS], row[O_OWNER], row[O_UNTIL] = "running", owner, now + lease
+                row[O_ATTEMPTS] += 1
             claimed = [tuple(r) for r in runnable]
         return [decode_effect(r) for r in claimed]
 
@@ -281,13 +211,13 @@ class MemoryStore:
         with self._lock:
             self._check_open()
             rows = [tuple(r) for r in self._outbox.values()
-                    if (instance_id is None or r[_O_INSTANCE] == instance_id)
-                    and (status is None or r[_O_STATUS] == status)]
+                    if (instance_id is None or r[O_INSTANCE] == instance_id)
+                    and (status is None or r[O_STATUS] == status)]
         return [decode_effect(r) for r in rows]
 
     def _held(self, key: str, owner: str) -> list[Any] | None:
         row = self._open.get(key)
-        if row is None or row[_O_STATUS] != "running" or row[_O_OWNER] != owner:
+        if row is None or row[O_STATUS] != "running" or row[O_OWNER] != owner:
             return None
         return row
 
@@ -297,7 +227,7 @@ class MemoryStore:
             row = self._held(key, owner)
             if row is None:
                 return False
-            row[_O_UNTIL] = until
+            row[O_UNTIL] = until
             return True
 
     def release_effect(self, key: str, owner: str, *, available_at: float,
@@ -310,20 +240,12 @@ class MemoryStore:
             self._give_back(row, available_at, error, refund)
             return True
 
-    def _give_back(self, row: list[Any], available_at: float, error: str | None,
-                   refund: bool) -> None:
-        row[_O_STATUS], row[_O_AVAILABLE] = "pending", available_at
-        row[_O_OWNER], row[_O_UNTIL] = None, None
-        if refund:
-            row[_O_ATTEMPTS] = max(0, row[_O_ATTEMPTS] - 1)
-        self._record_error(row, error)
-
     def count_running(self, name: str, now: float) -> int:
         with self._lock:
             self._check_open()
             return sum(1 for r in self._open.values()
-                       if r[_O_NAME] == name and r[_O_STATUS] == "running"
-                       and r[_O_UNTIL] is not None and r[_O_UNTIL] > now)
+                       if r[O_NAME] == name and r[O_STATUS] == "running"
+                       and r[O_UNTIL] is not None and r[O_UNTIL] > now)
 
     # -- shared policy state -------------------------------------------------------------------
 
@@ -375,7 +297,7 @@ class MemoryStore:
                 "transitions": [r for log in self._transitions.values() for r in log.values()],
                 "mailbox": list(self._mailbox.values()),
                 "outbox": [tuple(r) for r in self._outbox.values()],
-                "timers": [r[:_TIMER_COLUMNS] for r in self._timers.values()],
+                "timers": [r[:TIMER_COLUMNS] for r in self._timers.values()],
                 "dead_letters": list(self._dead.values()),
                 "policy_state": list(self._policy.values()),
             }

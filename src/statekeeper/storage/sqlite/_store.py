@@ -37,6 +37,7 @@ from .._decode import (
     decode_problems,
     decode_timer,
     decode_transition,
+    decoded,
 )
 from .._integrity import done_timer, orphan, seq_gap
 from ..base import IntegrityError, StoreUnavailable, UnknownInstance
@@ -152,6 +153,10 @@ class SQLiteStore:
             raise UnknownInstance(instance_id)
         return decode_instance(rows[0])
 
+    def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        rows = self._rows(Q["load_instances"], (dumps(list(instance_ids)),)) if instance_ids else []
+        return {record.id: record for row in rows for record in decoded(decode_instance, row)}
+
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Write ``commits`` in one transaction, one savepoint each; return the conflicts."""
         if not commits:
@@ -198,6 +203,10 @@ class SQLiteStore:
         if not rows and not self._rows(Q["instance_exists"], (instance_id,)):
             raise UnknownInstance(instance_id)
         return [decode_transition(r) for r in rows]
+
+    def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
+        rows = self._rows(Q["load_mailboxes"], (dumps([list(k) for k in keys]),)) if keys else []
+        return {(m.instance, m.key): m for row in rows for m in decoded(decode_mailbox, row)}
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
         rows = self._rows(Q["load_mailbox"], (instance_id, key))

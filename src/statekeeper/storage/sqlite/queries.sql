@@ -6,6 +6,12 @@ SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, c
        updated_at
 FROM instances WHERE id = ?;
 
+-- name: load_instances
+-- Many ids, bound as one JSON array: one statement for any number (no limit on variables).
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+       updated_at
+FROM instances WHERE id IN (SELECT value FROM json_each(?));
+
 -- name: instance_exists
 SELECT 1 FROM instances WHERE id = ?;
 
@@ -83,6 +89,12 @@ INSERT INTO mailbox (instance, key, event, result, at) VALUES (?, ?, ?, ?, ?);
 
 -- name: load_mailbox
 SELECT instance, key, event, result, at FROM mailbox WHERE instance = ? AND key = ?;
+
+-- name: load_mailboxes
+-- Many (instance, key) pairs, bound as one JSON array of pairs: one statement for any number.
+SELECT instance, key, event, result, at FROM mailbox
+WHERE (instance, key) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+                          FROM json_each(?));
 
 -- name: upsert_timer
 -- A re-armed timer (the same id set again) also takes its new place in the firing order.
