@@ -10,6 +10,8 @@ import pytest
 
 from statekeeper import Chart, Final, IntegrityError, SnapshotMismatch, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.core.events import Event
+from statekeeper.runtime.requests import DeliverEvent
 
 DOOR = Chart("door", version=1, initial="closed", states={
     "closed": State(on={"open": "opened"}),
@@ -86,3 +88,27 @@ def test_an_instance_of_another_chart_structure_is_refused(tmp_path: Path) -> No
         with pytest.raises(SnapshotMismatch, match="register the chart it started with"):
             client.send("d-1", "open")
         assert client.get("d-1").configuration == ("closed",)
+
+
+def test_a_group_read_ahead_together_fails_only_the_request_of_a_corrupted_row(
+        tmp_path: Path) -> None:
+    # The engine reads a group's instances (and idempotency keys) in one read before planning
+    # it; a corrupted row among them must still fail only its own request.
+    path = tmp_path / "doors.db"
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        for n in range(4):
+            client.start("door", f"d-{n}")
+        client.send("d-3", "open", idempotency_key="k-3")
+    _tamper(path, "UPDATE instances SET snapshot = '{broken' WHERE id = 'd-1'")
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        group = [DeliverEvent(f"d-{n}", Event("open" if n < 3 else "close"),
+                              idempotency_key=f"k-{n}") for n in range(4)]
+        client.engine.post_many(list(group))  # one queue item: one group
+        answers = [request.future for request in group]
+        assert [answers[n].result().state for n in (0, 2)] == ["opened", "opened"]
+        with pytest.raises(IntegrityError, match="d-1"):
+            answers[1].result()
+        assert answers[3].result().outcome == "duplicate"  # k-3 was seen: read ahead too
+        assert client.get("d-3").state == "opened"

@@ -24,7 +24,7 @@ from typing import Any
 from ..clock import Clock
 from ..core.snapshot import Snapshot
 from ..storage.base import InstanceExists, Store
-from ..storage.records import Commit, InstanceRecord
+from ..storage.records import Commit, InstanceRecord, MailboxRecord
 from .cache import InstanceCache
 from .chain import chain, unsettle
 from .conflicts import retry_lost
@@ -62,6 +62,9 @@ class Engine:
         self.commits = 0
         self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
+        # what the group being planned read ahead (_prefetch): keys asked, and those seen
+        self._asked: set[tuple[str, str]] = set()
+        self._seen: dict[tuple[str, str], MailboxRecord] = {}
         self._ident: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -195,7 +198,32 @@ class Engine:
                 else:
                     barrier.set_result(None)
 
+    def _prefetch(self, batch: list[Request]) -> None:
+        """Read what the group will need in two reads: its instances, then its keys.
+
+        The instances first and the mailbox second, as :meth:`_plan` reads one request's
+        (see there).  A failed read is not an error here: each request then reads alone, and
+        hears of its own failure.
+        """
+        if self._asked:
+            self._seen, self._asked = {}, set()
+        cached = self._cache.rows
+        cold = [r.instance for r in batch
+                if r.__class__ is not StartInstance and r.instance not in cached]
+        keys = [(r.instance, r.idempotency_key) for r in batch
+                if r.__class__ is DeliverEvent and r.idempotency_key]
+        if len(cold) < 2 and len(keys) < 2:
+            return  # the usual small group of cached instances: nothing to gain
+        try:
+            self._cache.prefetch(cold)
+            if len(keys) > 1:
+                self._seen = self.store.mailboxes(keys)
+                self._asked = set(keys)
+        except Exception:  # noqa: BLE001 - read again request by request
+            _log.debug("prefetch failed; reading request by request", exc_info=True)
+
     def _process(self, batch: list[Request]) -> list[Request]:
+        self._prefetch(batch)
         now = self.clock.now()
         working: dict[str, tuple[InstanceRecord, Snapshot]] = {}
         planned: list[tuple[Request, Plan]] = []
@@ -244,7 +272,8 @@ class Engine:
             # could plan a strict event on the state *after* its own first delivery.)
             record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
             if request.idempotency_key:
-                seen = self.store.mailbox(request.instance, request.idempotency_key)
+                key = (request.instance, request.idempotency_key)
+                seen = self._seen.get(key) if key in self._asked else self.store.mailbox(*key)
                 if seen is not None:
                     state = InstanceState.from_dict({**seen.result, "outcome": "duplicate"})
                     request.future.set_result(state)
