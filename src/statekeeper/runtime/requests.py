@@ -122,12 +122,14 @@ def timer_key(timer: TimerRecord) -> str:
 
 
 def timer_delivery(timer: TimerRecord, *, event: Event | None = None,
-                   lateness: float | None = None, chained: bool = False) -> DeliverEvent:
+                   lateness: float | None = None, chained: bool = False,
+                   answer: Answer | None = None) -> DeliverEvent:
     """The delivery of ``timer``'s event (or ``event`` in its place), which closes its row.
 
     Lenient (SCXML drops a chart's own event nobody takes), keyed by :func:`timer_key` so a
-    redelivery after a crash is a duplicate.
+    redelivery after a crash is a duplicate.  ``answer`` replaces the default ``Future``.
     """
     return DeliverEvent(timer.instance, Event.from_dict(timer.event) if event is None else event,
                         strict=False, idempotency_key=timer_key(timer), timer_id=timer.timer_id,
-                        lateness=lateness, timer_due=timer.due, chained=chained)
+                        lateness=lateness, timer_due=timer.due, chained=chained,
+                        future=_future() if answer is None else answer)

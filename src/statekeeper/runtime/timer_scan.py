@@ -24,7 +24,7 @@ from ..storage.records import TimerRecord
 from .engine import Engine
 from .errors import EngineClosed
 from .planner import SELF_SEND_PREFIX, SKIPPED_TIMER
-from .requests import DeliverEvent, Request, timer_delivery
+from .requests import Answer, DeliverEvent, Request, timer_delivery
 from .state import InstanceState
 
 __all__ = ["TimerScan"]
@@ -78,9 +78,7 @@ class TimerScan:
                 if key in self._in_flight or (*key, timer.due) in settled:
                     continue
                 self._in_flight.add(key)
-                request = self.request(timer, now)
-                request.future = _Settles(self, key, timer.due)
-                requests.append(request)
+                requests.append(self.request(timer, now, _Settles(self, key, timer.due)))
             wait_for_them = self._wake_when_settled = bool(self._in_flight)
             self._wake_at_settled = next_due
         if requests:
@@ -88,7 +86,8 @@ class TimerScan:
         if not wait_for_them and next_due is not None:
             self.wake(next_due)
 
-    def request(self, timer: TimerRecord, now: float) -> DeliverEvent:
+    def request(self, timer: TimerRecord, now: float,
+                answer: Answer | None = None) -> DeliverEvent:
         """The delivery that fires ``timer`` at ``now``: its event, or a skip if too late."""
         lateness = max(0.0, now - timer.due)
         # A send to self with no delay is an event already sent, not a timer: never skipped.
@@ -98,7 +97,7 @@ class TimerScan:
             lateness > self.late_tolerance and not timer.timer_id.startswith(SELF_SEND_PREFIX)
         skipped = Event(SKIPPED_TIMER, {"timer": timer.timer_id, "event": timer.event,
                                         "lateness": lateness}, "platform") if skip else None
-        return timer_delivery(timer, event=skipped, lateness=lateness)
+        return timer_delivery(timer, event=skipped, lateness=lateness, answer=answer)
 
     def _settled(self, key: _Key, due: float) -> None:
         with self._lock:
