@@ -136,6 +136,21 @@ def test_threads_write_concurrently_through_their_own_connections(
     assert len(sqlite_store._db._open) == 2  # the main thread's and the reader's
 
 
+def test_a_thread_that_ended_leaves_its_connection_to_the_next(
+        sqlite_store: SQLiteStore) -> None:
+    # Effects run on short-lived threads: opening a connection (and its PRAGMAs) for each one
+    # cost more than the effect's own reads and writes.
+    created(sqlite_store, "t-0")
+    opened = sqlite_store._db.opened
+    for _ in range(30):
+        reader = threading.Thread(target=sqlite_store.load, args=("t-0",))
+        reader.start()
+        reader.join(timeout=60)
+    assert sqlite_store._db.opened - opened <= 1
+    assert len(sqlite_store._db._open) <= 2
+    assert sqlite_store.load("t-0").id == "t-0"
+
+
 def _claim_in_process(path: str, owner: str, barrier: Any, out: str) -> None:
     store = SQLiteStore(path)
     try:

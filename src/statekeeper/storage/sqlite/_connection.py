@@ -3,8 +3,10 @@
 Why one connection per thread rather than one connection behind a lock: in WAL mode readers
 never wait for the writer, but a single shared connection would make every ``load`` queue
 behind a group commit's fsync.  With a connection per thread, reads run beside the commit.
-Connections of threads that ended are closed when the next one is opened;
-:meth:`Connections.close` closes the rest.
+A thread that needs one takes over the connection of a thread that ended, if there is one
+(effects run on short-lived threads: opening a connection for each cost more than its
+work), and the other ended threads' connections are closed; :meth:`Connections.close`
+closes the rest.
 
 Why writers queue on a lock of our own: SQLite admits one writer per file, and a writer that
 finds it taken waits in a busy handler that *polls*, sleeping up to 100 ms between looks, while
@@ -111,8 +113,11 @@ class Connections:
         self._inherited: list[object] = []  # a forked child's copies: never used, never closed
         self._pid = os.getpid()
         self._closed = False
+        #: connections opened so far (the rest were taken over from threads that ended)
+        self.opened = 0
 
     def _connect(self) -> sqlite3.Connection:
+        self.opened += 1
         conn = sqlite3.connect(self.path, timeout=min(_HANDLER_WAIT, self._busy_timeout),
                                isolation_level=None, check_same_thread=False,
                                cached_statements=256)
@@ -139,14 +144,19 @@ class Connections:
             if self._pid != os.getpid():  # forked: the parent's connections must not be used
                 self._inherited.append(self._open)
                 self._open, self._pid, self._local = [], os.getpid(), threading.local()
-            conn = self._connect()
-            alive = []
+            alive, ended = [], []
             for thread, other in self._open:
                 owner = thread()
-                if owner is None or not owner.is_alive():
-                    other.close()
-                else:
+                if owner is not None and owner.is_alive():
                     alive.append((thread, other))
+                else:
+                    ended.append(other)
+            # an ended thread's connection: nobody else can be using it now
+            spare = next((c for c in ended if not c.in_transaction), None)
+            conn = self._connect() if spare is None else spare  # may raise: nothing changed
+            for other in ended:
+                if other is not conn:
+                    other.close()
             self._open = [*alive, (weakref.ref(threading.current_thread()), conn)]
             self._local.conn = conn
             return conn
