@@ -37,6 +37,9 @@ __all__ = ["Worker", "outcome_key"]  # outcome_key: from .effects
 
 _log = logging.getLogger("statekeeper.runtime")
 
+#: an effect's registered function (None: not registered) and its policy settings
+_EffectFn = tuple[Callable[..., Any] | None, Mapping[str, Any]]
+
 
 class Worker:
     """Fires due timers and runs outbox effects for one engine.
@@ -183,8 +186,10 @@ class Worker:
         for timer in self.store.due_timers(now, limit=self.timers.limit):
             self.engine.submit(self.timers.request(timer, now)).exception()
             handled += 1
-        for effect in self.store.claim_effects(self.owner, now, self.lease, limit=5000):
-            request = self._effect_outcome(effect)
+        claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
+        known = self._effect_fns(claimed)
+        for effect in claimed:
+            request = self._effect_outcome(effect, known.get(effect.key))
             if request is not None:
                 self.engine.submit(request).exception()
             handled += 1
@@ -224,12 +229,14 @@ class Worker:
             except Exception:  # noqa: BLE001 - retried on the next wake-up
                 _log.exception("effect claim failed")
                 continue
+            known = self._effect_fns(claimed)
             for index, effect in enumerate(claimed):
                 if not self._effect_threads.take_slot(lambda: self._running):
                     self._give_back(claimed[index:])  # closing: not started, so given back
                     return
                 self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
-                                           functools.partial(self._run_effect, effect))
+                                           functools.partial(self._run_effect, effect,
+                                                             known.get(effect.key)))
             if len(claimed) == 64:
                 self.wake_effects()
 
@@ -242,11 +249,11 @@ class Worker:
             except Exception:  # noqa: BLE001 - its lease runs out instead
                 _log.exception("effect %s could not be given back", effect.key)
 
-    def _run_effect(self, effect: EffectRecord) -> None:
+    def _run_effect(self, effect: EffectRecord, known: _EffectFn | None = None) -> None:
         with self._active_lock:
             self._active[effect.key] = effect.lease_until or self.clock.now() + self.lease
         try:
-            request = self._effect_outcome(effect)
+            request = self._effect_outcome(effect, known)
             if request is not None:
                 self.engine.submit(request)
         except Abandoned:
@@ -287,7 +294,8 @@ class Worker:
                 _log.warning("effect %s: its lease was taken over by another worker", key)
         return extended
 
-    def _effect_outcome(self, effect: EffectRecord) -> DeliverEvent | None:
+    def _effect_outcome(self, effect: EffectRecord,
+                        known: _EffectFn | None = None) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
             target, raw = effect.args["target"], effect.args["event"]
             delivered = self.engine.submit(DeliverEvent(target, Event.from_dict(raw),
@@ -311,7 +319,7 @@ class Worker:
                                 strict=False, effect_finish=EffectFinish(effect.key, "done"),
                                 idempotency_key=outcome_key(effect))
         try:
-            fn, policy = self._effect_fn(effect)
+            fn, policy = known if known is not None else self._effect_fn(effect)
         except UnknownChart as exc:
             # Not this worker's to decide: its chart is not registered here (yet: a process
             # starts its worker before the application registers its charts; or another
@@ -328,8 +336,35 @@ class Worker:
         """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""
         self.wake_timers(at)
 
-    def _effect_fn(self, effect: EffectRecord) -> tuple[Callable[..., Any] | None,
-                                                        Mapping[str, Any]]:
+    def _effect_fns(self, claimed: list[EffectRecord]) -> dict[str, _EffectFn]:
+        """The functions and policies of claimed effects, their instances read in one read.
+
+        Read here, in the one thread that claims, rather than by each effect's own short-lived
+        thread.  An effect whose instance or chart is not found here is left out: its thread
+        looks it up alone (:meth:`_effect_fn`) and deals with what it finds.
+        """
+        wanted = [e for e in claimed if e.name != SEND_EFFECT]
+        if not wanted:
+            return {}
+        try:
+            records = self.store.load_many([e.instance for e in wanted])
+        except Exception:  # noqa: BLE001 - each effect's thread reads its own instead
+            _log.debug("reading claimed effects' instances failed", exc_info=True)
+            return {}
+        known: dict[str, _EffectFn] = {}
+        for effect in wanted:
+            record = records.get(effect.instance)
+            if record is None:
+                continue
+            try:
+                entry = self.registry.get(record.chart, record.version, record.hash)
+            except UnknownChart:
+                continue
+            known[effect.key] = (entry.effects.get(effect.name),
+                                 entry.chart.effect_policies.get(effect.name, {}))
+        return known
+
+    def _effect_fn(self, effect: EffectRecord) -> _EffectFn:
         try:
             record = self.store.load(effect.instance)
         except KeyError:
