@@ -176,6 +176,20 @@ class StoreContract:
         assert store.load("o-1").chart == "order"
         assert [t.seq for t in store.history("o-1")] == [1]
 
+    def test_a_group_of_starts_lands_whole_or_loses_only_a_taken_id(self, store: Store) -> None:
+        # a burst of starts is one group commit; mixed with steps of existing instances
+        busy = created(store, "o-1")
+        starts = [Commit(make(f"n-{n}"), None, transitions=[transition(f"n-{n}", 1)])
+                  for n in range(3)]
+        assert store.apply([*starts, advance(busy)]) == []
+        assert [store.load(f"n-{n}").rev for n in range(3)] == [1, 1, 1]
+        assert store.load("o-1").rev == 2
+        taken = Commit(make("n-1", chart="other"), None, transitions=[transition("n-1", 1)])
+        fresh = Commit(make("n-9"), None, transitions=[transition("n-9", 1)])
+        assert store.apply([fresh, taken]) == [taken]
+        assert store.load("n-1").chart == "order" and store.load("n-9").rev == 1
+        assert [t.seq for t in store.history("n-1")] == [1]
+
     def test_a_stale_rev_is_returned_while_the_rest_of_the_group_lands(self, store: Store) -> None:
         a, b, c = (created(store, i) for i in ("a", "b", "c"))
         step(store, "b")  # someone else moved b on: rev 2

@@ -1,13 +1,13 @@
 """Writing a whole group of commits with one statement per kind of row (the common case).
 
-A group of commits of distinct, existing instances, none of which acts on a dead letter,
-is written with one statement per kind of row: all instance updates, then the timers
-they fire and the effects they close, then all transition rows, and so on.  Each ``execute``
-from Python costs several microseconds that one statement for the group pays once, and in the
-single writer thread those microseconds are the throughput.  Anything else (a stale ``rev``,
-a timer already gone, an effect already closed, a row that already exists) raises
-:class:`Redo`, and the caller writes the group again the careful way, one savepoint per
-commit.
+A group of commits of distinct instances (new or existing), none of which acts on a dead
+letter, is written with one statement per kind of row: all instance updates, then the timers
+they fire and the effects they close, then the new instances, then all transition rows, and so
+on.  Each ``execute`` from Python costs several microseconds that one statement for the group
+pays once, and in the single writer thread those microseconds are the throughput.  Anything
+else (a stale ``rev``, a timer already gone, an effect already closed, a row that already
+exists, such as an instance id taken) raises :class:`Redo`, and the caller writes the group
+again the careful way, one savepoint per commit.
 """
 
 from __future__ import annotations
@@ -31,15 +31,14 @@ class Redo(Exception):
 def batchable(encoded: list[EncodedCommit]) -> bool:
     """Whether the group can be written one statement per kind of row.
 
-    Every commit must update its own existing instance (no two of one instance), and may fire
+    Every commit must create or update its own instance (no two of one instance), and may fire
     its own timer, close its own effect and append rows; an operator's dead-letter actions
     take the careful way.
     """
     seen: set[str] = set()
     for e in encoded:
         iid = e.instance[0]
-        if e.expected_rev is None or iid in seen or (not e.plain and (
-                e.reopened or e.letters_deleted)):
+        if iid in seen or (not e.plain and (e.reopened or e.letters_deleted)):
             return False
         seen.add(iid)
     return len(encoded) > 1
@@ -74,11 +73,13 @@ def insert_rows(cur: sqlite3.Cursor, query: str, rows: list[Row]) -> None:
 
 def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list[Commit]:
     """Write a :func:`batchable` group; raise :class:`Redo` on any conflict."""
+    created = [e.instance for e in encoded if e.expected_rev is None]
+    updated = [e for e in encoded if e.expected_rev is not None] if created else encoded
     # instance columns: id chart version hash snapshot configuration status rev labels ...
     active = [(*e.instance[2:6], e.instance[7], e.instance[8], e.instance[10], e.instance[0],
-               e.expected_rev, e.instance[1]) for e in encoded if e.instance[6] == "active"]
+               e.expected_rev, e.instance[1]) for e in updated if e.instance[6] == "active"]
     other = [(*e.instance[1:9], e.instance[10], e.instance[0], e.expected_rev)
-             for e in encoded if e.instance[6] != "active"]
+             for e in updated if e.instance[6] != "active"]
     for sql, updates in ((Q["update_active_instance"], active), (Q["update_instance"], other)):
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
@@ -91,6 +92,8 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
         if rows and cur.executemany(Q[query], rows).rowcount != len(rows):
             raise Redo
     try:
+        if created:  # an id that exists already collides: that start loses, found by Redo
+            insert_rows(cur, "insert_instance", created)
         logged = [r for e in encoded for r in e.transitions]
         if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in logged):
             # no actor, trace id, reason or key anywhere (the usual group): leave them out
