@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from order_chart import ORDER
 
-from statekeeper import Chart, State, VirtualClock
+from statekeeper import Chart, Effect, Final, State, VirtualClock
 from statekeeper.client import Client
 
 
@@ -50,3 +50,27 @@ def test_an_effect_of_a_chart_this_worker_does_not_know_waits(tmp_path: Path) ->
         (effect,) = other.store.effects("o-1")
         assert (effect.status, effect.attempts) == ("pending", 0)  # given back, not counted
         assert other.get("o-1").state == "charging"
+
+
+def test_an_effect_whose_chart_changed_under_its_version_does_not_stop_the_claimer(
+        tmp_path: Path) -> None:
+    # The claiming thread is the worker's only one for effects: a lookup that fails (here the
+    # registered chart v1 is not the structure the instance was started on) is left to the
+    # effect's own thread, as before, instead of ending the claiming loop.
+    url, clock = f"sqlite:///{tmp_path / 'orders.db'}", VirtualClock()
+    with Client(url, clock=clock, worker=False) as owner:
+        owner.register(ORDER, effects={"charge": lambda args, key: None})
+        owner.start("order", "o-1")
+        owner.send("o-1", "accept")
+    changed = Chart("order", version=1, initial="placed", states={
+        "placed": State(on={"accept": "charging", "drop": "failed"}),
+        "charging": State(entry=[Effect("charge", args={"amount": 42})],
+                          on={"done.effect.charge": "paid", "error.effect.charge": "failed"}),
+        "paid": Final(),
+        "failed": Final(),
+    })
+    with Client(url, clock=clock, worker=False) as other:
+        other.register(changed, effects={"charge": lambda args, key: None})
+        claimed = other.store.claim_effects(other.worker.owner, clock.now(), 30.0)
+        assert [e.instance for e in claimed] == ["o-1"]
+        assert other.worker._effect_fns(claimed) == {}

@@ -71,16 +71,17 @@ class TimerScan:
                 self._settled_in_scan = None
         if len(due) >= self.limit:
             next_due = now  # more may be due than one scan takes
-        requests: list[Request] = []
-        with self._lock:
+        fresh: list[TimerRecord] = []
+        with self._lock:  # held briefly: the engine's thread takes it for every settled timer
             for timer in due:
                 key = (timer.instance, timer.timer_id)
-                if key in self._in_flight or (*key, timer.due) in settled:
-                    continue
-                self._in_flight.add(key)
-                requests.append(self.request(timer, now, _Settles(self, key, timer.due)))
+                if key not in self._in_flight and (*key, timer.due) not in settled:
+                    self._in_flight.add(key)
+                    fresh.append(timer)
             wait_for_them = self._wake_when_settled = bool(self._in_flight)
             self._wake_at_settled = next_due
+        requests: list[Request] = [
+            self.request(t, now, _Settles(self, (t.instance, t.timer_id), t.due)) for t in fresh]
         if requests:
             self.engine.post_many(requests)  # on a closed engine each is answered at once
         if not wait_for_them and next_due is not None:

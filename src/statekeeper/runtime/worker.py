@@ -358,7 +358,7 @@ class Worker:
                 continue
             try:
                 entry = self.registry.get(record.chart, record.version, record.hash)
-            except UnknownChart:
+            except Exception:  # noqa: BLE001 - not known here (or refused): its thread decides
                 continue
             known[effect.key] = (entry.effects.get(effect.name),
                                  entry.chart.effect_policies.get(effect.name, {}))
