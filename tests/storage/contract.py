@@ -123,6 +123,9 @@ class StoreContract:
         a, b = created(store, "a"), created(store, "b", labels={"k": "v"})
         assert store.load_many(["b", "nope", "a", "b"]) == {"a": a, "b": b}
         assert store.load_many([]) == {}
+        for bad in ("a", ["a", 1], None):
+            with pytest.raises(TypeError, match="instance ids are a list of strings"):
+                store.load_many(bad)  # type: ignore[arg-type]
         ids = [f"i-{n}" for n in range(1200)]  # more than SQLite binds in one statement
         store.apply([Commit(make(i), None, transitions=[transition(i, 1)]) for i in ids])
         assert sorted(store.load_many(ids)) == sorted(ids)
@@ -137,6 +140,9 @@ class StoreContract:
                         ("b", "k1"): store.mailbox("b", "k1")}
         assert seen[("b", "k1")].result == {"n": 2}
         assert store.mailboxes([]) == {}
+        for bad in ([("a",)], [("a", 1)], "ak", [["a", "k1"]]):
+            with pytest.raises(TypeError, match=r"\(instance, key\) string pairs"):
+                store.mailboxes(bad)  # type: ignore[arg-type]
 
     def test_unknown_instance(self, store: Store) -> None:
         with pytest.raises(UnknownInstance) as caught:
@@ -394,6 +400,10 @@ class StoreContract:
         assert store.next_timer_due(after=30.5) == 50.0
         assert store.next_timer_due(after=50.0) is None
         assert store.next_timer_due(after=None) == 10.0
+        for bad in ("10", True, float("nan")):
+            with pytest.raises(TypeError, match="a time in seconds"):
+                store.next_timer_due(after=bad)  # type: ignore[arg-type]
+        assert store.next_timer_due(after=30) == 50.0  # an int is a time too
 
     def test_a_fired_timer_is_deleted_by_its_commit_once(self, store: Store) -> None:
         seed_timers(store)

@@ -56,14 +56,14 @@ class InstanceCache:
         self.remember(instance_id, record, snapshot)
         return record, snapshot
 
-    def prefetch(self, instance_ids: list[str]) -> None:
-        """Read the instances of ``instance_ids`` not cached yet, in one store read.
+    def prefetch(self, missing: list[str]) -> None:
+        """Read the instances of ``missing`` (ids not in :attr:`rows`), in one store read.
 
         For a group about to be planned: one read instead of one per instance.  An instance
         that is unknown or unreadable is left for :meth:`read`, whose error then reaches only
         the request that names it.
         """
-        missing = [i for i in dict.fromkeys(instance_ids) if i not in self.rows]
+        missing = list(dict.fromkeys(missing))  # an instance named twice is read once
         if len(missing) < 2:
             return  # one alone is read when it is planned, as before
         for instance_id, record in self.store.load_many(missing).items():

@@ -62,9 +62,9 @@ class Engine:
         self.commits = 0
         self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
-        # what the group being planned read ahead (_prefetch): keys asked, and those seen
-        self._asked: set[tuple[str, str]] = set()
-        self._seen: dict[tuple[str, str], MailboxRecord] = {}
+        # the idempotency keys the group being planned read ahead (_prefetch): the first
+        # result recorded for each, or None if it was not seen
+        self._keys_read: dict[tuple[str, str], MailboxRecord | None] = {}
         self._ident: int | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -205,8 +205,8 @@ class Engine:
         (see there).  A failed read is not an error here: each request then reads alone, and
         hears of its own failure.
         """
-        if self._asked:
-            self._seen, self._asked = {}, set()
+        if self._keys_read:
+            self._keys_read = {}
         cached = self._cache.rows
         cold = [r.instance for r in batch
                 if r.__class__ is not StartInstance and r.instance not in cached]
@@ -217,8 +217,9 @@ class Engine:
         try:
             self._cache.prefetch(cold)
             if len(keys) > 1:
-                self._seen = self.store.mailboxes(keys)
-                self._asked = set(keys)
+                read: dict[tuple[str, str], MailboxRecord | None] = dict.fromkeys(keys)
+                read.update(self.store.mailboxes(keys))
+                self._keys_read = read
         except Exception:  # noqa: BLE001 - read again request by request
             _log.debug("prefetch failed; reading request by request", exc_info=True)
 
@@ -273,7 +274,8 @@ class Engine:
             record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
             if request.idempotency_key:
                 key = (request.instance, request.idempotency_key)
-                seen = self._seen.get(key) if key in self._asked else self.store.mailbox(*key)
+                read = self._keys_read
+                seen = read[key] if key in read else self.store.mailbox(*key)
                 if seen is not None:
                     state = InstanceState.from_dict({**seen.result, "outcome": "duplicate"})
                     request.future.set_result(state)

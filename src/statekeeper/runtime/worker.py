@@ -22,7 +22,7 @@ from ..core.actions import LATE_POLICIES
 from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
+from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, InstanceRecord
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
@@ -357,11 +357,9 @@ class Worker:
             if record is None:
                 continue
             try:
-                entry = self.registry.get(record.chart, record.version, record.hash)
+                known[effect.key] = self._lookup(record, effect.name)
             except Exception:  # noqa: BLE001 - not known here (or refused): its thread decides
                 continue
-            known[effect.key] = (entry.effects.get(effect.name),
-                                 entry.chart.effect_policies.get(effect.name, {}))
         return known
 
     def _effect_fn(self, effect: EffectRecord) -> _EffectFn:
@@ -369,8 +367,12 @@ class Worker:
             record = self.store.load(effect.instance)
         except KeyError:
             return None, {}
+        return self._lookup(record, effect.name)
+
+    def _lookup(self, record: InstanceRecord, name: str) -> _EffectFn:
+        """The function registered for effect ``name`` of ``record``'s chart, and its policy."""
         entry = self.registry.get(record.chart, record.version, record.hash)
-        return entry.effects.get(effect.name), entry.chart.effect_policies.get(effect.name, {})
+        return entry.effects.get(name), entry.chart.effect_policies.get(name, {})
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:

@@ -30,7 +30,10 @@ __all__ = [
     "POLICIES",
     "EncodedCommit",
     "Row",
+    "check_ids",
+    "check_keys",
     "check_letter_id",
+    "check_time",
     "dumps",
     "encode_commit",
     "history_window",
@@ -345,4 +348,28 @@ def check_letter_id(value: int) -> int:
     """A dead letter id as every store takes it: an int, never text or a float."""
     if type(value) is not int:
         raise TypeError(f"a dead letter id is an int, not {value!r}")
+    return value
+
+
+def check_ids(values: Sequence[str]) -> list[str]:
+    """Instance ids for a read of many: a list or tuple of strings (a bare string is refused)."""
+    if not isinstance(values, list | tuple) or any(type(v) is not str for v in values):
+        raise TypeError(f"instance ids are a list of strings, not {values!r}")
+    return list(values)
+
+
+def check_keys(values: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``(instance, idempotency key)`` pairs for a read of many, each two strings."""
+    if not isinstance(values, list | tuple) or any(
+            not isinstance(v, tuple) or len(v) != 2 or type(v[0]) is not str
+            or type(v[1]) is not str for v in values):
+        raise TypeError(f"keys are a list of (instance, key) string pairs, not {values!r}")
+    return list(values)
+
+
+def check_time(value: float | None, name: str) -> float | None:
+    """A time in seconds (int or float, not bool or NaN), or None."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                              or value != value):
+        raise TypeError(f"{name} is a time in seconds (a number) or None, not {value!r}")
     return value

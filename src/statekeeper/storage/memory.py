@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from ._codec import (
     Row,
+    check_ids,
+    check_keys,
     check_letter_id,
+    check_time,
     dumps,
     encode_commit,
     history_window,
@@ -76,6 +79,7 @@ class MemoryStore(MemoryRows):
     # -- instances -----------------------------------------------------------------------------
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        instance_ids = check_ids(instance_ids)
         with self._lock:
             self._check_open()
             rows = [self._instances.get(i) for i in instance_ids]
@@ -154,6 +158,7 @@ class MemoryStore(MemoryRows):
         return [decode_transition(r) for r in rows]
 
     def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
+        keys = check_keys(keys)
         with self._lock:
             self._check_open()
             rows = [(k, self._mailbox.get(k)) for k in keys]
@@ -175,6 +180,7 @@ class MemoryStore(MemoryRows):
         return [decode_timer(r[:TIMER_COLUMNS]) for r in rows[:limit]]
 
     def next_timer_due(self, after: float | None = None) -> float | None:
+        check_time(after, "after")
         with self._lock:
             self._check_open()
             dues = (float(t[2]) for t in self._timers.values())

@@ -22,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._codec import (
     INSTANCE_STATUSES,
+    check_ids,
+    check_keys,
     check_letter_id,
+    check_time,
     dumps,
     encode_commit,
     history_window,
@@ -154,7 +157,8 @@ class SQLiteStore:
         return decode_instance(rows[0])
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
-        rows = self._rows(Q["load_instances"], (dumps(list(instance_ids)),)) if instance_ids else []
+        ids = check_ids(instance_ids)
+        rows = self._rows(Q["load_instances"], (dumps(ids),)) if ids else []
         return {record.id: record for row in rows for record in decoded(decode_instance, row)}
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
@@ -205,7 +209,8 @@ class SQLiteStore:
         return [decode_transition(r) for r in rows]
 
     def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
-        rows = self._rows(Q["load_mailboxes"], (dumps([list(k) for k in keys]),)) if keys else []
+        pairs = check_keys(keys)
+        rows = self._rows(Q["load_mailboxes"], (dumps([list(k) for k in pairs]),)) if pairs else []
         return {(m.instance, m.key): m for row in rows for m in decoded(decode_mailbox, row)}
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
@@ -218,6 +223,7 @@ class SQLiteStore:
         return [decode_timer(r) for r in self._rows(Q["due_timers"], (now, limit))]
 
     def next_timer_due(self, after: float | None = None) -> float | None:
+        check_time(after, "after")
         due = (self._rows(Q["next_timer_due"], ()) if after is None
                else self._rows(Q["next_timer_due_after"], (after,)))[0][0]
         if due is not None and type(due) not in (int, float):
