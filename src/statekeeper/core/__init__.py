@@ -39,6 +39,8 @@ from .errors import (
     ChartWarning,
     EventNotAccepted,
     ExecutionError,
+    InvalidPayload,
+    LimitExceeded,
     MachineFinished,
     SnapshotError,
     SnapshotMismatch,
@@ -46,11 +48,13 @@ from .errors import (
     UnboundName,
 )
 from .events import Event
+from .limits import DEFAULT_LIMITS, Limits
 from .model import Chart, DataItem, DoneData, Final, History, Invoke, Parallel, State, Transition
 from .snapshot import Snapshot
 from .step import StepResult, initial_step, step
 
 __all__ = [
+    "DEFAULT_LIMITS",
     "MISSING",
     "Action",
     "Assign",
@@ -75,7 +79,10 @@ __all__ = [
     "ForwardEvent",
     "History",
     "If",
+    "InvalidPayload",
     "Invoke",
+    "LimitExceeded",
+    "Limits",
     "Log",
     "LogEntry",
     "MachineFinished",

@@ -7,6 +7,8 @@ __all__ = [
     "ChartWarning",
     "EventNotAccepted",
     "ExecutionError",
+    "InvalidPayload",
+    "LimitExceeded",
     "MachineFinished",
     "SnapshotError",
     "SnapshotMismatch",
@@ -84,3 +86,40 @@ class ExecutionError(StatekeeperError):
     Inside a step this never escapes: it becomes the ``error.execution`` event, as SCXML
     requires.  It is raised to the caller only where no chart is running (a livelock guard).
     """
+
+
+class LimitExceeded(StatekeeperError):
+    """Input is larger or deeper than a limit allows; refused before the work is done.
+
+    Limits bound what untrusted input can cost (see ``statekeeper.core.limits.Limits`` and
+    docs/security.md).  A caller that trusts its input raises them by passing its own ``Limits``.
+
+    Attributes:
+        limit: the name of the ``Limits`` field that was breached.
+        allowed: its value.
+        where: what was being read (a file, a path into a document, "payload").
+
+    """
+
+    def __init__(self, limit: str, allowed: int, where: str, detail: str = "") -> None:
+        self.limit = limit
+        self.allowed = allowed
+        self.where = where
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{where}: over the limit {limit}={allowed:,}{extra}; pass "
+            f"limits=Limits({limit}=...) to raise it if you trust this input"
+        )
+
+
+class InvalidPayload(StatekeeperError, TypeError):
+    """An event payload or instance data holds a value JSON cannot carry exactly.
+
+    Payloads and data are stored and compared as JSON: keys must be strings, numbers finite,
+    strings valid Unicode.  ``path`` says where the value is (``$.items[2].price``).
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
