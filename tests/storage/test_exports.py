@@ -8,7 +8,7 @@ from statekeeper.core.errors import StatekeeperError
 
 EXPECTED = {
     "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
-    "EffectReopen", "InstanceExists", "PolicyStateRecord",
+    "EffectReopen", "ForeignDatabase", "InstanceExists", "NotADatabaseFile", "PolicyStateRecord",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance", "why_not_json",
@@ -19,12 +19,12 @@ def test_storage_exports() -> None:
     assert set(statekeeper.storage.__all__) == EXPECTED
     for name in statekeeper.storage.__all__:
         assert hasattr(statekeeper.storage, name), name
-    assert statekeeper.storage.sqlite.__all__ == ["SCHEMA_VERSION", "SQLiteStore"]
+    assert statekeeper.storage.sqlite.__all__ == ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]
 
 
 def test_storage_errors_share_the_one_base() -> None:
     s = statekeeper.storage
     for error in (s.StoreError, s.UnknownInstance, s.InstanceExists, s.StoreUnavailable,
-                  s.IntegrityError, s.SchemaTooNew):
+                  s.IntegrityError, s.SchemaTooNew, s.ForeignDatabase, s.NotADatabaseFile):
         assert issubclass(error, StatekeeperError)
     assert issubclass(s.UnknownInstance, KeyError)

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
-from urllib.parse import quote
 
 from statekeeper.core.errors import ChartError
 from statekeeper.core.model import Chart
@@ -70,37 +68,38 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def database_path(db: str) -> str:
-    """The file ``--db`` names, once it is known to be a statekeeper database.
+    """The store ``--db`` names, as a ``sqlite:///`` URL, once it is known to be statekeeper's.
 
-    Checked through a read-only connection, so a mistyped path is not created and another
-    program's database is not touched (opening a store switches a file to WAL mode).
+    The storage layer's own file check decides (the one a client makes), through a read-only
+    connection, so a mistyped path is not created and another program's database is not
+    touched (opening a store switches a file to WAL mode).  ``?allow_foreign_tables=1`` is
+    kept, so a database shared on purpose opens here as it does in a client.
     """
     if db.startswith("memory:"):
         raise CommandError("--db must be a database file: a memory store holds nothing")
-    path = db.removeprefix("sqlite:///").removeprefix("sqlite://")
-    if not Path(path).is_file():
-        raise CommandError(f"{path}: no such database file")
-    from statekeeper.storage.sqlite._schema import schema_version
+    from statekeeper.storage.base import StoreError
+    from statekeeper.storage.sqlite import parse_sqlite_url
+    from statekeeper.storage.sqlite._file import check_file
 
     try:
-        conn = sqlite3.connect(f"file:{quote(str(Path(path).resolve()))}?mode=ro", uri=True)
-        try:
-            version = schema_version(conn.cursor())
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        raise CommandError(f"{path}: not a statekeeper database ({exc})") from None
-    if version == 0:
+        path, options = parse_sqlite_url(db if db.startswith("sqlite:") else f"sqlite:///{db}")
+        report = check_file(path, allow_foreign_tables=options.get("allow_foreign_tables", False))
+    except (StoreError, ValueError) as exc:
+        raise CommandError(str(exc)) from None
+    if not report.exists:
+        raise CommandError(f"{path}: no such database file")
+    if report.version == 0:
         raise CommandError(f"{path}: not a statekeeper database (it has no statekeeper schema)")
-    return path
+    return f"sqlite:///{path}" + ("?allow_foreign_tables=1" if report.foreign_tables else "")
 
 
 @contextmanager
 def read_store(db: str) -> Iterator[SQLiteStore]:
     """The store ``--db`` names, opened without a client (no engine, worker or migration)."""
-    from statekeeper.storage.sqlite import SQLiteStore
+    from statekeeper.storage.sqlite import SQLiteStore, parse_sqlite_url
 
-    store = SQLiteStore(database_path(db))
+    path, options = parse_sqlite_url(database_path(db))
+    store = SQLiteStore(path, allow_foreign_tables=options.get("allow_foreign_tables", False))
     try:
         yield store
     finally:

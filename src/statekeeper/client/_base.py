@@ -35,21 +35,22 @@ _T = TypeVar("_T")
 
 
 def open_store(url: str | Path, **options: Any) -> Store:
-    """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``."""
+    """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``.
+
+    A ``sqlite:///`` URL may say ``?allow_foreign_tables=1`` to use a database that also holds
+    another program's tables (refused by default, see :class:`~statekeeper.storage.ForeignDatabase`).
+    """
     text = str(url)
     if text.startswith("memory:"):
         from ..storage.memory import MemoryStore
 
         return MemoryStore()
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///"):]
-    elif text.startswith("sqlite://"):
-        text = text[len("sqlite://"):]
-    elif "://" in text:
+    if "://" in text and not text.startswith("sqlite://"):
         raise ValueError(f"unsupported store URL {url!r} (use sqlite:///file.db or memory://)")
-    from ..storage.sqlite import SQLiteStore
+    from ..storage.sqlite import SQLiteStore, parse_sqlite_url
 
-    return SQLiteStore(text, **options)
+    path, settings = parse_sqlite_url(text)
+    return SQLiteStore(path, **{**settings, **options})
 
 
 def _check_wait(what: str, timeout: Any) -> None:

@@ -7,8 +7,10 @@ public API.
 
 from ._codec import why_not_json
 from .base import (
+    ForeignDatabase,
     InstanceExists,
     IntegrityError,
+    NotADatabaseFile,
     SchemaTooNew,
     Store,
     StoreError,
@@ -38,11 +40,13 @@ __all__ = [
     "EffectRecord",
     "EffectRelease",
     "EffectReopen",
+    "ForeignDatabase",
     "InstanceExists",
     "InstanceRecord",
     "IntegrityError",
     "MailboxRecord",
     "MemoryStore",
+    "NotADatabaseFile",
     "PolicyStateRecord",
     "SQLiteStore",
     "SchemaTooNew",

@@ -27,8 +27,10 @@ from .records import (
 )
 
 __all__ = [
+    "ForeignDatabase",
     "InstanceExists",
     "IntegrityError",
+    "NotADatabaseFile",
     "SchemaTooNew",
     "Store",
     "StoreError",
@@ -66,6 +68,31 @@ class StoreUnavailable(StoreError):
 
 class IntegrityError(StoreError):
     """A stored row is corrupted or inconsistent; it is refused, never silently repaired."""
+
+
+class ForeignDatabase(StoreError):
+    """The database holds tables statekeeper did not create: another program's, most likely.
+
+    Refused so that opening a store never adds tables to another program's database nor
+    switches it to WAL mode.  Share one file on purpose with ``allow_foreign_tables=True``
+    (``SQLiteStore``) or ``?allow_foreign_tables=1`` (a ``sqlite:///`` URL).
+    """
+
+    def __init__(self, path: str, tables: tuple[str, ...]) -> None:
+        self.path = path
+        self.tables = tables
+        super().__init__(
+            f"SQLite database {path!r} is not a statekeeper database: it holds tables "
+            f"statekeeper did not create ({', '.join(tables)}), another program's most likely, "
+            f"and was left as it is. Use a file of its own, or, to share this one on purpose, pass "
+            f"allow_foreign_tables=True (a URL: sqlite:///{path}?allow_foreign_tables=1)")
+
+
+class NotADatabaseFile(IntegrityError):
+    """The path names a directory, pipe, device or socket, or a file that is no SQLite database.
+
+    An :class:`IntegrityError`, as a file whose bytes are no database always was.
+    """
 
 
 class SchemaTooNew(StoreError):

@@ -4,7 +4,8 @@ SQL lives beside this module: ``migrations/NNNN_*.sql`` (the schema, one version
 ``queries.sql`` (named queries).
 """
 
+from ._file import parse_sqlite_url
 from ._schema import LATEST as SCHEMA_VERSION
 from ._store import SQLiteStore
 
-__all__ = ["SCHEMA_VERSION", "SQLiteStore"]
+__all__ = ["SCHEMA_VERSION", "SQLiteStore", "parse_sqlite_url"]

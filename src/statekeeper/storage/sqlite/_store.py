@@ -57,6 +57,7 @@ from ..records import (
 from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
+from ._file import check_file
 from ._schema import QUERIES as Q
 from ._schema import check_version, migrate_txn, schema_version
 
@@ -99,15 +100,21 @@ class SQLiteStore:
             :class:`StoreUnavailable` is raised.
         retries: at most this many retries of a busy transaction within the deadline
             (``None``: as many as fit; a retry comes every millisecond or two).
+        allow_foreign_tables: use a database that also holds tables of another program (by
+            default such a file is refused, unchanged, as another program's database).
 
     Raises:
         StoreUnavailable: the file cannot be opened.
         SchemaTooNew: the file was written by a newer statekeeper.
+        ForeignDatabase: the file holds tables statekeeper did not create.
+        NotADatabaseFile: the path is a directory, pipe or device, or a file that is not a
+            SQLite database.
 
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "FULL",
-                 busy_timeout: float = 5.0, retries: int | None = None) -> None:
+                 busy_timeout: float = 5.0, retries: int | None = None,
+                 allow_foreign_tables: bool = False) -> None:
         self.path = os.fspath(path)
         if self.path == ":memory:" or self.path.startswith("file:"):
             raise ValueError(f"SQLiteStore needs a file path, not {self.path!r}; "
@@ -124,6 +131,10 @@ class SQLiteStore:
         if not os.path.isdir(folder):
             raise StoreUnavailable(f"SQLite database {self.path!r} cannot be created: its "
                                    f"folder {folder!r} does not exist")
+        if type(allow_foreign_tables) is not bool:
+            raise TypeError(f"allow_foreign_tables takes True or False, not "
+                            f"{allow_foreign_tables!r}")
+        check_file(self.path, allow_foreign_tables=allow_foreign_tables)  # before any change
         self._db = Connections(self.path, synchronous=synchronous.upper(),
                                busy_timeout=busy_timeout, retries=retries)
         try:
