@@ -112,3 +112,27 @@ def test_a_group_read_ahead_together_fails_only_the_request_of_a_corrupted_row(
             answers[1].result()
         assert answers[3].result().outcome == "duplicate"  # k-3 was seen: read ahead too
         assert client.get("d-3").state == "opened"
+
+
+def test_a_rewound_revision_is_named_not_blamed_on_another_writer(tmp_path: Path) -> None:
+    """A row whose rev is behind its own log: every step would collide with a logged seq."""
+    from statekeeper.storage import RevisionBehindLog
+
+    path = tmp_path / "doors.db"
+    _started(path)
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        client.send("d-1", "open")
+        client.send("d-1", "close")
+    _tamper(path, "UPDATE instances SET rev = 1 WHERE id = 'd-1'")
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        with pytest.raises(RevisionBehindLog) as caught:
+            client.send("d-1", "open")
+    message = str(caught.value)
+    assert "d-1" in message and "rev 1" in message and "seq 3" in message
+    assert "statekeeper check" in message and "another writer" not in message
+    assert isinstance(caught.value, IntegrityError)
+    with sqlite3.connect(path) as conn:
+        (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
+    assert rows == 3

@@ -9,6 +9,7 @@ from statekeeper.core.errors import StatekeeperError
 EXPECTED = {
     "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
     "EffectReopen", "ForeignDatabase", "InstanceExists", "NotADatabaseFile", "PolicyStateRecord",
+    "RevisionBehindLog",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance", "why_not_json",

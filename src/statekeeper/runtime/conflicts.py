@@ -6,11 +6,16 @@ a limit.  Some must not be: a timer whose row is gone (fired by another worker, 
 and an effect outcome whose outbox row is closed (another attempt answered it) were already
 handled, and planning them again could only lose again, forever; they are settled with the
 current state instead.  An operator's action on a dead letter that is gone fails.
+
+One conflict is no race at all: an instance row whose ``rev`` is behind its own log (restored
+from an older copy, or edited) collides with a logged ``seq`` on every attempt.  Planning it
+again could only lose again, so it fails at once with :class:`RevisionBehindLog`, which says
+what is wrong, instead of a :class:`CommitConflict` blaming another writer.
 """
 
 from __future__ import annotations
 
-from ..storage.base import Store
+from ..storage.base import RevisionBehindLog, Store
 from ..storage.records import Commit
 from .errors import CommitConflict, UnknownDeadLetter
 from .requests import Administer, DeliverEvent
@@ -45,6 +50,7 @@ def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
                 for e in store.effects(instance)):
             _settle(store, request, instance)
             return False
+        _check_not_rewound(store, commit)
     except BaseException as exc:  # noqa: BLE001 - the caller gets the error, others go on
         request.future.set_exception(exc)
         return False
@@ -53,6 +59,23 @@ def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
         request.future.set_exception(CommitConflict(instance, request.conflicts))
         return False
     return True
+
+
+def _check_not_rewound(store: Store, commit: Commit) -> None:
+    """Raise :class:`RevisionBehindLog` if the stored row is unchanged but its log is ahead.
+
+    Another writer's commit moves the row's ``rev`` and its log together, so a row still at
+    the ``rev`` the step read, with a log row past it, was rewound.
+    """
+    if commit.expected_rev is None:
+        return
+    record = store.load(commit.instance.id)
+    if record.rev != commit.expected_rev:
+        return  # a real race: another writer committed
+    ahead = store.history(record.id, after=record.rev, limit=1)
+    if ahead:
+        last = store.history(record.id, after=ahead[0].seq)
+        raise RevisionBehindLog(record.id, record.rev, last[-1].seq if last else ahead[0].seq)
 
 
 def _settle(store: Store, request: DeliverEvent | Administer, instance: str) -> None:

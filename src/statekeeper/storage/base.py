@@ -31,6 +31,7 @@ __all__ = [
     "InstanceExists",
     "IntegrityError",
     "NotADatabaseFile",
+    "RevisionBehindLog",
     "SchemaTooNew",
     "Store",
     "StoreError",
@@ -93,6 +94,25 @@ class NotADatabaseFile(IntegrityError):
 
     An :class:`IntegrityError`, as a file whose bytes are no database always was.
     """
+
+
+class RevisionBehindLog(IntegrityError):
+    """An instance row's ``rev`` is behind its own transition log (the row was rewound).
+
+    Each commit writes the log row numbered ``rev + 1``, so such an instance can never commit
+    again: every step collides with a row already logged.  Restored from an old backup, or
+    edited by hand; ``statekeeper check`` lists every such row.
+    """
+
+    def __init__(self, instance_id: str, rev: int, last_seq: int) -> None:
+        self.instance_id = instance_id
+        self.rev = rev
+        self.last_seq = last_seq
+        super().__init__(
+            f"instance {instance_id!r}: its row is at rev {rev} but its transition log "
+            f"already holds seq {last_seq}: the row was rewound (restored from an older copy, "
+            f"or edited), so no step of it can commit; nothing was applied. Run "
+            f"`statekeeper check` on the database and restore the row that matches its log")
 
 
 class SchemaTooNew(StoreError):
