@@ -7,7 +7,7 @@ import statekeeper.storage.sqlite
 from statekeeper.core.errors import StatekeeperError
 
 EXPECTED = {
-    "Commit", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
+    "Commit", "CorruptedRow", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
     "EffectReopen", "ForeignDatabase", "InstanceExists", "NotADatabaseFile", "PolicyStateRecord",
     "RevisionBehindLog",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",

@@ -21,8 +21,9 @@ from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
 from ._base import _BaseClient, _check_wait, open_store
+from ._page import QueryPage
 
-__all__ = ["AsyncClient", "Client", "open_store"]
+__all__ = ["AsyncClient", "Client", "QueryPage", "open_store"]
 
 
 class Client(_BaseClient):
@@ -83,9 +84,14 @@ class Client(_BaseClient):
 
     def query(self, *, chart: str | None = None, state: str | None = None,
               labels: Mapping[str, str] | None = None, status: str | None = None,
-              limit: int = 100) -> list[InstanceState]:
-        """Instances by chart, active state, labels and status."""
-        return self._query(chart, state, labels, status, limit)
+              limit: int = 100, after: str | None = None) -> QueryPage:
+        """Instances by chart, active state, labels and status, in id order, ``limit`` a page.
+
+        Pass the last id of a page as ``after=`` for the next; an empty page is the end.  A
+        corrupted instance row does not fail the query: it is left out, named in the page's
+        ``corrupted`` and logged as a warning (see :class:`QueryPage`).
+        """
+        return self._query(chart, state, labels, status, limit, after)
 
     def watch(self, instance_id: str | None = None, *,
               timeout: float | None = None) -> Watch:

@@ -16,6 +16,7 @@ from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._base import _BaseClient, _check_wait
+from ._page import QueryPage
 from ._waker import LoopAnswer, LoopWaker
 
 __all__ = ["AsyncClient"]
@@ -72,8 +73,9 @@ class AsyncClient(_BaseClient):
 
     async def query(self, *, chart: str | None = None, state: str | None = None,
                     labels: Mapping[str, str] | None = None, status: str | None = None,
-                    limit: int = 100) -> list[InstanceState]:
-        return await asyncio.to_thread(self._query, chart, state, labels, status, limit)
+                    limit: int = 100, after: str | None = None) -> QueryPage:
+        """Instances by chart, active state, labels and status, in id order (see ``Client``)."""
+        return await asyncio.to_thread(self._query, chart, state, labels, status, limit, after)
 
     def watch(self, instance_id: str | None = None, *,
               timeout: float | None = None) -> AsyncIterator[InstanceState]:

@@ -23,6 +23,8 @@ from ..runtime.settings import check_seconds
 from ..runtime.state import InstanceState
 from ..runtime.worker import Worker
 from ..storage.base import Store
+from ..storage.records import CorruptedRow
+from ._page import QueryPage
 
 __all__ = ["open_store"]
 
@@ -193,10 +195,11 @@ class _BaseClient:
         return InstanceState.from_record(self.store.load(instance_id))
 
     def _query(self, chart: str | None, state: str | None, labels: Mapping[str, str] | None,
-               status: str | None, limit: int) -> list[InstanceState]:
+               status: str | None, limit: int, after: str | None) -> QueryPage:
+        corrupted: list[CorruptedRow] = []
         records = self.store.query(chart=chart, state=state, labels=labels, status=status,
-                                   limit=limit)
-        return [InstanceState.from_record(r) for r in records]
+                                   limit=limit, after=after, corrupted=corrupted)
+        return QueryPage([InstanceState.from_record(r) for r in records], corrupted)
 
     def _notify(self, state: InstanceState) -> None:
         if self._watchers:  # once per commit: nothing to copy when nobody watches

@@ -21,6 +21,7 @@ from .base import (
 from .memory import MemoryStore
 from .records import (
     Commit,
+    CorruptedRow,
     DeadLetterRecord,
     EffectFinish,
     EffectRecord,
@@ -36,6 +37,7 @@ from .sqlite import SQLiteStore
 
 __all__ = [
     "Commit",
+    "CorruptedRow",
     "DeadLetterRecord",
     "EffectFinish",
     "EffectRecord",

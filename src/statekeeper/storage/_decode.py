@@ -20,6 +20,7 @@ from ._codec import (
 )
 from .base import IntegrityError
 from .records import (
+    CorruptedRow,
     DeadLetterRecord,
     EffectRecord,
     InstanceRecord,
@@ -40,6 +41,7 @@ __all__ = [
     "decode_timer",
     "decode_transition",
     "decoded",
+    "decoded_or_report",
 ]
 
 
@@ -138,6 +140,22 @@ def decoded(decode: Callable[[Row], T], row: Row) -> tuple[T] | tuple[()]:
     try:
         return (decode(row),)
     except IntegrityError:
+        return ()
+
+
+def decoded_or_report(decode: Callable[[Row], T], row: Row, table: str,
+                      corrupted: list[CorruptedRow] | None) -> tuple[T] | tuple[()]:
+    """``(decode(row),)``; a corrupted row is appended to ``corrupted`` and left out.
+
+    With ``corrupted`` ``None`` the row's :class:`IntegrityError` is raised instead.
+    """
+    try:
+        return (decode(row),)
+    except IntegrityError as exc:
+        if corrupted is None:
+            raise
+        key = row[0] if row and type(row[0]) is str else "?"
+        corrupted.append(CorruptedRow(table, key, str(exc)))
         return ()
 
 

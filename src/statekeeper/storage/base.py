@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from ..core.errors import StatekeeperError
 from .records import (
     Commit,
+    CorruptedRow,
     DeadLetterRecord,
     EffectRecord,
     InstanceRecord,
@@ -179,11 +180,18 @@ class Store(Protocol):
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        corrupted: list[CorruptedRow] | None = None,
     ) -> list[InstanceRecord]:
         """Instances matching every given filter, ordered by id, at most ``limit``.
 
         ``state`` matches any active state id (compound and parallel ancestors included).
         ``after`` is the last id of the previous page.
+
+        A row that cannot be decoded raises :class:`IntegrityError`, unless ``corrupted`` is
+        given: then it is appended there and left out, and reading goes on until ``limit``
+        sound rows are found, so the last id of a page is always the ``after`` of the next.
+        A corrupted row is reported whatever the ``state`` and ``labels`` filters say (they
+        cannot be read from it).
         """
 
     # -- the audit log and the mailbox ---------------------------------------------------------

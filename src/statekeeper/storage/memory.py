@@ -31,6 +31,7 @@ from ._decode import (
     decode_timer,
     decode_transition,
     decoded,
+    decoded_or_report,
 )
 from ._integrity import row_problems
 from ._memory_rows import (
@@ -48,6 +49,7 @@ from ._memory_rows import (
 from .base import StoreError, UnknownInstance
 from .records import (
     Commit,
+    CorruptedRow,
     DeadLetterRecord,
     EffectRecord,
     InstanceRecord,
@@ -124,6 +126,7 @@ class MemoryStore(MemoryRows):
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        corrupted: list[CorruptedRow] | None = None,
     ) -> list[InstanceRecord]:
         labels = query_filters(chart, state, labels, status, limit, after)
         with self._lock:
@@ -136,12 +139,12 @@ class MemoryStore(MemoryRows):
                 break
             if (chart is not None and row[1] != chart) or (status is not None and row[6] != status):
                 continue
-            rec = decode_instance(row)
-            if state is not None and state not in rec.configuration:
-                continue
-            if labels and any(rec.labels.get(k) != v for k, v in labels.items()):
-                continue
-            found.append(rec)
+            for rec in decoded_or_report(decode_instance, row, "instances", corrupted):
+                if state is not None and state not in rec.configuration:
+                    continue
+                if labels and any(rec.labels.get(k) != v for k, v in labels.items()):
+                    continue
+                found.append(rec)
         return found
 
     # -- the audit log and the mailbox -----------------------------------------------------------

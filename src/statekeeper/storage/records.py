@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 __all__ = [
     "Commit",
+    "CorruptedRow",
     "DeadLetterRecord",
     "EffectFinish",
     "EffectRecord",
@@ -262,3 +263,16 @@ class PolicyStateRecord:
     value: dict[str, Any]
     version: int
     updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class CorruptedRow:
+    """A stored row that could not be read, reported instead of failing a whole listing.
+
+    ``key`` names the row in its table (an instance's id; ``?`` when even that is unreadable);
+    ``problem`` is the full message, which says what is wrong with which column.
+    """
+
+    table: str
+    key: str
+    problem: str

@@ -1,14 +1,16 @@
 """``statekeeper instances``: find instances in a store by chart, state, labels and status.
 
 Read-only: the store is opened without a client (no engine, no worker, no migration), so it is
-safe to run beside the processes that use it.
+safe to run beside the processes that use it.  A corrupted instance row does not hide the
+others: they are listed, the row is named on stderr, and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
-from statekeeper.storage.records import InstanceRecord
+from statekeeper.storage.records import CorruptedRow, InstanceRecord
 
 from .._common import CommandError, Subparsers, add_db_argument, print_rows, read_store
 
@@ -44,10 +46,18 @@ def run(args: argparse.Namespace) -> int:
         labels[key] = value
     if args.limit < 1:
         raise CommandError("--limit must be at least 1")
+    corrupted: list[CorruptedRow] = []
     with read_store(str(args.db)) as store:
         found = store.query(chart=args.chart, state=args.state, labels=labels or None,
-                            status=args.status, limit=args.limit, after=args.after)
+                            status=args.status, limit=args.limit, after=args.after,
+                            corrupted=corrupted)
     print_rows(found, as_json=args.json, line=_line, fields=_as_dict, noun="instance")
+    for row in corrupted:
+        print(f"statekeeper: left out: {row.problem}", file=sys.stderr)
+    if corrupted:
+        print(f"statekeeper: {len(corrupted)} corrupted instance row(s) left out; run "
+              f"`statekeeper check --db {args.db}` for everything wrong", file=sys.stderr)
+        return 1
     return 0
 
 

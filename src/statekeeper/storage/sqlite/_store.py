@@ -41,11 +41,13 @@ from .._decode import (
     decode_timer,
     decode_transition,
     decoded,
+    decoded_or_report,
 )
 from .._integrity import done_timer, orphan, seq_gap
 from ..base import IntegrityError, StoreUnavailable, UnknownInstance
 from ..records import (
     Commit,
+    CorruptedRow,
     DeadLetterRecord,
     EffectRecord,
     InstanceRecord,
@@ -194,12 +196,27 @@ class SQLiteStore:
         status: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        corrupted: list[CorruptedRow] | None = None,
     ) -> list[InstanceRecord]:
         labels = query_filters(chart, state, labels, status, limit, after)
-        params = {"chart": chart, "state": state, "status": status, "limit": limit,
-                  "after": after, "labels": dumps(labels) if labels else None}
+        params = {"chart": chart, "state": state, "status": status,
+                  "labels": dumps(labels) if labels else None}
+        found: list[InstanceRecord] = []
+        position: Any = after
+        while True:  # more than one read only when a corrupted row was left out
+            want = limit - len(found)
+            rows = self._query_rows({**params, "after": position, "limit": want})
+            for row in rows:
+                found += decoded_or_report(decode_instance, row, "instances", corrupted)
+            if len(rows) < want or len(found) >= limit:
+                return found
+            position = rows[-1][0]
+
+    def _query_rows(self, params: dict[str, Any]) -> list[Any]:
+        """Up to ``limit`` raw rows of a query, in id order."""
+        chart, status, limit = params["chart"], params["status"], params["limit"]
         if chart is None:
-            return [decode_instance(r) for r in self._rows(Q["query_instances"], params)]
+            return self._rows(Q["query_instances"], params)
         statuses = sorted(INSTANCE_STATUSES) if status is None else [status]
 
         def by_status(cur: sqlite3.Cursor) -> list[Any]:
@@ -207,7 +224,7 @@ class SQLiteStore:
                      .fetchall() for s in statuses]
             return list(heapq.merge(*found, key=lambda row: row[0]))[:limit]
 
-        return [decode_instance(r) for r in self._db.read(by_status, snapshot=True)]
+        return self._db.read(by_status, snapshot=True)
 
     # -- the audit log and the mailbox -----------------------------------------------------------
 

@@ -36,17 +36,20 @@ SET version = ?, hash = ?, snapshot = ?, configuration = ?, rev = ?, labels = ?,
 WHERE id = ? AND rev = ? AND chart = ? AND status = 'active';
 
 -- name: query_instances
--- No chart named: a walk of the instances in id order, until the LIMIT.
+-- No chart named: a walk of the instances in id order, until the LIMIT.  A row whose
+-- configuration or labels are not JSON passes the filters on them (CASE decides before
+-- json_each could fail the whole query), so the store reports it as corrupted.
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
        updated_at
 FROM instances AS i
 WHERE (:after IS NULL OR i.id > :after)
   AND (:status IS NULL OR i.status = :status)
-  AND (:state IS NULL OR EXISTS (SELECT 1 FROM json_each(i.configuration) WHERE value = :state))
-  AND NOT EXISTS (
+  AND (:state IS NULL OR CASE WHEN json_valid(i.configuration) THEN EXISTS (
+      SELECT 1 FROM json_each(i.configuration) WHERE value = :state) ELSE 1 END)
+  AND (:labels IS NULL OR CASE WHEN json_valid(i.labels) THEN NOT EXISTS (
       SELECT 1 FROM json_each(:labels) AS want
       WHERE NOT EXISTS (SELECT 1 FROM json_each(i.labels) AS have
-                        WHERE have.key = want.key AND have.value = want.value))
+                        WHERE have.key = want.key AND have.value = want.value)) ELSE 1 END)
 ORDER BY i.id
 LIMIT :limit;
 
@@ -59,11 +62,12 @@ SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, c
 FROM instances AS i
 WHERE i.chart = :chart AND i.status = :status
   AND (:after IS NULL OR i.id > :after)
-  AND (:state IS NULL OR EXISTS (SELECT 1 FROM json_each(i.configuration) WHERE value = :state))
-  AND NOT EXISTS (
+  AND (:state IS NULL OR CASE WHEN json_valid(i.configuration) THEN EXISTS (
+      SELECT 1 FROM json_each(i.configuration) WHERE value = :state) ELSE 1 END)
+  AND (:labels IS NULL OR CASE WHEN json_valid(i.labels) THEN NOT EXISTS (
       SELECT 1 FROM json_each(:labels) AS want
       WHERE NOT EXISTS (SELECT 1 FROM json_each(i.labels) AS have
-                        WHERE have.key = want.key AND have.value = want.value))
+                        WHERE have.key = want.key AND have.value = want.value)) ELSE 1 END)
 ORDER BY i.id
 LIMIT :limit;
 
