@@ -39,6 +39,14 @@ def find(engine: Engine, letter_id: int) -> DeadLetterRecord:
 def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState]:
     """Run the dead effect again (or deliver the dead event) under its original key."""
     letter = find(engine, letter_id)
+    if letter.kind == "row":  # a malformed row set aside: back into its table, as it was
+        if not engine.store.restore_row(letter_id):
+            raise UnknownDeadLetter(letter_id)
+        _log.warning("dead letter %d replayed: its %s row is back in place (by %s)", letter_id,
+                     letter.payload.get("table", "?"), actor or "an unnamed actor")
+        restored: Future[InstanceState] = Future()
+        restored.set_result(InstanceState.from_record(engine.store.load(letter.instance)))
+        return restored
     if letter.kind == "event":
         delivered = engine.submit(DeliverEvent(
             letter.instance, Event.from_dict(letter.payload["event"]), strict=False,
@@ -58,8 +66,12 @@ def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[Instance
 def discard(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState] | None:
     """Drop a dead letter for good; ``None`` when its instance does not exist to log it."""
     letter = find(engine, letter_id)
-    what = f"effect {letter.payload.get('name', '?')!r}" if letter.kind == "effect" \
-        else f"event {letter.payload.get('event', {}).get('name', '?')!r}"
+    if letter.kind == "row":
+        what = f"a malformed {letter.payload.get('table', '?')} row"
+    elif letter.kind == "effect":
+        what = f"effect {letter.payload.get('name', '?')!r}"
+    else:
+        what = f"event {letter.payload.get('event', {}).get('name', '?')!r}"
     try:
         engine.store.load(letter.instance)
     except UnknownInstance:

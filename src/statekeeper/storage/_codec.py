@@ -122,7 +122,7 @@ EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 OPEN_EFFECT = frozenset({"pending", "running"})
 CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
 POLICIES = frozenset({"default", "fire_late", "skip"})
-LETTER_KINDS = frozenset({"effect", "event"})
+LETTER_KINDS = frozenset({"effect", "event", "row"})
 
 # Column order of every table (``SELECT`` order; inserts omit a store-assigned ``id``).
 # instances:    id chart version hash snapshot configuration status rev labels created_at updated_at

@@ -219,7 +219,11 @@ class Store(Protocol):
     # -- timers ------------------------------------------------------------------------------
 
     def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
-        """Timers due at or before ``now``, earliest first."""
+        """Timers due at or before ``now``, earliest first.
+
+        A timer row that cannot be decoded is set aside (moved into a dead letter of kind
+        ``row``, logged once as a warning), never returned, so it cannot stop the others.
+        """
 
     def next_timer_due(self, after: float | None = None) -> float | None:
         """The earliest due time of any pending timer (of those due strictly after ``after``).
@@ -238,7 +242,9 @@ class Store(Protocol):
         """Lease up to ``limit`` runnable effects to ``owner`` until ``now + lease``.
 
         Runnable: pending with ``available_at <= now``, or running with an expired lease
-        (``lease_until <= now``: a crashed worker's).  Claiming increments ``attempts``.  Two
+        (``lease_until <= now``: a crashed worker's).  Claiming increments ``attempts``.  A
+        row that cannot be decoded is set aside as a dead letter of kind ``row``, in the same
+        transaction, and the others are claimed.  Two
         owners never hold the same row at once, across threads and processes: the select and
         the update are one atomic statement under the write lock.  Oldest first
         (``available_at``, then ``id``).
@@ -291,6 +297,13 @@ class Store(Protocol):
 
     def delete_dead_letter(self, letter_id: int) -> bool:
         """Remove a dead letter (after it was replayed or discarded)."""
+
+    def restore_row(self, letter_id: int) -> bool:
+        """Put the row a ``row`` dead letter holds back into its table, as it was; drop the letter.
+
+        ``False`` when there is no such letter.  Raises :class:`StoreError` when the letter
+        holds no set-aside row, or the row cannot go back (its key is taken again).
+        """
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -295,6 +295,14 @@ class MemoryStore(MemoryRows):
             self._check_open()
             return self._dead.pop(check_letter_id(letter_id), None) is not None
 
+    def restore_row(self, letter_id: int) -> bool:
+        """Never anything to restore: this store only holds rows it encoded and checked."""
+        with self._lock:
+            self._check_open()
+            if check_letter_id(letter_id) not in self._dead:
+                return False
+        raise StoreError(f"dead letter {letter_id} holds no set-aside row")
+
     # -- checks ------------------------------------------------------------------------------
 
     def integrity_check(self) -> list[str]:

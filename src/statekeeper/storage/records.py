@@ -157,10 +157,12 @@ class DeadLetterRecord:
     """Work that exhausted its policy, kept with its error history for inspection and replay.
 
     ``instance`` need not exist (an event for an unknown target can be dead-lettered too).
-    ``id`` is assigned by the store (ignored on write).
+    ``id`` is assigned by the store (ignored on write).  Kind ``row``: a malformed timer or
+    outbox row the store set aside; ``payload`` holds ``table`` and ``row`` (its columns as
+    stored, see ``storage/sqlite/_aside.py``), ``errors`` why it could not be read.
     """
 
-    kind: Literal["effect", "event"]
+    kind: Literal["effect", "event", "row"]
     instance: str
     key: str
     payload: dict[str, Any]

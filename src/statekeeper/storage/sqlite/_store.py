@@ -56,6 +56,7 @@ from ..records import (
     TimerRecord,
     TransitionRecord,
 )
+from ._aside import restore_row_txn, set_aside_txn
 from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
@@ -73,8 +74,16 @@ _TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_lett
 
 
 def _claim_txn(params: dict[str, Any], cur: sqlite3.Cursor) -> list[EffectRecord]:
-    # decoded inside the transaction: a corrupted row rolls the whole claim back
-    claimed = [decode_effect(r) for r in cur.execute(Q["claim_effects"], params).fetchall()]
+    # decoded inside the transaction: a corrupted row is set aside in it, the rest claimed
+    claimed: list[EffectRecord] = []
+    bad: list[Any] = []
+    for row in cur.execute(Q["claim_effects"], params).fetchall():
+        try:
+            claimed.append(decode_effect(row))
+        except IntegrityError:
+            bad.append(row)
+    if bad:
+        set_aside_txn("outbox", bad, params["now"], cur)
     claimed.sort(key=lambda e: (e.available_at, e.id or 0))
     return claimed
 
@@ -248,7 +257,20 @@ class SQLiteStore:
     # -- timers ------------------------------------------------------------------------------------
 
     def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
-        return [decode_timer(r) for r in self._rows(Q["due_timers"], (now, limit))]
+        """Due timers; a malformed timer row is set aside as a dead letter, not returned."""
+        rows = self._db.read(lambda cur: cur.execute(Q["due_timers"], (now, limit)).fetchall()
+                             + cur.execute(Q["misfiled_timers"], (limit,)).fetchall(),
+                             snapshot=True)
+        due: list[TimerRecord] = []
+        bad: list[Any] = []
+        for row in rows:
+            try:
+                due.append(decode_timer(row))
+            except IntegrityError:
+                bad.append(row)
+        if bad:
+            self._db.write(partial(set_aside_txn, "timers", bad, now))
+        return due
 
     def next_timer_due(self, after: float | None = None) -> float | None:
         check_time(after, "after")
@@ -318,6 +340,9 @@ class SQLiteStore:
 
     def delete_dead_letter(self, letter_id: int) -> bool:
         return self._change(Q["delete_dead_letter"], (check_letter_id(letter_id),)) == 1
+
+    def restore_row(self, letter_id: int) -> bool:
+        return self._db.write(partial(restore_row_txn, check_letter_id(letter_id)))
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -116,12 +116,18 @@ DELETE FROM timers WHERE instance = ? AND timer_id = ?;
 SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE due <= ? ORDER BY due, instance, set_rev, position, timer_id LIMIT ?;
 
+-- name: misfiled_timers
+-- Timers whose due is text or a blob (sorted after every number, so never "due"): malformed
+-- rows the scan must find to set aside.  timers_by_due seeks to them: normally none is read.
+SELECT instance, timer_id, due, event, target, policy FROM timers WHERE due >= '' LIMIT ?;
+
 -- name: next_timer_due
-SELECT min(due) FROM timers;
+SELECT min(due) FROM timers WHERE due < '';
 
 -- name: next_timer_due_after
 -- The earliest due strictly after a time: timers_by_due seeks to it, past the due ones.
-SELECT min(due) FROM timers WHERE due > ?;
+-- (A due that is text or a blob is not a time: the scan sets its row aside.)
+SELECT min(due) FROM timers WHERE due > ? AND due < '';
 
 -- name: instance_timers
 SELECT instance, timer_id, due, event, target, policy
