@@ -49,3 +49,60 @@ def test_corrupted_rows_are_listed_and_fail(db: Path, capsys: pytest.CaptureFixt
 def test_a_missing_database_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--db", str(tmp_path / "none.db")]) == 1
     assert "no such database file" in capsys.readouterr().err
+
+
+PANEL = Chart("panel", version=1, initial="idle", states={
+    "idle": State(on={"go": "busy"}), "busy": State(on={"go": "idle"})})
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    ("UPDATE timers SET event = 'not json'", "timers"),
+    ("UPDATE instances SET configuration = '[\"nowhere\"]', snapshot = json_set(snapshot, "
+     "'$.configuration', json('[\"nowhere\"]')) WHERE id = 'f-1'", "does not have"),
+    ("UPDATE instances SET configuration = '[\"off\", \"on\"]' WHERE id = 'f-1'",
+     "top-level"),
+    ("UPDATE instances SET configuration = '[\"on\"]', snapshot = json_set(snapshot, "
+     "'$.configuration', json('[\"off\"]')) WHERE id = 'f-1'", "snapshot"),
+    ("UPDATE instances SET hash = 'abc123' WHERE id = 'f-1'", "hash"),
+    ("UPDATE instances SET snapshot = json_set(snapshot, '$.counter', -4) WHERE id = 'f-1'",
+     "negative"),
+    ("UPDATE instances SET snapshot = replace(snapshot, '\"data\":{}', '\"data\":{\"x\":NaN}') "
+     "WHERE id = 'f-1'", "NaN"),
+    ("UPDATE instances SET rev = 1 WHERE id = 'f-1'", "rewound"),
+    ("UPDATE instances SET rev = 9 WHERE id = 'f-1'", "ahead"),
+])
+def test_every_inconsistency_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                      damage: str, said: str) -> None:
+    from statekeeper import VirtualClock
+
+    path = tmp_path / "flips.db"
+    chart = tmp_path / "flip.json"
+    chart.write_text('{"name": "flip", "version": 1, "initial": "off", "states": {'
+                     '"off": {"on": {"go": "on"}}, "on": {"on": {"go": "off"}}}}')
+    with Client(path, clock=VirtualClock(), worker=False) as client:
+        client.register(FLIP)
+        client.start("flip", "f-1")
+        client.send("f-1", "go")
+        client.send("f-1", "go")
+        client.start("flip", "f-2")
+    if "timers" in damage:
+        with Client(path, clock=VirtualClock(), worker=False) as client:
+            client.register(PANEL)
+            client.start("panel", "p-1")
+        raw = sqlite3.connect(path)
+        with raw:
+            raw.execute("INSERT INTO timers (instance, timer_id, due, event, target, policy) "
+                        "VALUES ('p-1', 't', 5, '{}', NULL, 'default')")
+        raw.close()
+    assert main(["check", "--db", str(path), "--chart", str(chart)]) == 0
+    capsys.readouterr()
+    raw = sqlite3.connect(path)
+    with raw:
+        raw.execute(damage)
+    raw.close()
+    assert main(["check", "--db", str(path), "--chart", str(chart)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    problems = out[:-1]
+    assert problems and all(said.lower() in " ".join(problems).lower() for _ in [0]), out
+    assert all("f-1" in line or "p-1" in line for line in problems), out
+    assert out[-1].endswith("problem(s)")

@@ -1,9 +1,11 @@
-"""``statekeeper check``: the store's integrity check, for operators.
+"""``statekeeper check``: every row of a store checked, for operators.
 
-Runs :meth:`~statekeeper.storage.Store.integrity_check` in one read: SQLite's own
-``PRAGMA integrity_check``, every row decoded (a corrupted one is named by table and key), and
-the rules across rows (log gaps, rows of unknown instances, timers of finished instances).
-Nothing is repaired: the exit status says whether anything was found.
+First the store's :meth:`~statekeeper.storage.Store.integrity_check` in one read: SQLite's own
+``PRAGMA integrity_check``, every row decoded (a corrupted timer, outbox or mailbox row is named
+by table and key), and the rules across rows (log gaps, rows of unknown instances, timers of
+finished instances).  Then every instance row, a page at a time, against its own log and,
+given ``--chart`` files, against its chart (:mod:`statekeeper.runtime.audit`).  One problem a
+line; nothing is repaired: the exit status says whether anything was found.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._common import Subparsers, add_db_argument, read_store
+from statekeeper.core.compile import compile_chart
+from statekeeper.runtime.audit import audit_instances
+
+from .._common import Subparsers, add_db_argument, load, read_store
 
 __all__ = ["register", "run"]
 
@@ -20,19 +25,34 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``check`` command."""
     parser = subparsers.add_parser(
         "check", help="check a store's integrity (exit status 1 if anything is wrong)",
-        description="Decode every row and check the rules across rows; repair nothing.",
+        description="Decode every row, check the rules across rows and every instance "
+                    "against its log and (with --chart) its chart; repair nothing.",
     )
     add_db_argument(parser)
+    parser.add_argument("--chart", action="append", default=[], metavar="FILE",
+                        help="a chart file the instances run (repeat for every chart and "
+                             "version); instances are checked against it")
+    parser.add_argument("--trusted", action="store_true",
+                        help="keep the Python of an SCXML chart file (only for your own)")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print each problem found, then a summary; 1 if there was any."""
+    charts = [compile_chart(load(path, trusted=args.trusted)) for path in args.chart]
+    unchecked: set[str] = set()
+    count = 0
     with read_store(str(args.db)) as store:
         path = store.path
         print(f"checking {path} (every row is read)...", file=sys.stderr, flush=True)
-        problems = store.integrity_check()
-    for problem in problems:
-        print(problem)
-    print(f"{path}: {len(problems)} problem(s)" if problems else f"{path}: ok")
-    return 1 if problems else 0
+        for problem in store.integrity_check():
+            print(problem)
+            count += 1
+        for problem in audit_instances(store, charts if charts else None, unchecked):
+            print(problem, flush=False)
+            count += 1
+    if unchecked and charts:
+        print(f"note: charts not given with --chart, their instances not checked against a "
+              f"chart: {', '.join(sorted(unchecked))}", file=sys.stderr)
+    print(f"{path}: {count} problem(s)" if count else f"{path}: ok")
+    return 1 if count else 0
