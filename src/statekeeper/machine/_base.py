@@ -228,7 +228,12 @@ class BaseMachine:
         return self._env.clock
 
     def _now(self) -> float:
-        return 0.0 if self._env.clock is None else self._env.clock.now()
+        # The clock timers will be scheduled on, even before the first timer made it: a step
+        # at time 0 on a wall clock would set timers due decades ago, firing at once.
+        clock = self._env.clock
+        if clock is None:
+            clock = self._clock()
+        return clock.now()
 
     def _load(self, snapshot: Snapshot) -> None:
         self._cfg = intern_config(self.chart, snapshot.configuration)
