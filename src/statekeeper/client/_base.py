@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
-from ..core.events import Event, as_event
+from ..core.events import Event, as_event, refuse_reserved
 from ..core.model import Chart
 from ..core.validate import did_you_mean
 from ..resilience import Breaker
@@ -164,8 +164,9 @@ class _BaseClient:
             ev = _new_event(event, data, "external", None, None, None, None, {})
         else:  # an Event as it is; anything else gets the error as_event gives it
             ev = as_event(event, data)
-        if not ev.name or ev.name.startswith("statekeeper."):
+        if not ev.name:
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
+        refuse_reserved(ev.name)
         if idempotency_key is not None or actor is not None or trace_id is not None:
             _check_options(idempotency_key, actor, trace_id)
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...

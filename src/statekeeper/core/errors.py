@@ -10,6 +10,7 @@ __all__ = [
     "InvalidPayload",
     "LimitExceeded",
     "MachineFinished",
+    "ReservedEventName",
     "SnapshotError",
     "SnapshotMismatch",
     "StatekeeperError",
@@ -57,6 +58,24 @@ class EventNotAccepted(StatekeeperError):
         self.configuration = configuration
         super().__init__(
             f"event {event!r} is not accepted in configuration {list(configuration)}"
+        )
+
+
+class ReservedEventName(StatekeeperError, ValueError):
+    """A caller sent an event whose name statekeeper keeps for the events it makes itself.
+
+    Names starting with ``statekeeper.`` are timers (``statekeeper.after.<state>.<n>``),
+    starts and skipped timers: a hand-sent one would fire a timer early or fake a start.
+    Machines and clients refuse it alike; nothing changes.  Also a ``ValueError``, which
+    clients raised for it before.
+    """
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        super().__init__(
+            f"{event!r} is not an event a caller may send: names starting with "
+            f"'statekeeper.' are reserved for the events statekeeper makes itself (timers, "
+            f"starts); name your event without that prefix"
         )
 
 

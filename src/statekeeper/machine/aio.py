@@ -13,7 +13,7 @@ from ..clock import TimerHandle
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event, as_event
+from ..core.events import Event, as_event, refuse_reserved
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
@@ -63,6 +63,7 @@ class AsyncMachine(BaseMachine):
         """Process ``event`` to completion, awaiting the effects it starts.
 
         Raises:
+            ReservedEventName: the name starts with ``statekeeper.`` (timers use it).
             EventNotAccepted: nothing in the configuration accepts the event.
             MachineFinished: the machine already finished.
 
@@ -73,6 +74,7 @@ class AsyncMachine(BaseMachine):
                 self._cfg = entry[0]
                 return entry[1]
         ev = as_event(event, data)
+        refuse_reserved(ev.name)
         x = self._extras()
         if x.busy:
             x.queue.append(ev)
