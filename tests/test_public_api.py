@@ -18,6 +18,7 @@ EXPECTED_TOP = {
     "Snapshot", "SnapshotError", "SnapshotMismatch", "State", "StatekeeperError", "StepResult",
     "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
     "initial_step", "step", "InvalidPayload", "LimitExceeded", "Limits", "ReservedEventName",
+    "UnstorableValue",
 }
 
 

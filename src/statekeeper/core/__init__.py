@@ -47,6 +47,7 @@ from .errors import (
     SnapshotMismatch,
     StatekeeperError,
     UnboundName,
+    UnstorableValue,
 )
 from .events import Event
 from .limits import DEFAULT_LIMITS, Limits
@@ -106,6 +107,7 @@ __all__ = [
     "StepResult",
     "Transition",
     "UnboundName",
+    "UnstorableValue",
     "compile_chart",
     "initial_step",
     "parse_duration",

@@ -15,6 +15,7 @@ __all__ = [
     "SnapshotMismatch",
     "StatekeeperError",
     "UnboundName",
+    "UnstorableValue",
 ]
 
 
@@ -142,3 +143,12 @@ class InvalidPayload(StatekeeperError, TypeError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class UnstorableValue(InvalidPayload, ValueError):
+    """A step put a value into the data (or an effect's arguments) that JSON cannot hold.
+
+    The durable store refuses the whole commit: nothing is stored and the instance stays as it
+    was.  ``path`` says where the value is (``$.data.order.tags``); the fix is in the chart's
+    function or assign that computed it.  Also a ``ValueError``, which the store raised before.
+    """
