@@ -205,7 +205,8 @@ def test_python_conditions_cannot_write_either() -> None:
 
 
 JSONISH = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=4), children, max_size=4),
     max_leaves=20,
