@@ -17,7 +17,8 @@ EXPECTED_TOP = {
     "MachineFinished", "Microstep", "Outcome", "Parallel", "Param", "Raise", "Script", "Send",
     "Snapshot", "SnapshotError", "SnapshotMismatch", "State", "StatekeeperError", "StepResult",
     "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
-    "initial_step", "step", "Limits", "LimitExceeded", "InvalidPayload",
+    "initial_step", "step", "InvalidPayload", "LimitExceeded", "Limits", "ReservedEventName",
+    "UnstorableValue",
 }
 
 

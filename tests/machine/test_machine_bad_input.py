@@ -12,7 +12,17 @@ from typing import Any
 
 import pytest
 
-from statekeeper import AsyncMachine, Chart, Machine, State, compile_chart
+from statekeeper import (
+    AsyncMachine,
+    Chart,
+    Event,
+    Final,
+    Machine,
+    ReservedEventName,
+    State,
+    VirtualClock,
+    compile_chart,
+)
 
 DOOR = compile_chart(Chart("door", initial="closed", states={
     "closed": State(on={"open": "opened"}),
@@ -45,3 +55,34 @@ def test_send_refuses_what_is_not_an_event(event: Any, error: type[Exception],
 def test_data_must_be_a_mapping() -> None:
     with pytest.raises(TypeError, match=r"data= takes a mapping"):
         Machine(DOOR, data=[1])  # type: ignore[arg-type]
+
+
+TIMED = compile_chart(Chart("offer", initial="waiting", states={
+    "waiting": State(on={"answer": "answered"}, after={"5m": "expired"}),
+    "answered": Final(), "expired": Final(),
+}))
+
+
+@pytest.mark.parametrize("event", [
+    "statekeeper.after.waiting.0",  # the name the five-minute timer fires with
+    Event("statekeeper.after.waiting.0"),
+    "statekeeper.timer.skipped",
+])
+def test_send_refuses_the_reserved_prefix_as_clients_do(event: str | Event) -> None:
+    clock = VirtualClock()
+    machine = Machine(TIMED, clock=clock)
+    for _ in range(2):  # a refused name is never remembered for the fast path either
+        with pytest.raises(ReservedEventName, match=r"'statekeeper\.' are reserved") as caught:
+            machine.send(event)
+        assert isinstance(caught.value, ValueError)  # what clients raised before: still caught
+    assert machine.configuration == ("waiting",)
+    clock.advance(300)
+    assert machine.configuration == ("expired",)  # the real timer still fires, on time
+
+    async def run() -> None:
+        other = AsyncMachine(TIMED, clock=VirtualClock())
+        with pytest.raises(ReservedEventName):
+            await other.send(event)
+        assert other.configuration == ("waiting",)
+
+    asyncio.run(run())

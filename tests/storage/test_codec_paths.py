@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from statekeeper import UnstorableValue
 from statekeeper.storage import Commit, InstanceRecord, MailboxRecord, TransitionRecord
 from statekeeper.storage._codec import EncodedCommit, encode_commit
 
@@ -68,10 +69,12 @@ def test_other_rows_take_the_general_path() -> None:
 def test_values_json_cannot_hold_are_refused_on_both_paths(bad: Any) -> None:
     commit = _commit({"n": 1}, {}, 1, 1)
     commit.instance = replace(commit.instance, snapshot={"data": bad})
-    with pytest.raises(ValueError, match="malformed commit"):
+    # a public error naming where the value is (a ValueError still, as the engine expects)
+    with pytest.raises(UnstorableValue, match=r"^instance 'o-1' \$\.data: ") as caught:
         encode_commit(commit)
+    assert isinstance(caught.value, ValueError)
     commit.mailbox = MailboxRecord("o-1", "k", "go", {}, 2.0)
-    with pytest.raises(ValueError, match="malformed commit"):
+    with pytest.raises(UnstorableValue, match=r"^instance 'o-1' \$\.data: "):
         encode_commit(commit)
 
 

@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
-from ..core.events import Event, as_event
+from ..core.events import Event, as_event, refuse_reserved
+from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
+from ..core.payload import check_payload
 from ..core.validate import did_you_mean
 from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
@@ -77,7 +79,8 @@ class _BaseClient:
                  worker: bool = True, lease: float = 30.0, concurrency: int = 8,
                  late_policy: str = "fire_late", late_tolerance: float = 1.0,
                  breakers: Mapping[str, Breaker] | None = None,
-                 hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None) -> None:
+                 hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
+                 limits: Limits | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -97,6 +100,9 @@ class _BaseClient:
                 through the store with every other worker.
             hooks: called with every effect attempt started and finished.
             rng: the random source of retry jitter (seed one for reproducible schedules).
+            limits: bounds on the data and payloads callers give (``max_depth``,
+                ``max_payload_bytes``); :data:`~statekeeper.core.limits.DEFAULT_LIMITS` by
+                default.
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store.
@@ -104,6 +110,9 @@ class _BaseClient:
                 of seconds, a concurrency below 1); the message names it.
 
         """
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits= takes a Limits, not {limits!r}")
+        self.limits = DEFAULT_LIMITS if limits is None else limits
         opened = isinstance(store, (str, Path))
         if not opened and not all(callable(getattr(store, m, None))
                                   for m in ("migrate", "apply", "load", "close")):
@@ -156,6 +165,8 @@ class _BaseClient:
         if labels is not None and not (isinstance(labels, Mapping) and all(
                 type(k) is str and type(v) is str for k, v in labels.items())):
             raise TypeError(f"start labels= maps strings to strings, not {labels!r}")
+        if data:
+            check_payload(dict(data), limits=self.limits, what="instance data")
         name = chart if isinstance(chart, str) else chart.name
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
                                                 dict(labels or {})))
@@ -167,8 +178,11 @@ class _BaseClient:
             ev = _new_event(event, data, "external", None, None, None, None, {})
         else:  # an Event as it is; anything else gets the error as_event gives it
             ev = as_event(event, data)
-        if not ev.name or ev.name.startswith("statekeeper."):
+        if not ev.name:
             raise ValueError(f"{ev.name!r} is not an event a caller may send")
+        refuse_reserved(ev.name)
+        if ev.data is not None:
+            check_payload(ev.data, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
             _check_options(idempotency_key, actor, trace_id)
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...

@@ -42,10 +42,12 @@ from .errors import (
     InvalidPayload,
     LimitExceeded,
     MachineFinished,
+    ReservedEventName,
     SnapshotError,
     SnapshotMismatch,
     StatekeeperError,
     UnboundName,
+    UnstorableValue,
 )
 from .events import Event
 from .limits import DEFAULT_LIMITS, Limits
@@ -90,6 +92,7 @@ __all__ = [
     "Parallel",
     "Param",
     "Raise",
+    "ReservedEventName",
     "RunEffect",
     "Script",
     "Send",
@@ -104,6 +107,7 @@ __all__ = [
     "StepResult",
     "Transition",
     "UnboundName",
+    "UnstorableValue",
     "compile_chart",
     "initial_step",
     "parse_duration",

@@ -15,11 +15,12 @@ from __future__ import annotations
 import builtins
 import warnings
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
+from ._records import positional_constructor
 from .errors import ChartError, UnboundName
 from .events import Event
+from .views import DataView, ListView, freeze, thaw
 
 __all__ = [
     "AttrDict",
@@ -37,7 +38,7 @@ Setter = Callable[["EvalContext", Any], None]
 class EvalContext:
     """What an expression may see while a step runs: the data, the event, the session."""
 
-    __slots__ = ("active_ids", "data", "event", "name", "session", "system")
+    __slots__ = ("active_ids", "data", "event", "name", "seen", "seen_view", "session", "system")
 
     def __init__(self, data: dict[str, Any], session: str, name: str) -> None:
         self.data = data
@@ -46,6 +47,28 @@ class EvalContext:
         self.name = name
         self.active_ids: Callable[[], set[str]] = set
         self.system: dict[str, Any] = {}
+        self.seen: Event | None = None
+        self.seen_view: Event | None = None
+
+    def event_view(self) -> Event | None:
+        """The current event as guards and functions see it: its payload read-only.
+
+        Made once per event (guards of one event share it); an event whose payload is a
+        scalar or nothing is handed over as it is.
+        """
+        event = self.event
+        if event is None or (type(event.data) in _SCALARS and not event.meta):
+            return event
+        if self.seen is not event:
+            self.seen = event
+            self.seen_view = _new_event(event.name, freeze(event.data), event.type,
+                                        event.sendid, event.origin, event.origintype,
+                                        event.invokeid, dict(event.meta))
+        return self.seen_view
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_new_event = positional_constructor(Event)
 
 
 class AttrDict(dict[str, Any]):
@@ -111,7 +134,9 @@ class FunctionsDataModel(DataModel):
 
     Guards come from ``guards``, value functions and :class:`~statekeeper.Call` targets from
     ``functions``.  A location is a dotted path into the data (``"order.total"``).  Callables
-    receive a read-only view of the data: they compute, they never mutate.
+    receive a read-only view of the data and of the event's payload, nested containers
+    included (:mod:`statekeeper.core.views`): they compute, they never mutate; what they
+    return is taken back as plain data.
     """
 
     name = "functions"
@@ -142,12 +167,12 @@ class FunctionsDataModel(DataModel):
             return lambda ctx: state in ctx.active_ids()
         fn = self._lookup(self.guards, "guard", name, where)
         if negate:
-            return lambda ctx: not fn(MappingProxyType(ctx.data), ctx.event)
-        return lambda ctx: bool(fn(MappingProxyType(ctx.data), ctx.event))
+            return lambda ctx: not fn(DataView(ctx.data), ctx.event_view())
+        return lambda ctx: bool(fn(DataView(ctx.data), ctx.event_view()))
 
     def expr(self, text: str, where: str | None) -> Evaluator:
         fn = self._lookup(self.functions, "function", need_text(text, EXPRESSION, where), where)
-        return lambda ctx: fn(MappingProxyType(ctx.data), ctx.event)
+        return lambda ctx: thaw(fn(DataView(ctx.data), ctx.event_view()))
 
     def read_location(self, text: str, where: str | None) -> Evaluator:
         parts = _path(text, where)
@@ -181,10 +206,11 @@ class FunctionsDataModel(DataModel):
         fn = self._lookup(self.functions, "function", name, where)
 
         def run(ctx: EvalContext) -> None:
-            new = fn(MappingProxyType(ctx.data), ctx.event)
-            if new is not None:
+            new = thaw(fn(DataView(ctx.data), ctx.event_view()))
+            if new is not None and new is not ctx.data:
                 if not isinstance(new, Mapping):
                     raise TypeError(f"function {name!r} returned {type(new).__name__}, not data")
+                new = dict(new)
                 ctx.data.clear()
                 ctx.data.update(new)
 
@@ -213,6 +239,7 @@ class PythonDataModel(DataModel):
             system.update(_ECMA)
             system.update(self.functions)
             system["__builtins__"] = builtins
+            system["isinstance"] = _isinstance
             system["In"] = lambda state: state in ctx.active_ids()
             system["_sessionid"] = ctx.session
             system["_name"] = ctx.name
@@ -241,10 +268,12 @@ class PythonDataModel(DataModel):
             return fail
 
     def expr(self, text: str, where: str | None) -> Evaluator:
+        # the data is read through a view: a condition or an expression cannot write into it
+        # (``items.append(1)`` fails as error.execution); scripts and assigns write
         code = self._code(need_text(text, EXPRESSION, where), "eval", where)
         if callable(code):
             return code  # type: ignore[no-any-return]
-        return lambda ctx: eval(code, self._globals(ctx), ctx.data)  # noqa: S307
+        return lambda ctx: thaw(eval(code, self._globals(ctx), DataView(ctx.data)))  # noqa: S307
 
     def location(self, text: str, where: str | None) -> Setter:
         root = need_text(text, LOCATION, where).strip().split(".")[0].split("[")[0]
@@ -280,6 +309,18 @@ class PythonDataModel(DataModel):
 
     def call(self, name: str, where: str | None) -> Callable[[EvalContext], Any]:
         return self.script(f"{name}()", where)
+
+
+def _isinstance(value: Any, kinds: Any) -> bool:
+    """``isinstance`` as expressions need it: a read-only view is an instance of what it shows.
+
+    Conditions and expressions read the data through views (a list shows as a
+    :class:`~statekeeper.core.views.ListView`); ``x instanceof Array`` (``isinstance(x, list)``)
+    must still hold for a list.
+    """
+    if isinstance(value, (DataView, ListView)):
+        value = thaw(value)
+    return isinstance(value, kinds)
 
 
 def _dedent(source: str) -> str:

@@ -10,10 +10,12 @@ __all__ = [
     "InvalidPayload",
     "LimitExceeded",
     "MachineFinished",
+    "ReservedEventName",
     "SnapshotError",
     "SnapshotMismatch",
     "StatekeeperError",
     "UnboundName",
+    "UnstorableValue",
 ]
 
 
@@ -57,6 +59,24 @@ class EventNotAccepted(StatekeeperError):
         self.configuration = configuration
         super().__init__(
             f"event {event!r} is not accepted in configuration {list(configuration)}"
+        )
+
+
+class ReservedEventName(StatekeeperError, ValueError):
+    """A caller sent an event whose name statekeeper keeps for the events it makes itself.
+
+    Names starting with ``statekeeper.`` are timers (``statekeeper.after.<state>.<n>``),
+    starts and skipped timers: a hand-sent one would fire a timer early or fake a start.
+    Machines and clients refuse it alike; nothing changes.  Also a ``ValueError``, which
+    clients raised for it before.
+    """
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+        super().__init__(
+            f"{event!r} is not an event a caller may send: names starting with "
+            f"'statekeeper.' are reserved for the events statekeeper makes itself (timers, "
+            f"starts); name your event without that prefix"
         )
 
 
@@ -123,3 +143,12 @@ class InvalidPayload(StatekeeperError, TypeError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: {reason}")
+
+
+class UnstorableValue(InvalidPayload, ValueError):
+    """A step put a value into the data (or an effect's arguments) that JSON cannot hold.
+
+    The durable store refuses the whole commit: nothing is stored and the instance stays as it
+    was.  ``path`` says where the value is (``$.data.order.tags``); the fix is in the chart's
+    function or assign that computed it.  Also a ``ValueError``, which the store raised before.
+    """

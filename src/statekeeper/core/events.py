@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SCXML_PROCESSOR", "Event", "ProcessorType", "as_event", "descriptor_matches",
-           "split_descriptors"]
+from .errors import ReservedEventName
+
+__all__ = ["RESERVED_PREFIX", "SCXML_PROCESSOR", "Event", "ProcessorType", "as_event",
+           "descriptor_matches", "refuse_reserved", "split_descriptors"]
 
 #: Reserved prefix of events statekeeper itself generates (timers, effects).
 RESERVED_PREFIX = "statekeeper."
@@ -91,6 +93,21 @@ class Event:
 
 def _origintype(value: str | None) -> str | None:
     return SCXML_PROCESSOR if value == str(SCXML_PROCESSOR) else value
+
+
+def refuse_reserved(name: str) -> None:
+    """Refuse a caller's event named with the reserved prefix (the one rule of every entry).
+
+    Machines and clients call it on what a caller sends, never on what statekeeper delivers
+    itself (timers, effect outcomes), so a hand-sent ``statekeeper.after.<state>.<n>`` can
+    neither fire a timer early nor fake a start.
+
+    Raises:
+        ReservedEventName: ``name`` starts with ``statekeeper.``.
+
+    """
+    if name.startswith(RESERVED_PREFIX):
+        raise ReservedEventName(name)
 
 
 def split_descriptors(text: str | None) -> tuple[str, ...]:

@@ -86,6 +86,7 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         run.microstep(enabled, ev.name)
     elif not run.internal and not handled:
         ignorable = any(n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
+        run.ctx.data = snapshot.data  # only conditions ran: the data is the one given, as given
         return run.result("ignored" if ignorable else "rejected", ev)
     run.macrostep()
     return run.result("applied", ev)

@@ -27,7 +27,9 @@ from ..core.commands import (
 from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, MachineFinished, UnboundName
 from ..core.events import Event
+from ..core.limits import Limits
 from ..core.model import SCXML_INVOKE_TYPES, Chart
+from ..core.payload import check_payload
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ._env import (
@@ -85,21 +87,26 @@ class BaseMachine:
         invoke_loader: InvokeLoader | None = None,
         listeners: Iterable[Listener] = (),
         on_log: Callable[[str | None, Any], None] | None = None,
+        limits: Limits | None = None,
         _snapshot: Snapshot | None = None,
         _parent: tuple[BaseMachine, str] | None = None,
     ) -> None:
         if data is not None and not isinstance(data, Mapping):
             raise TypeError(f"data= takes a mapping (the instance's data), not {data!r}")
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits= takes a Limits, not {limits!r}")
         if isinstance(chart, Chart):
             chart = compile_chart(chart)
         elif not isinstance(chart, CompiledChart):
             raise TypeError(f"a machine runs a Chart or CompiledChart, not {type(chart).__name__}")
         self.chart = chart
         if clock is None and effects is None and tasks is None and invoke_loader is None \
-                and on_log is None:
+                and on_log is None and limits is None:
             self._env = _DEFAULT_ENV  # the common case: share one, keep creation cheap
         else:
-            self._env = _Env(clock, effects, tasks, invoke_loader, on_log)
+            self._env = _Env(clock, effects, tasks, invoke_loader, on_log, limits)
+        if data:
+            check_payload(dict(data), limits=self._env.limits, what="instance data")
         if chart.effects:
             missing = chart.effects - set(self._env.effects)
             if missing:
@@ -228,7 +235,12 @@ class BaseMachine:
         return self._env.clock
 
     def _now(self) -> float:
-        return 0.0 if self._env.clock is None else self._env.clock.now()
+        # The clock timers will be scheduled on, even before the first timer made it: a step
+        # at time 0 on a wall clock would set timers due decades ago, firing at once.
+        clock = self._env.clock
+        if clock is None:
+            clock = self._clock()
+        return clock.now()
 
     def _load(self, snapshot: Snapshot) -> None:
         self._cfg = intern_config(self.chart, snapshot.configuration)
@@ -351,7 +363,7 @@ class BaseMachine:
                 session=command.invokeid,
                 clock=self._env.clock, effects=self._env.effects, tasks=self._env.tasks,
                 invoke_loader=self._env.invoke_loader, on_log=self._env.on_log,
-                _parent=(self, command.invokeid),
+                limits=self._env.limits, _parent=(self, command.invokeid),
             )
             x.children[command.invokeid] = child
         elif kind == "task":

@@ -13,6 +13,7 @@ from ..clock import Clock, SystemClock, TimerHandle
 from ..core.commands import Microstep
 from ..core.compile import CompiledChart
 from ..core.events import Event
+from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.snapshot import Snapshot
 
 if TYPE_CHECKING:
@@ -35,13 +36,15 @@ def _system_clock() -> SystemClock:
 class _Env:
     """Bindings shared by a machine and the children it invokes."""
 
-    __slots__ = ("clock", "effects", "invoke_loader", "on_log", "tasks")
+    __slots__ = ("clock", "effects", "invoke_loader", "limits", "on_log", "tasks")
 
     def __init__(self, clock: Clock | None, effects: Mapping[str, Callable[..., Any]] | None,
                  tasks: Mapping[str, Callable[..., Any]] | None,
                  invoke_loader: InvokeLoader | None,
-                 on_log: Callable[[str | None, Any], None] | None) -> None:
+                 on_log: Callable[[str | None, Any], None] | None,
+                 limits: Limits | None = None) -> None:
         self.clock = clock
+        self.limits = DEFAULT_LIMITS if limits is None else limits
         self.effects = dict(effects or {})
         self.tasks = dict(tasks or {})
         self.invoke_loader = invoke_loader
@@ -81,6 +84,8 @@ class MachineOptions(TypedDict, total=False):
         invoke_loader: loads the chart of an ``<invoke type="scxml">`` from ``src``/content.
         listeners: called with every :class:`~statekeeper.Microstep`.
         on_log: receives ``(label, value)`` of every ``Log`` action.
+        limits: bounds on the data and payloads callers give (``max_depth``,
+            ``max_payload_bytes``); :data:`~statekeeper.core.limits.DEFAULT_LIMITS` by default.
 
     """
 
@@ -92,6 +97,7 @@ class MachineOptions(TypedDict, total=False):
     invoke_loader: InvokeLoader | None
     listeners: Iterable[Listener]
     on_log: Callable[[str | None, Any], None] | None
+    limits: Limits | None
     _snapshot: Snapshot | None
     _parent: tuple[BaseMachine, str] | None
 

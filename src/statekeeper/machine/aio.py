@@ -13,8 +13,9 @@ from ..clock import TimerHandle
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event, as_event
+from ..core.events import Event, as_event, refuse_reserved
 from ..core.model import Chart
+from ..core.payload import check_payload
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
@@ -63,6 +64,9 @@ class AsyncMachine(BaseMachine):
         """Process ``event`` to completion, awaiting the effects it starts.
 
         Raises:
+            ReservedEventName: the name starts with ``statekeeper.`` (timers use it).
+            InvalidPayload: ``data`` holds a value JSON cannot hold exactly (its path says
+                where); LimitExceeded: it is deeper or larger than the machine's limits.
             EventNotAccepted: nothing in the configuration accepts the event.
             MachineFinished: the machine already finished.
 
@@ -73,6 +77,9 @@ class AsyncMachine(BaseMachine):
                 self._cfg = entry[0]
                 return entry[1]
         ev = as_event(event, data)
+        refuse_reserved(ev.name)
+        if ev.data is not None:
+            check_payload(ev.data, limits=self._env.limits, what="event data")
         x = self._extras()
         if x.busy:
             x.queue.append(ev)

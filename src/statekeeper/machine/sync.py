@@ -7,7 +7,8 @@ from typing import Any
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event, as_event
+from ..core.events import Event, as_event, refuse_reserved
+from ..core.payload import check_payload
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
@@ -44,6 +45,9 @@ class Machine(BaseMachine):
         """Process ``event`` (a name, or an :class:`~statekeeper.Event`) and what it causes.
 
         Raises:
+            ReservedEventName: the name starts with ``statekeeper.`` (timers use it).
+            InvalidPayload: ``data`` holds a value JSON cannot hold exactly (its path says
+                where); LimitExceeded: it is deeper or larger than the machine's limits.
             EventNotAccepted: nothing in the configuration accepts the event; nothing changed.
             MachineFinished: the machine already reached a top-level final state.
 
@@ -54,6 +58,9 @@ class Machine(BaseMachine):
                 self._cfg = entry[0]
                 return entry[1]
         ev = as_event(event, data)
+        refuse_reserved(ev.name)
+        if ev.data is not None:
+            check_payload(ev.data, limits=self._env.limits, what="event data")
         x = self._x
         if x is not None and x.busy:
             x.queue.append(ev)

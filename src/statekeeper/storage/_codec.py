@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from ..core._records import positional_constructor
+from ..core.errors import InvalidPayload, LimitExceeded, StatekeeperError, UnstorableValue
+from ..core.limits import Limits
+from ..core.payload import check_payload
+from .base import StoreError
 from .records import (
     Commit,
     FrozenDict,
@@ -29,6 +33,7 @@ __all__ = [
     "OUTCOMES",
     "POLICIES",
     "EncodedCommit",
+    "MalformedCommit",
     "Row",
     "check_ids",
     "check_keys",
@@ -165,8 +170,14 @@ class EncodedCommit:
 _new_encoded = positional_constructor(EncodedCommit)
 
 
-class _Malformed(ValueError):
-    """A commit refused by :func:`encode_commit`'s checks (not by the JSON encoder)."""
+class MalformedCommit(StoreError, ValueError):
+    """A commit refused by :func:`encode_commit`'s checks (not by the JSON encoder).
+
+    Nothing of it is written.  Also a ``ValueError``, which the store raised before.
+    """
+
+
+_Malformed = MalformedCommit
 
 
 def _refuse(what: str) -> NoReturn:
@@ -285,8 +296,31 @@ def encode_commit(commit: Commit) -> EncodedCommit:
     except _Malformed:
         raise
     except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
-        _refuse(f"instance {iid!r}: a value cannot be stored as JSON (dicts, lists, strings, "
-                f"numbers, booleans and None can): {exc}")
+        raise _unstorable(commit, exc) from None
+
+
+_ANY_SIZE = Limits(max_depth=10_000, max_payload_bytes=2**62)
+
+
+def _unstorable(commit: Commit, exc: BaseException) -> StatekeeperError:
+    """The value JSON cannot hold in ``commit``, by its path (on the error path only)."""
+    iid = commit.instance.id
+    places: list[tuple[str, Any]] = [("", commit.instance.snapshot)]
+    places += [(f"transition {t.seq} event data ", t.data) for t in commit.transitions]
+    places += [(f"effect {e.key!r} args ", e.args) for e in commit.effects]
+    places += [(f"timer {t.timer_id!r} event ", t.event) for t in commit.timers_set]
+    for where, value in places:
+        try:
+            check_payload(value, limits=_ANY_SIZE, what="the store")
+        except InvalidPayload as found:
+            return UnstorableValue(f"instance {iid!r} {where}{found.path}",
+                                   f"{found.reason}; nothing was stored")
+        except LimitExceeded:
+            return UnstorableValue(
+                f"instance {iid!r} {where}$", "a value holds itself (a cycle) or is nested "
+                "too deep for JSON; nothing was stored")
+    return MalformedCommit(f"malformed commit: instance {iid!r}: a value cannot be stored as "
+                           f"JSON (dicts, lists, strings, numbers, booleans and None can): {exc}")
 
 
 def why_not_json(value: Any) -> str | None:

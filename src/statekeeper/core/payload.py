@@ -1,0 +1,180 @@
+"""What a payload may hold: exactly what JSON can carry, within the limits.
+
+Event payloads and instance data are stored, compared and sent on as JSON.  Python values JSON
+cannot hold exactly used to be changed on the way (``{1: 2}`` came back as ``{"1": 2}``), stored
+as non-standard JSON (``NaN``), or refused deep inside the store with a raw ``TypeError``.
+:func:`check_payload` refuses them where they enter (every machine and client ``start`` and
+``send``), before anything runs or is stored, naming the path to the value.
+
+It is one walk over the value, without copying or encoding it; ``None`` costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from typing import Any
+
+from .errors import InvalidPayload, LimitExceeded
+from .limits import DEFAULT_LIMITS, Limits
+
+__all__ = ["check_payload"]
+
+_SCALAR_SIZE = {type(None): 4, bool: 5, float: 24}
+# an int longer than this many bits may have more decimal digits than Python will write
+_BIG_INT_BITS = 3 * 4300
+
+
+def check_payload(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "payload") -> None:
+    """Refuse ``value`` unless JSON holds it exactly and it is within ``limits``.
+
+    Allowed: dicts with string keys, lists, tuples (sent on as lists), strings of valid
+    Unicode, ints Python can write in decimal, finite floats, booleans and ``None``; at most
+    ``limits.max_depth`` containers deep and about ``limits.max_payload_bytes`` bytes as
+    compact JSON (escapes not counted).
+
+    Raises:
+        InvalidPayload: a value JSON cannot hold exactly; ``path`` says where (``$.items[2]``).
+        LimitExceeded: nested deeper than ``max_depth`` or larger than ``max_payload_bytes``.
+
+    """
+    if value is None:
+        return
+    max_depth, max_bytes = limits.max_depth, limits.max_payload_bytes
+    size = 0
+    # (container, depth, path): a path is a chain (parent path, key) built only for containers
+    stack: list[tuple[Any, int, Any]] = [(value, 0, None)]
+    while stack:
+        item, depth, path = stack.pop()
+        kind = type(item)
+        keyed = kind is dict or (kind is not str and isinstance(item, dict))
+        if keyed:
+            children: Any = item.items()
+            size += 2
+        elif kind is list or kind is tuple or isinstance(item, (list, tuple)):
+            children = enumerate(item)
+            size += 2
+        else:  # only the root can be a scalar here: children are checked in the loop below
+            size += _scalar(item, path, what)
+            children = ()
+            depth = -1
+        if depth >= max_depth:
+            raise LimitExceeded("max_depth", max_depth, f"{what} at {_show(path)}", "nested deeper")
+        for key, child in children:
+            if keyed:
+                if type(key) is not str and not isinstance(key, str):
+                    raise InvalidPayload(_show(path), _bad_key(key))
+                size += _string(key, (path, key), what) + 1
+            child_kind = type(child)
+            if (
+                child_kind is dict
+                or child_kind is list
+                or child_kind is tuple
+                or isinstance(child, (dict, list, tuple))
+            ):
+                stack.append((child, depth + 1, (path, key)))
+            else:
+                size += _scalar(child, (path, key), what) + 1
+        if size > max_bytes:
+            raise LimitExceeded(
+                "max_payload_bytes",
+                max_bytes,
+                f"{what} at {_show(path)}",
+                f"about {size:,} bytes as JSON so far",
+            )
+
+
+def _scalar(value: Any, path: Any, what: str) -> int:
+    kind = type(value)
+    if kind is str:
+        return _string(value, path, what)
+    if kind is int:
+        return _int(value, path, what)
+    fixed = _SCALAR_SIZE.get(kind)
+    if fixed is not None:
+        if kind is float and not math.isfinite(value):
+            raise InvalidPayload(
+                _show(path),
+                f"{value!r} is not a number JSON can hold (it "
+                f"would be stored as non-standard JSON); send null or a string",
+            )
+        return fixed
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, str):
+        return _string(value, path, what)
+    if isinstance(value, int):
+        return _int(value, path, what)
+    if isinstance(value, float):
+        return _scalar(float(value), path, what)
+    raise InvalidPayload(
+        _show(path),
+        f"a value of type {type(value).__name__} is not one JSON can hold "
+        f"({_hint(value)}); {what} holds dicts with string keys, lists, "
+        f"strings, numbers, booleans and None",
+    )
+
+
+def _string(text: str, path: Any, what: str) -> int:
+    if text.isascii():
+        return len(text) + 2
+    try:
+        return len(text.encode("utf-8")) + 2
+    except UnicodeEncodeError as exc:
+        bad = text[exc.start]
+        raise InvalidPayload(
+            _show(path),
+            f"a string holds the lone surrogate {bad!r} at "
+            f"index {exc.start}, which is not valid Unicode; decode your "
+            f"input with errors='replace' or send the bytes as base64",
+        ) from None
+
+
+def _int(number: int, path: Any, what: str) -> int:
+    bits = number.bit_length()
+    if bits > _BIG_INT_BITS:
+        try:
+            return len(str(number))
+        except ValueError:
+            limit = sys.get_int_max_str_digits()
+            raise InvalidPayload(
+                _show(path),
+                f"an int of more than {limit:,} decimal digits "
+                f"cannot be written as JSON; send it as a string",
+            ) from None
+    return bits * 3 // 10 + 2
+
+
+def _bad_key(key: Any) -> str:
+    return (
+        f"the key {key!r} (of type {type(key).__name__}) is not a string: JSON keys are "
+        f"strings, so it would come back as {str(key)!r} or not at all; write {str(key)!r}"
+    )
+
+
+def _hint(value: Any) -> str:
+    if isinstance(value, (set, frozenset)):
+        return "send a list"
+    if isinstance(value, (bytes, bytearray)):
+        return "send a string, base64 for binary data"
+    return "send its JSON form: a string, a number or a dict"
+
+
+def _show(path: Any) -> str:
+    """``$.items[2].price`` from a chain ``((((None, 'items'), 2), 'price')``."""
+    keys: list[Any] = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    keys.reverse()
+    if len(keys) > 16:  # a path as deep as the depth limit says no more in full
+        keys = [*keys[:8], f"... {len(keys) - 12} more ...", *keys[-4:]]
+    out = ["$"]
+    for key in keys:
+        if type(key) is int:
+            out.append(f"[{key}]")
+        elif isinstance(key, str) and (key.isidentifier() or key.startswith("... ")):
+            out.append(f".{key}" if key.isidentifier() else key)
+        else:
+            out.append(f"[{key!r}]")
+    return "".join(out)
