@@ -16,7 +16,7 @@ from statekeeper.core.actions import Effect
 from statekeeper.core.durations import parse_duration
 from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
 
-from ._dictform_common import At, json_value, mapping, read_ids, type_name
+from ._dictform_common import NAME_DATAMODELS, At, json_value, mapping, no_code, read_ids, type_name
 from ._dictform_records import read_action, read_actions, read_blocks, read_record
 
 __all__ = ["CHART_KEYS", "STATE_KEYS", "TRANSITION_KEYS", "read_chart"]
@@ -42,6 +42,11 @@ def read_chart(value: Any, at: At) -> Chart:
     name = doc["name"]
     if not isinstance(name, str) or not name:
         raise at.at("name").error(f"expected a non-empty string, got {type_name(name)}")
+    datamodel = _opt_str(doc, "datamodel", at) or "functions"
+    if datamodel not in NAME_DATAMODELS:
+        raise no_code(at.at("datamodel"), f"datamodel {datamodel!r} evaluates source code")
+    if doc.get("script") is not None:
+        raise no_code(at.at("script"), "a script is Python source")
     version = doc.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, (int, str)):
         raise at.at("version").error(f"expected a number or a string, got {type_name(version)}")
@@ -51,9 +56,8 @@ def read_chart(value: Any, at: At) -> Chart:
         initial=_opt_ids(doc, "initial", at),
         version=version,
         data=_read_data(doc.get("data"), at.at("data")),
-        datamodel=_opt_str(doc, "datamodel", at) or "functions",
+        datamodel=datamodel,
         binding=_choice(doc, "binding", ("early", "late"), at) or "early",  # type: ignore[arg-type]
-        script=_opt_str(doc, "script", at),
         description=_opt_str(doc, "description", at),
     )
 
