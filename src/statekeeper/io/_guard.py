@@ -69,7 +69,7 @@ def line_of(text: str | bytes, index: int) -> tuple[int, int]:
     return line, index - start + 1
 
 
-def json_depth(text: str, limits: Limits) -> None:
+def json_depth(text: str, limits: Limits, what: str = "JSON") -> None:
     """Refuse JSON text nested deeper than ``max_depth`` before the parser recurses into it."""
     depth = 0
     for match in _JSON_TOKENS.finditer(text):
@@ -79,7 +79,7 @@ def json_depth(text: str, limits: Limits) -> None:
             if depth > limits.max_depth:
                 line, column = line_of(text, match.start())
                 raise LimitExceeded("max_depth", limits.max_depth,
-                                    f"JSON line {line} column {column}",
+                                    f"{what} line {line} column {column}",
                                     f"the document nests more than {limits.max_depth} levels")
         elif token in "]}":
             depth -= 1

@@ -207,7 +207,8 @@ def load_chart(path: str | os.PathLike[str], *, trusted: bool = False,
     if suffix == ".scxml":
         from .scxml import read_scxml  # the SCXML reader is only loaded when it is needed
 
-        return read_scxml(file, trusted=trusted)
+        return read_scxml(file, trusted=trusted, limits=limits, base_dir=base_dir,
+                          loader=loader)
     data = read_limited(file, limits.max_document_bytes, f"chart file {str(file)!r}")
     return (chart_from_json(data, limits=limits) if suffix == ".json"
             else chart_from_yaml(data, limits=limits))
