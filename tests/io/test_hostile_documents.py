@@ -210,3 +210,9 @@ def test_a_python_chart_is_not_written_as_a_dict() -> None:
 
 def test_every_error_here_is_a_chart_error_or_a_limit() -> None:
     assert issubclass(ChartFormatError, ChartError)
+
+
+def test_a_control_character_is_a_chart_format_error() -> None:
+    # Found by tests/io/test_reader_fuzz.py: PyYAML checks characters when the loader is made.
+    with pytest.raises(ChartFormatError, match="not valid YAML"):
+        chart_from_yaml("\x1fname: x\nstates: {a: {}}\n")

@@ -129,14 +129,16 @@ def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     loader_class, _ = _classes()
     import yaml
 
-    loader = loader_class(text)
-    loader.guard = _AliasGuard(limits, len(text))
+    loader = None
     try:
+        loader = loader_class(text)  # its reader checks the characters here already
+        loader.guard = _AliasGuard(limits, len(text))
         return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ChartFormatError(f"not valid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 @dataclass(slots=True)
