@@ -80,12 +80,13 @@ def read_action(value: Any, at: At) -> Action:
         raise at.error(f"expected an action (a mapping like {{'raise': 'done'}}), "
                        f"got {type_name(value)}")
     if len(value) != 1:
+        kinds = ", ".join(k for k in ACTION_KINDS if k != "script")
         raise at.error(f"an action is a mapping with exactly one key, its kind "
-                       f"({', '.join(ACTION_KINDS)}); got keys {sorted(map(str, value))}")
+                       f"({kinds}); got keys {sorted(map(str, value))}")
     ((kind, body),) = value.items()
     cls = ACTION_KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        known = ", ".join(ACTION_KINDS)
+        known = ", ".join(k for k in ACTION_KINDS if k != "script")  # scripts are refused
         raise at.error(f"unknown action {kind!r}{did_you_mean(str(kind), ACTION_KINDS)}; "
                        f"actions are: {known}")
     at = at.at(kind)
