@@ -216,3 +216,10 @@ def test_a_control_character_is_a_chart_format_error() -> None:
     # Found by tests/io/test_reader_fuzz.py: PyYAML checks characters when the loader is made.
     with pytest.raises(ChartFormatError, match="not valid YAML"):
         chart_from_yaml("\x1fname: x\nstates: {a: {}}\n")
+
+
+def test_impossible_states_name_their_path_when_read() -> None:
+    with pytest.raises(ChartFormatError, match=r"states\.c: .*only a history state"):
+        chart_from_yaml("name: x\nstates:\n  c: {states: {h: {history: deep}}}\n")
+    with pytest.raises(ChartFormatError, match=r"states\.f: .*final state cannot have child"):
+        chart_from_yaml("name: x\nstates:\n  f: {type: final, states: {g: {}}}\n")

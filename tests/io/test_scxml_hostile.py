@@ -207,3 +207,9 @@ def test_a_compound_state_holding_only_history_is_a_chart_error(tmp_path: Path) 
     path.write_text(doc('<state id="s"><history id="h"/></state>'))
     with pytest.raises(ChartError, match="only a history state"):
         load_scxml(path)
+
+
+def test_a_history_only_state_names_its_line_when_read() -> None:
+    with pytest.raises(ChartError, match=r"<state> at line 4: id=.c.: .*only a history state"):
+        read_scxml(doc('<state id="s">\n<transition event="e" target="s"/>\n'
+                       '<state id="c"><history id="h"/></state></state>'))

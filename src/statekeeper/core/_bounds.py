@@ -12,7 +12,28 @@ from .errors import LimitExceeded
 from .limits import Limits
 from .model import Chart, State
 
-__all__ = ["check_chart_bounds"]
+__all__ = ["check_chart_bounds", "shape_problem"]
+
+_FINAL_WITH_CHILDREN = ("a final state cannot have child states: make it a compound state "
+                        "holding a final child, or move the children out")
+_ONLY_HISTORY = ("a compound state holding only a history state has nothing to enter or "
+                 "remember: add a child state next to the history state, or remove the "
+                 "history state")
+
+
+def shape_problem(state: State) -> str | None:
+    """Why ``state`` cannot run as written, or ``None``.
+
+    A final state with children, or a compound state holding only history states.  The
+    compiler raises it for charts built in Python; the readers call it first to name the
+    line or the path in the document.
+    """
+    if state.kind == "final" and state.children:
+        return _FINAL_WITH_CHILDREN
+    if state.children and state.kind != "parallel" and all(
+            child.kind == "history" for child in state.children):
+        return _ONLY_HISTORY
+    return None
 
 
 def check_chart_bounds(chart: Chart, limits: Limits) -> None:

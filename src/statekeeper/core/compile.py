@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from ._bounds import check_chart_bounds
+from ._bounds import check_chart_bounds, shape_problem
 from .actions import Cancel, Effect, Foreach, If, Send
 from .datamodel import DataModel, FunctionsDataModel, PythonDataModel
 from .durations import parse_duration
@@ -150,16 +150,12 @@ def _build(compiled: CompiledChart, chart: Chart) -> None:
         else:
             parent.children.append(node)
             compiled.states.append(node)
-        if node.kind == FINAL and spec.children:
-            raise ChartError("a final state cannot have child states: make it a compound "
-                             "state holding a final child, or move the children out", spec.id)
+        problem = shape_problem(spec)
+        if problem is not None:
+            raise ChartError(problem, spec.id)
         for child in spec.children:
             add(child, node)
         if node.kind == COMPOUND and not node.children:
-            if node.history:
-                raise ChartError("a compound state holding only a history state has nothing "
-                                 "to enter or remember: add a child state next to the history "
-                                 "state, or remove the history state", spec.id)
             node.kind = "atomic"
 
     for spec in chart.children:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from statekeeper.core._bounds import shape_problem
 from statekeeper.core.actions import Effect
 from statekeeper.core.durations import parse_duration
 from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
@@ -75,7 +76,7 @@ def _read_state(state_id: str, value: Any, at: At) -> State:
     kind = _choice(body, "type", _STATE_TYPES, at)
     history = _choice(body, "history", ("shallow", "deep"), at)
     is_history = kind == "history" or (kind is None and history is not None)
-    return State(
+    state = State(
         id=state_id,
         states=_read_states(_get(body, "states", {}), at.at("states")),
         initial=_opt_ids(body, "initial", at),
@@ -93,6 +94,10 @@ def _read_state(state_id: str, value: Any, at: At) -> State:
         history=history,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
     )
+    problem = shape_problem(state)
+    if problem is not None:
+        raise at.error(problem)
+    return state
 
 
 def _read_transitions(body: dict[str, Any], is_history: bool, at: At) -> tuple[Transition, ...]:

@@ -30,7 +30,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from statekeeper.core._bounds import check_chart_bounds
+from statekeeper.core._bounds import check_chart_bounds, shape_problem
 from statekeeper.core.actions import MISSING
 from statekeeper.core.compile import CompiledChart, compile_chart
 from statekeeper.core.errors import ChartError
@@ -195,7 +195,7 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         parts.add(ctx, child, child_tag)
     if "initial" in attrs and parts.initial is not None:
         raise ctx.error(element, "has both an initial attribute and an <initial> child")
-    return State(
+    state = State(
         id=ctx.state_id(element),
         states=tuple(parts.states),
         initial=attrs.get("initial") or parts.initial,
@@ -208,6 +208,10 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         initial_actions=parts.initial_actions,
         kind=tag if tag in ("parallel", "final") else None,  # type: ignore[arg-type]
     )
+    problem = shape_problem(state)
+    if problem is not None:
+        raise ctx.error(element, f"id={state.id!r}: {problem}")
+    return state
 
 
 class _StateParts:
