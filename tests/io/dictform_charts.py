@@ -200,12 +200,15 @@ def _link_history(nodes: list[dict[str, Any]]) -> None:
 
 
 @st.composite
-def charts(draw: st.DrawFn) -> Chart:
-    """Draw a valid chart that exercises every part of the dict form."""
+def charts(draw: st.DrawFn, python: bool = False) -> Chart:
+    """Draw a valid chart that exercises every part of the dict form.
+
+    ``python=True`` draws charts of the ``python`` datamodel with scripts: valid charts in
+    Python, which the dict form refuses (it holds names, never code).
+    """
     namer = _Namer()
     tops = [draw(_skeleton(namer, 1)) for _ in range(draw(st.integers(1, 3)))]
     _link_history(tops)
-    python = draw(st.booleans())
     targets = _ids(tops)
     moves = (_transitions(targets, python), _transitions(targets, python, events=False)
              .filter(bool))

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from statekeeper import Chart, compile_chart
 from statekeeper.io.dictform import (
+    ChartFormatError,
     chart_from_dict,
     chart_from_json,
     chart_from_yaml,
@@ -54,6 +55,14 @@ def test_yaml_round_trip(chart: Chart) -> None:
     assert structure_hash(again) == structure_hash(chart)
     assert chart_to_dict(again) == chart_to_dict(chart)
     assert chart_from_yaml(chart_to_yaml(again)) == again
+
+
+@settings(SETTINGS, max_examples=20)
+@given(charts(python=True))
+def test_charts_that_hold_code_are_not_written(chart: Chart) -> None:
+    structure_hash(chart)  # a valid chart, in Python
+    with pytest.raises(ChartFormatError, match="never code"):
+        chart_to_dict(chart)
 
 
 def test_charts_from_the_runtime_strategy_round_trip_too() -> None:

@@ -113,13 +113,18 @@ def test_inline_values_are_literals_never_evaluated() -> None:
     assert chart.datamodel == "functions"  # nothing to evaluate: no trust needed
 
 
-def test_data_src_is_read_relative_to_the_document(tmp_path: Path) -> None:
+def test_data_src_is_read_relative_to_the_named_folder(tmp_path: Path) -> None:
     (tmp_path / "value.txt").write_text('{"a": 1}')
     (tmp_path / "chart.scxml").write_text(doc(
         '<datamodel><data id="v" src="file:value.txt"/></datamodel><state id="s"/>'))
-    chart = read_scxml(tmp_path / "chart.scxml")
+    chart = read_scxml(tmp_path / "chart.scxml", base_dir=tmp_path)
     assert chart.name == "chart"
     assert chart.data_items[0].value == {"a": 1}
+    # A trusted document reads from its own folder without being told (as before).
+    assert read_scxml(tmp_path / "chart.scxml", trusted=True).data_items[0].value == {"a": 1}
+    # An untrusted one reads nothing unless the caller names the folder (issue 15).
+    with pytest.raises(ChartError, match="base_dir="):
+        read_scxml(tmp_path / "chart.scxml")
 
 
 def test_inline_scxml_content_becomes_a_chart() -> None:

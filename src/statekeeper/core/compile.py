@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from ._bounds import check_chart_bounds, shape_problem
 from .actions import Cancel, Effect, Foreach, If, Send
 from .datamodel import DataModel, FunctionsDataModel, PythonDataModel
 from .durations import parse_duration
@@ -19,6 +20,7 @@ from .effect_policy import effect_policy
 from .errors import ChartError
 from .execute import compile_actions, compile_content, compile_params
 from .hashing import structure_hash
+from .limits import DEFAULT_LIMITS, Limits
 from .model import Chart, Invoke, State, Transition
 from .nodes import COMPOUND, FINAL, HISTORY, PARALLEL, ROOT_ID, Node, TransitionNode
 from .validate import check_chart, did_you_mean
@@ -77,6 +79,7 @@ def compile_chart(
     functions: Mapping[str, Callable[..., Any]] | None = None,
     trusted: bool = False,
     checks: Checks = "warn",
+    limits: Limits = DEFAULT_LIMITS,
 ) -> CompiledChart:
     """Validate ``chart`` and compile it.
 
@@ -88,14 +91,20 @@ def compile_chart(
             Only pass this for documents you wrote or trust: they run arbitrary code.
         checks: what to do about suspicious but legal structure (unreachable states, states
             with no way out): ``"warn"`` (a :class:`ChartWarning`), ``"error"`` or ``"ignore"``.
+        limits: bounds on nesting depth and the number of states and transitions, checked
+            before anything else (the defaults are generous for hand-written charts).
 
     Raises:
         ChartError: the chart is invalid; the message names the state and the reason.
         UnboundName: a guard, function or expression names something not provided.
+        LimitExceeded: the chart is deeper or bigger than ``limits`` allow.
 
     """
     if not isinstance(chart, Chart):
         raise TypeError(f"compile_chart() takes a Chart, not {type(chart).__name__}")
+    if not isinstance(limits, Limits):
+        raise TypeError(f"compile_chart(limits=) takes a Limits, not {type(limits).__name__}")
+    check_chart_bounds(chart, limits)
     compiled = CompiledChart(chart, _datamodel(chart, guards, functions, trusted))
     _build(compiled, chart)
     _bind(compiled, chart)
@@ -141,6 +150,9 @@ def _build(compiled: CompiledChart, chart: Chart) -> None:
         else:
             parent.children.append(node)
             compiled.states.append(node)
+        problem = shape_problem(spec)
+        if problem is not None:
+            raise ChartError(problem, spec.id)
         for child in spec.children:
             add(child, node)
         if node.kind == COMPOUND and not node.children:

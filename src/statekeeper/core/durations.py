@@ -5,10 +5,14 @@ SCXML delays use CSS2 time strings (``"2s"``, ``"500ms"``); the same parser acce
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
-__all__ = ["Duration", "parse_duration"]
+__all__ = ["MAX_SECONDS", "Duration", "parse_duration"]
+
+#: The longest duration a timer can have: ``timedelta.max`` (999,999,999 days), in seconds.
+MAX_SECONDS = timedelta.max.total_seconds()
 
 Duration = str | int | float | timedelta
 
@@ -32,7 +36,8 @@ def parse_duration(value: Duration) -> float:
     a bare number string is seconds.
 
     Raises:
-        ValueError: the value is negative or not a duration.
+        ValueError: the value is negative, not a duration, or longer than ``MAX_SECONDS``
+            (a huge number would overflow the clock arithmetic later, deep in a step).
 
     """
     if isinstance(value, timedelta):
@@ -40,13 +45,20 @@ def parse_duration(value: Duration) -> float:
     elif isinstance(value, bool):
         raise ValueError(f"not a duration: {value!r}")
     elif isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            seconds = math.inf
     elif isinstance(value, str):
         seconds = _parse_text(value)
     else:
         raise ValueError(f"not a duration: {value!r}")
     if seconds < 0 or seconds != seconds:
         raise ValueError(f"duration must be a non-negative number of seconds: {value!r}")
+    if seconds > MAX_SECONDS:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"duration {shown} is longer than the longest a timer can wait "
+                         f"(999,999,999 days); write a shorter delay")
     return seconds
 
 

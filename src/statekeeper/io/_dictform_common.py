@@ -19,12 +19,14 @@ from statekeeper.core.errors import ChartError
 from statekeeper.core.validate import did_you_mean
 
 __all__ = [
+    "NAME_DATAMODELS",
     "At",
     "ChartFormatError",
     "duration_text",
     "ids_value",
     "json_value",
     "mapping",
+    "no_code",
     "read_ids",
     "type_name",
 ]
@@ -69,6 +71,22 @@ class At:
     def error(self, reason: str) -> ChartFormatError:
         """A :class:`ChartFormatError` at this position."""
         return ChartFormatError(reason, self.path, self.state)
+
+
+#: The datamodels whose expressions are names of bound functions (never evaluated).
+NAME_DATAMODELS = ("functions", "null")
+
+
+def no_code(at: At, what: str) -> ChartFormatError:
+    """The error for code in a dict, JSON or YAML chart (a Python datamodel or a script).
+
+    These forms hold names, never code, whatever ``trusted`` says: a document that can be
+    read without trust must not be able to run Python once someone compiles it trusted.
+    """
+    return at.error(
+        f"{what}: dict, JSON and YAML charts hold names, never code; bind a function when "
+        "compiling and name it (cond: is_ok, {call: name}), or keep the chart in SCXML and "
+        "read it with trusted=True")
 
 
 def _join(path: str, key: str | int) -> str:

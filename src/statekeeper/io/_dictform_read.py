@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from statekeeper.core._bounds import shape_problem
 from statekeeper.core.actions import Effect
 from statekeeper.core.durations import parse_duration
 from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
 
-from ._dictform_common import At, json_value, mapping, read_ids, type_name
+from ._dictform_common import NAME_DATAMODELS, At, json_value, mapping, no_code, read_ids, type_name
 from ._dictform_records import read_action, read_actions, read_blocks, read_record
 
 __all__ = ["CHART_KEYS", "STATE_KEYS", "TRANSITION_KEYS", "read_chart"]
@@ -42,6 +43,11 @@ def read_chart(value: Any, at: At) -> Chart:
     name = doc["name"]
     if not isinstance(name, str) or not name:
         raise at.at("name").error(f"expected a non-empty string, got {type_name(name)}")
+    datamodel = _opt_str(doc, "datamodel", at) or "functions"
+    if datamodel not in NAME_DATAMODELS:
+        raise no_code(at.at("datamodel"), f"datamodel {datamodel!r} evaluates source code")
+    if doc.get("script") is not None:
+        raise no_code(at.at("script"), "a script is Python source")
     version = doc.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, (int, str)):
         raise at.at("version").error(f"expected a number or a string, got {type_name(version)}")
@@ -51,9 +57,8 @@ def read_chart(value: Any, at: At) -> Chart:
         initial=_opt_ids(doc, "initial", at),
         version=version,
         data=_read_data(doc.get("data"), at.at("data")),
-        datamodel=_opt_str(doc, "datamodel", at) or "functions",
+        datamodel=datamodel,
         binding=_choice(doc, "binding", ("early", "late"), at) or "early",  # type: ignore[arg-type]
-        script=_opt_str(doc, "script", at),
         description=_opt_str(doc, "description", at),
     )
 
@@ -71,7 +76,7 @@ def _read_state(state_id: str, value: Any, at: At) -> State:
     kind = _choice(body, "type", _STATE_TYPES, at)
     history = _choice(body, "history", ("shallow", "deep"), at)
     is_history = kind == "history" or (kind is None and history is not None)
-    return State(
+    state = State(
         id=state_id,
         states=_read_states(_get(body, "states", {}), at.at("states")),
         initial=_opt_ids(body, "initial", at),
@@ -89,6 +94,10 @@ def _read_state(state_id: str, value: Any, at: At) -> State:
         history=history,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
     )
+    problem = shape_problem(state)
+    if problem is not None:
+        raise at.error(problem)
+    return state
 
 
 def _read_transitions(body: dict[str, Any], is_history: bool, at: At) -> tuple[Transition, ...]:

@@ -35,7 +35,7 @@ from statekeeper.core.actions import (
 from statekeeper.core.model import Chart
 from statekeeper.core.validate import did_you_mean
 
-from ._dictform_common import At, duration_text, json_value, mapping, type_name
+from ._dictform_common import At, duration_text, json_value, mapping, no_code, type_name
 
 __all__ = [
     "ACTION_KINDS",
@@ -80,15 +80,18 @@ def read_action(value: Any, at: At) -> Action:
         raise at.error(f"expected an action (a mapping like {{'raise': 'done'}}), "
                        f"got {type_name(value)}")
     if len(value) != 1:
+        kinds = ", ".join(k for k in ACTION_KINDS if k != "script")
         raise at.error(f"an action is a mapping with exactly one key, its kind "
-                       f"({', '.join(ACTION_KINDS)}); got keys {sorted(map(str, value))}")
+                       f"({kinds}); got keys {sorted(map(str, value))}")
     ((kind, body),) = value.items()
     cls = ACTION_KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        known = ", ".join(ACTION_KINDS)
+        known = ", ".join(k for k in ACTION_KINDS if k != "script")  # scripts are refused
         raise at.error(f"unknown action {kind!r}{did_you_mean(str(kind), ACTION_KINDS)}; "
                        f"actions are: {known}")
     at = at.at(kind)
+    if cls is Script:
+        raise no_code(at, "a script action is Python source")
     if cls is If:
         return If(_read_branches(body, at))
     if isinstance(body, str) and cls in _SHORT:
@@ -221,6 +224,8 @@ def write_action(action: Action, at: At) -> dict[str, Any]:
     if kind is None:
         raise at.error(f"{action!r} is not an action")
     where = at.at(kind)
+    if isinstance(action, Script):
+        raise no_code(where, "a script action is Python source")
     if isinstance(action, If):
         return {kind: [_write_branch(cond, body, where.at(i))
                        for i, (cond, body) in enumerate(action.branches)]}

@@ -15,7 +15,7 @@ from typing import Any
 from statekeeper.core.actions import MISSING
 from statekeeper.core.model import Chart, DataItem, State, Transition
 
-from ._dictform_common import At, duration_text, ids_value, json_value
+from ._dictform_common import NAME_DATAMODELS, At, duration_text, ids_value, json_value, no_code
 from ._dictform_records import write_action, write_actions, write_record
 
 __all__ = ["write_chart"]
@@ -28,12 +28,15 @@ def write_chart(chart: Chart, at: At) -> dict[str, Any]:
         out["description"] = chart.description
     if chart.initial_ids is not None:
         out["initial"] = ids_value(chart.initial_ids)
+    if chart.datamodel not in NAME_DATAMODELS:
+        raise no_code(at.at("datamodel"), f"chart {chart.name!r} uses the {chart.datamodel!r} "
+                      "datamodel, whose expressions are source code")
+    if chart.script is not None:
+        raise no_code(at.at("script"), f"chart {chart.name!r} has a script (Python source)")
     if chart.datamodel != "functions":
         out["datamodel"] = chart.datamodel
     if chart.binding != "early":
         out["binding"] = chart.binding
-    if chart.script is not None:
-        out["script"] = chart.script
     if chart.data_items:
         out["data"] = _write_data(chart.data_items, at.at("data"))
     out["states"] = _write_states(chart.children, at.at("states"))

@@ -23,8 +23,9 @@ from statekeeper.core.actions import (
 )
 from statekeeper.core.durations import parse_duration
 
+from ._guard import decode
 from ._scxml_context import SCXML_NS, ReadContext
-from ._xml import inline_literal, local_name, namespace
+from ._xml import local_name, namespace
 
 __all__ = ["read_block", "read_content", "read_inline", "read_params", "read_script", "scxml_tag"]
 
@@ -161,7 +162,8 @@ def read_script(ctx: ReadContext, element: ET.Element) -> str:
     if "src" in attrs:
         if (element.text or "").strip():
             raise ctx.error(element, "has both src and inline source")
-        source = ctx.read_file(element, attrs["src"]).decode("utf-8-sig")
+        ctx.script(element, "")  # refused before its file is read, when untrusted
+        source = decode(ctx.read_file(element, attrs["src"]), f"script src={attrs['src']!r}")
     else:
         source = element.text or ""
     return ctx.script(element, source)
@@ -231,7 +233,7 @@ def read_inline(ctx: ReadContext, element: ET.Element) -> Any:
     text = element.text or ""
     if not text.strip():
         return MISSING
-    value = inline_literal(text)
+    value = ctx.literal(element, text)
     if isinstance(value, ET.Element) and local_name(value.tag) == "scxml":
         return ctx.read_child(value)
     return value

@@ -4,6 +4,11 @@ Every SCXML element has a fixed set of attributes (SCXML 3-6).  The reader refus
 attribute in the SCXML namespace, so a typo (``evnet=``) is a :class:`ChartError` naming the
 element and line instead of a transition that silently never fires.  Attributes in other
 namespaces (``xsi:schemaLocation``, ``conf:*``) are extensions and are ignored.
+
+``src`` references (``<data src>``, ``<script src>``) are read here, under the security model
+of docs/security.md: an untrusted document reads nothing unless the caller names a folder it
+may read from (``base_dir``) or a ``loader``; even then no absolute path, no ``..``, no link
+out of the folder, no URL, and only regular files within ``max_document_bytes``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-from statekeeper.core.errors import ChartError
+from statekeeper.core.errors import ChartError, LimitExceeded, StatekeeperError
+from statekeeper.core.limits import DEFAULT_LIMITS, Limits
 
+from ._dictform_common import At, ChartFormatError
 from ._ecma import translate
-from ._xml import local_name, namespace
+from ._files import read_limited
+from ._guard import check_tree
+from ._xml import inline_literal, local_name, namespace
+
+#: Reads a ``src`` reference (the attribute's text) and returns its content.
+Loader = Callable[[str], "str | bytes"]
 
 __all__ = ["SCXML_NS", "ReadContext"]
 
@@ -68,6 +80,9 @@ _LOCATIONS: dict[str, frozenset[str]] = {
 #: against the schema ignores it, and the test expects exactly that.
 _HARMLESS: dict[str, frozenset[str]] = {"state": frozenset({"intial"})}
 _IN_CALL = re.compile(r"""^\s*!?\s*In\(\s*(['"])[^'"]*\1\s*\)\s*$""")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+_NO_FILES = ("an untrusted document reads no files; pass base_dir= (a folder it may read "
+             "from) or loader= to read_scxml/load_chart, or write the value inline")
 
 
 def _no_child_reader(element: ET.Element) -> Any:
@@ -81,17 +96,22 @@ class ReadContext:
         trusted: Python expressions may be kept (they will be evaluated).
         python: the document uses the Python datamodel (``False`` for ``datamodel="null"``,
             whose expressions are names of bound callables and never evaluated).
-        base_dir: where ``src="file:..."`` references are resolved.
+        base_dir: where ``src`` references are read from (``None``: no files at all).
+        loader: reads ``src`` references instead of the file system (the caller's).
+        limits: bounds on the document and on each ``src`` it reads.
         used_expressions: an expression was kept, so the chart needs the Python datamodel.
 
     """
 
     def __init__(self, lines: dict[ET.Element, int], *, trusted: bool, python: bool,
-                 base_dir: Path) -> None:
+                 base_dir: Path | None, loader: Loader | None = None,
+                 limits: Limits = DEFAULT_LIMITS) -> None:
         self.lines = lines
         self.trusted = trusted
         self.python = python
         self.base_dir = base_dir
+        self.loader = loader
+        self.limits = limits
         self.used_expressions = False
         self.ids: set[str] = set()
         self._generated = 0
@@ -145,7 +165,11 @@ class ReadContext:
         return translate(text)
 
     def script(self, element: ET.Element, source: str) -> str:
-        """Check that a ``<script>`` may be kept (scripts always need trust)."""
+        """Check that a ``<script>`` may be kept (scripts always need trust).
+
+        Called with ``source=""`` before a ``src`` is read, so an untrusted document's
+        script file is never opened.
+        """
         if not self.python or not self.trusted:
             why = ("the document's datamodel cannot run scripts" if not self.python else
                    "a script is Python source that runs arbitrary code; read the document with "
@@ -153,6 +177,26 @@ class ReadContext:
             raise self.error(element, why)
         self.used_expressions = True
         return source
+
+    def literal(self, element: ET.Element, text: str) -> Any:
+        """The value of inline or ``src`` text (see :func:`inline_literal`), checked as data.
+
+        Raises:
+            ChartError: the value holds NaN, an infinite or a too-wide number, or a lone
+                surrogate.
+            LimitExceeded: the text nests deeper than ``max_depth``.
+
+        """
+        line = self.lines.get(element)
+        where = f"SCXML <{local_name(element.tag)}>" + (f" at line {line}" if line else "")
+        try:
+            value = inline_literal(text, self.limits)
+            check_tree(value, self.limits, At())
+        except LimitExceeded as exc:
+            raise LimitExceeded(exc.limit, exc.allowed, f"{where} ({exc.where})") from None
+        except ChartFormatError as exc:
+            raise self.error(element, f"its value {exc}") from None
+        return value
 
     # ------------------------------------------------------------------ ids and files
 
@@ -169,20 +213,86 @@ class ReadContext:
                 return candidate
 
     def read_file(self, element: ET.Element, src: str) -> bytes:
-        """Read a ``src`` reference (``file:name``, ``file:///abs`` or a relative path)."""
-        path = self.resolve(element, src)
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise self.error(element, f"cannot read src={src!r}: {exc.strerror}") from None
+        """Read a ``src`` reference through the loader, or from a file inside ``base_dir``.
 
-    def resolve(self, element: ET.Element, src: str) -> Path:
-        """The file a ``src`` URI names, relative to the base directory."""
-        if src.startswith("file:"):
+        Raises:
+            ChartError: no loader or folder was given (an untrusted document), the reference
+                is a URL, an absolute path or leads out of the folder, the file is not a
+                regular file, or the loader failed; the message names element, id and line.
+            LimitExceeded: the content is larger than ``max_document_bytes``.
+
+        """
+        label = f"src={src!r}" if element.get("id") is None else \
+            f"id={element.get('id')!r} src={src!r}"
+        line = self.lines.get(element)
+        what = f"SCXML <{local_name(element.tag)}> {label}" + (
+            f" at line {line}" if line is not None else "")
+        allowed = self.limits.max_document_bytes
+        if self.loader is not None:
+            data = self._load(element, src, label)
+            if len(data) > allowed:
+                raise LimitExceeded("max_document_bytes", allowed, what,
+                                    f"the loader returned {len(data):,} bytes")
+            return data
+        if self.base_dir is None:
+            raise self.error(element, f"{label}: {_NO_FILES}")
+        return read_limited(self.resolve(element, src, label), allowed, what,
+                            follow=self.trusted)
+
+    def _load(self, element: ET.Element, src: str, label: str) -> bytes:
+        assert self.loader is not None
+        try:
+            data = self.loader(src)
+        except StatekeeperError:
+            raise
+        except Exception as exc:  # the caller's loader: say which src it failed on
+            raise self.error(element, f"{label}: the loader failed: "
+                             f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(data, str):
+            try:
+                return data.encode("utf-8")
+            except UnicodeEncodeError:
+                raise self.error(element, f"{label}: the loader returned text with a lone "
+                                 "surrogate, which is not Unicode") from None
+        if not isinstance(data, bytes):
+            raise self.error(element, f"{label}: the loader must return str or bytes, not "
+                             f"{type(data).__name__}")
+        return data
+
+    def resolve(self, element: ET.Element, src: str, label: str) -> Path:
+        """The file a ``src`` reference names, relative to the base directory.
+
+        Untrusted documents name files by relative paths inside ``base_dir`` only (a
+        ``file:`` reference without ``//`` is a relative path too); a trusted document may
+        also name absolute paths, as it may run any Python anyway.
+        """
+        assert self.base_dir is not None
+        scheme = _SCHEME.match(src)
+        if scheme is not None and scheme.group(1).lower() != "file" and len(scheme.group(1)) > 1:
+            raise self.error(element, f"{label}: only files can be read, not a "
+                             f"{scheme.group(1)}: URL; pass loader= to fetch it yourself")
+        if src.lower().startswith("file:"):
             rest = src[len("file:"):]
-            path = Path(unquote(urlparse(src).path if rest.startswith("//") else rest))
-        elif "://" in src:
-            raise self.error(element, f"only file: sources can be read, not {src!r}")
+            name = unquote(urlparse(src).path if rest.startswith("//") else rest)
         else:
-            path = Path(src)
-        return path if path.is_absolute() else self.base_dir / path
+            name = src
+        if not name:
+            raise self.error(element, f"{label}: names no file")
+        path = Path(name)
+        if self.trusted:
+            return path if path.is_absolute() else self.base_dir / path
+        if path.is_absolute() or name.startswith(("/", "\\")):
+            raise self.error(element, f"{label}: an untrusted document cannot name an absolute "
+                             "path; name a file inside base_dir by a relative path")
+        if ".." in path.parts:
+            raise self.error(element, f"{label}: an untrusted document cannot name '..'; name "
+                             "a file inside base_dir")
+        try:
+            base = self.base_dir.resolve()
+            full = (base / path).resolve()
+        except (OSError, RuntimeError) as exc:  # a loop of symbolic links
+            raise self.error(element, f"{label}: cannot be resolved: {exc}") from None
+        if not full.is_relative_to(base):
+            raise self.error(element, f"{label}: leads out of base_dir {str(base)!r} (through "
+                             "a symbolic link); name a file inside it")
+        return full

@@ -3,6 +3,10 @@
 ``xml.etree.ElementTree`` forgets where an element came from, but a chart error is only useful
 when it names the line.  This module drives ``xml.parsers.expat`` directly (stdlib, the same
 parser ElementTree uses) and records the line of every start tag.
+
+The same handlers enforce :class:`~statekeeper.core.limits.Limits` while parsing: nesting depth
+(the readers recurse per element), the number of states and transitions.  Entity declarations
+are refused (SCXML needs none, and they are how XML documents expand or reach for files).
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import xml.etree.ElementTree as ET
 from typing import Any
 from xml.parsers import expat
 
-from statekeeper.core.errors import ChartError
+from statekeeper.core.errors import ChartError, LimitExceeded
+from statekeeper.core.limits import DEFAULT_LIMITS, Limits
+
+from ._guard import json_depth
 
 __all__ = ["ParsedXml", "inline_literal", "local_name", "namespace", "normalise_space", "parse_xml"]
 
 _SPACE = re.compile(r"\s+")
+_STATE_TAGS = frozenset({"state", "parallel", "final", "history"})
 
 
 class ParsedXml:
@@ -31,34 +39,74 @@ class ParsedXml:
         self.lines = lines
 
 
-def parse_xml(source: str | bytes) -> ParsedXml:
+def parse_xml(source: str | bytes, limits: Limits = DEFAULT_LIMITS) -> ParsedXml:
     """Parse ``source`` (bytes keep their own encoding declaration; text is taken as is).
 
     Raises:
-        ChartError: the text is not well-formed XML (the message names line and column).
+        ChartError: the text is not well-formed XML, declares an unknown encoding, holds a
+            lone surrogate or declares an entity (the message names line and column).
+        LimitExceeded: the elements nest deeper than ``max_depth``, or there are more
+            states or transitions than allowed (named with the line of the first one over).
 
     """
     if isinstance(source, str):
         parser = expat.ParserCreate(encoding="utf-8", namespace_separator="}")
-        data: bytes = source.lstrip("\ufeff").encode("utf-8")
+        text = source.lstrip("\ufeff")
+        try:
+            data: bytes = text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            line = text.count("\n", 0, exc.start) + 1
+            raise ChartError(f"SCXML line {line} holds a lone surrogate "
+                             f"({text[exc.start]!a}), which is not a Unicode character; "
+                             "remove it") from None
     else:
         parser = expat.ParserCreate(namespace_separator="}")
         data = source
     builder = ET.TreeBuilder()
     lines: dict[ET.Element, int] = {}
+    counts = {"depth": 0, "states": 0, "transitions": 0}
+
+    def over(limit: str, detail: str) -> LimitExceeded:
+        return LimitExceeded(limit, getattr(limits, limit),
+                             f"SCXML line {parser.CurrentLineNumber}", detail)
 
     def start(name: str, attrs: dict[str, str]) -> None:
+        counts["depth"] += 1
+        if counts["depth"] > limits.max_depth:
+            raise over("max_depth", f"elements nest more than {limits.max_depth} levels")
+        tag = local_name(name)
+        if tag in _STATE_TAGS:
+            counts["states"] += 1
+            if counts["states"] > limits.max_states:
+                raise over("max_states", "the document has more states")
+        elif tag == "transition":
+            counts["transitions"] += 1
+            if counts["transitions"] > limits.max_transitions:
+                raise over("max_transitions", "the document has more transitions")
         element = builder.start(_clark(name), {_clark(k): v for k, v in attrs.items()})
         lines[element] = parser.CurrentLineNumber
 
+    def end(name: str) -> None:
+        counts["depth"] -= 1
+        builder.end(_clark(name))
+
+    def entity(name: str, *_: object) -> None:
+        raise ChartError(f"SCXML line {parser.CurrentLineNumber}: the entity declaration "
+                         f"{name!r} is not allowed (SCXML needs no entities); write the text "
+                         "out")
+
     parser.buffer_text = True
     parser.StartElementHandler = start
-    parser.EndElementHandler = lambda name: builder.end(_clark(name))
+    parser.EndElementHandler = end
     parser.CharacterDataHandler = builder.data
+    parser.EntityDeclHandler = entity
     try:
         parser.Parse(data, True)
     except expat.ExpatError as exc:
         raise ChartError(f"not well-formed XML: {exc}") from None
+    except (LookupError, ValueError) as exc:  # an encoding Python or expat cannot read
+        raise ChartError(f"cannot read the XML declaration's encoding: {exc}; save the "
+                         'document as UTF-8 and declare encoding="UTF-8"') from None
     return ParsedXml(builder.close(), lines)
 
 
@@ -82,19 +130,26 @@ def normalise_space(text: str) -> str:
     return _SPACE.sub(" ", text).strip()
 
 
-def inline_literal(text: str) -> Any:
+def inline_literal(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     """The value of inline text content: JSON, else a Python literal, else XML, else a string.
 
     Nothing is evaluated: ``json`` and ``ast.literal_eval`` only read literals, so an untrusted
     document can carry data.  Text that is none of these is a whitespace-normalised string
     (SCXML B.2.2: "the Processor MUST treat the value as a space-normalized string").
+
+    Raises:
+        LimitExceeded: JSON or markup nested deeper than ``max_depth`` (checked before the
+            parser recurses into it).
+
     """
     stripped = text.strip()
     if not stripped:
         return None
+    if stripped[0] in "[{":
+        json_depth(stripped, limits, "inline JSON")
     try:
         return json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return ast.literal_eval(stripped)
@@ -102,7 +157,7 @@ def inline_literal(text: str) -> Any:
         pass
     if stripped.startswith("<"):
         try:
-            return ET.fromstring(stripped)
-        except ET.ParseError:
+            return parse_xml(stripped, limits).root
+        except ChartError:
             pass
     return normalise_space(stripped)

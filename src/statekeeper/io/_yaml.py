@@ -6,15 +6,23 @@ the most common key of a chart, ``on``, into the boolean ``True`` (and ``yes``/`
 event names too), reads ``1:30`` as the number 90 and dates as ``date`` objects.  Under the
 1.2 rules only ``true``/``false`` are booleans, and everything a chart holds is JSON data.
 Duplicate keys, which PyYAML silently lets the last one win, are an error naming the line.
+
+Aliases are checked as the parser produces them, before any Python object is built: a few
+hundred bytes of nested aliases ("billion laughs") would otherwise expand to gigabytes.  Each
+alias counts with everything it expands to (``max_yaml_aliases``), the document with its
+aliases written out must fit ``max_document_bytes``, nesting (through aliases too) must fit
+``max_depth``, and an alias inside its own anchor (a structure that holds itself) is refused.
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from statekeeper.core.errors import StatekeeperError
+from statekeeper.core.errors import LimitExceeded, StatekeeperError
+from statekeeper.core.limits import DEFAULT_LIMITS, Limits
 
 from ._dictform_common import ChartFormatError
 
@@ -56,6 +64,14 @@ def _classes() -> tuple[type[Any], type[Any]]:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        guard: _AliasGuard | None = None
+
+        def get_event(self) -> Any:
+            event = super().get_event()  # type: ignore[no-untyped-call]
+            if self.guard is not None:
+                self.guard.see(event)
+            return event
+
         def construct_mapping(self, node: Any, deep: bool = False) -> Any:
             seen: set[tuple[str, str]] = set()
             for key_node, _ in node.value:
@@ -73,9 +89,14 @@ def _classes() -> tuple[type[Any], type[Any]]:
     def construct_int(loader: Any, node: Any) -> int:
         # YAML 1.2: "010" is ten (PyYAML's YAML 1.1 constructor reads it as octal 8).
         text = str(loader.construct_scalar(node))
-        if text.startswith(("0o", "0x")):
-            return int(text, 0)
-        return int(text, 10)
+        try:
+            if text.startswith(("0o", "0x")):
+                return int(text, 0)
+            return int(text, 10)
+        except ValueError:  # more digits than Python converts (4,300 by default)
+            raise ChartFormatError(f"YAML line {node.start_mark.line + 1}: a number of "
+                                   f"{len(text):,} digits is too large for a chart document; "
+                                   "write a smaller number or a string") from None
 
     def represent_str(dumper: Any, text: str) -> Any:
         # PyYAML writes NEL/LS/PS raw inside plain or single-quoted scalars when unicode is
@@ -95,21 +116,113 @@ def _classes() -> tuple[type[Any], type[Any]]:
     return Loader, Dumper
 
 
-def load_yaml(text: str) -> Any:
-    """Parse YAML text with YAML 1.2 scalars.
+def load_yaml(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
+    """Parse YAML text with YAML 1.2 scalars, checking aliases and depth as it is parsed.
 
     Raises:
         YamlNotInstalled: PyYAML is missing.
-        ChartFormatError: the text is not valid YAML, or a mapping repeats a key.
+        ChartFormatError: the text is not valid YAML, a mapping repeats a key, or an alias
+            refers to its own anchor.
+        LimitExceeded: the aliases expand too much, or the document nests too deep.
 
     """
-    loader, _ = _classes()
+    loader_class, _ = _classes()
     import yaml
 
+    loader = None
     try:
-        return yaml.load(text, Loader=loader)
+        loader = loader_class(text)  # its reader checks the characters here already
+        loader.guard = _AliasGuard(limits, len(text))
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ChartFormatError(f"not valid YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+@dataclass(slots=True)
+class _Node:
+    """What a collection (or an anchor) costs when its aliases are expanded."""
+
+    anchor: str | None = None
+    start: int = 0
+    height: int = 0  #: nesting levels inside, aliases expanded
+    aliases: int = 0  #: alias references inside, counted expanded
+    extra: int = 0  #: characters the expansions of aliases inside add
+
+
+def _index(mark: Any) -> int:
+    """The character offset of a parser mark (events from the parser always carry one)."""
+    return int(mark.index) if mark is not None else 0
+
+
+class _AliasGuard:
+    """Follows the parser's events and refuses expansion, depth and recursion over the limits.
+
+    Only counters are kept per anchor, so the check costs a constant per event, whatever the
+    aliases would expand to.
+    """
+
+    def __init__(self, limits: Limits, size: int) -> None:
+        self.limits = limits
+        self.size = size
+        self.open: list[_Node] = []
+        self.anchors: dict[str, _Node] = {}
+        self.total = _Node()
+
+    def see(self, event: Any) -> None:
+        import yaml
+
+        if isinstance(event, yaml.AliasEvent):
+            self._alias(event)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.open.append(_Node(event.anchor, _index(event.start_mark)))
+            if len(self.open) > self.limits.max_depth:
+                self._limit("max_depth", event,
+                            f"the document nests more than {self.limits.max_depth} levels")
+        elif isinstance(event, yaml.CollectionEndEvent) and self.open:
+            node = self.open.pop()
+            node.height += 1
+            if node.anchor is not None:
+                self.anchors[node.anchor] = _Node(
+                    node.anchor, node.start, node.height, node.aliases,
+                    _index(event.end_mark) - node.start + node.extra)
+            parent = self.open[-1] if self.open else self.total
+            parent.height = max(parent.height, node.height)
+            parent.aliases += node.aliases
+            parent.extra += node.extra
+        elif isinstance(event, yaml.ScalarEvent) and event.anchor is not None:
+            self.anchors[event.anchor] = _Node(
+                event.anchor, extra=_index(event.end_mark) - _index(event.start_mark))
+
+    def _alias(self, event: Any) -> None:
+        if any(node.anchor == event.anchor for node in self.open):
+            raise ChartFormatError(
+                f"YAML line {event.start_mark.line + 1}: the alias *{event.anchor} refers to "
+                f"itself (it is inside its anchor &{event.anchor}); a chart document is a "
+                "tree: write the value out")
+        target = self.anchors.get(event.anchor)
+        if target is None:
+            return  # an undefined alias: PyYAML's composer says so
+        if len(self.open) + target.height > self.limits.max_depth:
+            self._limit("max_depth", event, f"the alias *{event.anchor} nests more than "
+                        f"{self.limits.max_depth} levels")
+        node = self.open[-1] if self.open else self.total
+        node.aliases += 1 + target.aliases
+        node.extra += target.extra
+        aliases = self.total.aliases + sum(open_node.aliases for open_node in self.open)
+        if aliases > self.limits.max_yaml_aliases:
+            self._limit("max_yaml_aliases", event, f"{aliases:,} aliases counting what each "
+                        "expands to; write the values out or use fewer aliases")
+        extra = self.total.extra + sum(open_node.extra for open_node in self.open)
+        if self.size + extra > self.limits.max_document_bytes:
+            self._limit("max_document_bytes", event, "the document with its aliases written "
+                        "out is larger")
+
+    def _limit(self, limit: str, event: Any, detail: str) -> None:
+        raise LimitExceeded(limit, getattr(self.limits, limit),
+                            f"YAML line {event.start_mark.line + 1}", detail)
 
 
 def dump_yaml(doc: Any) -> str:

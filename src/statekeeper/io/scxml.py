@@ -9,6 +9,10 @@ Expressions are Python source (the documents' ``ecmascript`` operators ``===``, 
 refused unless it is read with ``trusted=True``.  A ``datamodel="null"`` document never
 evaluates anything: its conditions are ``In('id')`` or names of guards bound at compile time.
 
+An untrusted document reads no file (``<data src>``) unless the caller names the folder it may
+read from or a loader, and every document is held to :class:`~statekeeper.Limits`; see
+docs/security.md.
+
 Example:
     >>> chart = read_scxml('''<scxml xmlns="http://www.w3.org/2005/07/scxml" initial="a">
     ...   <state id="a"><transition event="go" target="b"/></state>
@@ -26,9 +30,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from statekeeper.core._bounds import check_chart_bounds, shape_problem
 from statekeeper.core.actions import MISSING
 from statekeeper.core.compile import CompiledChart, compile_chart
 from statekeeper.core.errors import ChartError
+from statekeeper.core.limits import DEFAULT_LIMITS, Limits
 from statekeeper.core.model import (
     SCXML_INVOKE_TYPES,
     Chart,
@@ -39,9 +45,11 @@ from statekeeper.core.model import (
     Transition,
 )
 
+from ._files import read_limited
+from ._guard import check_size, decode
 from ._scxml_actions import read_block, read_inline, read_params, read_script, scxml_tag
-from ._scxml_context import ReadContext
-from ._xml import inline_literal, local_name, parse_xml
+from ._scxml_context import Loader, ReadContext
+from ._xml import local_name, parse_xml
 
 __all__ = ["SCXML_TYPES", "load_scxml", "read_scxml"]
 
@@ -58,57 +66,87 @@ _CHILDREN: dict[str, frozenset[str]] = {
 }
 
 
-def read_scxml(text_or_path: str | os.PathLike[str], *, trusted: bool = False,
-               base_dir: str | os.PathLike[str] | None = None) -> Chart:
+def read_scxml(text_or_path: str | bytes | os.PathLike[str], *, trusted: bool = False,
+               base_dir: str | os.PathLike[str] | None = None, loader: Loader | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> Chart:
     """Read an SCXML document (its text, or a path to it) into a :class:`~statekeeper.Chart`.
 
     Args:
-        text_or_path: the document text (anything starting with ``<``) or a file path.
+        text_or_path: the document text (``bytes``, or a string starting with ``<``) or a
+            file path.
         trusted: keep Python expressions and scripts (they run when the chart runs).  Only for
-            documents you wrote or trust.
-        base_dir: where ``src="file:..."`` references are read from; defaults to the
-            document's folder (or the working directory for text).
+            documents you wrote or trust.  A trusted document may read any regular file its
+            ``src`` attributes name, relative to ``base_dir``.
+        base_dir: the folder ``<data src>`` and ``<script src>`` references are read from.
+            An untrusted document reads files only when this is given, and then only regular
+            files inside it, named by relative paths.  A trusted document defaults it to its
+            own folder (or the working directory for text).
+        loader: instead of files, ``loader(src)`` returns the content (``str`` or ``bytes``)
+            of each ``src`` reference; for documents kept in a database or a package.
+        limits: bounds on the document's size, depth, states and transitions, and on each
+            ``src`` it reads (see docs/security.md).
 
     Raises:
         ChartError: the document is not SCXML, uses an unknown element or attribute (the
-            message names it and its line), or has expressions and ``trusted`` is false.
+            message names it and its line), has expressions and ``trusted`` is false, or
+            names a ``src`` it may not read.
+        LimitExceeded: the document (or a ``src``) is bigger or deeper than ``limits``.
 
     """
-    source, path = _source(text_or_path)
-    parsed = parse_xml(source)
-    if base_dir is None:
-        base_dir = path.parent if path is not None else Path.cwd()
+    if base_dir is not None and loader is not None:
+        raise TypeError("read_scxml() takes base_dir= or loader=, not both")
+    if loader is not None and not callable(loader):
+        raise TypeError(f"read_scxml(loader=) takes a callable, not {type(loader).__name__}")
+    if not isinstance(limits, Limits):
+        raise TypeError(f"read_scxml(limits=) takes a Limits, not {type(limits).__name__}")
+    source, path = _source(text_or_path, limits)
+    parsed = parse_xml(source, limits)
+    folder = Path(base_dir) if base_dir is not None else None
+    if folder is None and trusted and loader is None:
+        folder = path.parent if path is not None else Path.cwd()
     default_name = path.stem if path is not None else "scxml"
-    return _read_document(parsed.root, parsed.lines, trusted, Path(base_dir), default_name)
+    ctx = ReadContext(parsed.lines, trusted=trusted, python=True, base_dir=folder,
+                      loader=loader, limits=limits)
+    chart = _read_document(ctx, parsed.root, default_name)
+    check_chart_bounds(chart, limits)
+    return chart
 
 
 def load_scxml(path: str | os.PathLike[str], *, trusted: bool = False,
-               **compile_kwargs: Any) -> CompiledChart:
-    """Read and compile an SCXML file; ``compile_kwargs`` go to :func:`compile_chart`."""
-    chart = read_scxml(path, trusted=trusted)
-    return compile_chart(chart, trusted=trusted, **compile_kwargs)
+               base_dir: str | os.PathLike[str] | None = None, loader: Loader | None = None,
+               limits: Limits = DEFAULT_LIMITS, **compile_kwargs: Any) -> CompiledChart:
+    """Read and compile an SCXML file; ``compile_kwargs`` go to :func:`compile_chart`.
+
+    ``trusted``, ``base_dir``, ``loader`` and ``limits`` are :func:`read_scxml`'s.
+    """
+    chart = read_scxml(path, trusted=trusted, base_dir=base_dir, loader=loader, limits=limits)
+    return compile_chart(chart, trusted=trusted, limits=limits, **compile_kwargs)
 
 
-def _source(text_or_path: str | os.PathLike[str]) -> tuple[str | bytes, Path | None]:
-    if isinstance(text_or_path, str) and text_or_path.lstrip("\ufeff \t\r\n").startswith("<"):
+def _source(text_or_path: str | bytes | os.PathLike[str],
+            limits: Limits) -> tuple[str | bytes, Path | None]:
+    if isinstance(text_or_path, bytes) or (
+            isinstance(text_or_path, str)
+            and text_or_path.lstrip("\ufeff \t\r\n").startswith("<")):
+        check_size(text_or_path, limits, "SCXML document")
         return text_or_path, None
+    if not isinstance(text_or_path, (str, os.PathLike)):
+        raise TypeError(f"read_scxml() takes SCXML text or a path, not "
+                        f"{type(text_or_path).__name__}")
     path = Path(text_or_path)
-    try:
-        return path.read_bytes(), path
-    except OSError as exc:
-        raise ChartError(f"cannot read SCXML file {str(path)!r}: {exc.strerror}") from None
+    return read_limited(path, limits.max_document_bytes, f"SCXML file {str(path)!r}"), path
 
 
-def _read_document(root: ET.Element, lines: dict[ET.Element, int], trusted: bool,
-                   base_dir: Path, default_name: str) -> Chart:
+def _read_document(parent: ReadContext, root: ET.Element, default_name: str) -> Chart:
     if local_name(root.tag) != "scxml":
         raise ChartError(f"not an SCXML document: the root element is <{local_name(root.tag)}>")
     datamodel = root.get("datamodel")
     if datamodel == "xpath":
         raise ChartError("the xpath datamodel is not supported (use python or null)")
-    ctx = ReadContext(lines, trusted=trusted, python=datamodel != "null", base_dir=base_dir)
+    ctx = ReadContext(parent.lines, trusted=parent.trusted, python=datamodel != "null",
+                      base_dir=parent.base_dir, loader=parent.loader, limits=parent.limits)
     ctx.ids = {el.get("id", "") for el in root.iter()} - {""}
-    ctx.read_child = lambda element: _read_document(element, lines, trusted, base_dir, "inline")
+    ctx.read_child = lambda element: _read_document(ctx, element, "inline")
     return _read_chart(ctx, root, default_name)
 
 
@@ -157,7 +195,7 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         parts.add(ctx, child, child_tag)
     if "initial" in attrs and parts.initial is not None:
         raise ctx.error(element, "has both an initial attribute and an <initial> child")
-    return State(
+    state = State(
         id=ctx.state_id(element),
         states=tuple(parts.states),
         initial=attrs.get("initial") or parts.initial,
@@ -170,6 +208,10 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         initial_actions=parts.initial_actions,
         kind=tag if tag in ("parallel", "final") else None,  # type: ignore[arg-type]
     )
+    problem = shape_problem(state)
+    if problem is not None:
+        raise ctx.error(element, f"id={state.id!r}: {problem}")
+    return state
 
 
 class _StateParts:
@@ -270,8 +312,9 @@ def _read_data(ctx: ReadContext, element: ET.Element) -> DataItem:
     if len(given) > 1:
         raise ctx.error(element, f"has more than one of {', '.join(given)}")
     if "src" in attrs:
-        text = ctx.read_file(element, attrs["src"]).decode("utf-8-sig")
-        return DataItem(attrs["id"], value=inline_literal(text))
+        text = decode(ctx.read_file(element, attrs["src"]),
+                      f"<data id={attrs['id']!r}> src={attrs['src']!r}")
+        return DataItem(attrs["id"], value=ctx.literal(element, text))
     expr = ctx.expression(element, "expr", attrs.get("expr"))
     return DataItem(attrs["id"], expr=expr, value=inline)
 
