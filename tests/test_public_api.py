@@ -14,7 +14,6 @@ EXPECTED_TOP = {
     "ChartError", "ChartWarning", "Clock",
     "CompiledChart", "Content", "DataItem", "DoneData", "Effect", "Event", "EventNotAccepted",
     "ExecutionError", "Final", "Foreach", "History", "If", "Invoke", "Log", "Machine",
-    "InvalidPayload", "LimitExceeded", "Limits",
     "MachineFinished", "Microstep", "Outcome", "Parallel", "Param", "Raise", "Script", "Send",
     "Snapshot", "SnapshotError", "SnapshotMismatch", "State", "StatekeeperError", "StepResult",
     "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
