@@ -18,6 +18,10 @@ EXPECTED_TOP = {
     "Snapshot", "SnapshotError", "SnapshotMismatch", "State", "StatekeeperError", "StepResult",
     "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
     "initial_step", "step",
+    "InvalidPayload", "LimitExceeded", "Limits",
+    # the result type of every client method, and the policies an Effect takes
+    "InstanceState", "Breaker", "BreakerOpen", "BreakerState", "Bulkhead", "RateLimit",
+    "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
 }
 
 

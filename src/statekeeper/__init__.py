@@ -58,8 +58,20 @@ if TYPE_CHECKING:
     from .client import AsyncClient, Client
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
+    from .resilience import (
+        Breaker,
+        BreakerOpen,
+        BreakerState,
+        Bulkhead,
+        RateLimit,
+        ResilienceError,
+        RetriesExhausted,
+        Retry,
+        Timeout,
+    )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.registry import UnknownChart
+    from .runtime.state import InstanceState
     from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
 
 # Exports that pull in threads, asyncio or a database driver load on first use, so that
@@ -73,6 +85,11 @@ _LAZY = {
     "UnknownInstance": "storage.base", "UnknownDeadLetter": "runtime.engine",
     "CommitConflict": "runtime.engine",
     "EngineClosed": "runtime.engine",
+    "InstanceState": "runtime.state",
+    # the policies an Effect takes (the README's example uses them as top-level names)
+    "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
+    "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
+    "RetriesExhausted": "resilience", "Retry": "resilience", "Timeout": "resilience",
 }
 
 
@@ -95,6 +112,10 @@ __all__ = [
     "Assign",
     "AsyncClient",
     "AsyncMachine",
+    "Breaker",
+    "BreakerOpen",
+    "BreakerState",
+    "Bulkhead",
     "Call",
     "Cancel",
     "Chart",
@@ -117,6 +138,7 @@ __all__ = [
     "History",
     "If",
     "InstanceExists",
+    "InstanceState",
     "IntegrityError",
     "InvalidPayload",
     "Invoke",
@@ -130,6 +152,10 @@ __all__ = [
     "Parallel",
     "Param",
     "Raise",
+    "RateLimit",
+    "ResilienceError",
+    "RetriesExhausted",
+    "Retry",
     "Script",
     "Send",
     "Snapshot",
@@ -140,6 +166,7 @@ __all__ = [
     "StepResult",
     "StoreUnavailable",
     "SystemClock",
+    "Timeout",
     "Transition",
     "UnboundName",
     "UnknownChart",
