@@ -20,8 +20,8 @@ EXPECTED_TOP = {
     "initial_step", "step",
     "InvalidPayload", "LimitExceeded", "Limits",
     # the result type of every client method, and the policies an Effect takes
-    "InstanceState", "Breaker", "BreakerOpen", "BreakerState", "Bulkhead", "RateLimit",
-    "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
+    "IdempotencyKeyReused", "InstanceState", "Breaker", "BreakerOpen", "BreakerState",
+    "Bulkhead", "RateLimit", "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
 }
 
 

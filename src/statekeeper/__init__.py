@@ -70,6 +70,7 @@ if TYPE_CHECKING:
         Timeout,
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
+    from .runtime.errors import IdempotencyKeyReused
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
     from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
@@ -85,7 +86,7 @@ _LAZY = {
     "UnknownInstance": "storage.base", "UnknownDeadLetter": "runtime.engine",
     "CommitConflict": "runtime.engine",
     "EngineClosed": "runtime.engine",
-    "InstanceState": "runtime.state",
+    "IdempotencyKeyReused": "runtime.errors", "InstanceState": "runtime.state",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -136,6 +137,7 @@ __all__ = [
     "Final",
     "Foreach",
     "History",
+    "IdempotencyKeyReused",
     "If",
     "InstanceExists",
     "InstanceState",

@@ -17,6 +17,7 @@ from ..core.validate import did_you_mean
 from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.idempotency import fingerprint
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
@@ -171,7 +172,8 @@ class _BaseClient:
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
             instance_id, ev, True, idempotency_key, actor, trace_id,
             None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
-            Future() if answer is None else answer, None, 0, False)  # future due conflicts chained
+            Future() if answer is None else answer, None, 0, False,  # future due conflicts chained
+            None if idempotency_key is None else fingerprint(ev))
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
               actor: str | None, trace_id: str | None) -> Future[InstanceState]:
