@@ -20,8 +20,9 @@ EXPECTED_TOP = {
     "initial_step", "step",
     "InvalidPayload", "LimitExceeded", "Limits",
     # the result type of every client method, and the policies an Effect takes
-    "IdempotencyKeyReused", "InstanceState", "Breaker", "BreakerOpen", "BreakerState",
-    "Bulkhead", "RateLimit", "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
+    "ArgumentTypeError", "InvalidArgument", "IdempotencyKeyReused", "InstanceState",
+    "UnknownState", "Breaker", "BreakerOpen", "BreakerState", "Bulkhead", "RateLimit",
+    "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
 }
 
 

@@ -56,6 +56,7 @@ from .core import (
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+    from .client.errors import ArgumentTypeError, InvalidArgument, UnknownState
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
     from .resilience import (
@@ -79,6 +80,8 @@ if TYPE_CHECKING:
 # ``import statekeeper.core`` (the pure step) stays free of them.
 _LAZY = {
     "AsyncClient": "client", "Client": "client",
+    "ArgumentTypeError": "client.errors", "InvalidArgument": "client.errors",
+    "UnknownState": "client.errors",
     "Clock": "clock", "SystemClock": "clock", "VirtualClock": "clock",
     "AsyncMachine": "machine", "Machine": "machine", "Outcome": "machine",
     "UnknownChart": "runtime.registry", "InstanceExists": "storage.base",
@@ -110,6 +113,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "Assign",
     "AsyncClient",
     "AsyncMachine",
@@ -142,6 +146,7 @@ __all__ = [
     "InstanceExists",
     "InstanceState",
     "IntegrityError",
+    "InvalidArgument",
     "InvalidPayload",
     "Invoke",
     "LimitExceeded",
@@ -174,6 +179,7 @@ __all__ = [
     "UnknownChart",
     "UnknownDeadLetter",
     "UnknownInstance",
+    "UnknownState",
     "VirtualClock",
     "__version__",
     "compile_chart",
