@@ -138,3 +138,16 @@ def test_a_row_written_before_fingerprints_is_checked_by_event_name(client: Clie
     assert client.send("t-1", "pay", {"any": 1}, idempotency_key="old").outcome == "duplicate"
     with pytest.raises(IdempotencyKeyReused):
         client.send("t-1", "refund", idempotency_key="old")
+
+
+def test_the_fingerprint_tells_content_apart_and_never_fails() -> None:
+    from statekeeper.runtime.idempotency import fingerprint
+
+    same = [fingerprint(Event("pay", {"a": 1, "b": [2]})),
+            fingerprint(Event("pay", {"b": [2], "a": 1}))]
+    assert same[0] == same[1] and len(same[0]) == 24
+    different = {fingerprint(Event(name, data)) for name, data in [
+        ("pay", None), ("pay", "null"), ("pay", 1), ("pay", 1.0), ("pay", True), ("pay", "1"),
+        ("pay\n1", None), ("pa", "y"), ("pay", {1: 2}), ("pay", {"1": 3}), ("pay", "\ud800"),
+        ("pay", {"x", "y"}), ("pay", {1: 2, "a": 3})]}  # the last two: not JSON, no raise
+    assert len(different) == 13
