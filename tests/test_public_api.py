@@ -19,6 +19,10 @@ EXPECTED_TOP = {
     "SystemClock", "Transition", "UnboundName", "VirtualClock", "__version__", "compile_chart",
     "initial_step", "step", "InvalidPayload", "LimitExceeded", "Limits", "ReservedEventName",
     "UnstorableValue",
+    # the result type of every client method, and the policies an Effect takes
+    "ArgumentTypeError", "InvalidArgument", "IdempotencyKeyReused", "InstanceState",
+    "UnknownState", "Breaker", "BreakerOpen", "BreakerState", "Bulkhead", "RateLimit",
+    "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
 }
 
 

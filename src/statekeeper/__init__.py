@@ -58,16 +58,32 @@ from .core import (
 
 if TYPE_CHECKING:
     from .client import AsyncClient, Client
+    from .client.errors import ArgumentTypeError, InvalidArgument, UnknownState
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
+    from .resilience import (
+        Breaker,
+        BreakerOpen,
+        BreakerState,
+        Bulkhead,
+        RateLimit,
+        ResilienceError,
+        RetriesExhausted,
+        Retry,
+        Timeout,
+    )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
+    from .runtime.errors import IdempotencyKeyReused
     from .runtime.registry import UnknownChart
+    from .runtime.state import InstanceState
     from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
 
 # Exports that pull in threads, asyncio or a database driver load on first use, so that
 # ``import statekeeper.core`` (the pure step) stays free of them.
 _LAZY = {
     "AsyncClient": "client", "Client": "client",
+    "ArgumentTypeError": "client.errors", "InvalidArgument": "client.errors",
+    "UnknownState": "client.errors",
     "Clock": "clock", "SystemClock": "clock", "VirtualClock": "clock",
     "AsyncMachine": "machine", "Machine": "machine", "Outcome": "machine",
     "UnknownChart": "runtime.registry", "InstanceExists": "storage.base",
@@ -75,6 +91,11 @@ _LAZY = {
     "UnknownInstance": "storage.base", "UnknownDeadLetter": "runtime.engine",
     "CommitConflict": "runtime.engine",
     "EngineClosed": "runtime.engine",
+    "IdempotencyKeyReused": "runtime.errors", "InstanceState": "runtime.state",
+    # the policies an Effect takes (the README's example uses them as top-level names)
+    "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
+    "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
+    "RetriesExhausted": "resilience", "Retry": "resilience", "Timeout": "resilience",
 }
 
 
@@ -94,9 +115,14 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArgumentTypeError",
     "Assign",
     "AsyncClient",
     "AsyncMachine",
+    "Breaker",
+    "BreakerOpen",
+    "BreakerState",
+    "Bulkhead",
     "Call",
     "Cancel",
     "Chart",
@@ -117,9 +143,12 @@ __all__ = [
     "Final",
     "Foreach",
     "History",
+    "IdempotencyKeyReused",
     "If",
     "InstanceExists",
+    "InstanceState",
     "IntegrityError",
+    "InvalidArgument",
     "InvalidPayload",
     "Invoke",
     "LimitExceeded",
@@ -132,7 +161,11 @@ __all__ = [
     "Parallel",
     "Param",
     "Raise",
+    "RateLimit",
     "ReservedEventName",
+    "ResilienceError",
+    "RetriesExhausted",
+    "Retry",
     "Script",
     "Send",
     "Snapshot",
@@ -143,11 +176,13 @@ __all__ = [
     "StepResult",
     "StoreUnavailable",
     "SystemClock",
+    "Timeout",
     "Transition",
     "UnboundName",
     "UnknownChart",
     "UnknownDeadLetter",
     "UnknownInstance",
+    "UnknownState",
     "UnstorableValue",
     "VirtualClock",
     "__version__",

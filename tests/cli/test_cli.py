@@ -114,7 +114,8 @@ def test_missing_file_and_unknown_suffix(tmp_path: Path) -> None:
     assert_clean_failure(run("validate", str(tmp_path / "nope.yaml")), "nope.yaml: no such file")
     path = write(tmp_path / "chart.toml", "name = 'x'\n")
     assert_clean_failure(run("validate", str(path)), "must end in .json, .yaml, .yml, .scxml")
-    assert_clean_failure(run("diagram", str(tmp_path)), "is a directory")
+    folder = run("diagram", str(tmp_path))  # a usage error: exit status 2
+    assert folder.returncode == 2 and "is a directory, not a regular file" in folder.stderr
 
 
 def test_malformed_yaml_and_json(tmp_path: Path) -> None:

@@ -26,6 +26,14 @@ def test_the_demo_survives_its_own_sigkill(tmp_path: Path) -> None:
     assert events.count("delivered") == 1 and events.count("statekeeper.start") == 1
     calls = [json.loads(line) for line in db.with_suffix(".payments.jsonl").read_text().splitlines()]
     assert [c["ok"] for c in calls if c["order"] == "o-1"] == [False, False, True]
+    # The printout explains the keys: a new one per charge the chart retries (it enters the
+    # charging state, Placed, again: a new effect), one per effect across its own attempts.
+    keys = [c["key"] for c in calls if c["order"] == "o-1" and c["op"] == "charge"]
+    assert len(set(keys)) == 3
+    explained = next(line for line in run.stdout.splitlines() if "charged under 3 keys" in line)
+    assert all(key in explained for key in keys)
+    assert "enters Placed\n    again" in run.stdout
+    assert "keeps its one key on every attempt" in run.stdout
 
 
 def test_the_second_phase_refuses_to_run_without_the_first(tmp_path: Path) -> None:

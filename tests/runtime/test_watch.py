@@ -71,8 +71,10 @@ def test_async_watch_and_when(tmp_path: Path) -> None:
     assert asyncio.run(scenario()) == ["b", "c", "end"]
 
 
-@pytest.mark.parametrize("bad", ["", None])
-def test_start_refuses_an_empty_id(client: Client, bad: object) -> None:
+@pytest.mark.parametrize(("bad", "error", "reason"), [
+    ("", ValueError, "must not be empty"), (None, TypeError, "takes a string, not None")])
+def test_start_refuses_an_empty_id(client: Client, bad: object, error: type[Exception],
+                                   reason: str) -> None:
     client.register(RING)
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(error, match=reason):
         client.start("ring", bad)  # type: ignore[arg-type]

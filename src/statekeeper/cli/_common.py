@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import stat
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +18,20 @@ from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
 if TYPE_CHECKING:
     from statekeeper.storage.sqlite import SQLiteStore
 
-__all__ = ["CommandError", "Subparsers", "add_chart_arguments", "add_db_argument",
-           "database_path", "load", "print_rows", "read_store"]
+__all__ = [
+    "CommandError",
+    "Subparsers",
+    "UsageError",
+    "add_chart_arguments",
+    "add_db_argument",
+    "database_path",
+    "int_argument",
+    "load",
+    "print_rows",
+    "read_store",
+    "regular_file",
+    "text_argument",
+]
 
 _R = TypeVar("_R")
 
@@ -26,6 +40,65 @@ Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 class CommandError(Exception):
     """A failure the user can fix; ``main`` prints it without a traceback and exits with 1."""
+
+    exit_status = 1
+
+
+class UsageError(CommandError):
+    """An argument that cannot be right whatever the file holds: exit status 2.
+
+    A pipe or a device where a chart file is expected, an output that is the input; 2 is
+    argparse's status for usage errors.
+    """
+
+    exit_status = 2
+
+
+def text_argument(value: str) -> str:
+    """An argparse ``type`` for ids and names: text that can be stored.
+
+    Command-line bytes that are not UTF-8 arrive as lone surrogates, which no store can hold
+    (SQLite would fail deep inside with a ``UnicodeEncodeError``).
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(
+            f"{value.encode('utf-8', 'surrogateescape')!r} is not UTF-8 text") from None
+    return value
+
+
+def int_argument(value: str) -> int:
+    """An argparse ``type`` for row numbers: an int SQLite can hold (64 bits, signed)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {value!r}") from None
+    if not -(2 ** 63) <= number < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"{value} is out of range (a 64-bit integer)")
+    return number
+
+
+def regular_file(path: str, role: str) -> os.stat_result | None:
+    """Refuse a path that exists and is not a regular file; its ``stat`` (``None``: missing).
+
+    Only ``stat`` is used, never ``open``: opening a FIFO with no writer waits forever, and
+    reading a device (``/dev/zero``) never ends.  A symlink is followed.
+    """
+    try:
+        found = os.stat(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CommandError(f"{path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(found.st_mode):
+        kind = ("a directory" if stat.S_ISDIR(found.st_mode) else
+                "a pipe (FIFO)" if stat.S_ISFIFO(found.st_mode) else
+                "a device" if stat.S_ISCHR(found.st_mode) or stat.S_ISBLK(found.st_mode) else
+                "a socket" if stat.S_ISSOCK(found.st_mode) else "a special file")
+        raise UsageError(f"{path}: is {kind}, not a regular file; the {role} must be a "
+                         f"file (to use text from a pipe, save it to a file first)")
+    return found
 
 
 def add_chart_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,14 +115,15 @@ def add_chart_arguments(parser: argparse.ArgumentParser) -> None:
 def load(path: str, *, trusted: bool) -> Chart:
     """Read the chart in ``path``, turning every expected failure into a :class:`CommandError`."""
     file = Path(path)
-    if not file.exists():
+    if regular_file(path, "chart") is None:
         raise CommandError(f"{path}: no such file")
-    if file.is_dir():
-        raise CommandError(f"{path}: is a directory, not a chart file")
     try:
         return load_chart(file, trusted=trusted)
     except YamlNotInstalled as exc:
         raise CommandError(str(exc)) from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path}: is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+                           f"offset {exc.start}); save the chart as UTF-8") from None
     except ChartError as exc:
         raise CommandError(f"{path}: {exc}{trust_hint(exc, trusted)}") from None
 

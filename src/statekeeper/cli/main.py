@@ -46,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.run(args))
-    except (CommandError, StatekeeperError) as exc:
+    except CommandError as exc:
+        _error(str(exc))
+        return exc.exit_status
+    except StatekeeperError as exc:
         _error(str(exc))
     except BrokenPipeError:
         # The reader went away (``statekeeper diagram x.yaml | head``): not an error to

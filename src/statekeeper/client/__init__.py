@@ -20,7 +20,7 @@ from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
-from ._base import _BaseClient, _check_wait, open_store
+from ._base import _BaseClient, _check_wait, check_text, check_wait_flag, open_store
 from ._page import QueryPage
 
 __all__ = ["AsyncClient", "Client", "QueryPage", "open_store"]
@@ -65,6 +65,8 @@ class Client(_BaseClient):
             MachineFinished: the instance already finished.
 
         """
+        if wait is not True and wait is not False:
+            check_wait_flag(wait)
         future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
         return future.result() if wait else future
 
@@ -79,6 +81,7 @@ class Client(_BaseClient):
         ``after=seq`` returns only the rows after that one (an answer's ``rev`` is the ``seq``
         of the row its step wrote), for reading a log as it grows.
         """
+        check_text("history", "instance_id", instance_id)
         self.store.load(instance_id)
         return self.store.history(instance_id, limit=limit, after=after)
 
@@ -104,6 +107,7 @@ class Client(_BaseClient):
                 for state in changes:
                     print(state.configuration)
         """
+        check_text("watch", "instance_id", instance_id, optional=True)
         _check_wait("watch", timeout)
         return Watch(self._watchers, instance_id, timeout, self._closers)
 
@@ -111,12 +115,16 @@ class Client(_BaseClient):
         """Block until ``state`` is active in the instance (or raise ``TimeoutError``).
 
         Raises:
-            KeyError: the instance's chart has no such state (it could never be reached).
+            UnknownState: the instance's chart has no such state (it could never be reached;
+                a KeyError).
+            ArgumentTypeError, InvalidArgument: an id or state that is not a string.
             EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
+        check_text("when", "instance_id", instance_id)
+        check_text("when", "state", state)
         _check_wait("when", timeout)
         reached = threading.Event()
         closed: list[bool] = []
@@ -147,6 +155,7 @@ class Client(_BaseClient):
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""
+        check_text("dead_letters", "instance_id", instance_id, optional=True)
         return self.store.dead_letters(instance_id)
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord:
@@ -158,10 +167,12 @@ class Client(_BaseClient):
 
         The effect keeps its idempotency key and gets its whole policy again.
         """
+        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True)
         return dead_letters.replay(self.engine, letter_id, actor).result()
 
     def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         """Drop a dead letter for good; logged in the instance's history with ``actor``."""
+        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True)
         done = dead_letters.discard(self.engine, letter_id, actor)
         if done is not None:
             done.result()

@@ -15,7 +15,7 @@ from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
-from ._base import _BaseClient, _check_wait
+from ._base import _BaseClient, _check_wait, check_text, check_wait_flag
 from ._page import QueryPage
 from ._waker import LoopAnswer, LoopWaker
 
@@ -53,6 +53,8 @@ class AsyncClient(_BaseClient):
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
                    trace_id: str | None = None, wait: bool = True) -> Any:
+        if wait is not True and wait is not False:
+            check_wait_flag(wait)
         if not wait:
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
                                          trace_id))
@@ -63,10 +65,12 @@ class AsyncClient(_BaseClient):
         return await waiter
 
     async def get(self, instance_id: str) -> InstanceState:
+        check_text("get", "instance_id", instance_id)
         return await asyncio.to_thread(self._get, instance_id)
 
     async def history(self, instance_id: str, *, limit: int | None = None,
                       after: int = 0) -> list[TransitionRecord]:
+        check_text("history", "instance_id", instance_id)
         await asyncio.to_thread(self.store.load, instance_id)
         return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
                                        after=after)
@@ -88,6 +92,7 @@ class AsyncClient(_BaseClient):
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
+        check_text("watch", "instance_id", instance_id, optional=True)
         _check_wait("watch", timeout)
         return self._watch(instance_id, timeout)
 
@@ -111,12 +116,14 @@ class AsyncClient(_BaseClient):
         """Wait until ``state`` is active in the instance (or raise ``TimeoutError``).
 
         Raises:
-            KeyError: the instance's chart has no such state.
+            UnknownState: the instance's chart has no such state (a KeyError).
             EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
+        check_text("when", "instance_id", instance_id)
+        check_text("when", "state", state)
         _check_wait("when", timeout)
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
@@ -165,6 +172,7 @@ class AsyncClient(_BaseClient):
         return changes, stop
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
+        check_text("dead_letters", "instance_id", instance_id, optional=True)
         return await asyncio.to_thread(self.store.dead_letters, instance_id)
 
     async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
@@ -172,10 +180,12 @@ class AsyncClient(_BaseClient):
 
     async def replay_dead_letter(self, letter_id: int, *,
                                  actor: str | None = None) -> InstanceState:
+        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True)
         future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
         return await self._wrap(future)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
+        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True)
         done = await asyncio.to_thread(dead_letters.discard, self.engine, letter_id, actor)
         if done is not None:
             await self._wrap(done)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
-from ..core.events import Event, as_event, refuse_reserved
+from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
 from ..core.payload import check_payload
@@ -19,6 +19,7 @@ from ..core.validate import did_you_mean
 from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.idempotency import fingerprint
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
@@ -27,8 +28,9 @@ from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ._page import QueryPage
+from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
-__all__ = ["open_store"]
+__all__ = ["check_text", "check_wait_flag", "open_store"]
 
 
 # every field, positionally (name data type sendid origin origintype invokeid meta): one per send
@@ -59,17 +61,61 @@ def open_store(url: str | Path, **options: Any) -> Store:
 
 def _check_wait(what: str, timeout: Any) -> None:
     """Refuse a wait that is not a number of seconds >= 0 (``None`` waits as long as it takes)."""
-    check_seconds(f"{what} timeout", timeout, zero=True, optional=True)
+    try:
+        check_seconds(f"{what} timeout", timeout, zero=True, optional=True)
+    except ValueError as exc:
+        raise InvalidArgument(str(exc)) from None
+
+
+def _shown(value: Any) -> str:
+    """``value`` for a message: its repr, cut short, and its type."""
+    text = repr(value)
+    return f"{text[:60]}... ({type(value).__name__})" if len(text) > 60 else \
+        f"{text} ({type(value).__name__})"
+
+
+def check_text(method: str, name: str, value: Any, *, optional: bool = False,
+               empty: bool = False) -> None:
+    """Refuse a string argument that is not one, or that the store could not keep.
+
+    Every id, event name, key, actor and trace id goes through here (ids on every method),
+    so a wrong argument gets the same answer whichever method it reached.
+
+    Raises:
+        ArgumentTypeError: ``value`` is not a ``str`` (nor ``None`` when ``optional``).
+        InvalidArgument: it is empty (unless ``empty``), or holds a lone surrogate, which
+            cannot be stored as UTF-8 text.
+
+    """
+    if not isinstance(value, str):
+        if value is None and optional:
+            return
+        raise ArgumentTypeError(f"{method}() {name}= takes a string"
+                                f"{' or None' if optional else ''}, not {_shown(value)}")
+    if not value and not empty:
+        raise InvalidArgument(f"{method}() {name}= must not be empty"
+                              f"{' (pass None for none)' if optional else ''}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidArgument(
+                f"{method}() {name}= holds a lone surrogate {value[exc.start]!r} at index "
+                f"{exc.start}, which cannot be stored as UTF-8 text; pass well-formed Unicode "
+                f"(decode bytes with errors='replace', say)") from None
 
 
 def _check_options(idempotency_key: Any, actor: Any, trace_id: Any) -> None:
     """Refuse what the log would store wrongly: a number as a key, an empty key (no key)."""
-    for name, value in (("idempotency_key", idempotency_key), ("actor", actor),
-                        ("trace_id", trace_id)):
-        if value is not None and type(value) is not str:
-            raise TypeError(f"send {name}= takes a string or None, not {value!r}")
-    if idempotency_key == "":
-        raise ValueError("send idempotency_key= must not be empty (pass None for no key)")
+    check_text("send", "idempotency_key", idempotency_key, optional=True)
+    check_text("send", "actor", actor, optional=True, empty=True)
+    check_text("send", "trace_id", trace_id, optional=True, empty=True)
+
+
+def check_wait_flag(wait: Any) -> None:
+    """Refuse a ``wait=`` that is not a bool (``"no"`` would wait)."""
+    if wait is not True and wait is not False:
+        raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
 class _BaseClient:
@@ -158,29 +204,55 @@ class _BaseClient:
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
                data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
                ) -> Future[InstanceState]:
-        if not isinstance(instance_id, str) or not instance_id:
-            raise ValueError("an instance id must be a non-empty string")
+        check_text("start", "instance_id", instance_id)
+        if isinstance(chart, str):
+            check_text("start", "chart", chart)
+            name = chart
+        elif isinstance(chart, (Chart, CompiledChart)):
+            name = chart.name
+        else:
+            raise ArgumentTypeError(f"start() chart= takes a chart name, a Chart or a "
+                                    f"CompiledChart, not {_shown(chart)}")
         if data is not None and not isinstance(data, Mapping):
-            raise TypeError(f"start data= takes a mapping (the instance's data), not {data!r}")
-        if labels is not None and not (isinstance(labels, Mapping) and all(
-                type(k) is str and type(v) is str for k, v in labels.items())):
-            raise TypeError(f"start labels= maps strings to strings, not {labels!r}")
+            raise ArgumentTypeError(
+                f"start() data= takes a mapping (the instance's data), not {_shown(data)}")
+        if labels is not None:
+            if not (isinstance(labels, Mapping) and all(
+                    type(k) is str and type(v) is str for k, v in labels.items())):
+                raise ArgumentTypeError(
+                    f"start() labels= maps strings to strings, not {_shown(labels)}")
+            for key, value in labels.items():
+                check_text("start", "labels", key)
+                check_text("start", "labels", value, empty=True)
         if data:
             check_payload(dict(data), limits=self.limits, what="instance data")
-        name = chart if isinstance(chart, str) else chart.name
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
                                                 dict(labels or {})))
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
+        if not (type(instance_id) is str and instance_id and instance_id.isascii()):
+            check_text("send", "instance_id", instance_id)  # the usual id passes untouched
         if type(event) is str:
             ev = _new_event(event, data, "external", None, None, None, None, {})
-        else:  # an Event as it is; anything else gets the error as_event gives it
-            ev = as_event(event, data)
-        if not ev.name:
-            raise ValueError(f"{ev.name!r} is not an event a caller may send")
-        refuse_reserved(ev.name)
+        elif isinstance(event, Event):
+            if data is not None:
+                raise InvalidArgument("send() data= is for an event given by name; an Event "
+                                      "carries its own data (Event(name, data))")
+            ev = event
+        elif isinstance(event, str):  # a str subclass (an enum.StrEnum, say)
+            ev = _new_event(str(event), data, "external", None, None, None, None, {})
+        else:
+            raise ArgumentTypeError(
+                f"send() event= takes an event name (str) or an Event, not {_shown(event)}")
+        name = ev.name
+        if not (type(name) is str and name.isascii()):
+            check_text("send", "event", name, empty=True)
+        if not name:
+            raise InvalidArgument("send() event= '' is not an event a caller may send (it is "
+                                  "empty: name the event)")
+        refuse_reserved(name)
         if ev.data is not None:
             check_payload(ev.data, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
@@ -188,7 +260,8 @@ class _BaseClient:
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
             instance_id, ev, True, idempotency_key, actor, trace_id,
             None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
-            Future() if answer is None else answer, None, 0, False)  # future due conflicts chained
+            Future() if answer is None else answer, None, 0, False,  # future due conflicts chained
+            None if idempotency_key is None else fingerprint(ev))
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
               actor: str | None, trace_id: str | None) -> Future[InstanceState]:
@@ -202,10 +275,11 @@ class _BaseClient:
         """
         entry = self.registry.find(current.chart, current.version)
         if entry is not None and state not in entry.chart.nodes:
-            raise KeyError(f"chart {current.chart!r} v{current.version} has no state {state!r}"
-                           f"{did_you_mean(str(state), entry.chart.nodes)}")
+            raise UnknownState(f"when(): chart {current.chart!r} v{current.version} has no "
+                               f"state {state!r}{did_you_mean(str(state), entry.chart.nodes)}")
 
     def _get(self, instance_id: str) -> InstanceState:
+        check_text("get", "instance_id", instance_id)
         return InstanceState.from_record(self.store.load(instance_id))
 
     def _query(self, chart: str | None, state: str | None, labels: Mapping[str, str] | None,

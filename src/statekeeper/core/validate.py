@@ -8,10 +8,10 @@ but usually a mistake, so it warns by default and fails when asked (``checks="er
 from __future__ import annotations
 
 import difflib
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
+from ._warn import warn_caller
 from .errors import ChartError, ChartWarning
 from .nodes import COMPOUND, FINAL, HISTORY, PARALLEL, Node
 
@@ -39,7 +39,7 @@ def check_chart(compiled: Any, checks: str) -> None:
     for state, reason in problems:
         if checks == "error":
             raise ChartError(reason, state)
-        warnings.warn(f"state {state!r} {reason}", ChartWarning, stacklevel=4)
+        warn_caller(f"state {state!r} {reason}", ChartWarning)
 
 
 def _reachable(root: Node) -> set[Node]:

@@ -202,6 +202,19 @@ def _resume(client: Client, clock: VirtualClock, chart: CompiledChart, ledger: P
     return 0 if ok else 1
 
 
+def _explain_keys(calls: list[dict[str, Any]], out: TextIO) -> None:
+    """Say why a retried charge has a new key while an effect's own attempts share one."""
+    charges = [c["key"] for c in calls if c["op"] == "charge" and c["order"] == "o-1"]
+    print(f"  why o-1 was charged under {len(charges)} keys ({', '.join(charges)}):\n"
+          f"    the chart retries a failed charge itself: error.effect.charge enters Placed\n"
+          f"    again, whose entry starts the charge: a new step, so a new effect with a new\n"
+          f"    key (<instance>:<rev>:<effect>, naming the step that started it). A charge\n"
+          f"    the chart retries is a new request to the payment API, not a repeat.\n"
+          f"    An effect retried by its own policy (Effect(retry=Retry(...))), or run again\n"
+          f"    after a crash, keeps its one key on every attempt: that is what lets the\n"
+          f"    payment API refuse to charge twice for one request.", file=out)
+
+
 def _summary(client: Client, payments: PaymentAPI, out: TextIO) -> bool:
     print("== summary", file=out)
     finals = {}
@@ -222,6 +235,7 @@ def _summary(client: Client, payments: PaymentAPI, out: TextIO) -> bool:
     keys = [c["key"] for c in calls]
     problems = client.store.integrity_check()
     print(f"  idempotency keys: {len(keys)} calls, {len(set(keys))} distinct", file=out)
+    _explain_keys(calls, out)
     print(f"  store integrity check: {problems if problems else 'ok'}", file=out)
     refunds = [c for c in calls if c["op"] == "refund" and c["order"] == "o-2"]
     ok = (finals == {"o-1": "Delivered", "o-2": "Cancelled"} and len(set(keys)) == len(keys)

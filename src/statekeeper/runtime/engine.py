@@ -29,6 +29,7 @@ from .cache import InstanceCache
 from .chain import chain, unsettle
 from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
+from .idempotency import check_repeat
 from .inbox import STOP, Inbox
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
@@ -277,6 +278,8 @@ class Engine:
                 read = self._keys_read
                 seen = read[key] if key in read else self.store.mailbox(*key)
                 if seen is not None:
+                    if request.strict:  # a caller's: the same request, or refused
+                        check_repeat(seen, request)
                     state = InstanceState.from_dict({**seen.result, "outcome": "duplicate"})
                     request.future.set_result(state)
                     return None

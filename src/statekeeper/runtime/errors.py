@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..core.errors import StatekeeperError
 from ..storage.base import StoreError
 
-__all__ = ["CommitConflict", "EngineClosed", "UnknownDeadLetter"]
+__all__ = ["CommitConflict", "EngineClosed", "IdempotencyKeyReused", "UnknownDeadLetter"]
 
 
 class CommitConflict(StoreError):
@@ -39,3 +39,26 @@ class EngineClosed(StatekeeperError, RuntimeError):
     def __init__(self) -> None:
         super().__init__("the client is closed, or its engine was never started: it takes no "
                          "requests (nothing of this one was written)")
+
+
+class IdempotencyKeyReused(StatekeeperError, ValueError):
+    """An idempotency key already used for another request (another event, or other data).
+
+    A key names one request: its repeat (the same event name and data) gets the first result
+    and changes nothing, but the same key with different content is a caller's bug (two
+    requests sharing a key), and answering "duplicate" would hide that the second never ran.
+    Nothing of the request was written.
+    """
+
+    def __init__(self, instance_id: str, key: str, first_event: str, event: str) -> None:
+        self.instance_id = instance_id
+        self.key = key
+        self.first_event = first_event
+        self.event = event
+        what = (f"event {event!r}" if event != first_event
+                else f"event {event!r} with different data")
+        super().__init__(
+            f"idempotency key {key!r} of instance {instance_id!r} was first used for event "
+            f"{first_event!r}; this request sends {what}. A key names one request: send a "
+            f"new idempotency key for a new request (a repeat with the same event and data "
+            f"gets the first result). Nothing was applied")

@@ -267,7 +267,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     state = InstanceState.from_record(new, outcome)
     if request.idempotency_key and outcome == "ignored":
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
-                                       state.to_dict(), now)
+                                       state.to_dict(), now, request.fingerprint)
     return Plan(commit, state, snapshot)
 
 
@@ -321,7 +321,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         _commands(plan, commit, entry, record.id, commands, now, rev)
     if delivery is not None and delivery.idempotency_key:
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
-                                       plan.state.to_dict(), now)
+                                       plan.state.to_dict(), now, delivery.fingerprint)
     return plan
 
 

@@ -87,6 +87,9 @@ class DeliverEvent:
     #: an event the chart sent itself, planned right after the step that sent it (in the same
     #: group commit): if that commit is lost, so is this one, and the origin sends it again
     chained: bool = False
+    #: a caller's keyed request: the fingerprint of its content, which its mailbox row keeps
+    #: (:mod:`~statekeeper.runtime.idempotency`); taken when it is sent, on the caller's thread
+    fingerprint: str | None = None
 
 
 @dataclass(slots=True)

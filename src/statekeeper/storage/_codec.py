@@ -139,6 +139,8 @@ LETTER_KINDS = frozenset({"effect", "event", "row"})
 # timers:       instance timer_id due event target policy (then, not selected: set_rev position)
 # dead_letters: id kind instance key payload errors at
 I_REV, I_CREATED = 7, 9
+#: the key of a mailbox row's ``result`` object that holds its request's fingerprint
+MAILBOX_FINGERPRINT = "request_fingerprint"
 
 
 @dataclass(slots=True)
@@ -223,7 +225,10 @@ def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> 
     f = commit.effect_finished
     encoded.finish = None if f is None else (f.status, f.error, f.key)
     m = commit.mailbox
-    encoded.mailbox = None if m is None else (m.instance, m.key, m.event, dumps(m.result), m.at)
+    encoded.mailbox = None if m is None else (
+        m.instance, m.key, m.event,
+        dumps(m.result if m.fingerprint is None
+              else {**m.result, MAILBOX_FINGERPRINT: m.fingerprint}), m.at)
     encoded.dead_letters = [(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
                             for d in commit.dead_letters]
     r = commit.effect_released

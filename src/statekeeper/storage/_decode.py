@@ -13,6 +13,7 @@ from ._codec import (
     EFFECT_STATUSES,
     INSTANCE_STATUSES,
     LETTER_KINDS,
+    MAILBOX_FINGERPRINT,
     OUTCOMES,
     POLICIES,
     Row,
@@ -192,9 +193,11 @@ def _transition(r: Row) -> TransitionRecord:
 
 @_decoder("mailbox", _k(("instance", 0), ("key", 1)), 5)
 def _mailbox(r: Row) -> MailboxRecord:
+    result = _object(r[3], "result")
+    fingerprint = result.pop(MAILBOX_FINGERPRINT, None)
     return MailboxRecord(instance=_text(r[0], "instance"), key=_text(r[1], "key"),
-                         event=_text(r[2], "event"), result=_object(r[3], "result"),
-                         at=_num(r[4], "at"))
+                         event=_text(r[2], "event"), result=result, at=_num(r[4], "at"),
+                         fingerprint=_opt_text(fingerprint, MAILBOX_FINGERPRINT))
 
 
 @_decoder("outbox", _k(("key", 1)), 14)

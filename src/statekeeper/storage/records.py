@@ -100,13 +100,21 @@ class TransitionRecord:
 
 @dataclass(frozen=True, slots=True)
 class MailboxRecord:
-    """An idempotency key seen for an instance, and the result first returned for it."""
+    """An idempotency key seen for an instance, and the result first returned for it.
+
+    ``fingerprint`` identifies the first request's content (event name and data, see
+    :mod:`statekeeper.runtime.idempotency`), so that the key reused for another request is
+    refused; ``None`` in rows written before it was kept.  The SQLite file keeps it in the
+    ``result`` column's JSON object (as ``request_fingerprint``): no schema change, and a file
+    stays readable by a release that does not know it.
+    """
 
     instance: str
     key: str
     event: str
     result: dict[str, Any]
     at: float
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

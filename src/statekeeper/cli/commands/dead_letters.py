@@ -15,7 +15,7 @@ from typing import Any
 
 from statekeeper.storage.records import DeadLetterRecord
 
-from .._common import Subparsers, add_db_argument, database_path
+from .._common import Subparsers, add_db_argument, database_path, int_argument, text_argument
 
 __all__ = ["register", "run"]
 
@@ -30,16 +30,17 @@ def register(subparsers: Subparsers) -> None:
     add_db_argument(parser)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = actions.add_parser("list", help="one line per dead letter")
-    listing.add_argument("--instance", help="only this instance's letters")
+    listing.add_argument("--instance", type=text_argument,
+                         help="only this instance's letters")
     listing.add_argument("--json", action="store_true", help="print JSON lines")
     for name, text in (("show", "one letter with its error history"),
                        ("replay", "run the effect again (same idempotency key) or "
                                   "deliver the event again"),
                        ("discard", "drop the letter for good")):
         action = actions.add_parser(name, help=text)
-        action.add_argument("letter", type=int, metavar="ID")
+        action.add_argument("letter", type=int_argument, metavar="ID")
         if name != "show":
-            action.add_argument("--actor", default=None,
+            action.add_argument("--actor", default=None, type=text_argument,
                                 help="who did it, for the log (default: your login name)")
     parser.set_defaults(run=run)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from statekeeper.io.diagram import to_dot, to_mermaid
 
-from .._common import Subparsers, add_chart_arguments, load
+from .._common import CommandError, Subparsers, UsageError, add_chart_arguments, load, regular_file
 
 __all__ = ["register", "run"]
 
@@ -39,13 +39,35 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the chart and write its diagram."""
+    if args.output:
+        _check_output(args.file, args.output)
     chart = load(args.file, trusted=args.trusted)
     fmt = args.format
     if fmt is None and args.output:
         fmt = _SUFFIX_FORMATS.get(Path(args.output).suffix.lower())
     text = _FORMATS[fmt or "mermaid"](chart)
     if args.output:
-        Path(args.output).write_text(text, encoding="utf-8")
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"{args.output}: cannot write the diagram: "
+                               f"{exc.strerror or exc}") from None
     else:
         sys.stdout.write(text)
     return 0
+
+
+def _check_output(source: str, output: str) -> None:
+    """Refuse an output that is the chart being read, by any path, or that is not a file.
+
+    ``-o chart.yaml`` would replace the chart with its diagram; a symlink, a hard link or
+    another spelling of the same path is the same file, so files are compared by device
+    and inode, not by name.
+    """
+    written = regular_file(output, "output")
+    read = regular_file(source, "chart")
+    if written is not None and read is not None and (
+            (written.st_dev, written.st_ino) == (read.st_dev, read.st_ino)):
+        raise UsageError(f"{output}: is the chart being read ({source}); writing the diagram "
+                         f"there would replace the chart: choose another --output "
+                         f"(say {Path(source).with_suffix('.mmd').name})")

@@ -9,7 +9,15 @@ import argparse
 
 from statekeeper.storage.records import TransitionRecord
 
-from .._common import CommandError, Subparsers, add_db_argument, print_rows, read_store
+from .._common import (
+    CommandError,
+    Subparsers,
+    add_db_argument,
+    int_argument,
+    print_rows,
+    read_store,
+    text_argument,
+)
 
 __all__ = ["register", "run"]
 
@@ -22,10 +30,11 @@ def register(subparsers: Subparsers) -> None:
                     "events, who sent them and why.",
     )
     add_db_argument(parser)
-    parser.add_argument("instance", metavar="INSTANCE", help="the instance id")
-    parser.add_argument("--after", type=int, default=0, metavar="SEQ",
+    parser.add_argument("instance", metavar="INSTANCE", type=text_argument,
+                        help="the instance id")
+    parser.add_argument("--after", type=int_argument, default=0, metavar="SEQ",
                         help="only the rows after this seq (to follow a log as it grows)")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many rows")
+    parser.add_argument("--limit", type=int_argument, default=None, help="at most this many rows")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.set_defaults(run=run)
 
