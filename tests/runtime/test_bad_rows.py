@@ -136,3 +136,35 @@ def test_a_rewound_revision_is_named_not_blamed_on_another_writer(tmp_path: Path
     with sqlite3.connect(path) as conn:
         (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
     assert rows == 3
+
+
+@pytest.mark.parametrize("damage", ["UPDATE mailbox SET result = '{broken'",
+                                    "UPDATE mailbox SET at = 'yesterday'"])
+def test_a_corrupted_mailbox_row_fails_only_sends_with_its_key(tmp_path: Path,
+                                                                damage: str) -> None:
+    """An idempotency key's remembered answer that cannot be read is named, never forgotten.
+
+    Setting it aside would forget that the key was used, and a retried send would apply a
+    second time; so only sends with that key fail, every other key and instance goes on, and
+    ``statekeeper check`` lists the row.
+    """
+    from statekeeper.cli.main import main
+
+    path = tmp_path / "doors.db"
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        client.start("door", "d-1")
+        client.start("door", "d-2")
+        client.send("d-1", "open", idempotency_key="k-1")
+    _tamper(path, damage + " WHERE instance = 'd-1' AND key = 'k-1'")
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        for _ in range(2):
+            with pytest.raises(IntegrityError, match=r"d-1"):
+                client.send("d-1", "open", idempotency_key="k-1")
+        assert client.send("d-1", "close", idempotency_key="k-2").state == "closed"
+        assert client.send("d-2", "open", idempotency_key="k-1").state == "opened"
+    with sqlite3.connect(path) as conn:
+        (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
+    assert rows == 3  # start, open, close: the refused key applied nothing
+    assert main(["check", "--db", str(path)]) == 1
