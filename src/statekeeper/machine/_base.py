@@ -121,7 +121,7 @@ class BaseMachine:
         if listeners:
             self._extras().listeners.extend(listeners)
         if _snapshot is not None:
-            _snapshot.check(chart)
+            _snapshot.validate(chart)
             self._load(_snapshot)
             return
         cached = chart.memo.get(_INIT) if data is None and _parent is None else None
