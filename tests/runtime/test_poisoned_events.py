@@ -95,3 +95,21 @@ def test_a_chart_with_an_invoke_is_refused_when_registered(client: Client) -> No
     with pytest.raises(ChartError, match="invoke") as info:
         client.register(chart)
     assert info.value.state == "busy"
+
+
+@pytest.mark.parametrize(("result", "reason"), [
+    ({"amount": float("nan")}, "nan is not a number"),
+    ({"codes": {404: "missing"}}, "the key 404"),
+    ({"name": "\udcff"}, "lone surrogate"),
+])
+def test_an_effect_result_json_would_change_is_the_effect_failing(client: Client, result: Any,
+                                                                  reason: str) -> None:
+    # NaN used to be stored as non-standard JSON and {404: ...} as {"404": ...}: the chart
+    # saw another value than the effect returned
+    client.register(FETCH, effects={"fetch": lambda args, key: result})
+    client.start("fetch", "f-1")
+    client.send("f-1", "go")
+    client.worker.run_until_idle()
+    assert client.get("f-1").state == "failed"
+    (effect,) = client.store.effects("f-1")
+    assert effect.status == "failed" and reason in (effect.last_error or "")

@@ -7,14 +7,33 @@ never continued by a chart it was not taken from.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import SnapshotError, SnapshotMismatch
+from ._restore import chart_problems, shape_problems
+from .errors import (
+    InvalidPayload,
+    LimitExceeded,
+    SnapshotError,
+    SnapshotMismatch,
+    UnstorableValue,
+)
+from .limits import Limits
+from .payload import check_payload
 
 __all__ = ["SNAPSHOT_FORMAT", "Snapshot"]
 
 SNAPSHOT_FORMAT = "statekeeper.snapshot/1"
+_ANY_SIZE = Limits(max_depth=10_000, max_payload_bytes=2**62)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not standard JSON")
+
+
+#: standard JSON only: NaN and Infinity are refused, as :meth:`Snapshot.to_json` never writes them
+_STRICT = json.JSONDecoder(parse_constant=_no_constant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,33 +92,86 @@ class Snapshot:
     def from_dict(cls, raw: Any) -> Snapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, refusing anything malformed.
 
+        Checks every field's shape (timers, history and invocations included); what only the
+        chart can tell (states known, configuration legal) is :meth:`validate`'s.
+
         Raises:
-            SnapshotError: not a statekeeper snapshot, or a field has the wrong type.
+            SnapshotError: not a statekeeper snapshot, or a field has the wrong shape (each
+                named by its path, ``timers['t1'].due``).
 
         """
         if not isinstance(raw, dict) or raw.get("format") != SNAPSHOT_FORMAT:
             raise SnapshotError(
                 f"not a statekeeper snapshot (expected format {SNAPSHOT_FORMAT!r})"
             )
+        problems = list(shape_problems(raw))
+        if problems:
+            raise SnapshotError(f"corrupted snapshot: {'; '.join(problems[:5])}")
+        return cls(
+            chart=raw["chart"], version=raw["version"], hash=raw["hash"],
+            session=raw["session"], configuration=tuple(raw["configuration"]),
+            data=raw["data"], history={k: tuple(v) for k, v in raw["history"].items()},
+            timers=raw["timers"], invokes=raw["invokes"], done=raw["done"],
+            done_data=raw.get("done_data"), counter=raw["counter"], parent=raw.get("parent"),
+        )
+
+    def to_json(self) -> str:
+        """The snapshot as standard JSON text, exactly what :meth:`from_json` reads back.
+
+        Raises:
+            UnstorableValue: the data holds a value JSON cannot hold exactly (NaN, an int
+                key, a set...); its path says where.
+
+        """
+        raw = self.to_dict()
         try:
-            snap = cls(
-                chart=_typed(raw, "chart", str),
-                version=_typed(raw, "version", (int, str)),
-                hash=_typed(raw, "hash", str),
-                session=_typed(raw, "session", str),
-                configuration=tuple(_strings(raw, "configuration")),
-                data=_typed(raw, "data", dict),
-                history={str(k): tuple(v) for k, v in _typed(raw, "history", dict).items()},
-                timers=_typed(raw, "timers", dict),
-                invokes=_typed(raw, "invokes", dict),
-                done=_typed(raw, "done", bool),
-                done_data=raw.get("done_data"),
-                counter=_typed(raw, "counter", int),
-                parent=raw.get("parent"),
-            )
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise SnapshotError(f"corrupted snapshot: {exc}") from None
-        return snap
+            check_payload(raw, limits=_ANY_SIZE, what="the snapshot")
+        except InvalidPayload as exc:
+            raise UnstorableValue(exc.path, f"{exc.reason}; nothing was written") from None
+        except LimitExceeded:
+            raise UnstorableValue("$", "a value holds itself (a cycle) or is nested too "
+                                  "deep for JSON; nothing was written") from None
+        return json.dumps(raw, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Snapshot:
+        """Rebuild a snapshot from :meth:`to_json` text (or its UTF-8 bytes).
+
+        Raises:
+            SnapshotError: not JSON (standard JSON: no NaN), not UTF-8, or not a snapshot.
+
+        """
+        try:
+            if isinstance(text, bytes | bytearray):
+                text = bytes(text).decode("utf-8")
+            if not isinstance(text, str):
+                raise TypeError(f"from_json takes text or bytes, not {type(text).__name__}")
+            raw = _STRICT.decode(text)
+            text.encode("utf-8")  # a lone surrogate is not text a snapshot can hold
+        except (ValueError, RecursionError) as exc:  # UnicodeError and JSONDecodeError too
+            reason = "nested too deep" if isinstance(exc, RecursionError) else str(exc)[:200]
+            raise SnapshotError(f"not a statekeeper snapshot (not standard JSON text: "
+                                f"{reason})") from None
+        return cls.from_dict(raw)
+
+    def validate(self, chart: Any) -> None:
+        """Raise unless this snapshot can be continued by ``chart``: :meth:`check`, and more.
+
+        Also refuses a configuration no step could reach (two siblings, a parent missing, a
+        region missing), history naming states its parent does not have, invocations the
+        chart does not declare, and data JSON cannot hold exactly.  Machines call it when
+        restoring; the step itself only calls :meth:`check`, which is cheap.
+
+        Raises:
+            SnapshotMismatch: taken from another chart, version or structure.
+            SnapshotError: impossible for the chart (every problem named).
+
+        """
+        self.check(chart)
+        problems = chart_problems(self, chart)
+        if problems:
+            raise SnapshotError(f"snapshot of {self.session!r} cannot be continued by chart "
+                                f"{chart.name!r}: {'; '.join(problems[:5])}")
 
     def check(self, chart: Any) -> None:
         """Raise :class:`SnapshotMismatch` unless this snapshot was taken from ``chart``.
@@ -111,22 +183,9 @@ class Snapshot:
                 f"snapshot of chart {self.chart!r} v{self.version} (hash {self.hash[:12]}) "
                 f"cannot be loaded into {chart.name!r} v{chart.version} (hash {chart.hash[:12]})"
             )
+        if not self.configuration:
+            raise SnapshotError("snapshot configuration is empty: it names no active state")
         unknown = [s for s in self.configuration if s not in chart.nodes]
-        if unknown or not self.configuration:
+        if unknown:
             raise SnapshotError(f"snapshot configuration names unknown states {unknown}")
 
-
-def _typed(raw: dict[str, Any], key: str, kind: Any) -> Any:
-    if key not in raw:
-        raise ValueError(f"missing field {key!r}")
-    value = raw[key]
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise TypeError(f"field {key!r} has type {type(value).__name__}")
-    return value
-
-
-def _strings(raw: dict[str, Any], key: str) -> list[str]:
-    value: list[str] = _typed(raw, key, list)
-    if not all(isinstance(item, str) for item in value):
-        raise TypeError(f"field {key!r} must be a list of state ids")
-    return value

@@ -6,6 +6,7 @@ events, timers and child machines is written once here.
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -32,6 +33,7 @@ from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
+from ..core.views import DataView
 from ._env import (
     _DEFAULT_ENV,
     InvokeLoader,
@@ -48,6 +50,14 @@ __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
 _log = logging.getLogger("statekeeper")
 _INIT = "__initial__"
+
+
+def _copied(snapshot: Snapshot) -> Snapshot:
+    """``snapshot`` with its own copies of everything mutable in it."""
+    return replace(snapshot, data=copy.deepcopy(snapshot.data),
+                   history=dict(snapshot.history), timers=copy.deepcopy(snapshot.timers),
+                   invokes=copy.deepcopy(snapshot.invokes),
+                   done_data=copy.deepcopy(snapshot.done_data))
 
 
 class BaseMachine:
@@ -121,14 +131,14 @@ class BaseMachine:
         if listeners:
             self._extras().listeners.extend(listeners)
         if _snapshot is not None:
-            _snapshot.check(chart)
-            self._load(_snapshot)
+            _snapshot.validate(chart)
+            self._load(_copied(_snapshot))  # the caller keeps its snapshot to change
             return
         cached = chart.memo.get(_INIT) if data is None and _parent is None else None
         if cached is not None:
             self._cfg = cached
             return
-        result = initial_step(chart, now=self._now(), data=dict(data or {}),
+        result = initial_step(chart, now=self._now(), data=copy.deepcopy(dict(data or {})),
                               session=self.session,
                               parent=None if _parent is None else _parent[0].session)
         self._load(result.snapshot)
@@ -159,11 +169,14 @@ class BaseMachine:
         return self._cfg.done
 
     @property
-    def data(self) -> dict[str, Any]:
-        """The instance's data (a live view: do not mutate it; send events instead)."""
-        if self._data is None:
-            self._data = {}
-        return self._data
+    def data(self) -> Mapping[str, Any]:
+        """The instance's data, as a read-only view (SEM-22): only steps change it.
+
+        A ``Mapping`` whose nested lists and dicts are read-only too; it compares equal to
+        the plain data, and ``data.copy()`` is a deep, writable copy.  Nothing is copied to
+        read it.
+        """
+        return DataView(self._data if self._data is not None else {})
 
     @property
     def done_data(self) -> Any:
@@ -187,7 +200,14 @@ class BaseMachine:
 
     @property
     def snapshot(self) -> Snapshot:
-        """The full state as a :class:`~statekeeper.Snapshot` (``to_dict()`` for JSON)."""
+        """The full state as a :class:`~statekeeper.Snapshot` (``to_json()`` for JSON).
+
+        A deep copy: changing it does not change the machine.
+        """
+        return _copied(self._snap())
+
+    def _snap(self) -> Snapshot:
+        """The state as a snapshot sharing the machine's data, for the step (which copies)."""
         rest = self._rest
         chart = self.chart
         return Snapshot(
@@ -258,7 +278,7 @@ class BaseMachine:
     def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
         """Run the pure step for ``event`` and load its result; raise for rejected events."""
         try:
-            result = step(self.chart, self.snapshot, event, now=self._now(),
+            result = step(self.chart, self._snap(), event, now=self._now(),
                           timer=event.meta.get("timer"))
         except MachineFinished:
             if strict:

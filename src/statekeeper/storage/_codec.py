@@ -40,6 +40,7 @@ __all__ = [
     "check_letter_id",
     "check_time",
     "dumps",
+    "dumps_exact",
     "encode_commit",
     "history_window",
     "loads",
@@ -50,14 +51,17 @@ __all__ = [
 Row = tuple[Any, ...]
 
 loads = json.JSONDecoder().decode
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+# allow_nan=False: NaN and the infinities are refused (a ValueError), never written as the
+# non-standard ``NaN`` that other JSON readers reject.
+_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
+                            allow_nan=False)
 # json.dumps builds a new C encoder on every call (~2 us here, more than encoding a short list);
 # one C encoder without a circular-reference memo is reusable.  A cycle still fails, with a
 # RecursionError instead of a ValueError.
 try:
     _c_encoder: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
         None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False,
-        True)
+        False)
     if "".join(_c_encoder({"a": [1, None]}, 0)) != '{"a":[1,null]}':  # pragma: no cover
         _c_encoder = None
 except (AttributeError, TypeError):  # pragma: no cover - another Python: the plain encoder
@@ -65,10 +69,43 @@ except (AttributeError, TypeError):  # pragma: no cover - another Python: the pl
 
 
 def dumps(value: Any) -> str:
-    """``value`` as compact JSON text (no spaces, non-ASCII kept)."""
+    """``value`` as compact JSON text (no spaces, non-ASCII kept); NaN and infinities refused."""
     if _c_encoder is None:  # pragma: no cover - CPython always has the C encoder
         return _encoder.encode(value)
     return "".join(_c_encoder(value, 0))
+
+
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
+def dumps_exact(value: Any) -> str:
+    """``value`` as JSON that reads back as the same value, else ``TypeError``/``ValueError``.
+
+    The encoder alone writes ``{1: 2}`` as ``{"1": 2}`` and a lone surrogate as text no UTF-8
+    store can hold.  So after encoding (which refuses NaN, sets, objects and cycles) this
+    checks that the text is valid Unicode and walks the containers for keys that are not
+    strings.  It runs where a step's data changed (a snapshot row not encoded before, effect
+    arguments, timer events), never for rows whose text is reused.
+    """
+    text = dumps(value)
+    if not text.isascii():
+        text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+    leaves = _LEAVES
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                if type(key) is not str and not isinstance(key, str):
+                    raise TypeError(f"key {key!r} is not a string")
+                if type(child) not in leaves:
+                    push(child)
+        elif isinstance(item, list | tuple):
+            for child in item:
+                if type(child) not in leaves:
+                    push(child)
+    return text
 
 
 _names: dict[tuple[str, ...], str] = {}
@@ -98,11 +135,11 @@ def _dump_micros(micros: list[Any]) -> str:
 def _dump_snapshot(snapshot: dict[str, Any]) -> str:
     """An instance's snapshot as JSON; kept on a :class:`FrozenDict` after the first time."""
     if type(snapshot) is not FrozenDict:
-        return dumps(snapshot)
+        return dumps_exact(snapshot)
     try:
         return snapshot.text
     except AttributeError:
-        text = snapshot.text = dumps(snapshot)
+        text = snapshot.text = dumps_exact(snapshot)
         return text
 
 
@@ -214,11 +251,11 @@ def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> 
     """The rows besides the instance and its transitions, onto ``encoded``."""
     encoded.plain = False
     encoded.effects = [
-        (e.key, e.instance, e.name, dumps(e.args), e.status, e.attempts, e.available_at,
+        (e.key, e.instance, e.name, dumps_exact(e.args), e.status, e.attempts, e.available_at,
          e.lease_owner, e.lease_until, int(e.at_most_once), e.last_error,
          dumps(e.errors) if e.errors else "[]", e.created_at)
         for e in commit.effects]
-    encoded.timers_set = [(t.instance, t.timer_id, t.due, dumps(t.event), t.target, t.policy,
+    encoded.timers_set = [(t.instance, t.timer_id, t.due, dumps_exact(t.event), t.target, t.policy,
                            rev, position) for position, t in enumerate(commit.timers_set)]
     encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
     encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)
@@ -300,7 +337,7 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         return encoded
     except _Malformed:
         raise
-    except (TypeError, ValueError, RecursionError) as exc:  # sets, objects, cycles
+    except (TypeError, ValueError, RecursionError) as exc:  # sets, NaN, int keys, cycles
         raise _unstorable(commit, exc) from None
 
 
@@ -335,8 +372,11 @@ def why_not_json(value: Any) -> str | None:
     problem is reported where it arises instead of as a refused commit.
     """
     try:
+        check_payload(value, limits=_ANY_SIZE, what="the store")
         dumps(value)
-    except (TypeError, ValueError, RecursionError) as exc:
+    except LimitExceeded:
+        return "a value holds itself (a cycle) or is nested too deep for JSON"
+    except (TypeError, ValueError, RecursionError) as exc:  # InvalidPayload is a TypeError
         return str(exc) or type(exc).__name__
     return None
 
