@@ -58,3 +58,22 @@ def test_start_data_and_restored_snapshots_are_copies() -> None:
     restored = Machine.from_snapshot(machine.chart, raw, clock=VirtualClock())
     raw["data"]["items"].append("z")
     assert restored.data == {"n": 5, "items": ["x"], "meta": {"k": "w"}}
+
+
+@pytest.mark.parametrize("given", ["name", "event"])
+@pytest.mark.asyncio
+async def test_a_payload_kept_in_data_is_not_shared_with_the_sender(given: str) -> None:
+    """An assign that keeps the event's payload keeps a copy: the caller's dict stays theirs."""
+    from statekeeper import AsyncMachine, Event
+
+    chart = compile_chart(Chart("cart", initial="open", states={
+        "open": State(on={"put": Transition(actions=[Assign("items", expr="take")])}),
+    }), functions={"take": lambda data, event: event.data["items"]})
+    for machine in (Machine(chart, clock=VirtualClock()), AsyncMachine(chart, clock=VirtualClock())):
+        payload = {"items": [1, 2]}
+        sent = Event("put", payload) if given == "event" else "put"
+        outcome = machine.send(sent, None if given == "event" else payload)
+        if not isinstance(machine, Machine):
+            await outcome  # type: ignore[misc]
+        payload["items"].append(3)
+        assert machine.data["items"] == [1, 2]

@@ -168,3 +168,22 @@ def test_a_corrupted_mailbox_row_fails_only_sends_with_its_key(tmp_path: Path,
         (rows,) = conn.execute("SELECT count(*) FROM transitions WHERE instance = 'd-1'").fetchone()
     assert rows == 3  # start, open, close: the refused key applied nothing
     assert main(["check", "--db", str(path)]) == 1
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_row_holding_non_standard_json_is_refused_on_read(tmp_path: Path,
+                                                            constant: str) -> None:
+    """Python's json reads ``NaN`` happily; no statekeeper writes it, so a row holding it was
+    edited by hand or by another tool, and is refused like any corrupted row."""
+    path = tmp_path / "doors.db"
+    _started(path)
+    good = json.dumps(_snapshot(path))
+    bad = good.replace('"data": {}', f'"data": {{"x": {constant}}}')
+    assert bad != good
+    _tamper(path, "UPDATE instances SET snapshot = ? WHERE id = 'd-1'", bad)
+    with Client(f"sqlite:///{path}", clock=VirtualClock(), worker=False) as client:
+        client.register(DOOR)
+        with pytest.raises(IntegrityError, match=r"d-1.*" + constant.lstrip("-")):
+            client.send("d-1", "open")
+        with pytest.raises(IntegrityError, match="d-1"):
+            client.get("d-1")

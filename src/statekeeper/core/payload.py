@@ -18,7 +18,7 @@ from typing import Any
 from .errors import InvalidPayload, LimitExceeded
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["check_payload"]
+__all__ = ["check_payload", "copy_payload"]
 
 _SCALAR_SIZE = {type(None): 4, bool: 5, float: 24}
 # an int longer than this many bits may have more decimal digits than Python will write
@@ -82,6 +82,24 @@ def check_payload(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "p
                 f"{what} at {_show(path)}",
                 f"about {size:,} bytes as JSON so far",
             )
+
+
+def copy_payload(value: Any) -> Any:
+    """A copy of a checked payload's containers, so the machine never shares them with the caller.
+
+    An in-memory machine keeps what an assign takes from ``_event.data``; without a copy the
+    sender's later change to its own dict changed the machine's data behind its steps (the
+    durable runtime copies by encoding).  Scalars are immutable and kept; tuples stay tuples.
+    Call it after :func:`check_payload`, which bounds the depth.
+    """
+    kind = type(value)
+    if kind is dict or (kind is not str and isinstance(value, dict)):
+        return {key: copy_payload(child) for key, child in value.items()}
+    if kind is list or isinstance(value, list):
+        return [copy_payload(child) for child in value]
+    if kind is tuple or isinstance(value, tuple):
+        return tuple(copy_payload(child) for child in value)
+    return value
 
 
 def _scalar(value: Any, path: Any, what: str) -> int:

@@ -15,13 +15,7 @@ from typing import Any, Unpack
 
 from ..clock import Clock
 from ..core.commands import (
-    CancelInvoke,
-    CancelTimer,
-    Command,
-    ForwardEvent,
-    LogEntry,
     RunEffect,
-    SendEvent,
     StartInvoke,
     StartTimer,
 )
@@ -34,6 +28,7 @@ from ..core.payload import check_payload
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ..core.views import DataView
+from ._commands import CommandRunner
 from ._env import (
     _DEFAULT_ENV,
     InvokeLoader,
@@ -41,7 +36,6 @@ from ._env import (
     MachineOptions,
     _Env,
     _Extras,
-    _system_clock,
 )
 from ._invokes import declared_params, load_child
 from ._memo import Config, Outcome, intern_config, remember
@@ -60,10 +54,10 @@ def _copied(snapshot: Snapshot) -> Snapshot:
                    done_data=copy.deepcopy(snapshot.done_data))
 
 
-class BaseMachine:
+class BaseMachine(CommandRunner):
     """An instance of a compiled chart held in memory; see :class:`Machine`."""
 
-    __slots__ = ("_cfg", "_data", "_env", "_rest", "_session", "_x", "chart")
+    __slots__ = ("_cfg", "_data", "_session", "chart")
     _cfg: Config
     _data: dict[str, Any] | None
     _env: _Env
@@ -237,22 +231,12 @@ class BaseMachine:
 
     # ------------------------------------------------------------------ internals
 
-    def _extras(self) -> _Extras:
-        if self._x is None:
-            self._x = _Extras()
-        return self._x
-
     def _release(self) -> None:
         """Drop the extras again when nothing needs them, re-enabling the fast path."""
         x = self._x
         if x is not None and not (x.busy or x.listeners or x.queue or x.handles or x.children
                                   or x.tasks or x.waiters or x.parent is not None):
             self._x = None
-
-    def _clock(self) -> Clock:
-        if self._env.clock is None:
-            self._env.clock = _system_clock()
-        return self._env.clock
 
     def _now(self) -> float:
         # The clock timers will be scheduled on, even before the first timer made it: a step
@@ -316,58 +300,6 @@ class BaseMachine:
             self._finished()
         return effects
 
-    def _command(self, command: Command) -> None:
-        if isinstance(command, StartTimer):
-            self._start_timer(command)
-        elif isinstance(command, CancelTimer):
-            handle = self._extras().handles.pop(command.timer_id, None)
-            if handle is not None:
-                handle.cancel()
-        elif isinstance(command, SendEvent):
-            self._route(command.target, command.event)
-        elif isinstance(command, LogEntry):
-            if self._env.on_log is not None:
-                self._env.on_log(command.label, command.value)
-            else:
-                _log.info("%s: %r", command.label or "log", command.value)
-        elif isinstance(command, StartInvoke):
-            self._start_invoke(command)
-        elif isinstance(command, CancelInvoke):
-            self._cancel_invoke(command.invokeid)
-        elif isinstance(command, ForwardEvent):
-            child = self._extras().children.get(command.invokeid)
-            if child is not None:
-                child._deliver(command.event)
-
-    def _start_timer(self, command: StartTimer) -> None:
-        def fire() -> None:
-            x = self._x
-            if x is not None and x.handles.pop(command.timer_id, None) is not None:
-                event = command.event
-                if command.target is None:  # the step drops it from the pending timers
-                    event = replace(event, meta={"timer": command.timer_id})
-                self._route(command.target, event)
-
-        replaced = self._extras().handles.pop(command.timer_id, None)
-        if replaced is not None:  # a send reusing a pending id replaces that timer
-            replaced.cancel()
-        handle = self._clock().call_at(command.due, fire)
-        self._extras().handles[command.timer_id] = handle
-
-    def _route(self, target: str | None, event: Event) -> None:
-        x = self._extras()
-        if target is None:
-            self._deliver(event)
-        elif target == "#_parent" and x.parent is not None:
-            origin = Event(event.name, event.data, "external", event.sendid,
-                           f"#_{x.invokeid}", event.origintype, x.invokeid)
-            x.parent._deliver(origin)
-        elif target.startswith("#_") and target[2:] in x.children:
-            x.children[target[2:]]._deliver(event)
-        else:
-            self._deliver(Event("error.communication", {"target": target}, "platform",
-                                event.sendid))
-
     def _start_invoke(self, command: StartInvoke) -> None:
         x = self._extras()
         kind = command.type
@@ -391,40 +323,6 @@ class BaseMachine:
         else:
             self._deliver(Event("error.execution", {"error": f"unsupported invoke type {kind!r}"},
                                 "platform"))
-
-    def _start_task(self, command: StartInvoke) -> None:
-        raise NotImplementedError
-
-    def _cancel_invoke(self, invokeid: str) -> None:
-        """Stop a child: it sends nothing more; what it sent before is processed (SEM-4)."""
-        x = self._extras()
-        child = x.children.pop(invokeid, None)
-        if child is not None:
-            child._shutdown()
-        task = x.tasks.pop(invokeid, None)
-        if task is not None:
-            task.cancel()
-
-    def _shutdown(self) -> None:
-        """Stop timers, children and tasks: the invoking state was left."""
-        x = self._x
-        if x is None:
-            return
-        for handle in x.handles.values():
-            handle.cancel()
-        x.handles.clear()
-        for invokeid in list(x.children) + list(x.tasks):
-            self._cancel_invoke(invokeid)
-        x.queue.clear()
-        x.parent = None
-
-    def _finished(self) -> None:
-        x = self._x
-        parent, invokeid = (x.parent, x.invokeid) if x is not None else (None, None)
-        self._shutdown()
-        if parent is not None and invokeid is not None:
-            parent._deliver(Event(f"done.invoke.{invokeid}", self.done_data, "external",
-                                  None, f"#_{invokeid}", None, invokeid))
 
     def _deliver(self, event: Event) -> None:
         raise NotImplementedError

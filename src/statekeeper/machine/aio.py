@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Unpack
 
 from ..clock import TimerHandle
@@ -15,7 +16,7 @@ from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event, as_event, refuse_reserved
 from ..core.model import Chart
-from ..core.payload import check_payload
+from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
@@ -80,6 +81,8 @@ class AsyncMachine(BaseMachine):
         refuse_reserved(ev.name)
         if ev.data is not None:
             check_payload(ev.data, limits=self._env.limits, what="event data")
+            if isinstance(ev.data, dict | list | tuple):  # the caller's containers stay theirs
+                ev = replace(ev, data=copy_payload(ev.data))
         x = self._extras()
         if x.busy:
             x.queue.append(ev)

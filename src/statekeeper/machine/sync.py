@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event, as_event, refuse_reserved
-from ..core.payload import check_payload
+from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
@@ -61,6 +62,8 @@ class Machine(BaseMachine):
         refuse_reserved(ev.name)
         if ev.data is not None:
             check_payload(ev.data, limits=self._env.limits, what="event data")
+            if isinstance(ev.data, dict | list | tuple):  # the caller's containers stay theirs
+                ev = replace(ev, data=copy_payload(ev.data))
         x = self._x
         if x is not None and x.busy:
             x.queue.append(ev)

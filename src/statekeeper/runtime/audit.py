@@ -16,50 +16,16 @@ import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from ..core._restore import chart_problems
 from ..core.compile import CompiledChart
 from ..core.errors import StatekeeperError
-from ..core.nodes import COMPOUND, PARALLEL
 from ..storage.base import Store
 from ..storage.records import CorruptedRow, InstanceRecord
 from .rows import snapshot_from_row
 
-__all__ = ["audit_instances", "configuration_problems"]
+__all__ = ["audit_instances"]
 
 _PAGE = 500
-
-
-def configuration_problems(chart: CompiledChart, configuration: Iterable[str]) -> list[str]:
-    """What makes ``configuration`` impossible in ``chart`` (an empty list: it is legal).
-
-    Legal: every state known, every active state's parent active, exactly one child of each
-    active compound state, every region of each active parallel state.
-    """
-    states = list(configuration)
-    if not states:
-        return ["the configuration is empty"]
-    unknown = [s for s in states if s not in chart.nodes]
-    if unknown:
-        return [f"the configuration names states the chart does not have: {unknown}"]
-    active = set(states)
-    problems = []
-    for sid in states:
-        node = chart.nodes[sid]
-        parent = node.parent
-        if parent is not None and parent.parent is not None and parent.id not in active:
-            problems.append(f"state {sid!r} is active but its parent {parent.id!r} is not")
-        children = [c.id for c in node.children if c.kind in (COMPOUND, PARALLEL)
-                    or c.is_atomic]
-        on = [c for c in children if c in active]
-        if node.kind == COMPOUND and len(on) != 1:
-            problems.append(f"compound state {sid!r} has {len(on)} active children {on} "
-                            f"(exactly one of {children} must be)")
-        if node.kind == PARALLEL and len(on) != len(children):
-            missing = [c for c in children if c not in active]
-            problems.append(f"parallel state {sid!r} lacks active regions {missing}")
-    top = [s for s in states if chart.nodes[s].parent is chart.root]
-    if len(top) != 1:
-        problems.append(f"{len(top)} top-level states are active {top} (exactly one must be)")
-    return problems
 
 
 def _has_nan(value: Any) -> bool:
@@ -107,7 +73,7 @@ def _instance_problems(store: Store, record: InstanceRecord,
         yield (f"{where}: chart {record.chart!r} v{record.version} with hash "
                f"{record.hash[:12]} is not among the charts given ({known})")
         return
-    for problem in configuration_problems(chart, record.configuration):
+    for problem in chart_problems(snapshot, chart):
         yield f"{where}: {problem}"
 
 

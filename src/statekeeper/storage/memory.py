@@ -11,16 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._codec import (
-    Row,
+from ._arguments import (
     check_ids,
     check_keys,
     check_letter_id,
     check_time,
-    dumps,
-    encode_commit,
     history_window,
     query_filters,
+)
+from ._codec import (
+    Row,
+    dumps,
+    encode_commit,
 )
 from ._decode import (
     decode_dead_letter,

@@ -20,16 +20,18 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from .._codec import (
-    INSTANCE_STATUSES,
+from .._arguments import (
     check_ids,
     check_keys,
     check_letter_id,
     check_time,
-    dumps,
-    encode_commit,
     history_window,
     query_filters,
+)
+from .._codec import (
+    INSTANCE_STATUSES,
+    dumps,
+    encode_commit,
 )
 from .._decode import (
     decode_dead_letter,
