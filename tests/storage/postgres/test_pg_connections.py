@@ -14,6 +14,7 @@ psycopg = pytest.importorskip("psycopg")
 from statekeeper.storage import (  # noqa: E402
     CredentialsRefused,
     DatabaseNotFound,
+    InvalidStoreURL,
     PoolExhausted,
     ServerUnreachable,
     StoreUnavailable,
@@ -97,3 +98,28 @@ def test_a_connection_cut_mid_transaction(pg_url: str, raw_pg: Any) -> None:
         assert raw_pg.execute("SELECT count(*) FROM policy_state").fetchone() == (0,)
         with pool.connection() as conn:  # the broken connection was replaced
             assert conn.execute("SELECT count(*) FROM policy_state").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("options", "error", "said"), [
+    ("options=-c%20nosuch%3D1", InvalidStoreURL, 'unrecognized configuration parameter "nosuch"'),
+    ("options=-c%20work_mem%3Dlots", InvalidStoreURL, 'invalid value for parameter "work_mem"'),
+    ("sslmode=require", StoreUnavailable, "the server refused the connection"),
+])
+def test_a_server_that_refuses_the_urls_settings(postgres_server: str, options: str,
+                                                 error: type[Exception], said: str) -> None:
+    """Not "no server answered": it did, and said what it would not take."""
+    with pytest.raises(error, match=said) as info:
+        connect(f"{postgres_server}?{options}")
+    assert not isinstance(info.value, ServerUnreachable)
+
+
+def test_sql_errors_on_a_sound_connection_are_left_to_the_caller(pg_url: str) -> None:
+    """A cancelled statement or a serialization failure is the store's to handle (retry, say):
+    the pool turns only a lost connection into StoreUnavailable."""
+    migrate(pg_url)
+    with PostgresPool(pg_url) as pool:
+        with pytest.raises(psycopg.errors.QueryCanceled), pool.connection() as conn:
+            conn.execute("SET LOCAL statement_timeout = 1")
+            conn.execute("SELECT pg_sleep(5)")
+        with pool.connection() as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)

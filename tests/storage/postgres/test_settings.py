@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -48,3 +50,19 @@ def test_bad_options_are_named(query: str, said: str) -> None:
     assert said in str(info.value)
     assert "hunter2" not in str(info.value)
     assert "postgresql://u:***@127.0.0.1/test" in str(info.value)
+
+
+_URL_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=()), max_size=40) | \
+    st.text(alphabet="%@:/?&=[]._-#a10 \x00\udc80", max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(scheme=st.sampled_from(["postgresql://", "postgres://"]), rest=_URL_TEXT)
+def test_any_url_parses_or_is_refused_by_name(scheme: str, rest: str) -> None:
+    """Whatever follows the scheme: settings, or InvalidStoreURL; never a raw exception."""
+    try:
+        parsed = parse_postgres_url(scheme + rest)
+    except InvalidStoreURL as exc:
+        assert str(exc)
+    else:
+        assert parsed.schema and parsed.conninfo.startswith(scheme)

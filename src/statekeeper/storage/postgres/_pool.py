@@ -29,7 +29,7 @@ from ..base import StoreError, StoreUnavailable
 from ..urls import InvalidStoreURL
 from ._settings import PostgresSettings, parse_postgres_url
 
-__all__ = ["Connection", "PostgresPool", "connect", "explain_failure"]
+__all__ = ["Connection", "PostgresPool", "connect", "explain_failure", "lost_connection"]
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -46,6 +46,18 @@ def _reason(exc: BaseException) -> str:
     return reason.removeprefix("FATAL:").strip()
 
 
+def lost_connection(exc: psycopg.Error) -> bool:
+    """Whether ``exc`` means the connection is gone (not a statement that failed on it).
+
+    libpq's own failures have no SQLSTATE; the server says 08xxx (connection exception) or
+    57P01-57P03 (shut down, crashed, cannot connect now).  A cancelled statement (57014), a
+    serialization failure or a deadlock (40xxx) are psycopg ``OperationalError`` too, but the
+    connection is sound and the caller (the store) decides what they mean.
+    """
+    state = exc.sqlstate
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+
+
 def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreError:
     """The named error for a psycopg error about reaching the database (not about SQL)."""
     where = settings.display
@@ -59,8 +71,10 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         return CredentialsRefused(
             f"{where}: the server refused the credentials ({reason}); check the user and "
             f"password in the URL (or PGPASSWORD, ~/.pgpass) and the server's pg_hba.conf")
-    if "invalid " in text and ("port" in text or "value" in text or "URI" in text):
-        return InvalidStoreURL(f"{where}: libpq cannot use the URL ({reason}); fix it")
+    if ("invalid " in text and ("port" in text or "value" in text or "URI" in text)) or \
+            "unrecognized configuration parameter" in text:
+        return InvalidStoreURL(f"{where}: the URL says something the connection cannot take "
+                               f"({reason}); fix it")
     if "too many connections" in text or "connection slots" in text:
         return StoreUnavailable(
             f"{where}: the server has no connection slot free ({reason}); lower pool_max= of "
@@ -77,6 +91,10 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         return StoreUnavailable(
             f"{where}: the connection to the server was lost ({reason}); the transaction in "
             f"progress did not commit unless its commit had returned. Retry")
+    if "FATAL:" in text or "SSL" in text:  # the server answered, and refused
+        return StoreUnavailable(
+            f"{where}: the server refused the connection ({reason}); fix the URL's settings "
+            f"(sslmode=, options=...) or the server's configuration")
     return ServerUnreachable(
         f"{where}: no PostgreSQL server answered ({reason}); check that it is running and "
         f"that the host and port in the URL are right (gave up after "
@@ -132,14 +150,21 @@ class PostgresPool:
 
         Raises:
             PoolExhausted: no connection came free in time.
-            StoreUnavailable: the server went away (or a subclass: see :func:`connect`).
+            StoreUnavailable: the connection was lost, or could not be made (a subclass:
+                see :func:`connect`).  Other psycopg errors raised by the block's SQL on a
+                sound connection pass through unchanged: the caller knows what they mean.
             StoreError: the pool is closed.
 
         """
         wait = self.settings.pool_timeout if timeout is None else timeout
         try:
             with self._pool.connection(timeout=wait) as conn:
-                yield conn
+                try:
+                    yield conn
+                except psycopg.OperationalError as exc:
+                    if not (conn.broken or lost_connection(exc)):
+                        raise  # an SQL error on a sound connection: the caller's to handle
+                    raise explain_failure(exc, self.settings) from None
         except PoolTimeout:
             raise PoolExhausted(
                 f"{self.settings.display}: all {self.settings.pool_max} connections of the "
@@ -147,7 +172,9 @@ class PostgresPool:
                 f"server's max_connections), or run fewer requests at once") from None
         except PoolClosed:
             raise StoreError(f"{self.settings.display}: the connection pool is closed") from None
-        except psycopg.OperationalError as exc:
+        except psycopg.OperationalError as exc:  # getting a connection, or committing
+            if not lost_connection(exc):
+                raise
             raise explain_failure(exc, self.settings) from None
 
     def stats(self) -> dict[str, int]:

@@ -23,7 +23,7 @@ from psycopg import sql
 from .._server_errors import PrivilegeMissing
 from .._sql import Migration, load_migrations, load_queries
 from ..base import ForeignDatabase, SchemaTooNew, StoreError
-from ._pool import Connection, _reason, connect, explain_failure
+from ._pool import Connection, _reason, connect, explain_failure, lost_connection
 from ._settings import PostgresSettings, parse_postgres_url
 
 __all__ = ["LATEST", "MIGRATIONS", "QUERIES", "STATEKEEPER_TABLES", "ForeignSchema",
@@ -116,9 +116,9 @@ def apply_migrations(conn: Connection, settings: PostgresSettings,
             f"{settings.display}: the database user may not set up schema "
             f"{settings.schema!r} ({_reason(exc)}); grant it (GRANT CREATE ON DATABASE ..., or "
             f"create the schema and make the user its owner), or name a schema it owns") from None
-    except psycopg.OperationalError as exc:
-        raise explain_failure(exc, settings) from None
     except psycopg.Error as exc:
+        if isinstance(exc, psycopg.OperationalError) and lost_connection(exc):
+            raise explain_failure(exc, settings) from None
         raise StoreError(f"{settings.display}: migrating schema {settings.schema!r} failed "
                          f"({_reason(exc)}); the version in progress was rolled back") from None
 

@@ -98,8 +98,16 @@ def parse_postgres_url(url: str) -> PostgresSettings:
             lowercase identifier, a parameter libpq does not know, or a malformed URL.
 
     """
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # "Invalid IPv6 URL": a [ without its ]
+        raise InvalidStoreURL(f"{url.partition('://')[0]}:// URL cannot be read ({exc}); write "
+                              f"postgresql://user@host:port/database?schema=name") from None
     display = urlunsplit((parts.scheme, _mask(parts.netloc), parts.path, "", ""))
+    bad = next((c for c in url if c == "\x00" or "\ud800" <= c <= "\udfff"), None)
+    if bad is not None:
+        raise InvalidStoreURL(f"{display!a}: the URL holds {bad!r}, which no connection "
+                              f"string can carry; remove it (percent-encode what you meant)")
     if parts.scheme.lower() not in ("postgresql", "postgres"):
         raise InvalidStoreURL(f"{display}: not a postgresql:// URL")
     own: dict[str, str] = {}
