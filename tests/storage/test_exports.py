@@ -13,6 +13,10 @@ EXPECTED = {
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance", "why_not_json",
+    # stores opened by URL (storage.urls), and why a database server could not serve one
+    "BackendNotInstalled", "InvalidStoreURL", "NoSuchStore", "StoreNotImplemented",
+    "UnsupportedStoreURL", "known_schemes", "open_store", "CredentialsRefused",
+    "DatabaseNotFound", "PoolExhausted", "PrivilegeMissing", "ServerUnreachable",
 }
 
 
@@ -26,6 +30,11 @@ def test_storage_exports() -> None:
 def test_storage_errors_share_the_one_base() -> None:
     s = statekeeper.storage
     for error in (s.StoreError, s.UnknownInstance, s.InstanceExists, s.StoreUnavailable,
-                  s.IntegrityError, s.SchemaTooNew, s.ForeignDatabase, s.NotADatabaseFile):
+                  s.IntegrityError, s.SchemaTooNew, s.ForeignDatabase, s.NotADatabaseFile,
+                  s.BackendNotInstalled, s.InvalidStoreURL, s.NoSuchStore, s.StoreNotImplemented,
+                  s.UnsupportedStoreURL, s.PrivilegeMissing):
         assert issubclass(error, StatekeeperError)
     assert issubclass(s.UnknownInstance, KeyError)
+    for unavailable in (s.CredentialsRefused, s.DatabaseNotFound, s.PoolExhausted,
+                        s.ServerUnreachable):
+        assert issubclass(unavailable, s.StoreUnavailable)

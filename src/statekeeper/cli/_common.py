@@ -16,7 +16,7 @@ from statekeeper.core.model import Chart
 from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
 
 if TYPE_CHECKING:
-    from statekeeper.storage.sqlite import SQLiteStore
+    from statekeeper.storage.base import Store
 
 __all__ = [
     "CommandError",
@@ -138,42 +138,31 @@ def trust_hint(exc: Exception, trusted: bool) -> str:
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
     """Add the ``--db`` argument of commands that work on a store."""
     parser.add_argument("--db", required=True, metavar="STORE",
-                        help="the store: a SQLite file or sqlite:///path")
+                        help="the store: a SQLite file or sqlite:///path (a store URL)")
 
 
 def database_path(db: str) -> str:
-    """The store ``--db`` names, as a ``sqlite:///`` URL, once it is known to be statekeeper's.
+    """The store ``--db`` names, as a URL, once it is known to be an existing statekeeper store.
 
-    The storage layer's own file check decides (the one a client makes), through a read-only
-    connection, so a mistyped path is not created and another program's database is not
-    touched (opening a store switches a file to WAL mode).  ``?allow_foreign_tables=1`` is
-    kept, so a database shared on purpose opens here as it does in a client.
+    The storage layer decides (:func:`statekeeper.storage.urls.existing_store_url`, by the
+    URL's scheme), so a mistyped path is not created, another program's database is not
+    touched, and the command line accepts the URLs a client does.
     """
-    if db.startswith("memory:"):
-        raise CommandError("--db must be a database file: a memory store holds nothing")
     from statekeeper.storage.base import StoreError
-    from statekeeper.storage.sqlite import parse_sqlite_url
-    from statekeeper.storage.sqlite._file import check_file
+    from statekeeper.storage.urls import existing_store_url
 
     try:
-        path, options = parse_sqlite_url(db if db.startswith("sqlite:") else f"sqlite:///{db}")
-        report = check_file(path, allow_foreign_tables=options.get("allow_foreign_tables", False))
-    except (StoreError, ValueError) as exc:
+        return existing_store_url(db)
+    except StoreError as exc:
         raise CommandError(str(exc)) from None
-    if not report.exists:
-        raise CommandError(f"{path}: no such database file")
-    if report.version == 0:
-        raise CommandError(f"{path}: not a statekeeper database (it has no statekeeper schema)")
-    return f"sqlite:///{path}" + ("?allow_foreign_tables=1" if report.foreign_tables else "")
 
 
 @contextmanager
-def read_store(db: str) -> Iterator[SQLiteStore]:
+def read_store(db: str) -> Iterator[Store]:
     """The store ``--db`` names, opened without a client (no engine, worker or migration)."""
-    from statekeeper.storage.sqlite import SQLiteStore, parse_sqlite_url
+    from statekeeper.storage.urls import open_store
 
-    path, options = parse_sqlite_url(database_path(db))
-    store = SQLiteStore(path, allow_foreign_tables=options.get("allow_foreign_tables", False))
+    store = open_store(database_path(db))
     try:
         yield store
     finally:

@@ -27,6 +27,7 @@ from ..runtime.state import InstanceState
 from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
+from ..storage.urls import open_store
 from ._page import QueryPage
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
@@ -38,25 +39,6 @@ _new_event = positional_constructor(Event)
 _new_delivery = positional_constructor(DeliverEvent)
 
 _T = TypeVar("_T")
-
-
-def open_store(url: str | Path, **options: Any) -> Store:
-    """Open a store from a URL: ``sqlite:///path/to.db``, a plain path, or ``memory://``.
-
-    A ``sqlite:///`` URL may say ``?allow_foreign_tables=1`` to use a database that also holds
-    another program's tables (refused by default, see :class:`~statekeeper.storage.ForeignDatabase`).
-    """
-    text = str(url)
-    if text.startswith("memory:"):
-        from ..storage.memory import MemoryStore
-
-        return MemoryStore()
-    if "://" in text and not text.startswith("sqlite://"):
-        raise ValueError(f"unsupported store URL {url!r} (use sqlite:///file.db or memory://)")
-    from ..storage.sqlite import SQLiteStore, parse_sqlite_url
-
-    path, settings = parse_sqlite_url(text)
-    return SQLiteStore(path, **{**settings, **options})
 
 
 def _check_wait(what: str, timeout: Any) -> None:

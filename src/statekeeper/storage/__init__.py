@@ -2,10 +2,18 @@
 
 The runtime writes step results only through :class:`Store`; every backend passes the one
 contract suite in ``tests/storage/contract.py``.  Rows are ``*Record`` types, separate from the
-public API.
+public API.  :func:`open_store` opens a store from a URL (``memory://``, ``sqlite:///path``,
+``postgresql://...``), importing a backend only when its scheme is used.
 """
 
 from ._codec import why_not_json
+from ._server_errors import (
+    CredentialsRefused,
+    DatabaseNotFound,
+    PoolExhausted,
+    PrivilegeMissing,
+    ServerUnreachable,
+)
 from .base import (
     ForeignDatabase,
     InstanceExists,
@@ -34,10 +42,22 @@ from .records import (
     TransitionRecord,
 )
 from .sqlite import SQLiteStore
+from .urls import (
+    BackendNotInstalled,
+    InvalidStoreURL,
+    NoSuchStore,
+    StoreNotImplemented,
+    UnsupportedStoreURL,
+    known_schemes,
+    open_store,
+)
 
 __all__ = [
+    "BackendNotInstalled",
     "Commit",
     "CorruptedRow",
+    "CredentialsRefused",
+    "DatabaseNotFound",
     "DeadLetterRecord",
     "EffectFinish",
     "EffectRecord",
@@ -47,18 +67,27 @@ __all__ = [
     "InstanceExists",
     "InstanceRecord",
     "IntegrityError",
+    "InvalidStoreURL",
     "MailboxRecord",
     "MemoryStore",
+    "NoSuchStore",
     "NotADatabaseFile",
     "PolicyStateRecord",
+    "PoolExhausted",
+    "PrivilegeMissing",
     "RevisionBehindLog",
     "SQLiteStore",
     "SchemaTooNew",
+    "ServerUnreachable",
     "Store",
     "StoreError",
+    "StoreNotImplemented",
     "StoreUnavailable",
     "TimerRecord",
     "TransitionRecord",
     "UnknownInstance",
+    "UnsupportedStoreURL",
+    "known_schemes",
+    "open_store",
     "why_not_json",
 ]

@@ -15,6 +15,7 @@ import sys
 
 from statekeeper.core.compile import compile_chart
 from statekeeper.runtime.audit import audit_instances
+from statekeeper.storage.sqlite import SQLiteStore
 
 from .._common import Subparsers, add_db_argument, load, read_store
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     unchecked: set[str] = set()
     count = 0
     with read_store(str(args.db)) as store:
-        path = store.path
+        path = store.path if isinstance(store, SQLiteStore) else str(args.db)
         print(f"checking {path} (every row is read)...", file=sys.stderr, flush=True)
         for problem in store.integrity_check():
             print(problem)
