@@ -23,6 +23,8 @@ EXPECTED_TOP = {
     "ArgumentTypeError", "InvalidArgument", "IdempotencyKeyReused", "InstanceState",
     "UnknownState", "Breaker", "BreakerOpen", "BreakerState", "Bulkhead", "RateLimit",
     "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
+    # what a caller catches or reads when a database or one of its rows is not right
+    "ForeignDatabase", "NotADatabaseFile", "RevisionBehindLog", "QueryPage", "CorruptedRow",
 }
 
 
@@ -50,3 +52,23 @@ def test_subpackages_declare_their_exports() -> None:
         "AsyncResilientMachine", "AttemptHook", "ResilientMachine",
     }
     assert statekeeper.testing.__all__ == ["VirtualClock"]
+
+
+def test_store_errors_and_query_results_are_top_level() -> None:
+    from statekeeper import (
+        CorruptedRow,
+        ForeignDatabase,
+        IntegrityError,
+        NotADatabaseFile,
+        QueryPage,
+        RevisionBehindLog,
+        StatekeeperError,
+    )
+    from statekeeper.client import QueryPage as SamePage
+    from statekeeper.storage.base import ForeignDatabase as SameForeign
+
+    assert QueryPage is SamePage and ForeignDatabase is SameForeign
+    assert issubclass(ForeignDatabase, StatekeeperError)
+    assert issubclass(NotADatabaseFile, IntegrityError)
+    assert issubclass(RevisionBehindLog, IntegrityError)
+    assert CorruptedRow.__module__ == "statekeeper.storage.records"

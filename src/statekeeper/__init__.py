@@ -57,7 +57,7 @@ from .core import (
 )
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client
+    from .client import AsyncClient, Client, QueryPage
     from .client.errors import ArgumentTypeError, InvalidArgument, UnknownState
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
@@ -76,7 +76,16 @@ if TYPE_CHECKING:
     from .runtime.errors import IdempotencyKeyReused
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
-    from .storage.base import InstanceExists, IntegrityError, StoreUnavailable, UnknownInstance
+    from .storage.base import (
+        ForeignDatabase,
+        InstanceExists,
+        IntegrityError,
+        NotADatabaseFile,
+        RevisionBehindLog,
+        StoreUnavailable,
+        UnknownInstance,
+    )
+    from .storage.records import CorruptedRow
 
 # Exports that pull in threads, asyncio or a database driver load on first use, so that
 # ``import statekeeper.core`` (the pure step) stays free of them.
@@ -92,6 +101,10 @@ _LAZY = {
     "CommitConflict": "runtime.engine",
     "EngineClosed": "runtime.engine",
     "IdempotencyKeyReused": "runtime.errors", "InstanceState": "runtime.state",
+    # what callers catch or read when a store or one of its rows is not what it should be
+    "ForeignDatabase": "storage.base", "NotADatabaseFile": "storage.base",
+    "RevisionBehindLog": "storage.base", "CorruptedRow": "storage.records",
+    "QueryPage": "client",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -133,6 +146,7 @@ __all__ = [
     "CommitConflict",
     "CompiledChart",
     "Content",
+    "CorruptedRow",
     "DataItem",
     "DoneData",
     "Effect",
@@ -142,6 +156,7 @@ __all__ = [
     "ExecutionError",
     "Final",
     "Foreach",
+    "ForeignDatabase",
     "History",
     "IdempotencyKeyReused",
     "If",
@@ -157,15 +172,18 @@ __all__ = [
     "Machine",
     "MachineFinished",
     "Microstep",
+    "NotADatabaseFile",
     "Outcome",
     "Parallel",
     "Param",
+    "QueryPage",
     "Raise",
     "RateLimit",
     "ReservedEventName",
     "ResilienceError",
     "RetriesExhausted",
     "Retry",
+    "RevisionBehindLog",
     "Script",
     "Send",
     "Snapshot",

@@ -213,3 +213,41 @@ def test_a_history_only_state_names_its_line_when_read() -> None:
     with pytest.raises(ChartError, match=r"<state> at line 4: id=.c.: .*only a history state"):
         read_scxml(doc('<state id="s">\n<transition event="e" target="s"/>\n'
                        '<state id="c"><history id="h"/></state></state>'))
+
+
+@pytest.mark.parametrize(("value", "kind"), [
+    ("{1, 2}", "set"), ("set()", "set"), ("b'ab'", "bytes"), ("1j", "complex"),
+    ("...", "ellipsis"), ("[1, {2}]", "set"), ("{'a': b'x'}", "bytes"),
+])
+def test_inline_values_json_cannot_hold_are_chart_errors(value: str, kind: str) -> None:
+    # ast.literal_eval reads more than JSON holds; such a value failed only when stored
+    text = doc(f'<datamodel>\n<data id="d">{value}</data></datamodel><state id="s"/>')
+    with pytest.raises(ChartError, match=rf"<data> at line 3: id='d'.* {kind}\b.*JSON"):
+        read_scxml(text)
+
+
+@pytest.mark.parametrize("value", ["{1: 2}", "{(1, 2): 3}", "{'a': {2.5: 'x'}}"])
+def test_inline_values_with_keys_that_are_not_strings_are_chart_errors(value: str) -> None:
+    # {1: 2} would be stored as {"1": 2}: not the value the document wrote
+    text = doc(f'<datamodel><data id="d">{value}</data></datamodel><state id="s"/>')
+    with pytest.raises(ChartError, match=r"<data> at line 2: id='d'.*key.*not a string"):
+        read_scxml(text)
+
+
+def test_inline_tuples_are_read_as_lists() -> None:
+    text = doc('<datamodel><data id="d">{"a": (1, (2, 3))}</data></datamodel><state id="s"/>')
+    assert read_scxml(text).data[0].value == {"a": [1, [2, 3]]}
+
+
+def test_a_number_too_wide_for_python_is_a_chart_error_not_a_string() -> None:
+    # json and ast.literal_eval both refuse 5,000 digits: it silently became a string
+    for value in ["9" * 5000, "[" + "9" * 5000 + "]"]:
+        text = doc(f'<datamodel><data id="d">{value}</data></datamodel><state id="s"/>')
+        with pytest.raises(ChartError, match=r"<data> at line 2: id='d'.*too (large|wide)"):
+            read_scxml(text)
+
+
+def test_a_src_file_is_held_to_the_same_rule(tmp_path: Path) -> None:
+    (tmp_path / "v.txt").write_text("{1, 2}")
+    with pytest.raises(ChartError, match=r"id='secret'.* set\b.*JSON"):
+        read_scxml(data_src("v.txt"), base_dir=tmp_path)

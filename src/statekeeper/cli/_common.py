@@ -6,14 +6,16 @@ import argparse
 import json
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
+from statekeeper.core.compile import CompiledChart, compile_chart
 from statekeeper.core.errors import ChartError
 from statekeeper.core.model import Chart
 from statekeeper.io.dictform import CHART_SUFFIXES, YamlNotInstalled, load_chart
+from statekeeper.io.names import referenced_names
 
 if TYPE_CHECKING:
     from statekeeper.storage.base import Store
@@ -24,6 +26,8 @@ __all__ = [
     "UsageError",
     "add_chart_arguments",
     "add_db_argument",
+    "add_trust_arguments",
+    "compile_file_chart",
     "database_path",
     "int_argument",
     "load",
@@ -102,23 +106,40 @@ def regular_file(path: str, role: str) -> os.stat_result | None:
 
 
 def add_chart_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the ``FILE`` and ``--trusted`` arguments of commands that read a chart file."""
+    """Add the ``FILE``, ``--trusted`` and ``--base-dir`` arguments of chart commands."""
     parser.add_argument("file", metavar="FILE",
                         help=f"a chart file ({', '.join(CHART_SUFFIXES)})")
+    add_trust_arguments(parser)
+
+
+def add_trust_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--trusted`` and ``--base-dir``: what an SCXML chart file may run and read."""
     parser.add_argument(
         "--trusted", action="store_true",
         help="keep the Python expressions and scripts of an SCXML document with the python "
              "datamodel; they run when the chart runs, so only for documents you trust",
     )
+    parser.add_argument(
+        "--base-dir", metavar="DIR", default=None,
+        help="the folder an SCXML document's <data src> files are read from (relative "
+             "paths inside it only, unless --trusted); without it a document reads no file",
+    )
 
 
-def load(path: str, *, trusted: bool) -> Chart:
-    """Read the chart in ``path``, turning every expected failure into a :class:`CommandError`."""
+def load(path: str, *, trusted: bool, base_dir: str | None = None) -> Chart:
+    """Read the chart in ``path``, turning every expected failure into a :class:`CommandError`.
+
+    ``base_dir`` is the folder the document may read ``src`` files from (``--base-dir``).
+    """
     file = Path(path)
     if regular_file(path, "chart") is None:
         raise CommandError(f"{path}: no such file")
+    if base_dir is not None and not Path(base_dir).is_dir():
+        what = "does not exist" if not Path(base_dir).exists() else "is not a folder"
+        raise UsageError(f"--base-dir {base_dir}: {what}; name the folder the document's "
+                         "src files are in")
     try:
-        return load_chart(file, trusted=trusted)
+        return load_chart(file, trusted=trusted, base_dir=base_dir)
     except YamlNotInstalled as exc:
         raise CommandError(str(exc)) from None
     except UnicodeDecodeError as exc:
@@ -128,9 +149,37 @@ def load(path: str, *, trusted: bool) -> Chart:
         raise CommandError(f"{path}: {exc}{trust_hint(exc, trusted)}") from None
 
 
+def compile_file_chart(chart: Chart, *, trusted: bool) -> CompiledChart:
+    """Compile a chart read from a file, a placeholder bound to every guard and function.
+
+    The code behind a chart's names lives in the application, not in the file, so the
+    commands that only look at a chart (``validate``, ``check``) bind placeholders that are
+    never called: nothing runs.  The structure hash does not depend on what is bound.
+    """
+    names = referenced_names(chart)
+    return compile_chart(chart, guards=_placeholders(names.guards, "guard"),
+                         functions=_placeholders(names.functions, "function"),
+                         trusted=trusted, checks="warn")
+
+
+def _placeholders(names: Iterable[str], kind: str) -> dict[str, Callable[..., Any]]:
+    def placeholder(*args: Any) -> Any:
+        raise RuntimeError(f"a {kind} placeholder of the statekeeper command line was called")
+
+    return dict.fromkeys(names, placeholder)
+
+
 def trust_hint(exc: Exception, trusted: bool) -> str:
-    """A hint to pass ``--trusted`` when the error is about an untrusted document."""
-    if not trusted and "trusted=True" in str(exc):
+    """A hint at the command line's own options when the error names the library's.
+
+    The library says ``trusted=True`` and ``base_dir=``; here they are ``--trusted`` and
+    ``--base-dir``.
+    """
+    text = str(exc)
+    if "base_dir=" in text and "reads no files" in text:
+        return ("\n  (pass --base-dir DIR to let the document read files inside DIR, or "
+                "write the value inline)")
+    if not trusted and "trusted=True" in text:
         return "\n  (pass --trusted if you wrote this document or trust it)"
     return ""
 

@@ -81,7 +81,7 @@ class Client(_BaseClient):
         ``after=seq`` returns only the rows after that one (an answer's ``rev`` is the ``seq``
         of the row its step wrote), for reading a log as it grows.
         """
-        check_text("history", "instance_id", instance_id)
+        self._check_history(instance_id, limit, after)
         self.store.load(instance_id)
         return self.store.history(instance_id, limit=limit, after=after)
 
@@ -107,7 +107,8 @@ class Client(_BaseClient):
                 for state in changes:
                     print(state.configuration)
         """
-        check_text("watch", "instance_id", instance_id, optional=True)
+        check_text("watch", "instance_id", instance_id, optional=True,
+                   longest=self.limits.max_name_length)
         _check_wait("watch", timeout)
         return Watch(self._watchers, instance_id, timeout, self._closers)
 
@@ -123,8 +124,10 @@ class Client(_BaseClient):
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
-        check_text("when", "instance_id", instance_id)
-        check_text("when", "state", state)
+        check_text("when", "instance_id", instance_id,
+                   longest=self.limits.max_name_length)
+        check_text("when", "state", state,
+                   longest=self.limits.max_name_length)
         _check_wait("when", timeout)
         reached = threading.Event()
         closed: list[bool] = []
@@ -155,7 +158,8 @@ class Client(_BaseClient):
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""
-        check_text("dead_letters", "instance_id", instance_id, optional=True)
+        check_text("dead_letters", "instance_id", instance_id, optional=True,
+                   longest=self.limits.max_name_length)
         return self.store.dead_letters(instance_id)
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord:
@@ -167,12 +171,14 @@ class Client(_BaseClient):
 
         The effect keeps its idempotency key and gets its whole policy again.
         """
-        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True)
+        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
+                   longest=self.limits.max_name_length)
         return dead_letters.replay(self.engine, letter_id, actor).result()
 
     def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         """Drop a dead letter for good; logged in the instance's history with ``actor``."""
-        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True)
+        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True,
+                   longest=self.limits.max_name_length)
         done = dead_letters.discard(self.engine, letter_id, actor)
         if done is not None:
             done.result()

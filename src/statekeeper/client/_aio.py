@@ -65,12 +65,13 @@ class AsyncClient(_BaseClient):
         return await waiter
 
     async def get(self, instance_id: str) -> InstanceState:
-        check_text("get", "instance_id", instance_id)
+        check_text("get", "instance_id", instance_id,
+                   longest=self.limits.max_name_length)
         return await asyncio.to_thread(self._get, instance_id)
 
     async def history(self, instance_id: str, *, limit: int | None = None,
                       after: int = 0) -> list[TransitionRecord]:
-        check_text("history", "instance_id", instance_id)
+        self._check_history(instance_id, limit, after)
         await asyncio.to_thread(self.store.load, instance_id)
         return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
                                        after=after)
@@ -92,7 +93,8 @@ class AsyncClient(_BaseClient):
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
-        check_text("watch", "instance_id", instance_id, optional=True)
+        check_text("watch", "instance_id", instance_id, optional=True,
+                   longest=self.limits.max_name_length)
         _check_wait("watch", timeout)
         return self._watch(instance_id, timeout)
 
@@ -122,8 +124,10 @@ class AsyncClient(_BaseClient):
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
-        check_text("when", "instance_id", instance_id)
-        check_text("when", "state", state)
+        check_text("when", "instance_id", instance_id,
+                   longest=self.limits.max_name_length)
+        check_text("when", "state", state,
+                   longest=self.limits.max_name_length)
         _check_wait("when", timeout)
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
@@ -172,7 +176,8 @@ class AsyncClient(_BaseClient):
         return changes, stop
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
-        check_text("dead_letters", "instance_id", instance_id, optional=True)
+        check_text("dead_letters", "instance_id", instance_id, optional=True,
+                   longest=self.limits.max_name_length)
         return await asyncio.to_thread(self.store.dead_letters, instance_id)
 
     async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
@@ -180,12 +185,14 @@ class AsyncClient(_BaseClient):
 
     async def replay_dead_letter(self, letter_id: int, *,
                                  actor: str | None = None) -> InstanceState:
-        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True)
+        check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
+                   longest=self.limits.max_name_length)
         future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
         return await self._wrap(future)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
-        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True)
+        check_text("discard_dead_letter", "actor", actor, optional=True, empty=True,
+                   longest=self.limits.max_name_length)
         done = await asyncio.to_thread(dead_letters.discard, self.engine, letter_id, actor)
         if done is not None:
             await self._wrap(done)

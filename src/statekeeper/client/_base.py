@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
+from ..core.errors import LimitExceeded
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
@@ -31,7 +32,7 @@ from ..storage.urls import open_store
 from ._page import QueryPage
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
-__all__ = ["check_text", "check_wait_flag", "open_store"]
+__all__ = ["check_count", "check_text", "check_wait_flag", "open_store"]
 
 
 # every field, positionally (name data type sendid origin origintype invokeid meta): one per send
@@ -57,7 +58,7 @@ def _shown(value: Any) -> str:
 
 
 def check_text(method: str, name: str, value: Any, *, optional: bool = False,
-               empty: bool = False) -> None:
+               empty: bool = False, longest: int = DEFAULT_LIMITS.max_name_length) -> None:
     """Refuse a string argument that is not one, or that the store could not keep.
 
     Every id, event name, key, actor and trace id goes through here (ids on every method),
@@ -67,6 +68,8 @@ def check_text(method: str, name: str, value: Any, *, optional: bool = False,
         ArgumentTypeError: ``value`` is not a ``str`` (nor ``None`` when ``optional``).
         InvalidArgument: it is empty (unless ``empty``), or holds a lone surrogate, which
             cannot be stored as UTF-8 text.
+        LimitExceeded: it is longer than ``longest`` characters (the client's
+            ``Limits.max_name_length``): a name is stored in every row that names it.
 
     """
     if not isinstance(value, str):
@@ -77,6 +80,9 @@ def check_text(method: str, name: str, value: Any, *, optional: bool = False,
     if not value and not empty:
         raise InvalidArgument(f"{method}() {name}= must not be empty"
                               f"{' (pass None for none)' if optional else ''}")
+    if len(value) > longest:
+        raise LimitExceeded("max_name_length", longest, f"{method}() {name}=",
+                            f"it is {len(value):,} characters: {value[:20]!r}...")
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -87,11 +93,31 @@ def check_text(method: str, name: str, value: Any, *, optional: bool = False,
                 f"(decode bytes with errors='replace', say)") from None
 
 
-def _check_options(idempotency_key: Any, actor: Any, trace_id: Any) -> None:
+def _check_options(idempotency_key: Any, actor: Any, trace_id: Any, longest: int) -> None:
     """Refuse what the log would store wrongly: a number as a key, an empty key (no key)."""
-    check_text("send", "idempotency_key", idempotency_key, optional=True)
-    check_text("send", "actor", actor, optional=True, empty=True)
-    check_text("send", "trace_id", trace_id, optional=True, empty=True)
+    check_text("send", "idempotency_key", idempotency_key, optional=True, longest=longest)
+    check_text("send", "actor", actor, optional=True, empty=True, longest=longest)
+    check_text("send", "trace_id", trace_id, optional=True, empty=True, longest=longest)
+
+
+def check_count(method: str, name: str, value: Any, *, least: int,
+                optional: bool = False) -> None:
+    """Refuse a row count or a ``seq`` that is not an int SQLite can hold (64 bits).
+
+    Raises:
+        ArgumentTypeError: ``value`` is not an ``int`` (a bool is not one either).
+        InvalidArgument: it is below ``least`` or above 2**63 - 1 (the store would fail
+            with a raw ``OverflowError``).
+
+    """
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentTypeError(f"{method}() {name}= takes an int"
+                                f"{' or None' if optional else ''}, not {_shown(value)}")
+    if not least <= value < 2 ** 63:
+        raise InvalidArgument(f"{method}() {name}= must be from {least} to 2**63 - 1, not "
+                              f"{value if value.bit_length() < 200 else 'a larger number'}")
 
 
 def check_wait_flag(wait: Any) -> None:
@@ -186,9 +212,10 @@ class _BaseClient:
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
                data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
                ) -> Future[InstanceState]:
-        check_text("start", "instance_id", instance_id)
+        longest = self.limits.max_name_length
+        check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
-            check_text("start", "chart", chart)
+            check_text("start", "chart", chart, longest=longest)
             name = chart
         elif isinstance(chart, (Chart, CompiledChart)):
             name = chart.name
@@ -204,8 +231,8 @@ class _BaseClient:
                 raise ArgumentTypeError(
                     f"start() labels= maps strings to strings, not {_shown(labels)}")
             for key, value in labels.items():
-                check_text("start", "labels", key)
-                check_text("start", "labels", value, empty=True)
+                check_text("start", "labels", key, longest=longest)
+                check_text("start", "labels", value, empty=True, longest=longest)
         if data:
             check_payload(dict(data), limits=self.limits, what="instance data")
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
@@ -214,8 +241,10 @@ class _BaseClient:
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
-        if not (type(instance_id) is str and instance_id and instance_id.isascii()):
-            check_text("send", "instance_id", instance_id)  # the usual id passes untouched
+        longest = self.limits.max_name_length
+        if not (type(instance_id) is str and instance_id and instance_id.isascii()
+                and len(instance_id) <= longest):  # the usual id passes untouched
+            check_text("send", "instance_id", instance_id, longest=longest)
         if type(event) is str:
             ev = _new_event(event, data, "external", None, None, None, None, {})
         elif isinstance(event, Event):
@@ -229,8 +258,8 @@ class _BaseClient:
             raise ArgumentTypeError(
                 f"send() event= takes an event name (str) or an Event, not {_shown(event)}")
         name = ev.name
-        if not (type(name) is str and name.isascii()):
-            check_text("send", "event", name, empty=True)
+        if not (type(name) is str and name.isascii() and len(name) <= longest):
+            check_text("send", "event", name, empty=True, longest=longest)
         if not name:
             raise InvalidArgument("send() event= '' is not an event a caller may send (it is "
                                   "empty: name the event)")
@@ -238,7 +267,7 @@ class _BaseClient:
         if ev.data is not None:
             check_payload(ev.data, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
-            _check_options(idempotency_key, actor, trace_id)
+            _check_options(idempotency_key, actor, trace_id, longest)
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
             instance_id, ev, True, idempotency_key, actor, trace_id,
             None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
@@ -261,15 +290,30 @@ class _BaseClient:
                                f"state {state!r}{did_you_mean(str(state), entry.chart.nodes)}")
 
     def _get(self, instance_id: str) -> InstanceState:
-        check_text("get", "instance_id", instance_id)
+        check_text("get", "instance_id", instance_id, longest=self.limits.max_name_length)
         return InstanceState.from_record(self.store.load(instance_id))
 
     def _query(self, chart: str | None, state: str | None, labels: Mapping[str, str] | None,
                status: str | None, limit: int, after: str | None) -> QueryPage:
+        longest = self.limits.max_name_length
+        for name, value in (("chart", chart), ("state", state), ("status", status),
+                            ("after", after)):
+            check_text("query", name, value, optional=True, empty=name == "after",
+                       longest=longest)
+        if labels is not None and not (isinstance(labels, Mapping) and all(
+                type(k) is str and type(v) is str for k, v in labels.items())):
+            raise ArgumentTypeError(
+                f"query() labels= maps strings to strings, not {_shown(labels)}")
+        check_count("query", "limit", limit, least=1)
         corrupted: list[CorruptedRow] = []
         records = self.store.query(chart=chart, state=state, labels=labels, status=status,
                                    limit=limit, after=after, corrupted=corrupted)
         return QueryPage([InstanceState.from_record(r) for r in records], corrupted)
+
+    def _check_history(self, instance_id: Any, limit: Any, after: Any) -> None:
+        check_text("history", "instance_id", instance_id, longest=self.limits.max_name_length)
+        check_count("history", "limit", limit, least=1, optional=True)
+        check_count("history", "after", after, least=0)
 
     def _notify(self, state: InstanceState) -> None:
         if self._watchers:  # once per commit: nothing to copy when nobody watches

@@ -25,6 +25,8 @@ class Limits:
         max_transitions: number of transitions in one chart.
         max_yaml_aliases: number of alias references a YAML document may use.
         max_payload_bytes: size of one event payload or data value, encoded as JSON.
+        max_name_length: characters in one name a caller gives a client: an instance id, an
+            event name, an idempotency key, an actor, a trace id, a label key or value.
 
     """
 
@@ -34,6 +36,7 @@ class Limits:
     max_transitions: int = 100_000
     max_yaml_aliases: int = 1_000
     max_payload_bytes: int = 4_000_000
+    max_name_length: int = 1_000
 
     def __post_init__(self) -> None:
         for name in self.__slots__:

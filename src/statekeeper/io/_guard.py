@@ -19,7 +19,7 @@ from statekeeper.core.limits import Limits
 
 from ._dictform_common import At, ChartFormatError
 
-__all__ = ["check_size", "check_text", "check_tree", "decode", "json_depth", "line_of"]
+__all__ = ["check_size", "check_text", "check_tree", "decode", "json_depth", "line_of", "plain_json"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # JSON strings (to skip) and brackets (to count), for the depth scan of JSON text.
@@ -121,3 +121,44 @@ def check_tree(doc: Any, limits: Limits, at: At) -> None:
                     todo.append((item, child, depth + 1))
             else:
                 todo.extend((item, where.at(i), depth + 1) for i, item in enumerate(value))
+
+
+def plain_json(value: Any, at: At) -> Any:
+    """A copy of ``value`` made of dicts, lists and JSON scalars only; tuples become lists.
+
+    For values read by ``ast.literal_eval`` (SCXML inline and ``src`` data), which reads more
+    than JSON holds: a set, bytes, a complex number or ``...`` would fail only when an
+    instance is stored, and ``{1: 2}`` would be stored as ``{"1": 2}``, not the value the
+    document wrote.  Run after :func:`check_tree` (which bounds the depth); iterative.
+
+    Raises:
+        ChartFormatError: a value or a key JSON cannot hold, naming its path.
+
+    """
+    root: list[Any] = [None]
+    todo: list[tuple[Any, At, Any, Any]] = [(value, at, root, 0)]
+    while todo:
+        item, where, parent, slot = todo.pop()
+        if item is None or isinstance(item, (str, int, float)):
+            parent[slot] = item
+        elif isinstance(item, dict):
+            out: dict[str, Any] = {}
+            parent[slot] = out
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise where.error(f"the key {ascii(key)[:40]} (of type "
+                                      f"{type(key).__name__}) is not a string: JSON keys "
+                                      f"are strings; write {str(key)!r}")
+                out[key] = None  # keeps the document's key order
+                todo.append((child, where.at(key), out, key))
+        elif isinstance(item, (list, tuple)):
+            copy: list[Any] = [None] * len(item)
+            parent[slot] = copy
+            todo.extend((child, where.at(i), copy, i) for i, child in enumerate(item))
+        else:
+            kind = type(item).__name__
+            hint = {"set": "a list", "frozenset": "a list", "bytes": "a string",
+                    "complex": "two numbers"}.get(kind, "a string, a number or a list")
+            raise where.error(f"{ascii(item)[:40]} (of type {kind}) is not a value JSON "
+                              f"can hold; write {hint} instead")
+    return root[0]

@@ -26,7 +26,7 @@ from statekeeper.core.limits import DEFAULT_LIMITS, Limits
 from ._dictform_common import At, ChartFormatError
 from ._ecma import translate
 from ._files import read_limited
-from ._guard import check_tree
+from ._guard import check_tree, plain_json
 from ._xml import inline_literal, local_name, namespace
 
 #: Reads a ``src`` reference (the attribute's text) and returns its content.
@@ -192,10 +192,13 @@ class ReadContext:
         try:
             value = inline_literal(text, self.limits)
             check_tree(value, self.limits, At())
+            if not isinstance(value, ET.Element):  # XML content stays markup (SCXML B.2)
+                value = plain_json(value, At())
         except LimitExceeded as exc:
             raise LimitExceeded(exc.limit, exc.allowed, f"{where} ({exc.where})") from None
         except ChartFormatError as exc:
-            raise self.error(element, f"its value {exc}") from None
+            named = f"id={element.get('id')!r}: " if element.get("id") is not None else ""
+            raise self.error(element, f"{named}its value: {exc}") from None
         return value
 
     # ------------------------------------------------------------------ ids and files

@@ -21,6 +21,7 @@ from xml.parsers import expat
 from statekeeper.core.errors import ChartError, LimitExceeded
 from statekeeper.core.limits import DEFAULT_LIMITS, Limits
 
+from ._dictform_common import ChartFormatError
 from ._guard import json_depth
 
 __all__ = ["ParsedXml", "inline_literal", "local_name", "namespace", "normalise_space", "parse_xml"]
@@ -140,6 +141,7 @@ def inline_literal(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
     Raises:
         LimitExceeded: JSON or markup nested deeper than ``max_depth`` (checked before the
             parser recurses into it).
+        ChartFormatError: a number with more digits than Python reads (it is no string).
 
     """
     stripped = text.strip()
@@ -149,15 +151,26 @@ def inline_literal(text: str, limits: Limits = DEFAULT_LIMITS) -> Any:
         json_depth(stripped, limits, "inline JSON")
     try:
         return json.loads(stripped)
-    except (ValueError, RecursionError):
-        pass
+    except (ValueError, RecursionError) as exc:
+        _refuse_wide_int(exc)
     try:
         return ast.literal_eval(stripped)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        pass
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        _refuse_wide_int(exc)
     if stripped.startswith("<"):
         try:
             return parse_xml(stripped, limits).root
         except ChartError:
             pass
     return normalise_space(stripped)
+
+
+def _refuse_wide_int(exc: BaseException) -> None:
+    """Refuse a literal that failed only because one of its integers is too wide to read.
+
+    Both ``json`` and ``ast`` refuse integers of more than 4,300 digits; without this check
+    the text would fall through to a string, a value of another type than the one written.
+    """
+    if "integer string conversion" in str(exc):
+        raise ChartFormatError("a number of more than 4,300 digits is too large for a chart "
+                               "document; write a smaller number or a string") from None

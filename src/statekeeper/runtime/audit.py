@@ -29,12 +29,17 @@ _PAGE = 500
 
 
 def _has_nan(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_nan(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_nan(v) for v in value)
+    """Whether NaN or an infinity is anywhere in ``value`` (iterative: rows may nest deep)."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
     return False
 
 
@@ -55,10 +60,12 @@ def _instance_problems(store: Store, record: InstanceRecord,
         yield f"{where}: its data holds NaN or an infinity, which JSON cannot hold"
     if (record.status == "done") != snapshot.done:
         yield f"{where}: its status is {record.status!r} but its snapshot says done={snapshot.done}"
-    if store.history(record.id, after=record.rev, limit=1):
+    if record.rev < 1:
+        pass  # named above; the log cannot be read "after" it
+    elif store.history(record.id, after=record.rev, limit=1):
         yield (f"{where}: its rev {record.rev} is behind its transition log (the row was "
                "rewound): no step of it can commit")
-    elif record.rev >= 1 and not store.history(record.id, after=record.rev - 1, limit=1):
+    elif not store.history(record.id, after=record.rev - 1, limit=1):
         yield f"{where}: its rev {record.rev} is ahead of its transition log (no seq {record.rev})"
     if charts is None:
         return

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the chart and write its diagram."""
     if args.output:
         _check_output(args.file, args.output)
-    chart = load(args.file, trusted=args.trusted)
+    chart = load(args.file, trusted=args.trusted, base_dir=args.base_dir)
     fmt = args.format
     if fmt is None and args.output:
         fmt = _SUFFIX_FORMATS.get(Path(args.output).suffix.lower())

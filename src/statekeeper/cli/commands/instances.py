@@ -12,7 +12,14 @@ import sys
 
 from statekeeper.storage.records import CorruptedRow, InstanceRecord
 
-from .._common import CommandError, Subparsers, add_db_argument, print_rows, read_store
+from .._common import (
+    CommandError,
+    Subparsers,
+    add_db_argument,
+    int_argument,
+    print_rows,
+    read_store,
+)
 
 __all__ = ["register", "run"]
 
@@ -30,7 +37,8 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--status", choices=("active", "done"), help="only this status")
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
                         help="only instances with this label (repeat for several)")
-    parser.add_argument("--limit", type=int, default=100, help="at most this many (100)")
+    parser.add_argument("--limit", type=int_argument, default=100,
+                        help="at most this many (100)")
     parser.add_argument("--after", metavar="ID", help="only ids after this one (paging)")
     parser.add_argument("--json", action="store_true", help="print JSON lines")
     parser.set_defaults(run=run)

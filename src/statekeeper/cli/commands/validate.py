@@ -13,14 +13,19 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from statekeeper.core.compile import compile_chart
 from statekeeper.core.errors import ChartError, ChartWarning
 from statekeeper.io.names import referenced_names
 
-from .._common import CommandError, Subparsers, add_chart_arguments, load, trust_hint
+from .._common import (
+    CommandError,
+    Subparsers,
+    add_chart_arguments,
+    compile_file_chart,
+    load,
+    trust_hint,
+)
 
 __all__ = ["register", "run"]
 
@@ -40,18 +45,12 @@ def register(subparsers: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Compile the chart with placeholders bound; print OK and what to bind, or the problem."""
-    chart = load(args.file, trusted=args.trusted)
+    chart = load(args.file, trusted=args.trusted, base_dir=args.base_dir)
     names = referenced_names(chart)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ChartWarning)
         try:
-            compiled = compile_chart(
-                chart,
-                guards=_placeholders(names.guards, "guard"),
-                functions=_placeholders(names.functions, "function"),
-                trusted=args.trusted,
-                checks="warn",
-            )
+            compiled = compile_file_chart(chart, trusted=args.trusted)
         except ChartError as exc:
             raise CommandError(f"{args.file}: {exc}{trust_hint(exc, args.trusted)}") from None
     problems = [str(w.message) for w in caught if issubclass(w.category, ChartWarning)]
@@ -67,13 +66,6 @@ def run(args: argparse.Namespace) -> int:
     _list("functions to bind", names.functions)
     _list("effects", compiled.effects)
     return 0
-
-
-def _placeholders(names: Iterable[str], kind: str) -> dict[str, Callable[..., Any]]:
-    def placeholder(*args: Any) -> Any:
-        raise RuntimeError(f"a {kind} placeholder of `statekeeper validate` was called")
-
-    return dict.fromkeys(names, placeholder)
 
 
 def _list(title: str, names: Iterable[str]) -> None:
