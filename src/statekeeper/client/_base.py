@@ -66,8 +66,8 @@ def check_text(method: str, name: str, value: Any, *, optional: bool = False,
 
     Raises:
         ArgumentTypeError: ``value`` is not a ``str`` (nor ``None`` when ``optional``).
-        InvalidArgument: it is empty (unless ``empty``), or holds a lone surrogate, which
-            cannot be stored as UTF-8 text.
+        InvalidArgument: it is empty (unless ``empty``), or holds a NUL character or a lone
+            surrogate, which cannot be stored as text.
         LimitExceeded: it is longer than ``longest`` characters (the client's
             ``Limits.max_name_length``): a name is stored in every row that names it.
 
@@ -83,6 +83,10 @@ def check_text(method: str, name: str, value: Any, *, optional: bool = False,
     if len(value) > longest:
         raise LimitExceeded("max_name_length", longest, f"{method}() {name}=",
                             f"it is {len(value):,} characters: {value[:20]!r}...")
+    if "\x00" in value:
+        raise InvalidArgument(f"{method}() {name}= holds a NUL character at index "
+                              f"{value.index(chr(0))}, which PostgreSQL text cannot store and no "
+                              f"name needs; remove it")
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -242,8 +246,9 @@ class _BaseClient:
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
         longest = self.limits.max_name_length
+        # the usual id passes untouched; anything else gets check_text's answer
         if not (type(instance_id) is str and instance_id and instance_id.isascii()
-                and len(instance_id) <= longest):  # the usual id passes untouched
+                and len(instance_id) <= longest and "\x00" not in instance_id):
             check_text("send", "instance_id", instance_id, longest=longest)
         if type(event) is str:
             ev = _new_event(event, data, "external", None, None, None, None, {})
@@ -258,7 +263,8 @@ class _BaseClient:
             raise ArgumentTypeError(
                 f"send() event= takes an event name (str) or an Event, not {_shown(event)}")
         name = ev.name
-        if not (type(name) is str and name.isascii() and len(name) <= longest):
+        if not (type(name) is str and name.isascii() and len(name) <= longest
+                and "\x00" not in name):
             check_text("send", "event", name, empty=True, longest=longest)
         if not name:
             raise InvalidArgument("send() event= '' is not an event a caller may send (it is "

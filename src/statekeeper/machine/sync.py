@@ -7,7 +7,7 @@ from typing import Any
 
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
-from ..core.errors import EventNotAccepted, MachineFinished
+from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished
 from ..core.events import Event, as_event, refuse_reserved
 from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
@@ -60,6 +60,9 @@ class Machine(BaseMachine):
                 return entry[1]
         ev = as_event(event, data)
         refuse_reserved(ev.name)
+        if len(ev.name) > self._env.limits.max_name_length:
+            raise LimitExceeded("max_name_length", self._env.limits.max_name_length,
+                                "event name", f"it is {len(ev.name):,} characters")
         if ev.data is not None:
             check_payload(ev.data, limits=self._env.limits, what="event data")
             if isinstance(ev.data, dict | list | tuple):  # the caller's containers stay theirs

@@ -108,9 +108,13 @@ def _parse_sqlite(url: str) -> tuple[str, dict[str, bool]]:
     from .sqlite import parse_sqlite_url
 
     try:
-        return parse_sqlite_url(url)
+        path, settings = parse_sqlite_url(url)
     except ValueError as exc:
         raise InvalidStoreURL(str(exc)) from None
+    if not path:
+        raise InvalidStoreURL(f"store URL {url!r} names no database file: write "
+                              "sqlite:///path/to.db (or a plain path), or memory:// for none")
+    return path, settings
 
 
 def _open_sqlite(url: str, options: Mapping[str, Any]) -> Store:
