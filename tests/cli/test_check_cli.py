@@ -70,6 +70,8 @@ PANEL = Chart("panel", version=1, initial="idle", states={
      "WHERE id = 'f-1'", "NaN"),
     ("UPDATE instances SET rev = 1 WHERE id = 'f-1'", "rewound"),
     ("UPDATE instances SET rev = 9 WHERE id = 'f-1'", "ahead"),
+    ("UPDATE timers SET due = 1e999", "not a finite"),  # never due: a timer that never fires
+    ("UPDATE timers SET due = -1e999", "not a finite"),
 ])
 def test_every_inconsistency_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                       damage: str, said: str) -> None:

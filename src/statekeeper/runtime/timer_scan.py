@@ -54,6 +54,19 @@ class TimerScan:
         self._wake_at_settled: float | None = None
         # Timers (instance, id, due) that committed while a scan read: its rows may hold them
         self._settled_in_scan: set[tuple[str, str, float]] | None = None
+        # Timers already reported as not fired: said once at WARNING, then at DEBUG, so one
+        # bad row does not write a warning on every poll all day
+        self._reported: set[_Key] = set()
+
+    def not_fired(self, key: _Key, error: BaseException) -> None:
+        """Log a timer that could not fire (its row stays; a later scan retries it)."""
+        with self._lock:
+            first = key not in self._reported
+            if first and len(self._reported) < 10_000:
+                self._reported.add(key)
+        _log.log(logging.WARNING if first else logging.DEBUG,
+                 "timer %s of instance %r not fired (%s); a later scan retries it (said once)",
+                 key[1], key[0], error)
 
     def scan(self, now: float) -> None:
         """Hand every due timer not already in flight to the engine; arrange the next scan.
@@ -137,9 +150,8 @@ class _Settles:
     def set_exception(self, exception: BaseException | None, /) -> None:
         # Not fired: its row is still there, and a later scan (of this process, if it goes on,
         # or of the next) finds it.
-        if not isinstance(exception, EngineClosed):
-            _log.warning("timer %s of instance %r not fired (%s); a later scan retries it",
-                         self.key[1], self.key[0], exception)
+        if exception is not None and not isinstance(exception, EngineClosed):
+            self.scan.not_fired(self.key, exception)
         self._settle()
 
     def _settle(self) -> None:

@@ -190,8 +190,7 @@ class Worker:
             if error is None:
                 handled += 1
             else:  # its row stays, as after a scan: not work done, or idle would never come
-                _log.warning("timer %s of instance %r not fired (%s); a later run retries it",
-                             timer.timer_id, timer.instance, error)
+                self.timers.not_fired((timer.instance, timer.timer_id), error)
         claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
         known = self._effect_fns(claimed)
         for effect in claimed:

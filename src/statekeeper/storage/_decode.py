@@ -74,6 +74,8 @@ def _int(value: Any, column: str) -> int:
 def _num(value: Any, column: str) -> float:
     if type(value) is not float and type(value) is not int:
         raise _Corrupt(f"{column} is {type(value).__name__}, not a number")
+    if value - value:  # NaN or an infinity (x - x is 0 for every finite number): a timer
+        raise _Corrupt(f"{column} is {value!r}, not a finite number")  # due never would fire
     return float(value)
 
 
