@@ -223,3 +223,21 @@ def test_impossible_states_name_their_path_when_read() -> None:
         chart_from_yaml("name: x\nstates:\n  c: {states: {h: {history: deep}}}\n")
     with pytest.raises(ChartFormatError, match=r"states\.f: .*final state cannot have child"):
         chart_from_yaml("name: x\nstates:\n  f: {type: final, states: {g: {}}}\n")
+
+
+def test_a_json_number_of_thousands_of_digits_says_to_write_a_string() -> None:
+    from statekeeper.io import chart_from_json
+    from statekeeper.io.dictform import ChartFormatError
+
+    doc = '{"name": "x", "states": {"a": {}}, "data": {"n": ' + "9" * 5000 + "}}"
+    with pytest.raises(ChartFormatError, match="write it as a string") as caught:
+        chart_from_json(doc)
+    assert "set_int_max_str_digits" not in str(caught.value)
+
+
+def test_read_scxml_refuses_a_base_dir_that_is_not_a_path() -> None:
+    from statekeeper.io.scxml import read_scxml
+
+    with pytest.raises(TypeError, match=r"base_dir=\) takes a folder path"):
+        read_scxml('<scxml xmlns="http://www.w3.org/2005/07/scxml"><state id="s"/></scxml>',
+                   base_dir=3)  # type: ignore[arg-type]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,11 @@ def chart_from_json(text: str | bytes, *, limits: Limits = DEFAULT_LIMITS) -> Ch
     try:
         doc = json.loads(text, object_pairs_hook=_unique_keys)
     except ValueError as exc:  # JSONDecodeError, or a number of more than 4,300 digits
+        if "integer string conversion" in str(exc):  # Python's int digits limit (4,300)
+            raise ChartFormatError(
+                "not valid JSON here: a number has more digits than Python reads "
+                f"({sys.get_int_max_str_digits():,}); no chart needs one: write it as a "
+                "string") from None
         raise ChartFormatError(f"not valid JSON: {exc}") from None
     return chart_from_dict(doc, limits=limits)
 

@@ -97,6 +97,9 @@ def read_scxml(text_or_path: str | bytes | os.PathLike[str], *, trusted: bool = 
         raise TypeError("read_scxml() takes base_dir= or loader=, not both")
     if loader is not None and not callable(loader):
         raise TypeError(f"read_scxml(loader=) takes a callable, not {type(loader).__name__}")
+    if base_dir is not None and not isinstance(base_dir, str | os.PathLike):
+        raise TypeError(f"read_scxml(base_dir=) takes a folder path (a str or a Path), not "
+                        f"{type(base_dir).__name__}")
     if not isinstance(limits, Limits):
         raise TypeError(f"read_scxml(limits=) takes a Limits, not {type(limits).__name__}")
     source, path = _source(text_or_path, limits)
