@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from statekeeper.storage import MemoryStore, SQLiteStore, Store
+from statekeeper.storage.tables import INSTANCES
 
 BACKENDS = ["memory", "sqlite"]  # later: "postgres"
 
@@ -79,10 +80,8 @@ def corrupt(store: Store) -> Corrupt:
             finally:
                 raw.close()
         elif isinstance(store, MemoryStore):
-            columns = ["id", "chart", "version", "hash", "snapshot", "configuration", "status",
-                       "rev", "labels", "created_at", "updated_at"]
             row = list(store._instances[instance_id])
-            row[columns.index(column)] = value
+            row[INSTANCES.at(column)] = value
             store._instances[instance_id] = tuple(row)
         else:  # pragma: no cover - a new backend must say how to corrupt its rows
             raise NotImplementedError(type(store).__name__)

@@ -1,15 +1,15 @@
 """Records to rows, shared by every backend (``_decode`` turns rows back into records).
 
-Every store holds rows in the same shape (the SQL column order below) with JSON payloads as
-text, and decodes them with the same functions.  So the in-memory store is exactly as strict
-as SQLite: a tuple comes back as a list, a value JSON cannot encode is refused on write, and a
-corrupted row is refused on read with an :class:`IntegrityError` naming its table and key.
-Nothing here repairs a row.
+Every store's rows have the shape its table's description gives (:mod:`.tables`), their
+values neutral (JSON as validated text, booleans as ``bool``) until the backend's adapter
+(:mod:`.adapters`) turns the few it must into what its driver binds.  So the in-memory store
+is exactly as strict as SQLite: a tuple comes back as a list, a value JSON cannot encode is
+refused on write, and a corrupted row is refused on read with an :class:`IntegrityError`
+naming its table and key.  Nothing here repairs a row.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -18,11 +18,25 @@ from ..core._records import positional_constructor
 from ..core.errors import InvalidPayload, LimitExceeded, StatekeeperError, UnstorableValue
 from ..core.limits import Limits
 from ..core.payload import check_payload
+from ._json import dumps, dumps_exact, loads
+from .adapters import SQLITE, Adapter, row_converter
 from .base import StoreError
 from .records import (
     Commit,
     FrozenDict,
     FrozenList,
+)
+from .tables import (
+    DEAD_LETTERS,
+    EFFECT_STATUSES,
+    INSTANCE_STATUSES,
+    LETTER_KINDS,
+    MAILBOX,
+    MAILBOX_FINGERPRINT,
+    OUTBOX,
+    OUTCOMES,
+    POLICIES,
+    TIMERS,
 )
 
 __all__ = [
@@ -44,70 +58,6 @@ __all__ = [
 
 Row = tuple[Any, ...]
 
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not standard JSON (no statekeeper writes it)")
-
-
-# NaN and the infinities are refused on read as on write: a row holding them was edited by
-# hand or by another tool.  parse_constant runs only when one appears, so it costs nothing.
-loads = json.JSONDecoder(parse_constant=_refuse_constant).decode
-# allow_nan=False: NaN and the infinities are refused (a ValueError), never written as the
-# non-standard ``NaN`` that other JSON readers reject.
-_encoder = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False,
-                            allow_nan=False)
-# json.dumps builds a new C encoder on every call (~2 us here, more than encoding a short list);
-# one C encoder without a circular-reference memo is reusable.  A cycle still fails, with a
-# RecursionError instead of a ValueError.
-try:
-    _c_encoder: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
-        None, _encoder.default, json.encoder.encode_basestring, None, ":", ",", False, False,
-        False)
-    if "".join(_c_encoder({"a": [1, None]}, 0)) != '{"a":[1,null]}':  # pragma: no cover
-        _c_encoder = None
-except (AttributeError, TypeError):  # pragma: no cover - another Python: the plain encoder
-    _c_encoder = None
-
-
-def dumps(value: Any) -> str:
-    """``value`` as compact JSON text (no spaces, non-ASCII kept); NaN and infinities refused."""
-    if _c_encoder is None:  # pragma: no cover - CPython always has the C encoder
-        return _encoder.encode(value)
-    return "".join(_c_encoder(value, 0))
-
-
-_LEAVES = frozenset({str, int, float, bool, type(None)})
-
-
-def dumps_exact(value: Any) -> str:
-    """``value`` as JSON that reads back as the same value, else ``TypeError``/``ValueError``.
-
-    The encoder alone writes ``{1: 2}`` as ``{"1": 2}`` and a lone surrogate as text no UTF-8
-    store can hold.  So after encoding (which refuses NaN, sets, objects and cycles) this
-    checks that the text is valid Unicode and walks the containers for keys that are not
-    strings.  It runs where a step's data changed (a snapshot row not encoded before, effect
-    arguments, timer events), never for rows whose text is reused.
-    """
-    text = dumps(value)
-    if not text.isascii():
-        text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
-    leaves = _LEAVES
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        item = pop()
-        if isinstance(item, dict):
-            for key, child in item.items():
-                if type(key) is not str and not isinstance(key, str):
-                    raise TypeError(f"key {key!r} is not a string")
-                if type(child) not in leaves:
-                    push(child)
-        elif isinstance(item, list | tuple):
-            for child in item:
-                if type(child) not in leaves:
-                    push(child)
-    return text
 
 
 _names: dict[tuple[str, ...], str] = {}
@@ -160,31 +110,19 @@ def _dump_names(names: tuple[str, ...]) -> str:
         _names[names] = text
     return text
 
-INSTANCE_STATUSES = frozenset({"active", "done"})
-OUTCOMES = frozenset({"applied", "ignored", "rejected"})
-EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 OPEN_EFFECT = frozenset({"pending", "running"})
 CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
-POLICIES = frozenset({"default", "fire_late", "skip"})
-LETTER_KINDS = frozenset({"effect", "event", "row"})
-
-# Column order of every table (``SELECT`` order; inserts omit a store-assigned ``id``).
-# instances:    id chart version hash snapshot configuration status rev labels created_at updated_at
-# transitions:  id instance seq event source target chart_version outcome at data actor trace_id
-#               reason idempotency_key microsteps
-# mailbox:      instance key event result at
-# outbox:       id key instance name args status attempts available_at lease_owner lease_until
-#               at_most_once last_error errors created_at
-# timers:       instance timer_id due event target policy (then, not selected: set_rev position)
-# dead_letters: id kind instance key payload errors at
-I_REV, I_CREATED = 7, 9
-#: the key of a mailbox row's ``result`` object that holds its request's fingerprint
-MAILBOX_FINGERPRINT = "request_fingerprint"
 
 
 @dataclass(slots=True)
 class EncodedCommit:
     """A validated commit as rows, encoded before any lock is taken.
+
+    Table rows (``instance``, ``transitions``, ``effects``, ``timers_set``, ``mailbox``,
+    ``dead_letters``) hold their table's :attr:`~.tables.Table.written` columns in order, as
+    the store's adapter binds them.  The others are statement parameters in the order of the
+    named queries: ``finish`` ``(status, error, key)``, ``release`` ``(available_at, error,
+    refund, key)``, ``reopened`` ``(available_at, key)``, timers as ``(instance, timer_id)``.
 
     ``plain`` says the commit has no rows but its instance and transition rows (a plain step,
     the common case); the other sequences are then one shared empty tuple, never mutated.
@@ -207,7 +145,8 @@ class EncodedCommit:
     plain: bool = True
 
 
-#: every field of an EncodedCommit, positionally (the common step's encoder builds one per row)
+#: an EncodedCommit without its dataclass __init__: the engine's single writer thread builds
+#: one per commit, and skipping the class call saves a third of its cost (core/_records.py)
 _new_encoded = positional_constructor(EncodedCommit)
 
 
@@ -249,35 +188,86 @@ def _check_rest(commit: Commit, iid: str) -> None:
             _refuse(f"dead letter id {letter!r} is not an int")
 
 
+_effect_row, _timer_row = OUTBOX.build, TIMERS.build
+_mailbox_row, _letter_row = MAILBOX.build, DEAD_LETTERS.build
+
+
 def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> None:
-    """The rows besides the instance and its transitions, onto ``encoded``."""
+    """The rows besides the instance and its transitions, onto ``encoded``, by column name."""
     encoded.plain = False
     encoded.effects = [
-        (e.key, e.instance, e.name, dumps_exact(e.args), e.status, e.attempts, e.available_at,
-         e.lease_owner, e.lease_until, int(e.at_most_once), e.last_error,
-         dumps(e.errors) if e.errors else "[]", e.created_at)
+        _effect_row(key=e.key, instance=e.instance, name=e.name, args=dumps_exact(e.args),
+                    status=e.status, attempts=e.attempts, available_at=e.available_at,
+                    lease_owner=e.lease_owner, lease_until=e.lease_until,
+                    at_most_once=bool(e.at_most_once), last_error=e.last_error,
+                    errors=dumps(e.errors) if e.errors else "[]", created_at=e.created_at)
         for e in commit.effects]
-    encoded.timers_set = [(t.instance, t.timer_id, t.due, dumps_exact(t.event), t.target, t.policy,
-                           rev, position) for position, t in enumerate(commit.timers_set)]
+    encoded.timers_set = [
+        _timer_row(instance=t.instance, timer_id=t.timer_id, due=t.due,
+                   event=dumps_exact(t.event), target=t.target, policy=t.policy, set_rev=rev,
+                   position=position)
+        for position, t in enumerate(commit.timers_set)]
     encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
     encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)
     f = commit.effect_finished
     encoded.finish = None if f is None else (f.status, f.error, f.key)
     m = commit.mailbox
-    encoded.mailbox = None if m is None else (
-        m.instance, m.key, m.event,
-        dumps(m.result if m.fingerprint is None
-              else {**m.result, MAILBOX_FINGERPRINT: m.fingerprint}), m.at)
-    encoded.dead_letters = [(d.kind, d.instance, d.key, dumps(d.payload), dumps(d.errors), d.at)
-                            for d in commit.dead_letters]
+    encoded.mailbox = None if m is None else _mailbox_row(
+        instance=m.instance, key=m.key, event=m.event,
+        result=dumps(m.result if m.fingerprint is None
+                     else {**m.result, MAILBOX_FINGERPRINT: m.fingerprint}), at=m.at)
+    encoded.dead_letters = [
+        _letter_row(kind=d.kind, instance=d.instance, key=d.key, payload=dumps(d.payload),
+                    errors=dumps(d.errors), at=d.at)
+        for d in commit.dead_letters]
     r = commit.effect_released
     encoded.release = None if r is None else (r.available_at, r.error, int(r.refund), r.key)
     encoded.reopened = [(o.available_at, o.key) for o in commit.effects_reopened]
     encoded.letters_deleted = [(i,) for i in commit.dead_letters_deleted]
 
 
-def encode_commit(commit: Commit) -> EncodedCommit:
-    """Validate ``commit`` and encode its rows; raise ``ValueError`` if it is malformed.
+class _Converters:
+    """One adapter's row converters, per table (``None``: rows bound as encoded)."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.instance = row_converter(adapter, "instances")
+        self.transition = row_converter(adapter, "transitions")
+        self.effect = row_converter(adapter, "outbox")
+        self.timer = row_converter(adapter, "timers")
+        self.mailbox = row_converter(adapter, "mailbox")
+        self.letter = row_converter(adapter, "dead_letters")
+
+
+_converters: dict[int, tuple[Adapter, _Converters]] = {}
+
+
+def _for_driver(encoded: EncodedCommit, adapter: Adapter) -> None:
+    """Turn ``encoded``'s neutral rows into what ``adapter``'s driver binds, in place."""
+    hit = _converters.get(id(adapter))
+    if hit is None or hit[0] is not adapter:
+        hit = _converters[id(adapter)] = (adapter, _Converters(adapter))
+    c = hit[1]
+    if c.instance is not None:
+        encoded.instance = c.instance(encoded.instance)
+    if c.transition is not None:
+        encoded.transitions = [c.transition(r) for r in encoded.transitions]
+    if encoded.plain:
+        return
+    if c.effect is not None and encoded.effects:
+        encoded.effects = [c.effect(r) for r in encoded.effects]
+    if c.timer is not None and encoded.timers_set:
+        encoded.timers_set = [c.timer(r) for r in encoded.timers_set]
+    if c.mailbox is not None and encoded.mailbox is not None:
+        encoded.mailbox = c.mailbox(encoded.mailbox)
+    if c.letter is not None and encoded.dead_letters:
+        encoded.dead_letters = [c.letter(r) for r in encoded.dead_letters]
+
+
+def encode_commit(commit: Commit, adapter: Adapter = SQLITE) -> EncodedCommit:
+    """Validate ``commit`` and encode its rows for ``adapter``'s backend.
+
+    Raises ``ValueError`` (:class:`MalformedCommit`, :class:`UnstorableValue`) if it is
+    malformed; nothing is written then.
 
     Every commit of the engine passes through here in its single writer thread, most of them
     a plain step (an instance row and one transition row): that case is checked and encoded
@@ -306,6 +296,10 @@ def encode_commit(commit: Commit) -> EncodedCommit:
         text = getattr(snapshot, "text", None) if type(snapshot) is FrozenDict else None
         configuration = inst.configuration
         names_text = names.get(configuration) if type(configuration) is tuple else None
+        # The hot path: the instance and transition rows are tuples in the order of
+        # INSTANCES.written and TRANSITIONS.written, built here and only here (a keyword call
+        # per row would cost the writer thread ~100 ns each);
+        # tests/storage/test_tables.py checks them against those descriptions by name.
         instance = (iid, inst.chart, inst.version, inst.hash,
                     _dump_snapshot(snapshot) if text is None else text,
                     _dump_names(configuration) if names_text is None else names_text,
@@ -336,6 +330,8 @@ def encode_commit(commit: Commit) -> EncodedCommit:
                 or commit.effect_finished is not None or commit.effect_released is not None):
             _check_rest(commit, iid)
             _encode_rest(encoded, commit, iid, rev)
+        if adapter is not SQLITE or not encoded.plain:
+            _for_driver(encoded, adapter)
         return encoded
     except _Malformed:
         raise

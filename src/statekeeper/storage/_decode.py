@@ -1,7 +1,10 @@
 """Decoding stored rows into records: every column is checked, so a corrupted row is refused.
 
 A row that does not decode raises :class:`~statekeeper.storage.IntegrityError` naming its
-table and key; nothing is ever half-read or silently repaired.  Shared by every backend.
+table and key; nothing is ever half-read or silently repaired.  Shared by every backend: each
+table's decoder is made from its description (:mod:`statekeeper.storage.tables`, which says
+what each column must hold) and a backend's adapter (how it stores JSON and booleans), and
+builds its record by keyword, column name for field name.
 """
 
 from __future__ import annotations
@@ -9,16 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
-from ._codec import (
-    EFFECT_STATUSES,
-    INSTANCE_STATUSES,
-    LETTER_KINDS,
-    MAILBOX_FINGERPRINT,
-    OUTCOMES,
-    POLICIES,
-    Row,
-    loads,
-)
+from .adapters import SQLITE, Adapter
 from .base import IntegrityError
 from .records import (
     CorruptedRow,
@@ -30,9 +24,24 @@ from .records import (
     TimerRecord,
     TransitionRecord,
 )
+from .tables import (
+    DEAD_LETTERS,
+    INSTANCES,
+    MAILBOX,
+    MAILBOX_FINGERPRINT,
+    OUTBOX,
+    POLICY_STATE,
+    TABLES,
+    TIMERS,
+    TRANSITIONS,
+    Column,
+    Table,
+)
 
 __all__ = [
     "DECODERS",
+    "SQLITE_ROWS",
+    "RowDecoders",
     "decode_dead_letter",
     "decode_effect",
     "decode_instance",
@@ -45,24 +54,23 @@ __all__ = [
     "decoded_or_report",
 ]
 
+Row = tuple[Any, ...]
+
 
 T = TypeVar("T")
-
-# -- decoding: every column is checked, so a corrupted row is refused, never half-read ----------
 
 
 class _Corrupt(Exception):
     pass
 
 
+Check = Callable[[Any, str], Any]
+
+
 def _text(value: Any, column: str) -> str:
     if type(value) is not str:
         raise _Corrupt(f"{column} is {type(value).__name__}, not text")
     return value
-
-
-def _opt_text(value: Any, column: str) -> str | None:
-    return None if value is None else _text(value, column)
 
 
 def _int(value: Any, column: str) -> int:
@@ -79,59 +87,154 @@ def _num(value: Any, column: str) -> float:
     return float(value)
 
 
-def _opt_num(value: Any, column: str) -> float | None:
-    return None if value is None else _num(value, column)
-
-
-def _choice(value: Any, column: str, allowed: frozenset[Any]) -> Any:
-    if value not in allowed:
-        raise _Corrupt(f"{column} is {value!r}, not one of {sorted(allowed)}")
-    return value
-
-
-def _json(value: Any, column: str) -> Any:
-    try:
-        return loads(_text(value, column))
-    except ValueError as exc:
-        raise _Corrupt(f"{column} is not valid JSON ({exc})") from None
+def _choice(allowed: frozenset[str]) -> Check:
+    def check(value: Any, column: str) -> Any:
+        if value not in allowed:
+            raise _Corrupt(f"{column} is {value!r}, not one of {sorted(allowed)}")
+        return value
+    return check
 
 
 def _object(value: Any, column: str) -> dict[str, Any]:
-    decoded = _json(value, column)
-    if not isinstance(decoded, dict):
+    if not isinstance(value, dict):
         raise _Corrupt(f"{column} is not a JSON object")
-    return decoded
+    return value
 
 
-def _strings(value: Any, column: str) -> list[str]:
-    decoded = _json(value, column)
-    if not isinstance(decoded, list) or any(type(x) is not str for x in decoded):
-        raise _Corrupt(f"{column} is not a JSON list of strings")
-    return cast(list[str], decoded)
+def _labels(value: Any, column: str) -> dict[str, str]:
+    if any(type(v) is not str for v in _object(value, column).values()):
+        raise _Corrupt(f"{column} has a non-string value")
+    return cast(dict[str, str], value)
 
 
 def _list(value: Any, column: str) -> list[Any]:
-    decoded = _json(value, column)
-    if not isinstance(decoded, list):
+    if not isinstance(value, list):
         raise _Corrupt(f"{column} is not a JSON list")
-    return decoded
+    return value
 
 
-def _decoder(table: str, key: Callable[[Row], object], width: int) -> Callable[
-        [Callable[[Row], Any]], Callable[[Row], Any]]:
-    def wrap(build: Callable[[Row], Any]) -> Callable[[Row], Any]:
-        def decode(row: Row) -> Any:
+def _strings(value: Any, column: str) -> list[str]:
+    if not isinstance(value, list) or any(type(x) is not str for x in value):
+        raise _Corrupt(f"{column} is not a JSON list of strings")
+    return cast(list[str], value)
+
+
+def _names(value: Any, column: str) -> tuple[str, ...]:
+    return tuple(_strings(value, column))
+
+
+_SHAPES: dict[str, Check | None] = {"any": None, "object": _object, "labels": _labels,
+                                    "list": _list, "strings": _strings, "names": _names}
+_KINDS: dict[str, Check] = {"text": _text, "int": _int, "real": _num}
+
+
+def _check(column: Column, adapter: Adapter) -> Check:
+    """The check (and conversion) of one column's stored value."""
+    check: Check
+    if column.kind == "json":
+        shape, json_value = _SHAPES[column.shape], adapter.json_value
+
+        def check(value: Any, name: str) -> Any:
             try:
-                if len(row) != width:
-                    raise _Corrupt(f"{len(row)} columns, expected {width}")
-                return build(row)
-            except _Corrupt as exc:
-                raise IntegrityError(
-                    f"corrupted row in table {table!r} ({key(row)}): {exc}; refusing to read it"
-                ) from None
-        decode.__doc__ = f"Decode a row of {table}; raise IntegrityError if it is corrupted."
-        return decode
-    return wrap
+                decoded = json_value(value)
+            except ValueError as exc:
+                raise _Corrupt(f"{name} {exc}") from None
+            return decoded if shape is None else shape(decoded, name)
+    elif column.kind == "bool":
+        bool_value = adapter.bool_value
+
+        def check(value: Any, name: str) -> Any:
+            try:
+                return bool_value(value)
+            except ValueError as exc:
+                raise _Corrupt(f"{name} {exc}") from None
+    elif column.choices is not None:
+        check = _choice(column.choices)
+    else:
+        check = _KINDS[column.kind]
+    if not column.nullable:
+        return check
+    inner = check
+
+    def nullable(value: Any, name: str) -> Any:
+        return None if value is None else inner(value, name)
+    return nullable
+
+
+def _with_fingerprint(values: dict[str, Any]) -> dict[str, Any]:
+    """A mailbox row's ``result`` keeps its request's fingerprint (see MailboxRecord)."""
+    fingerprint = values["result"].pop(MAILBOX_FINGERPRINT, None)
+    if fingerprint is not None and type(fingerprint) is not str:
+        raise _Corrupt(f"{MAILBOX_FINGERPRINT} is {type(fingerprint).__name__}, not text")
+    values["fingerprint"] = fingerprint
+    return values
+
+
+def _decoder(table: Table, record: Callable[..., T], adapter: Adapter,
+             finish: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+             ) -> Callable[[Row], T]:
+    """The decoder of ``table``'s rows into ``record`` (built by keyword: column names)."""
+    plan = [(c.name, _check(c, adapter)) for c in table.columns]
+    width, name = table.width, table.name
+    named = [(n, table.at(n)) for n in table.named_by]
+
+    def decode(row: Row) -> T:
+        try:
+            if len(row) != width:
+                raise _Corrupt(f"{len(row)} columns, expected {width}")
+            values = {column: check(value, column)
+                      for (column, check), value in zip(plan, row, strict=True)}
+            return record(**(values if finish is None else finish(values)))
+        except _Corrupt as exc:
+            key = ", ".join(f"{n} {row[i]!r}" if i < len(row) else f"{n} ?" for n, i in named)
+            raise IntegrityError(
+                f"corrupted row in table {name!r} ({key}): {exc}; refusing to read it"
+            ) from None
+    decode.__doc__ = f"Decode a row of {name}; raise IntegrityError if it is corrupted."
+    return decode
+
+
+class RowDecoders:
+    """The decoder of every table's rows, for the backend ``adapter`` speaks for."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.adapter = adapter
+        self.instance = _decoder(INSTANCES, InstanceRecord, adapter)
+        self.transition = _decoder(TRANSITIONS, TransitionRecord, adapter)
+        self.mailbox = _decoder(MAILBOX, MailboxRecord, adapter, _with_fingerprint)
+        self.effect = _decoder(OUTBOX, EffectRecord, adapter)
+        self.timer = _decoder(TIMERS, TimerRecord, adapter)
+        self.dead_letter = _decoder(DEAD_LETTERS, DeadLetterRecord, adapter)
+        self.policy_state = _decoder(POLICY_STATE, PolicyStateRecord, adapter)
+        #: every decoder by its table's name
+        self.by_table: dict[str, Callable[[Row], object]] = {
+            "instances": self.instance, "transitions": self.transition,
+            "mailbox": self.mailbox, "outbox": self.effect, "timers": self.timer,
+            "dead_letters": self.dead_letter, "policy_state": self.policy_state}
+
+    def problems(self, table: str, rows: Iterable[Sequence[Any]]) -> list[str]:
+        """Try to decode every row of ``table``; the message of each one refused."""
+        decode = self.by_table[table]
+        problems = []
+        for row in rows:
+            try:
+                decode(tuple(row))
+            except IntegrityError as exc:
+                problems.append(str(exc))
+        return problems
+
+
+#: the decoders of the SQLite-shaped rows the SQLite and memory stores keep
+SQLITE_ROWS = RowDecoders(SQLITE)
+decode_instance: Callable[[Row], InstanceRecord] = SQLITE_ROWS.instance
+decode_transition: Callable[[Row], TransitionRecord] = SQLITE_ROWS.transition
+decode_mailbox: Callable[[Row], MailboxRecord] = SQLITE_ROWS.mailbox
+decode_effect: Callable[[Row], EffectRecord] = SQLITE_ROWS.effect
+decode_timer: Callable[[Row], TimerRecord] = SQLITE_ROWS.timer
+decode_dead_letter: Callable[[Row], DeadLetterRecord] = SQLITE_ROWS.dead_letter
+decode_policy_state: Callable[[Row], PolicyStateRecord] = SQLITE_ROWS.policy_state
+DECODERS = SQLITE_ROWS.by_table
+decode_problems = SQLITE_ROWS.problems
 
 
 def decoded(decode: Callable[[Row], T], row: Row) -> tuple[T] | tuple[()]:
@@ -157,110 +260,7 @@ def decoded_or_report(decode: Callable[[Row], T], row: Row, table: str,
     except IntegrityError as exc:
         if corrupted is None:
             raise
-        key = row[0] if row and type(row[0]) is str else "?"
+        at = TABLES[table].at(TABLES[table].named_by[0])
+        key = row[at] if len(row) > at and type(row[at]) is str else "?"
         corrupted.append(CorruptedRow(table, key, str(exc)))
         return ()
-
-
-def _k(*names_at: tuple[str, int]) -> Callable[[Row], str]:
-    return lambda row: ", ".join(f"{n} {row[i]!r}" if i < len(row) else f"{n} ?"
-                                 for n, i in names_at)
-
-
-@_decoder("instances", _k(("id", 0)), 11)
-def _instance(r: Row) -> InstanceRecord:
-    labels = _object(r[8], "labels")
-    if any(type(v) is not str for v in labels.values()):
-        raise _Corrupt("labels has a non-string value")
-    return InstanceRecord(
-        id=_text(r[0], "id"), chart=_text(r[1], "chart"), version=_text(r[2], "version"),
-        hash=_text(r[3], "hash"), snapshot=_object(r[4], "snapshot"),
-        configuration=tuple(_strings(r[5], "configuration")),
-        status=_choice(r[6], "status", INSTANCE_STATUSES), rev=_int(r[7], "rev"),
-        labels=labels, created_at=_num(r[9], "created_at"), updated_at=_num(r[10], "updated_at"))
-
-
-@_decoder("transitions", _k(("id", 0), ("instance", 1), ("seq", 2)), 15)
-def _transition(r: Row) -> TransitionRecord:
-    return TransitionRecord(
-        id=_int(r[0], "id"), instance=_text(r[1], "instance"), seq=_int(r[2], "seq"),
-        event=_text(r[3], "event"), source=tuple(_strings(r[4], "source")),
-        target=tuple(_strings(r[5], "target")), chart_version=_text(r[6], "chart_version"),
-        outcome=_choice(r[7], "outcome", OUTCOMES), at=_num(r[8], "at"),
-        data=_json(r[9], "data"), actor=_opt_text(r[10], "actor"),
-        trace_id=_opt_text(r[11], "trace_id"), reason=_opt_text(r[12], "reason"),
-        idempotency_key=_opt_text(r[13], "idempotency_key"),
-        microsteps=_list(r[14], "microsteps"))
-
-
-@_decoder("mailbox", _k(("instance", 0), ("key", 1)), 5)
-def _mailbox(r: Row) -> MailboxRecord:
-    result = _object(r[3], "result")
-    fingerprint = result.pop(MAILBOX_FINGERPRINT, None)
-    return MailboxRecord(instance=_text(r[0], "instance"), key=_text(r[1], "key"),
-                         event=_text(r[2], "event"), result=result, at=_num(r[4], "at"),
-                         fingerprint=_opt_text(fingerprint, MAILBOX_FINGERPRINT))
-
-
-@_decoder("outbox", _k(("key", 1)), 14)
-def _effect(r: Row) -> EffectRecord:
-    return EffectRecord(
-        id=_int(r[0], "id"), key=_text(r[1], "key"), instance=_text(r[2], "instance"),
-        name=_text(r[3], "name"), args=_json(r[4], "args"),
-        status=_choice(r[5], "status", EFFECT_STATUSES), attempts=_int(r[6], "attempts"),
-        available_at=_num(r[7], "available_at"), lease_owner=_opt_text(r[8], "lease_owner"),
-        lease_until=_opt_num(r[9], "lease_until"),
-        at_most_once=bool(_choice(r[10], "at_most_once", frozenset({0, 1}))),
-        last_error=_opt_text(r[11], "last_error"), errors=_strings(r[12], "errors"),
-        created_at=_num(r[13], "created_at"))
-
-
-@_decoder("timers", _k(("instance", 0), ("timer_id", 1)), 6)
-def _timer(r: Row) -> TimerRecord:
-    return TimerRecord(instance=_text(r[0], "instance"), timer_id=_text(r[1], "timer_id"),
-                       due=_num(r[2], "due"), event=_object(r[3], "event"),
-                       target=_opt_text(r[4], "target"),
-                       policy=_choice(r[5], "policy", POLICIES))
-
-
-@_decoder("dead_letters", _k(("id", 0)), 7)
-def _dead_letter(r: Row) -> DeadLetterRecord:
-    return DeadLetterRecord(id=_int(r[0], "id"), kind=_choice(r[1], "kind", LETTER_KINDS),
-                            instance=_text(r[2], "instance"), key=_text(r[3], "key"),
-                            payload=_object(r[4], "payload"), errors=_strings(r[5], "errors"),
-                            at=_num(r[6], "at"))
-
-
-decode_instance: Callable[[Row], InstanceRecord] = _instance
-decode_transition: Callable[[Row], TransitionRecord] = _transition
-decode_mailbox: Callable[[Row], MailboxRecord] = _mailbox
-decode_effect: Callable[[Row], EffectRecord] = _effect
-decode_timer: Callable[[Row], TimerRecord] = _timer
-decode_dead_letter: Callable[[Row], DeadLetterRecord] = _dead_letter
-
-
-@_decoder("policy_state", _k(("key", 0)), 4)
-def _policy_state(r: Row) -> PolicyStateRecord:
-    return PolicyStateRecord(key=_text(r[0], "key"), value=_object(r[1], "value"),
-                             version=_int(r[2], "version"), updated_at=_num(r[3], "updated_at"))
-
-
-decode_policy_state: Callable[[Row], PolicyStateRecord] = _policy_state
-
-DECODERS: dict[str, Callable[[Row], object]] = {
-    "instances": decode_instance, "transitions": decode_transition, "mailbox": decode_mailbox,
-    "outbox": decode_effect, "timers": decode_timer, "dead_letters": decode_dead_letter,
-    "policy_state": decode_policy_state,
-}
-
-
-def decode_problems(table: str, rows: Iterable[Sequence[Any]]) -> list[str]:
-    """Try to decode every row of ``table``; the message of each one refused."""
-    decode = DECODERS[table]
-    problems = []
-    for row in rows:
-        try:
-            decode(tuple(row))
-        except IntegrityError as exc:
-            problems.append(str(exc))
-    return problems

@@ -11,11 +11,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._decode import decode_problems
+from .tables import INSTANCES, TABLES, TIMERS, TRANSITIONS
 
 __all__ = ["done_timer", "orphan", "row_problems", "seq_gap"]
 
-#: (table, column of its instance id) for every table whose rows belong to an instance
-_OWNED = (("transitions", 1), ("mailbox", 0), ("outbox", 2), ("timers", 0))
+#: (table, position of its instance id) for every table whose rows belong to an instance
+_OWNED = tuple((t.name, t.at(t.owner)) for t in TABLES.values() if t.owner is not None)
+_ID, _STATUS = INSTANCES.positions("id", "status")
+_INSTANCE, _SEQ = TRANSITIONS.positions("instance", "seq")
+_TIMER = TIMERS.positions("instance", "timer_id")
 
 
 def orphan(table: str, instance: str) -> str:
@@ -34,20 +38,20 @@ def done_timer(instance: str, timer_id: str) -> str:
 
 
 def row_problems(tables: Mapping[str, Sequence[Sequence[Any]]]) -> list[str]:
-    """Every problem of a whole store given as rows per table (in the SQL column order).
+    """Every problem of a whole store given as rows per table (as read: ``Table.columns``).
 
     What the SQLite store's checks find with queries, found by walking the rows: each row
     decodes, each owned row's instance exists, each log is gap-free, and no finished
     instance holds a timer.
     """
     problems = [p for table, rows in tables.items() for p in decode_problems(table, rows)]
-    status = {row[0]: row[6] for row in tables["instances"]}
+    status = {row[_ID]: row[_STATUS] for row in tables["instances"]}
     for table, column in _OWNED:
         problems += [orphan(table, iid)
                      for iid in sorted({row[column] for row in tables[table]} - status.keys())]
     seqs: dict[str, list[int]] = {}
     for row in tables["transitions"]:
-        seqs.setdefault(row[1], []).append(row[2])
+        seqs.setdefault(row[_INSTANCE], []).append(row[_SEQ])
     problems += [seq_gap(iid, len(found), min(found), max(found))
                  for iid, found in sorted(seqs.items())
                  if sorted(found) != list(range(1, len(found) + 1))]
@@ -57,4 +61,4 @@ def row_problems(tables: Mapping[str, Sequence[Sequence[Any]]]) -> list[str]:
 
 
 def _sorted_pairs(rows: Iterable[Sequence[Any]]) -> list[tuple[str, str]]:
-    return sorted({(row[0], row[1]) for row in rows})
+    return sorted({(row[_TIMER[0]], row[_TIMER[1]]) for row in rows})

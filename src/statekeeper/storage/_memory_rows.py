@@ -12,16 +12,38 @@ import itertools
 import threading
 from typing import Any
 
-from ._codec import I_CREATED, I_REV, OPEN_EFFECT, EncodedCommit, Row, dumps
+from ._codec import OPEN_EFFECT, EncodedCommit, Row, dumps
 from ._decode import decode_effect
+from .tables import INSTANCES, MAILBOX, OUTBOX, POLICY_STATE, TIMERS, TRANSITIONS
 
-__all__ = ["TIMER_COLUMNS", "MemoryRows"]
+__all__ = [
+    "I_CHART", "I_ID", "I_STATUS", "O_ATTEMPTS", "O_AVAILABLE", "O_ID", "O_INSTANCE", "O_NAME",
+    "O_OWNER", "O_STATUS", "O_UNTIL", "P_VERSION", "TIMER_COLUMNS", "MemoryRows", "timer_order",
+]
 
-# outbox row positions (see the column order in _codec)
-O_ID, O_KEY, O_INSTANCE, O_NAME, O_STATUS, O_ATTEMPTS, O_AVAILABLE = 0, 1, 2, 3, 5, 6, 7
-O_OWNER, O_UNTIL, O_LAST_ERROR, O_ERRORS = 8, 9, 11, 12
-#: a timer row's selected columns; two more (set_rev, position) only order the rows
-TIMER_COLUMNS = 6
+# Positions in the rows this store keeps, from the tables' descriptions: rows as read (an
+# instance, a transition with its id first, an outbox row with its id first, as a list so a
+# claim can change it in place), timers as written (their order columns after the read ones).
+I_ID, I_CHART, I_STATUS, I_REV, I_CREATED = INSTANCES.positions(
+    "id", "chart", "status", "rev", "created_at")
+(O_ID, O_INSTANCE, O_NAME, O_STATUS, O_ATTEMPTS, O_AVAILABLE, O_OWNER, O_UNTIL, O_LAST_ERROR,
+ O_ERRORS) = OUTBOX.positions("id", "instance", "name", "status", "attempts", "available_at",
+                              "lease_owner", "lease_until", "last_error", "errors")
+#: an encoded outbox row's key (it has no id yet)
+W_EFFECT_KEY = OUTBOX.written_at("key")
+W_SEQ = TRANSITIONS.written_at("seq")
+W_MAILBOX_KEY = MAILBOX.written_at("key")
+W_TIMER = TIMERS.written_at("instance"), TIMERS.written_at("timer_id")
+#: a timer row's read columns; the rest (set_rev, position) only order the rows
+TIMER_COLUMNS = TIMERS.width
+P_VERSION = POLICY_STATE.at("version")
+_TIMER_ORDER = tuple(TIMERS.written_at(n)
+                     for n in ("due", "instance", "set_rev", "position", "timer_id"))
+
+
+def timer_order(row: Row) -> tuple[Any, ...]:
+    """Due time, then (per instance) the order the timers were set: as SQLite sorts them."""
+    return tuple(row[i] for i in _TIMER_ORDER)
 
 
 class MemoryRows:
@@ -43,46 +65,46 @@ class MemoryRows:
         self._letter_ids = itertools.count(1)
 
     def _applies(self, e: EncodedCommit) -> bool:
-        iid = e.instance[0]
+        iid = e.instance[I_ID]
         row = self._instances.get(iid)
         if (row is not None) if e.expected_rev is None else (
                 row is None or row[I_REV] != e.expected_rev):
             return False
         log = self._transitions.get(iid, {})
-        seqs = [t[1] for t in e.transitions]
-        keys = [x[0] for x in e.effects]
+        seqs = [t[W_SEQ] for t in e.transitions]
+        keys = [x[W_EFFECT_KEY] for x in e.effects]
         return not (
             len(set(seqs)) != len(seqs) or any(s in log for s in seqs)
             or len(set(keys)) != len(keys) or any(k in self._outbox for k in keys)
-            or (e.mailbox is not None and (iid, e.mailbox[1]) in self._mailbox)
+            or (e.mailbox is not None and (iid, e.mailbox[W_MAILBOX_KEY]) in self._mailbox)
             or (e.timer_fired is not None and e.timer_fired not in self._timers)
-            or (e.finish is not None and e.finish[2] not in self._open)
-            or (e.release is not None and e.release[3] not in self._open)
+            or (e.finish is not None and e.finish[-1] not in self._open)  # (..., key)
+            or (e.release is not None and e.release[-1] not in self._open)
             or any(key not in self._outbox or key in self._open for _, key in e.reopened)
             or len({i for (i,) in e.letters_deleted}) != len(e.letters_deleted)
             or any(i not in self._dead for (i,) in e.letters_deleted)
         )
 
     def _write(self, e: EncodedCommit) -> None:
-        iid = e.instance[0]
+        iid = e.instance[I_ID]
         old = self._instances.get(iid)
         if old is not None:  # created_at is kept from the first commit
             e.instance = (*e.instance[:I_CREATED], old[I_CREATED], *e.instance[I_CREATED + 1:])
         self._instances[iid] = e.instance
         log = self._transitions.setdefault(iid, {})
-        for t in e.transitions:
-            log[t[1]] = (next(self._transition_ids), *t)
+        for t in e.transitions:  # the store assigns the id, the first column
+            log[t[W_SEQ]] = (next(self._transition_ids), *t)
         for x in e.effects:
             row = [next(self._effect_ids), *x]
-            self._outbox[x[0]] = row
+            self._outbox[x[W_EFFECT_KEY]] = row
             if row[O_STATUS] in OPEN_EFFECT:
-                self._open[x[0]] = row
+                self._open[x[W_EFFECT_KEY]] = row
         if e.timer_fired is not None:
             del self._timers[e.timer_fired]
         for key in e.timers_cancelled:
             self._timers.pop(key, None)
         for tm in e.timers_set:
-            self._timers[(tm[0], tm[1])] = tm
+            self._timers[(tm[W_TIMER[0]], tm[W_TIMER[1]])] = tm
         if e.finish is not None:
             status, error, effect_key = e.finish
             row = self._open.pop(effect_key)
@@ -100,7 +122,7 @@ class MemoryRows:
         for (letter_id,) in e.letters_deleted:
             del self._dead[letter_id]
         if e.mailbox is not None:
-            self._mailbox[(iid, e.mailbox[1])] = e.mailbox
+            self._mailbox[(iid, e.mailbox[W_MAILBOX_KEY])] = e.mailbox
         for d in e.dead_letters:
             letter_id = next(self._letter_ids)
             self._dead[letter_id] = (letter_id, *d)

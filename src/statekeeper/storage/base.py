@@ -242,12 +242,31 @@ class Store(Protocol):
         """Lease up to ``limit`` runnable effects to ``owner`` until ``now + lease``.
 
         Runnable: pending with ``available_at <= now``, or running with an expired lease
-        (``lease_until <= now``: a crashed worker's).  Claiming increments ``attempts``.  A
-        row that cannot be decoded is set aside as a dead letter of kind ``row``, in the same
-        transaction, and the others are claimed.  Two
-        owners never hold the same row at once, across threads and processes: the select and
-        the update are one atomic statement under the write lock.  Oldest first
-        (``available_at``, then ``id``).
+        (``lease_until <= now``: a crashed worker's).  Oldest first (``available_at``, then
+        ``id``).  Claiming sets ``running``, ``lease_owner = owner``, ``lease_until = now +
+        lease`` and increments ``attempts``, all in one transaction.
+
+        What every backend must guarantee, however it achieves it:
+
+        * **One claimer per effect.**  A row is returned to at most one caller per lease: two
+          claims that overlap in time, from any threads, processes or machines, never both
+          return the same row while its lease is live.  (SQLite gets this from its single
+          write lock and one ``UPDATE ... RETURNING``; a server database from row locks, such
+          as ``FOR UPDATE SKIP LOCKED``, in the claiming transaction.)
+        * **Leases, not ownership.**  A lease is held until ``lease_until`` and no longer:
+          once it has passed, the row is runnable again and another claim may take it (and
+          count another attempt).  Only the holder may extend it (:meth:`extend_lease`) or
+          give it back (:meth:`release_effect`), and both fail, returning ``False``, once the
+          row was reclaimed or closed; so a worker that lost its lease learns it before
+          reporting an outcome, and an outcome for a closed row is a conflict
+          (``Commit.effect_finished``).
+        * **Nothing lost.**  A claim that fails (the database is unreachable, the transaction
+          rolls back) changes no row: every runnable effect stays runnable.
+        * **One bad row stops nothing.**  A row that cannot be decoded is set aside as a dead
+          letter of kind ``row``, in the same transaction, and the others are claimed.
+
+        Claims use the caller's ``now``; the clocks of the processes sharing a store are
+        assumed to agree to well within a lease period.
         """
 
     def effects(self, instance_id: str | None = None,

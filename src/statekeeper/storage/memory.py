@@ -1,7 +1,8 @@
 """An in-process store that passes the same contract as the SQL stores.
 
 Runtime unit tests run against it, so it must not be more forgiving than SQLite: it keeps the
-same rows (JSON payloads as text, encoded and decoded by the shared codec), which also makes
+same rows (as the tables' descriptions give them, through the SQLite adapter: JSON as text,
+booleans 0/1; encoded and decoded by the shared codec), which also makes
 every record it returns a fresh copy, and it checks every conflict rule the SQL stores check.
 One lock guards all state, so each call is atomic, as a transaction is.
 """
@@ -37,6 +38,9 @@ from ._decode import (
 )
 from ._integrity import row_problems
 from ._memory_rows import (
+    I_CHART,
+    I_ID,
+    I_STATUS,
     O_ATTEMPTS,
     O_AVAILABLE,
     O_ID,
@@ -45,8 +49,10 @@ from ._memory_rows import (
     O_OWNER,
     O_STATUS,
     O_UNTIL,
+    P_VERSION,
     TIMER_COLUMNS,
     MemoryRows,
+    timer_order,
 )
 from .base import StoreError, UnknownInstance
 from .records import (
@@ -60,11 +66,15 @@ from .records import (
     TimerRecord,
     TransitionRecord,
 )
+from .tables import DEAD_LETTERS, POLICY_STATE, TIMERS
 
 if TYPE_CHECKING:
     from .base import Store
 
 __all__ = ["MemoryStore"]
+
+T_INSTANCE, T_DUE = TIMERS.positions("instance", "due")
+D_INSTANCE = DEAD_LETTERS.at("instance")
 
 class MemoryStore(MemoryRows):
     """Instances, logs, outbox and timers in dictionaries; nothing survives the process."""
@@ -112,11 +122,11 @@ class MemoryStore(MemoryRows):
             conflicts = []
             lost: set[str] = set()  # later commits of a lost one's instance were built on it
             for e in encoded:
-                if e.instance[0] not in lost and self._applies(e):
+                if e.instance[I_ID] not in lost and self._applies(e):
                     self._write(e)
                 else:
                     conflicts.append(e.commit)
-                    lost.add(e.instance[0])
+                    lost.add(e.instance[I_ID])
         return conflicts
 
     def query(
@@ -139,7 +149,8 @@ class MemoryStore(MemoryRows):
         for row in rows:
             if len(found) >= limit:
                 break
-            if (chart is not None and row[1] != chart) or (status is not None and row[6] != status):
+            if ((chart is not None and row[I_CHART] != chart)
+                    or (status is not None and row[I_STATUS] != status)):
                 continue
             for rec in decoded_or_report(decode_instance, row, "instances", corrupted):
                 if state is not None and state not in rec.configuration:
@@ -181,21 +192,22 @@ class MemoryStore(MemoryRows):
     def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
         with self._lock:
             self._check_open()
-            rows = sorted((t for t in self._timers.values() if t[2] <= now), key=_timer_order)
+            rows = sorted((t for t in self._timers.values() if t[T_DUE] <= now),
+                          key=timer_order)
         return [decode_timer(r[:TIMER_COLUMNS]) for r in rows[:limit]]
 
     def next_timer_due(self, after: float | None = None) -> float | None:
         check_time(after, "after")
         with self._lock:
             self._check_open()
-            dues = (float(t[2]) for t in self._timers.values())
+            dues = (float(t[T_DUE]) for t in self._timers.values())
             return min((d for d in dues if after is None or d > after), default=None)
 
     def timers(self, instance_id: str) -> list[TimerRecord]:
         with self._lock:
             self._check_open()
-            rows = sorted((t for t in self._timers.values() if t[0] == instance_id),
-                          key=_timer_order)
+            rows = sorted((t for t in self._timers.values() if t[T_INSTANCE] == instance_id),
+                          key=timer_order)
         return [decode_timer(r[:TIMER_COLUMNS]) for r in rows]
 
     # -- the outbox --------------------------------------------------------------------------------
@@ -273,9 +285,11 @@ class MemoryStore(MemoryRows):
             self._check_open()
             row = self._policy.get(key)
             if (row is not None) if expected_version is None else (
-                    row is None or row[2] != expected_version):
+                    row is None or row[P_VERSION] != expected_version):
                 return False
-            self._policy[key] = (key, encoded, 1 if row is None else row[2] + 1, now)
+            self._policy[key] = POLICY_STATE.build(
+                key=key, value=encoded, version=1 if row is None else row[P_VERSION] + 1,
+                updated_at=now)
             return True
 
     # -- dead letters --------------------------------------------------------------------------
@@ -283,7 +297,8 @@ class MemoryStore(MemoryRows):
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         with self._lock:
             self._check_open()
-            rows = [r for r in self._dead.values() if instance_id is None or r[2] == instance_id]
+            rows = [r for r in self._dead.values()
+                    if instance_id is None or r[D_INSTANCE] == instance_id]
         return [decode_dead_letter(r) for r in rows]
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
@@ -321,11 +336,6 @@ class MemoryStore(MemoryRows):
                 "policy_state": list(self._policy.values()),
             }
         return row_problems(tables)
-
-
-def _timer_order(row: Row) -> tuple[Any, ...]:
-    """Due time, then (per instance) the order the timers were set: as SQLite sorts them."""
-    return (row[2], row[0], row[6], row[7], row[1])
 
 
 if TYPE_CHECKING:  # the type checker proves MemoryStore implements the contract

@@ -21,14 +21,13 @@ from typing import Any
 from .._codec import Row, dumps, loads
 from .._decode import DECODERS
 from ..base import IntegrityError, StoreError
+from ..tables import OUTBOX, TIMERS, Table
 
 __all__ = ["restore_row_txn", "set_aside_txn"]
 
 _log = logging.getLogger("statekeeper.storage")
-#: the tables whose rows may be set aside, and the columns naming one row
-_KEYS = {"timers": ("instance", "timer_id"), "outbox": ("id",)}
-#: the columns the decoder reads, in its order (a table's later columns are not decoded)
-_DECODED = {"timers": 6, "outbox": 14}
+#: the tables whose rows may be set aside
+_ASIDE: dict[str, Table] = {"timers": TIMERS, "outbox": OUTBOX}
 
 
 def _tag(value: Any) -> Any:
@@ -49,7 +48,7 @@ def _untag(value: Any) -> Any:
 
 def _problem(table: str, row: Row) -> str | None:
     try:
-        DECODERS[table](tuple(row[:_DECODED[table]]))
+        DECODERS[table](tuple(row[:_ASIDE[table].width]))
     except IntegrityError as exc:
         return str(exc)
     return None
@@ -61,10 +60,13 @@ def set_aside_txn(table: str, rows: Sequence[Row], now: float, cur: sqlite3.Curs
     Each row is read again in this write transaction: one a commit replaced meanwhile (a timer
     re-armed) and that now decodes is left where it is.
     """
-    names = _KEYS[table]
+    described = _ASIDE[table]
+    names = described.key
     where = " AND ".join(f"{n} = ?" for n in names)
+    at = described.positions(*names)
+    label = described.named_by[-1]  # what the letter's key is: a timer's id, an effect's key
     for seen in rows:
-        key = (seen[0], seen[1]) if table == "timers" else (seen[0],)
+        key = tuple(seen[i] for i in at)
         cursor = cur.execute(f"SELECT * FROM {table} WHERE {where}", key)
         columns = [d[0] for d in cursor.description]
         current = cursor.fetchone()
@@ -75,7 +77,7 @@ def set_aside_txn(table: str, rows: Sequence[Row], now: float, cur: sqlite3.Curs
             continue
         stored = dict(zip(columns, current, strict=True))
         instance = stored.get("instance")
-        row_key = stored.get("timer_id" if table == "timers" else "key")
+        row_key = stored.get(label)
         cur.execute(f"DELETE FROM {table} WHERE {where}", key)
         cur.execute(
             "INSERT INTO dead_letters (kind, instance, key, payload, errors, at) "
@@ -98,11 +100,12 @@ def restore_row_txn(letter_id: int, cur: sqlite3.Cursor) -> bool:
                         (letter_id,)).fetchone()
     if found is None:
         return False
-    payload = loads(found[1]) if found[0] == "row" else None
-    if not isinstance(payload, dict) or payload.get("table") not in _KEYS:
+    kind, stored = found
+    payload = loads(stored) if kind == "row" else None
+    if not isinstance(payload, dict) or payload.get("table") not in _ASIDE:
         raise StoreError(f"dead letter {letter_id} holds no set-aside row")
     table, row = payload["table"], payload.get("row")
-    known = {r[1] for r in cur.execute(f"PRAGMA table_info({table})")}
+    known = {name for _, name, *_ in cur.execute(f"PRAGMA table_info({table})")}
     if not isinstance(row, dict) or not row or set(row) - known:
         raise StoreError(f"dead letter {letter_id}: its row does not fit table {table!r}")
     columns = list(row)

@@ -13,15 +13,43 @@ again the careful way, one savepoint per commit.
 from __future__ import annotations
 
 import sqlite3
+from operator import itemgetter
 
 from .._codec import EncodedCommit, Row
+from ..adapters import SQLITE
 from ..records import Commit
+from ..tables import INSTANCES, TRANSITIONS
 from ._schema import QUERIES as Q
 
-__all__ = ["COLLISIONS", "Redo", "apply_batched_txn", "batchable", "insert_rows"]
+__all__ = [
+    "UPDATE_INSTANCE",
+    "Redo",
+    "apply_batched_txn",
+    "batchable",
+    "insert_rows",
+    "is_collision",
+]
 
 #: a row that already exists means another step got there first: a conflict, not an error
-COLLISIONS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
+is_collision = SQLITE.is_collision
+
+# An encoded instance row's columns (INSTANCES.written) as the named queries bind them:
+_ID, _STATUS = INSTANCES.written_at("id"), INSTANCES.written_at("status")
+#: ``update_instance``: SET chart ... labels, updated_at WHERE id = ? (then the rev read)
+UPDATE_INSTANCE = itemgetter(*(INSTANCES.written_at(n) for n in (
+    "chart", "version", "hash", "snapshot", "configuration", "status", "rev", "labels",
+    "updated_at", "id")))
+#: ``update_active_instance``: the same without chart and status, WHERE id = ? AND rev = ?
+#: AND chart = ? (the chart after the rev read)
+_UPDATE_ACTIVE = itemgetter(*(INSTANCES.written_at(n) for n in (
+    "version", "hash", "snapshot", "configuration", "rev", "labels", "updated_at", "id")))
+_CHART = INSTANCES.written_at("chart")
+#: an encoded transition's optional columns, left out of ``insert_transition_plain``
+_ACTOR, _TRACE, _REASON, _KEY = (TRANSITIONS.written_at(n)
+                                 for n in ("actor", "trace_id", "reason", "idempotency_key"))
+_PLAIN = itemgetter(*(TRANSITIONS.written_at(n) for n in (
+    "instance", "seq", "event", "source", "target", "chart_version", "outcome", "at", "data",
+    "microsteps")))
 
 
 class Redo(Exception):
@@ -37,7 +65,7 @@ def batchable(encoded: list[EncodedCommit]) -> bool:
     """
     seen: set[str] = set()
     for e in encoded:
-        iid = e.instance[0]
+        iid = e.instance[_ID]
         if iid in seen or (not e.plain and (e.reopened or e.letters_deleted)):
             return False
         seen.add(iid)
@@ -75,11 +103,10 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
     """Write a :func:`batchable` group; raise :class:`Redo` on any conflict."""
     created = [e.instance for e in encoded if e.expected_rev is None]
     updated = [e for e in encoded if e.expected_rev is not None] if created else encoded
-    # instance columns: id chart version hash snapshot configuration status rev labels ...
-    active = [(*e.instance[2:6], e.instance[7], e.instance[8], e.instance[10], e.instance[0],
-               e.expected_rev, e.instance[1]) for e in updated if e.instance[6] == "active"]
-    other = [(*e.instance[1:9], e.instance[10], e.instance[0], e.expected_rev)
-             for e in updated if e.instance[6] != "active"]
+    active = [(*_UPDATE_ACTIVE(e.instance), e.expected_rev, e.instance[_CHART])
+              for e in updated if e.instance[_STATUS] == "active"]
+    other = [(*UPDATE_INSTANCE(e.instance), e.expected_rev)
+             for e in updated if e.instance[_STATUS] != "active"]
     for sql, updates in ((Q["update_active_instance"], active), (Q["update_instance"], other)):
         if updates and cur.executemany(sql, updates).rowcount != len(updates):
             raise Redo  # some rev is stale: find out which, commit by commit
@@ -95,9 +122,10 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
         if created:  # an id that exists already collides: that start loses, found by Redo
             insert_rows(cur, "insert_instance", created)
         logged = [r for e in encoded for r in e.transitions]
-        if all(r[9] is None and r[10] is None and r[11] is None and r[12] is None for r in logged):
+        if all(r[_ACTOR] is None and r[_TRACE] is None and r[_REASON] is None
+               and r[_KEY] is None for r in logged):
             # no actor, trace id, reason or key anywhere (the usual group): leave them out
-            insert_rows(cur, "insert_transition_plain", [(*r[:9], r[13]) for r in logged])
+            insert_rows(cur, "insert_transition_plain", [_PLAIN(r) for r in logged])
         else:
             insert_rows(cur, "insert_transition", logged)
         if rest:
@@ -109,7 +137,7 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
             insert_rows(cur, "insert_dead_letter", [r for e in rest for r in e.dead_letters])
             insert_rows(cur, "insert_mailbox", [e.mailbox for e in rest if e.mailbox is not None])
     except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorname", "") in COLLISIONS:
+        if is_collision(exc):
             raise Redo from None
         raise
     return []

@@ -15,7 +15,8 @@ import sqlite3
 
 from .._codec import EncodedCommit
 from ..records import Commit
-from ._batch import COLLISIONS, Redo
+from ..tables import INSTANCES
+from ._batch import UPDATE_INSTANCE, Redo, is_collision
 from ._schema import QUERIES as Q
 
 __all__ = ["apply_txn"]
@@ -27,6 +28,7 @@ _FINISH_EFFECT, _INSERT_MAILBOX = Q["finish_effect"], Q["insert_mailbox"]
 _INSERT_DEAD_LETTER = Q["insert_dead_letter"]
 _RELEASE_OPEN, _REOPEN = Q["release_open_effect"], Q["reopen_effect"]
 _DELETE_LETTER = Q["delete_dead_letter"]
+_ID = INSTANCES.written_at("id")
 
 
 def _write_commit_txn(cur: sqlite3.Cursor, e: EncodedCommit, savepoint: bool) -> bool:
@@ -40,17 +42,17 @@ def _write_commit_txn(cur: sqlite3.Cursor, e: EncodedCommit, savepoint: bool) ->
     try:
         if e.expected_rev is None:
             cur.execute(_INSERT_INSTANCE, row)
-        elif cur.execute(_UPDATE_INSTANCE, (*row[1:9], row[10], row[0], e.expected_rev)
+        elif cur.execute(_UPDATE_INSTANCE, (*UPDATE_INSTANCE(row), e.expected_rev)
                          ).rowcount != 1:
             return False
     except sqlite3.IntegrityError as exc:  # the statement alone was undone: nothing written
-        if getattr(exc, "sqlite_errorname", "") in COLLISIONS:
+        if is_collision(exc):
             return False
         raise
     try:
         ok = _write_rows_txn(cur, e)
     except sqlite3.IntegrityError as exc:
-        if getattr(exc, "sqlite_errorname", "") not in COLLISIONS:
+        if not is_collision(exc):
             raise
         ok = False
     if not ok and not savepoint:
@@ -89,18 +91,18 @@ def apply_txn(encoded: list[EncodedCommit], savepoints: bool,
     conflicts = []
     lost: set[str] = set()  # a later commit of a lost one's instance was built on it: lost too
     for e in encoded:
-        if e.instance[0] in lost:
+        if e.instance[_ID] in lost:
             conflicts.append(e.commit)
             continue
         if not savepoints:
             if not _write_commit_txn(cur, e, False):
                 conflicts.append(e.commit)
-                lost.add(e.instance[0])
+                lost.add(e.instance[_ID])
             continue
         cur.execute("SAVEPOINT c")
         if not _write_commit_txn(cur, e, True):
             cur.execute("ROLLBACK TO c")
             conflicts.append(e.commit)
-            lost.add(e.instance[0])
+            lost.add(e.instance[_ID])
         cur.execute("RELEASE c")
     return conflicts

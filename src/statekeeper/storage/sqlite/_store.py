@@ -18,6 +18,7 @@ import os
 import sqlite3
 from collections.abc import Mapping, Sequence
 from functools import partial
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .._arguments import (
@@ -46,6 +47,7 @@ from .._decode import (
     decoded_or_report,
 )
 from .._integrity import done_timer, orphan, seq_gap
+from ..adapters import SQLITE
 from ..base import IntegrityError, StoreUnavailable, UnknownInstance
 from ..records import (
     Commit,
@@ -58,6 +60,7 @@ from ..records import (
     TimerRecord,
     TransitionRecord,
 )
+from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
 from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
@@ -71,8 +74,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SQLiteStore"]
 
-_TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters",
-           "policy_state")
+_ID = INSTANCES.at("id")
 
 
 def _claim_txn(params: dict[str, Any], cur: sqlite3.Cursor) -> list[EffectRecord]:
@@ -93,7 +95,7 @@ def _claim_txn(params: dict[str, Any], cur: sqlite3.Cursor) -> list[EffectRecord
 def _integrity_txn(cur: sqlite3.Cursor) -> list[str]:
     problems = [f"PRAGMA integrity_check: {r[0]}" for r in cur.execute("PRAGMA integrity_check")
                 if r[0] != "ok"]
-    for table in _TABLES:
+    for table in TABLES:
         problems += decode_problems(table, cur.execute(Q[f"all_{table}"]))
     problems += [orphan(table, iid) for table, iid in cur.execute(Q["check_orphans"])]
     problems += [seq_gap(*row) for row in cur.execute(Q["check_seq_gaps"])]
@@ -182,7 +184,7 @@ class SQLiteStore:
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
         ids = check_ids(instance_ids)
-        rows = self._rows(Q["load_instances"], (dumps(ids),)) if ids else []
+        rows = self._rows(Q["load_instances"], (SQLITE.list_param(ids),)) if ids else []
         return {record.id: record for row in rows for record in decoded(decode_instance, row)}
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
@@ -221,7 +223,7 @@ class SQLiteStore:
                 found += decoded_or_report(decode_instance, row, "instances", corrupted)
             if len(rows) < want or len(found) >= limit:
                 return found
-            position = rows[-1][0]
+            position = rows[-1][_ID]
 
     def _query_rows(self, params: dict[str, Any]) -> list[Any]:
         """Up to ``limit`` raw rows of a query, in id order."""
@@ -233,7 +235,7 @@ class SQLiteStore:
         def by_status(cur: sqlite3.Cursor) -> list[Any]:
             found = [cur.execute(Q["query_chart_status_instances"], {**params, "status": s})
                      .fetchall() for s in statuses]
-            return list(heapq.merge(*found, key=lambda row: row[0]))[:limit]
+            return list(heapq.merge(*found, key=itemgetter(_ID)))[:limit]
 
         return self._db.read(by_status, snapshot=True)
 
@@ -249,7 +251,8 @@ class SQLiteStore:
 
     def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
         pairs = check_keys(keys)
-        rows = self._rows(Q["load_mailboxes"], (dumps([list(k) for k in pairs]),)) if pairs else []
+        rows = (self._rows(Q["load_mailboxes"], (SQLITE.list_param(pairs),)) if pairs
+                else [])
         return {(m.instance, m.key): m for row in rows for m in decoded(decode_mailbox, row)}
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:

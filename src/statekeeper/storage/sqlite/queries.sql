@@ -1,5 +1,6 @@
 -- Named queries of the SQLite store (loaded by statekeeper.storage._sql).
--- Column lists follow the order in statekeeper/storage/_codec.py; keep them in step.
+-- Column lists follow the tables described in statekeeper/storage/tables.py (in that order);
+-- tests/storage/test_tables.py checks them against it.
 
 -- name: load_instance
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
