@@ -66,3 +66,11 @@ def test_any_url_parses_or_is_refused_by_name(scheme: str, rest: str) -> None:
         assert str(exc)
     else:
         assert parsed.schema and parsed.conninfo.startswith(scheme)
+
+
+def test_a_percent_escape_that_is_not_utf8_is_refused_by_name() -> None:
+    """Found by the fuzz above: psycopg's parser raised a raw UnicodeDecodeError."""
+    from statekeeper.storage.urls import InvalidStoreURL, open_store
+
+    with pytest.raises(InvalidStoreURL, match="not UTF-8"):
+        open_store("postgresql://%80")

@@ -126,6 +126,9 @@ def parse_postgres_url(url: str) -> PostgresSettings:
         raise InvalidStoreURL(f"{display}: {str(exc).strip()} (statekeeper's own options are "
                               f"schema, pool_min, pool_max, pool_timeout and "
                               f"allow_foreign_tables; the rest are libpq's)") from None
+    except UnicodeDecodeError:  # a %-escape that is not UTF-8 (%80), in the host or a value
+        raise InvalidStoreURL(f"{display}: a %-escape in it is not UTF-8 text; escape the "
+                              "UTF-8 bytes of each character (%C3%A9 for é)") from None
     schema = own.get("schema", DEFAULT_SCHEMA)
     if not _SCHEMA.match(schema) or schema.startswith("pg_"):
         raise InvalidStoreURL(
