@@ -191,3 +191,28 @@ def _apply(store: PostgresStore, group: list[Any]) -> Any:
         return store.apply(group)
     except StoreError as exc:
         return exc
+
+
+_FLOATS = [1e16, 1e20, 1.5e300, -2.5e+17, 1.7976931348623157e308, 0.1, 1e-7, 5e-324, -0.0]
+
+
+@pytest.mark.parametrize("value", _FLOATS)
+def test_a_float_reads_back_as_that_float(pg: PostgresStore, value: float) -> None:
+    # jsonb keeps numbers as decimals and writes 1.5e+300 back as 15 and 299 zeros, which
+    # JSON reads as an int (and not the same number).  Before, such a float in the data came
+    # back as an int: 1e+20 as 100000000000000000000, 1.5e+300 as another number.
+    got = created(pg, "f", snapshot={"data": {"x": value, "s": "1e+20 in a string"}},
+                  labels={"k": "2e+20"})
+    iid = got.id
+    step(pg, iid, effects=[effect(iid, "f:fx", args=[value, {"v": value}])],
+         timers_set=[replace(timer(iid, "t", 5.0), event={"name": "t", "data": value})])
+    assert got.snapshot["data"]["x"] == value and type(got.snapshot["data"]["x"]) is float
+    assert got.snapshot["data"]["s"] == "1e+20 in a string" and got.labels == {"k": "2e+20"}
+    [fx] = pg.effects(iid)
+    assert fx.args == [value, {"v": value}] and {type(fx.args[0]), type(fx.args[1]["v"])} == {
+        float}
+    [tm] = pg.timers(iid)
+    assert tm.event["data"] == value and type(tm.event["data"]) is float
+    assert pg.put_policy_state("p", {"v": value}, expected_version=None, now=0.0)
+    state = pg.policy_state("p")
+    assert state is not None and state.value == {"v": value} and type(state.value["v"]) is float

@@ -18,7 +18,9 @@ lone surrogate, which no UTF-8 database holds), is refused whole with
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ...core.errors import UnstorableValue
@@ -31,6 +33,8 @@ __all__ = [
     "columns",
     "effect_params",
     "finish_params",
+    "keep_floats",
+    "keep_floats_in",
     "release_params",
     "update_params",
 ]
@@ -52,6 +56,48 @@ _TIMER_JSON = {3: "event"}
 _MAILBOX_JSON = {3: "result"}
 _LETTER_JSON = {3: "payload", 4: "errors"}
 _NUL, _NUL_ESCAPE = "\x00", "\\u0000"
+
+
+#: a JSON string (skipped whole), or a number written with a positive exponent (captured)
+_STRING_OR_BIG_FLOAT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d+)?e\+\d+)')
+
+
+def _expand(match: re.Match[str]) -> str:
+    number = match.group(1)
+    return match.group(0) if number is None else f"{Decimal(number):f}.0"
+
+
+def keep_floats(text: str) -> str:
+    """JSON ``text`` with every float written as ``1.5e+300`` spelled out with a ``.0``.
+
+    jsonb keeps a number as a decimal and writes it back without an exponent, and with a
+    fraction only if it was written with one: ``1e+20`` would read back as the integer
+    ``100000000000000000000``, and ``1.5e+300`` as an integer that is not even equal to it.
+    Spelled out with ``.0`` (exactly the decimal Python's shortest ``repr`` names), it reads
+    back as that float.  Python writes floats of 1e16 and more this way; other text is
+    returned as it is (the common case: one substring test).
+    """
+    return _STRING_OR_BIG_FLOAT.sub(_expand, text) if "e+" in text else text
+
+
+def _floats_at(rows: Sequence[Row], at: int) -> list[Row]:
+    return [(*row[:at], keep_floats(row[at]), *row[at + 1:]) for row in rows]
+
+
+def keep_floats_in(e: EncodedCommit) -> None:
+    """Apply :func:`keep_floats` to every JSON column of ``e`` that may hold a number."""
+    row = e.instance
+    if "e+" in row[4]:
+        e.instance = (*row[:4], keep_floats(row[4]), *row[5:])
+    if any("e+" in t[8] or "e+" in t[13] for t in e.transitions):
+        e.transitions = _floats_at(_floats_at(e.transitions, 8), 13)
+    if e.plain:
+        return
+    e.effects = _floats_at(e.effects, 3)
+    e.timers_set = _floats_at(e.timers_set, 3)
+    if e.mailbox is not None:
+        e.mailbox = _floats_at([e.mailbox], 3)[0]
+    e.dead_letters = _floats_at(e.dead_letters, 3)
 
 
 def update_params(e: EncodedCommit) -> Row:

@@ -53,7 +53,7 @@ from ..records import (
 from ._aside import restore_row_txn, set_aside_txn
 from ._commit import apply_group
 from ._pool import Connection
-from ._rows import check_storable
+from ._rows import check_storable, keep_floats, keep_floats_in
 from ._schema import LATEST, apply_migrations, schema_version
 from ._settings import PostgresSettings, parse_postgres_url
 from ._use import Database, q
@@ -141,6 +141,7 @@ class PostgresStore:
         encoded = [encode_commit(c) for c in commits]
         for e in encoded:
             check_storable(e)
+            keep_floats_in(e)
         return apply_group(self._db, encoded)
 
     def query(
@@ -267,7 +268,7 @@ class PostgresStore:
     def put_policy_state(self, key: str, value: dict[str, Any], *, expected_version: int | None,
                          now: float) -> bool:
         """Compare and set: a concurrent writer of the row waits, then finds the version moved."""
-        encoded = dumps(value)
+        encoded = keep_floats(dumps(value))
         if expected_version is None:
             return self._db.change("insert_policy_state", (key, encoded, now)) == 1
         return self._db.change("update_policy_state",
