@@ -19,7 +19,7 @@ from statekeeper.storage import (
     NoSuchStore,
     SQLiteStore,
     StoreError,
-    StoreNotImplemented,
+    StoreUnavailable,
     UnsupportedStoreURL,
     known_schemes,
     open_store,
@@ -83,14 +83,39 @@ def test_the_client_gives_the_same_errors() -> None:
         Client("mongodb://localhost/app")
 
 
-def test_postgres_urls_say_the_store_is_not_there_yet() -> None:
+@pytest.mark.postgres
+def test_postgres_urls_open_the_postgres_store(pg_url: str) -> None:
+    from statekeeper.storage.postgres import PostgresStore
+
+    for url in (pg_url, pg_url.replace("postgresql://", "postgres://", 1),
+                pg_url.replace("postgresql://", "PostgreSQL://", 1)):
+        store = open_store(url)
+        assert isinstance(store, PostgresStore)
+        store.migrate()
+        assert store.integrity_check() == []
+        store.close()
+    assert existing_store_url(pg_url) == pg_url
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_takes_no_constructor_options(pg_url: str) -> None:
+    with pytest.raises(TypeError, match=r"synchronous.*in the URL"):
+        open_store(pg_url, synchronous="OFF")
+
+
+@pytest.mark.postgres
+def test_an_unmigrated_postgres_schema_is_no_existing_store(pg_url: str) -> None:
+    with pytest.raises(NoSuchStore, match="no statekeeper tables"):
+        existing_store_url(pg_url)
+    assert main(["history", "i-1", "--db", pg_url]) == 1
+
+
+def test_a_down_postgres_server_is_a_named_error() -> None:
     pytest.importorskip("psycopg")
-    for url in ("postgresql://u:hunter2@127.0.0.1:1/test", "postgres://127.0.0.1/test?schema=a"):
-        with pytest.raises(StoreNotImplemented, match="PostgreSQL store is not available") as info:
-            open_store(url)
+    for opened in (open_store, existing_store_url):
+        with pytest.raises(StoreUnavailable, match="no PostgreSQL server answered") as info:
+            opened("postgresql://u:hunter2@127.0.0.1:1/test?connect_timeout=2")
         assert "hunter2" not in str(info.value)
-        with pytest.raises(StoreNotImplemented):
-            existing_store_url(url)
 
 
 def test_a_bad_postgres_url_is_refused_before_that() -> None:
@@ -124,11 +149,26 @@ def test_the_cli_opens_stores_through_storage(db: str, said: str,
     assert said in capsys.readouterr().err
 
 
-def test_the_cli_says_postgres_is_not_there_yet(capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.postgres
+def test_the_cli_reads_a_postgres_store(pg_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from statekeeper import Chart, State
+
+    lamp = Chart("lamp", version=1, initial="off", states={
+        "off": State(on={"flip": "on"}), "on": State(on={"flip": "off"})})
+    with Client(pg_url, worker=False) as client:
+        client.register(lamp)
+        client.start("lamp", "l-1")
+        client.send("l-1", "flip")
+    assert main(["history", "l-1", "--db", pg_url]) == 0
+    assert "flip" in capsys.readouterr().out
+
+
+def test_the_cli_names_a_down_postgres_server(capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("psycopg")
-    assert main(["history", "i-1", "--db", "postgresql://u:hunter2@127.0.0.1/test"]) == 1
+    url = "postgresql://u:hunter2@127.0.0.1:1/test?connect_timeout=2"
+    assert main(["history", "i-1", "--db", url]) == 1
     err = capsys.readouterr().err
-    assert "PostgreSQL store is not available" in err and "hunter2" not in err
+    assert "no PostgreSQL server answered" in err and "hunter2" not in err
 
 
 _WITHOUT_DRIVER = """

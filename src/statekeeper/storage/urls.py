@@ -11,7 +11,7 @@ URL                                         store
 ==========================================  ==========================================
 ``memory://``                               :class:`~statekeeper.storage.MemoryStore`
 ``sqlite:///path/to.db`` or a plain path    :class:`~statekeeper.storage.SQLiteStore`
-``postgresql://user@host:port/db?schema=s`` the PostgreSQL store (not available yet)
+``postgresql://user@host:port/db?schema=s`` :class:`~statekeeper.storage.postgres.PostgresStore`
 ==========================================  ==========================================
 
 No message here ever repeats a URL whole: a PostgreSQL URL may carry a password.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from ..core.validate import did_you_mean
 from .base import Store, StoreError
@@ -76,7 +76,11 @@ class BackendNotInstalled(StoreError, ImportError):
 
 
 class StoreNotImplemented(StoreError, NotImplementedError):
-    """The URL names a backend whose store is not part of this version of statekeeper yet."""
+    """The URL names a backend whose store is not part of this version of statekeeper yet.
+
+    No scheme raises it now (``postgresql://`` did, before its store existed); kept so that
+    code catching it still imports.
+    """
 
 
 class NoSuchStore(StoreError):
@@ -136,23 +140,31 @@ def _existing_sqlite(url: str) -> str:
     return f"sqlite:///{path}" + ("?allow_foreign_tables=1" if report.foreign_tables else "")
 
 
-def _postgres_not_yet(url: str) -> NoReturn:
-    """Check the driver and the URL, then say plainly that the store itself is not here yet."""
-    from .postgres import parse_postgres_url  # BackendNotInstalled without psycopg
+def _open_postgres(url: str, options: Mapping[str, Any]) -> Store:
+    from .postgres import PostgresStore, parse_postgres_url  # BackendNotInstalled without psycopg
 
     settings = parse_postgres_url(url)
-    raise StoreNotImplemented(
-        f"{settings.display}: the PostgreSQL store is not available in this version of "
-        f"statekeeper yet; only its schema and connection pool are (migrate and PostgresPool "
-        f"in statekeeper.storage.postgres). Use sqlite:///path/to.db for now")
-
-
-def _open_postgres(url: str, options: Mapping[str, Any]) -> Store:
-    _postgres_not_yet(url)
+    if options:
+        raise TypeError(f"{settings.display}: the PostgreSQL store takes no options "
+                        f"({', '.join(sorted(options))}); its settings go in the URL "
+                        f"(schema=, pool_max=, pool_timeout=...)")
+    return PostgresStore(settings)
 
 
 def _existing_postgres(url: str) -> str:
-    _postgres_not_yet(url)
+    from .postgres import connect, parse_postgres_url, schema_version
+
+    settings = parse_postgres_url(url)
+    conn = connect(settings)  # a down server, a wrong database: a named error
+    try:
+        version = schema_version(conn, settings.schema)
+    finally:
+        conn.close()
+    if version == 0:
+        raise NoSuchStore(f"{settings.display}: schema {settings.schema!r} has no statekeeper "
+                          f"tables; name the schema= a client wrote (the default is "
+                          f"'statekeeper')")
+    return url
 
 
 _BACKENDS = (
@@ -201,7 +213,8 @@ def open_store(url: str | os.PathLike[str], **options: Any) -> Store:
         UnsupportedStoreURL: no backend serves the URL's scheme.
         InvalidStoreURL: the URL has an option its backend does not know, or a bad value.
         BackendNotInstalled: the backend's driver is missing (the message names the extra).
-        StoreNotImplemented: ``postgresql://``: that store is not in this version yet.
+        StoreUnavailable: the database cannot be reached (PostgreSQL: a subclass says why).
+        TypeError: ``options`` a backend does not take (PostgreSQL takes none: use the URL).
 
     """
     backend, text = _backend(url)

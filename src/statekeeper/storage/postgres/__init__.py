@@ -1,11 +1,9 @@
-"""PostgreSQL: connection settings, a connection pool, and the schema with its migrations.
+"""PostgreSQL: the store, its connection settings and pool, and the schema with its migrations.
 
-What is here now is the foundation of the PostgreSQL store, not the store: a
-``postgresql://`` URL opened as a store raises
-:class:`~statekeeper.storage.StoreNotImplemented`.  Usable today: :func:`parse_postgres_url`
-(the URL and its ``schema=`` and pool options), :class:`PostgresPool` (a ``psycopg_pool`` pool
-whose failures are named errors) and :func:`migrate` (the schema, applied under an advisory
-lock, one transaction per version).
+:class:`PostgresStore` is the ``Store`` protocol on PostgreSQL (``open_store("postgresql://
+...")`` opens one); underneath, :func:`parse_postgres_url` (the URL and its ``schema=`` and
+pool options), :class:`PostgresPool` (a ``psycopg_pool`` pool whose failures are named errors)
+and :func:`migrate` (the schema, applied under an advisory lock, one transaction per version).
 
 Needs the ``postgres`` extra (``pip install 'statekeeper[postgres]'``): without it, importing
 this package raises :class:`~statekeeper.storage.BackendNotInstalled`, which says so.
@@ -17,6 +15,7 @@ from ._pool import PostgresPool, connect
 from ._schema import LATEST as SCHEMA_VERSION
 from ._schema import ForeignSchema, migrate, migration_lock_key, schema_version
 from ._settings import DEFAULT_SCHEMA, PostgresSettings, parse_postgres_url
+from ._store import PostgresStore
 
 __all__ = [
     "DEFAULT_SCHEMA",
@@ -24,6 +23,7 @@ __all__ = [
     "ForeignSchema",
     "PostgresPool",
     "PostgresSettings",
+    "PostgresStore",
     "connect",
     "migrate",
     "migration_lock_key",

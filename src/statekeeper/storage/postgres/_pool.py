@@ -121,17 +121,20 @@ class PostgresPool:
     """A pool of connections to one schema; opened only once one connection has succeeded.
 
     Each connection has ``search_path`` set to the schema.  :meth:`connection` lends one for
-    a ``with`` block: committed at its end, rolled back if the block raises.  Close the pool
-    when done (its threads stop then).
+    a ``with`` block: committed at its end, rolled back if the block raises.  With
+    ``autocommit`` each statement commits alone unless the block opens a transaction
+    (``conn.transaction()``): a read of one statement then costs one round trip, not two.
+    Close the pool when done (its threads stop then).
     """
 
-    def __init__(self, settings: PostgresSettings | str) -> None:
+    def __init__(self, settings: PostgresSettings | str, *, autocommit: bool = False) -> None:
         if isinstance(settings, str):
             settings = parse_postgres_url(settings)
         self.settings = settings
         connect(settings).close()  # a down server or a wrong URL: say which, now
         self._pool: ConnectionPool[Connection] = ConnectionPool(
-            settings.conninfo, kwargs=settings.connect_kwargs(), min_size=settings.pool_min,
+            settings.conninfo, kwargs={**settings.connect_kwargs(), "autocommit": autocommit},
+            min_size=settings.pool_min,
             max_size=settings.pool_max, timeout=settings.pool_timeout, open=False,
             name=f"statekeeper-{settings.schema}")
         try:

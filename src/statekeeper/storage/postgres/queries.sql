@@ -32,3 +32,365 @@ ORDER BY c.relname;
 SELECT id FROM instances
 WHERE configuration @> jsonb_build_array(%(state)s::text)
 ORDER BY id;
+
+-- ---------------------------------------------------------------------------------------------
+-- The store.  Every SELECT lists its columns in the order of statekeeper/storage/_codec.py (the
+-- SQLite order the shared decoders read), jsonb as text (::text) and booleans as 0/1 (::int):
+-- see _rows.py, the one place that knows this translation.  JSON is written as text cast to
+-- jsonb (%s::jsonb).
+
+-- name: load_instance
+SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+       created_at, updated_at
+FROM instances WHERE id = %s;
+
+-- name: load_instances
+SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+       created_at, updated_at
+FROM instances WHERE id = ANY(%s::text[]);
+
+-- name: instance_exists
+SELECT 1 FROM instances WHERE id = %s;
+
+-- name: insert_instance
+-- Every insert of a step's rows says ON CONFLICT DO NOTHING: a row that exists already (an id
+-- taken, a seq, effect key or idempotency key written first by another step) changes no row
+-- and is a conflict the caller sees by the row count, where an error would abort the whole
+-- transaction of the group.
+INSERT INTO instances (id, chart, version, hash, snapshot, configuration, status, rev, labels,
+                       created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s::jsonb, %s, %s)
+ON CONFLICT DO NOTHING;
+
+-- name: update_instance
+-- The optimistic check: no row changes unless the stored rev is the one the step read.
+UPDATE instances
+SET chart = %s, version = %s, hash = %s, snapshot = %s::jsonb, configuration = %s::jsonb,
+    status = %s, rev = %s, labels = %s::jsonb, updated_at = %s
+WHERE id = %s AND rev = %s;
+
+-- name: update_instances
+-- A group's instance updates in one statement, one array per column; the ids that changed
+-- come back, so a stale rev is found (and the group written the careful way).
+UPDATE instances AS i
+SET chart = u.chart, version = u.version, hash = u.hash, snapshot = u.snapshot::jsonb,
+    configuration = u.configuration::jsonb, status = u.status, rev = u.rev,
+    labels = u.labels::jsonb, updated_at = u.updated_at
+FROM unnest(%(id)s::text[], %(chart)s::text[], %(version)s::text[], %(hash)s::text[],
+            %(snapshot)s::text[], %(configuration)s::text[], %(status)s::text[],
+            %(rev)s::bigint[], %(labels)s::text[], %(updated_at)s::float8[],
+            %(expected)s::bigint[])
+     AS u (id, chart, version, hash, snapshot, configuration, status, rev, labels, updated_at,
+           expected)
+WHERE i.id = u.id AND i.rev = u.expected;
+
+-- name: insert_instances
+INSERT INTO instances (id, chart, version, hash, snapshot, configuration, status, rev, labels,
+                       created_at, updated_at)
+SELECT id, chart, version, hash, snapshot::jsonb, configuration::jsonb, status, rev,
+       labels::jsonb, created_at, updated_at
+FROM unnest(%(id)s::text[], %(chart)s::text[], %(version)s::text[], %(hash)s::text[],
+            %(snapshot)s::text[], %(configuration)s::text[], %(status)s::text[],
+            %(rev)s::bigint[], %(labels)s::text[], %(created_at)s::float8[],
+            %(updated_at)s::float8[])
+     AS u (id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
+           updated_at)
+ON CONFLICT DO NOTHING;
+
+-- name: query_instances
+-- Filters left NULL match everything.  A row whose configuration is not a JSON array, or
+-- whose labels are not an object, passes the filters on them (instances_malformed finds such
+-- rows), so the store reports it as corrupted instead of hiding it.
+SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+       created_at, updated_at
+FROM instances
+WHERE (%(after)s::text IS NULL OR id > %(after)s::text)
+  AND (%(chart)s::text IS NULL OR chart = %(chart)s::text)
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(labels)s::jsonb IS NULL OR labels @> %(labels)s::jsonb
+       OR jsonb_typeof(labels) <> 'object')
+ORDER BY id
+LIMIT %(limit)s;
+
+-- name: query_state_instances
+-- Query by active state: "configuration @> a one-element array" is the form the GIN index
+-- instances_by_state serves (a filter "%(state)s IS NULL OR ..." could not use it).
+SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+       created_at, updated_at
+FROM instances
+WHERE (configuration @> jsonb_build_array(%(state)s::text)
+       OR jsonb_typeof(configuration) <> 'array' OR jsonb_typeof(labels) <> 'object')
+  AND (%(after)s::text IS NULL OR id > %(after)s::text)
+  AND (%(chart)s::text IS NULL OR chart = %(chart)s::text)
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+  AND (%(labels)s::jsonb IS NULL OR labels @> %(labels)s::jsonb
+       OR jsonb_typeof(labels) <> 'object')
+ORDER BY id
+LIMIT %(limit)s;
+
+-- name: insert_transition
+INSERT INTO transitions (instance, seq, event, source, target, chart_version, outcome, at, data,
+                         actor, trace_id, reason, idempotency_key, microsteps)
+VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s::jsonb)
+ON CONFLICT DO NOTHING;
+
+-- name: insert_transitions
+-- A group's transition rows in one statement, in the group's order (ids follow it).
+INSERT INTO transitions (instance, seq, event, source, target, chart_version, outcome, at, data,
+                         actor, trace_id, reason, idempotency_key, microsteps)
+SELECT instance, seq, event, source::jsonb, target::jsonb, chart_version, outcome, at,
+       data::jsonb, actor, trace_id, reason, idempotency_key, microsteps::jsonb
+FROM unnest(%(instance)s::text[], %(seq)s::bigint[], %(event)s::text[], %(source)s::text[],
+            %(target)s::text[], %(chart_version)s::text[], %(outcome)s::text[],
+            %(at)s::float8[], %(data)s::text[], %(actor)s::text[], %(trace_id)s::text[],
+            %(reason)s::text[], %(idempotency_key)s::text[], %(microsteps)s::text[])
+     WITH ORDINALITY
+     AS u (instance, seq, event, source, target, chart_version, outcome, at, data, actor,
+           trace_id, reason, idempotency_key, microsteps, n)
+ORDER BY n
+ON CONFLICT DO NOTHING;
+
+-- name: history
+-- LIMIT NULL is no limit.
+SELECT id, instance, seq, event, source::text, target::text, chart_version, outcome, at,
+       data::text, actor, trace_id, reason, idempotency_key, microsteps::text
+FROM transitions WHERE instance = %s AND seq > %s ORDER BY seq LIMIT %s;
+
+-- name: insert_mailbox
+INSERT INTO mailbox (instance, key, event, result, at) VALUES (%s, %s, %s, %s::jsonb, %s)
+ON CONFLICT DO NOTHING;
+
+-- name: load_mailbox
+SELECT instance, key, event, result::text, at FROM mailbox WHERE instance = %s AND key = %s;
+
+-- name: load_mailboxes
+SELECT m.instance, m.key, m.event, m.result::text, m.at
+FROM mailbox AS m
+JOIN unnest(%s::text[], %s::text[]) AS k (instance, key)
+  ON m.instance = k.instance AND m.key = k.key;
+
+-- name: upsert_timer
+-- A re-armed timer (the same id set again) also takes its new place in the firing order.
+INSERT INTO timers (instance, timer_id, due, event, target, policy, set_rev, position)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)
+ON CONFLICT (instance, timer_id) DO UPDATE
+SET due = excluded.due, event = excluded.event, target = excluded.target,
+    policy = excluded.policy, set_rev = excluded.set_rev, position = excluded.position;
+
+-- name: delete_timer
+DELETE FROM timers WHERE instance = %s AND timer_id = %s;
+
+-- name: due_timers
+-- Timers due together fire in the order they were set (by each instance's commits).  A read:
+-- what keeps a timer from firing twice, across processes, is the commit that fires it
+-- deleting its row (a timer already gone is a conflict).
+SELECT instance, timer_id, due, event::text, target, policy
+FROM timers WHERE due <= %s ORDER BY due, instance, set_rev, position, timer_id LIMIT %s;
+
+-- name: next_timer_due
+SELECT min(due) FROM timers;
+
+-- name: next_timer_due_after
+SELECT min(due) FROM timers WHERE due > %s;
+
+-- name: instance_timers
+SELECT instance, timer_id, due, event::text, target, policy
+FROM timers WHERE instance = %s ORDER BY due, instance, set_rev, position, timer_id;
+
+-- name: insert_effect
+INSERT INTO outbox (key, instance, name, args, status, attempts, available_at, lease_owner,
+                    lease_until, at_most_once, last_error, errors, created_at)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+ON CONFLICT DO NOTHING;
+
+-- name: finish_effect
+-- Only an open row closes: a second outcome for the same effect changes nothing (rowcount 0).
+UPDATE outbox
+SET status = %(status)s, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(%(error)s::text, last_error),
+    errors = CASE WHEN %(error)s::text IS NULL THEN errors
+                  ELSE errors || jsonb_build_array(%(error)s::text) END
+WHERE key = %(key)s AND status IN ('pending', 'running');
+
+-- name: claim_effects
+-- Rows another claimer has locked are skipped, not waited for; a row another claimer leased
+-- meanwhile is checked again once locked (and is no longer runnable).  So two claimers, in
+-- any number of processes, never hold one row at once.
+WITH picked AS (
+    SELECT instance, key FROM outbox
+    WHERE (status = 'pending' AND available_at <= %(now)s)
+       OR (status = 'running' AND lease_until <= %(now)s)
+    ORDER BY available_at, id
+    LIMIT %(limit)s
+    FOR UPDATE SKIP LOCKED)
+UPDATE outbox AS o
+SET status = 'running', lease_owner = %(owner)s, lease_until = %(until)s,
+    attempts = o.attempts + 1
+FROM picked
+WHERE o.instance = picked.instance AND o.key = picked.key
+RETURNING o.id, o.key, o.instance, o.name, o.args::text, o.status, o.attempts, o.available_at,
+          o.lease_owner, o.lease_until, o.at_most_once::int, o.last_error, o.errors::text,
+          o.created_at;
+
+-- name: list_effects
+SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once::int, last_error, errors::text, created_at
+FROM outbox
+WHERE (%(instance)s::text IS NULL OR instance = %(instance)s::text)
+  AND (%(status)s::text IS NULL OR status = %(status)s::text)
+ORDER BY id;
+
+-- name: extend_lease
+UPDATE outbox SET lease_until = %s
+WHERE key = %s AND lease_owner = %s AND status = 'running';
+
+-- name: release_effect
+UPDATE outbox
+SET status = 'pending', available_at = %(available_at)s, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(%(error)s::text, last_error),
+    errors = CASE WHEN %(error)s::text IS NULL THEN errors
+                  ELSE errors || jsonb_build_array(%(error)s::text) END,
+    attempts = greatest(0, attempts - %(refund)s::int)
+WHERE key = %(key)s AND lease_owner = %(owner)s AND status = 'running';
+
+-- name: release_open_effect
+-- In a step's transaction: only an open row is given back (rowcount 0 is a conflict).
+UPDATE outbox
+SET status = 'pending', available_at = %(available_at)s, lease_owner = NULL, lease_until = NULL,
+    last_error = coalesce(%(error)s::text, last_error),
+    errors = CASE WHEN %(error)s::text IS NULL THEN errors
+                  ELSE errors || jsonb_build_array(%(error)s::text) END,
+    attempts = greatest(0, attempts - %(refund)s::int)
+WHERE key = %(key)s AND status IN ('pending', 'running');
+
+-- name: reopen_effect
+-- A dead letter replayed: a closed row runs again, same key, attempts from 0.
+UPDATE outbox
+SET status = 'pending', available_at = %s, attempts = 0, lease_owner = NULL, lease_until = NULL
+WHERE key = %s AND status IN ('done', 'failed', 'dead');
+
+-- name: count_running
+SELECT count(*) FROM outbox WHERE name = %s AND status = 'running' AND lease_until > %s;
+
+-- name: load_policy_state
+SELECT key, value::text, version, updated_at FROM policy_state WHERE key = %s;
+
+-- name: insert_policy_state
+INSERT INTO policy_state (key, value, version, updated_at) VALUES (%s, %s::jsonb, 1, %s)
+ON CONFLICT (key) DO NOTHING;
+
+-- name: update_policy_state
+-- Compare and set: a concurrent writer of the same row makes this one wait, then find the
+-- version moved on (no row changes).
+UPDATE policy_state SET value = %s::jsonb, version = version + 1, updated_at = %s
+WHERE key = %s AND version = %s;
+
+-- name: insert_dead_letter
+INSERT INTO dead_letters (kind, instance, key, payload, errors, at)
+VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s);
+
+-- name: list_dead_letters
+SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters ORDER BY id;
+
+-- name: instance_dead_letters
+SELECT id, kind, instance, key, payload::text, errors::text, at
+FROM dead_letters WHERE instance = %s ORDER BY id;
+
+-- name: load_dead_letter
+SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters WHERE id = %s;
+
+-- name: delete_dead_letter
+DELETE FROM dead_letters WHERE id = %s;
+
+-- name: row_as_json_timers
+-- A row as it is stored, every column by name (to set it aside as a dead letter).
+SELECT to_jsonb(t)::text FROM timers AS t WHERE instance = %s AND timer_id = %s FOR UPDATE;
+
+-- name: row_as_json_outbox
+SELECT to_jsonb(o)::text FROM outbox AS o WHERE id = %s FOR UPDATE;
+
+-- name: set_aside_timer
+DELETE FROM timers WHERE instance = %s AND timer_id = %s;
+
+-- name: set_aside_outbox
+DELETE FROM outbox WHERE id = %s;
+
+-- name: insert_row_letter
+INSERT INTO dead_letters (kind, instance, key, payload, errors, at)
+VALUES ('row', %s, %s, %s::jsonb, %s::jsonb, %s)
+RETURNING id;
+
+-- name: load_letter_for_restore
+SELECT kind, payload::text FROM dead_letters WHERE id = %s FOR UPDATE;
+
+-- name: table_columns
+SELECT column_name FROM information_schema.columns
+WHERE table_schema = current_schema() AND table_name = %s;
+
+-- name: restore_timers
+INSERT INTO timers SELECT * FROM jsonb_populate_record(NULL::timers, %s::jsonb)
+ON CONFLICT DO NOTHING;
+
+-- name: restore_outbox
+INSERT INTO outbox SELECT * FROM jsonb_populate_record(NULL::outbox, %s::jsonb)
+ON CONFLICT DO NOTHING;
+
+-- name: one_timer
+SELECT instance, timer_id, due, event::text, target, policy
+FROM timers WHERE instance = %s AND timer_id = %s;
+
+-- name: one_outbox
+SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once::int, last_error, errors::text, created_at
+FROM outbox WHERE id = %s;
+
+-- name: check_orphans
+-- Rows whose instance does not exist (the foreign keys forbid them; a dropped key would not).
+SELECT 'transitions', instance FROM transitions WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'mailbox', instance FROM mailbox WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'outbox', instance FROM outbox WHERE instance NOT IN (SELECT id FROM instances)
+UNION
+SELECT 'timers', instance FROM timers WHERE instance NOT IN (SELECT id FROM instances)
+ORDER BY 1, 2;
+
+-- name: check_seq_gaps
+SELECT instance, count(*), min(seq), max(seq)
+FROM transitions GROUP BY instance
+HAVING min(seq) != 1 OR max(seq) != count(*)
+ORDER BY instance;
+
+-- name: check_timers_of_done
+SELECT t.instance, t.timer_id
+FROM timers AS t JOIN instances AS i ON i.id = t.instance
+WHERE i.status = 'done'
+ORDER BY t.instance, t.timer_id;
+
+-- name: all_instances
+SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+       created_at, updated_at
+FROM instances ORDER BY id;
+
+-- name: all_transitions
+SELECT id, instance, seq, event, source::text, target::text, chart_version, outcome, at,
+       data::text, actor, trace_id, reason, idempotency_key, microsteps::text
+FROM transitions ORDER BY id;
+
+-- name: all_mailbox
+SELECT instance, key, event, result::text, at FROM mailbox ORDER BY instance, key;
+
+-- name: all_outbox
+SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once::int, last_error, errors::text, created_at
+FROM outbox ORDER BY id;
+
+-- name: all_timers
+SELECT instance, timer_id, due, event::text, target, policy FROM timers
+ORDER BY instance, timer_id;
+
+-- name: all_dead_letters
+SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters ORDER BY id;
+
+-- name: all_policy_state
+SELECT key, value::text, version, updated_at FROM policy_state ORDER BY key;

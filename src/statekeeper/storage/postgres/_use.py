@@ -1,0 +1,116 @@
+"""Using the pool's connections: reads, transactions retried when the server says "try again".
+
+Why a layer over :class:`~._pool.PostgresPool`: the store's calls are each one transaction,
+and two things about them are the same everywhere.  First, under concurrency PostgreSQL may
+abort a transaction that did nothing wrong (a deadlock between two groups locking the same
+instances in another order, a serialization failure): it is run again, a few times, with a
+short random pause, and only then reported as :class:`~statekeeper.storage.StoreUnavailable`
+(what the SQLite store says when its file stays locked).  Second, an SQL error on a sound
+connection becomes a named :class:`~statekeeper.storage.StoreError` saying what to do (a
+schema never migrated, a privilege missing), never a psycopg traceback.  A lost connection is
+already a ``StoreUnavailable`` (the pool says so).
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any, LiteralString, TypeVar
+
+import psycopg
+
+from .._server_errors import PrivilegeMissing
+from ..base import StoreError, StoreUnavailable
+from ._pool import Connection, PostgresPool, _reason
+from ._schema import QUERIES
+from ._settings import PostgresSettings
+
+__all__ = ["Database", "q"]
+
+T = TypeVar("T")
+
+#: SQLSTATEs that mean "this transaction lost a race; run it again"
+_RETRY = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+_ATTEMPTS = 8
+
+
+def q(name: str) -> LiteralString:
+    """A named query of ``queries.sql`` (shipped with the package: never user input)."""
+    query: LiteralString = QUERIES[name]  # type: ignore[assignment,unused-ignore]
+    return query
+
+
+class Database:
+    """One schema's connections, lent for a read or a transaction, with errors named.
+
+    Connections are in autocommit mode: a read of one statement is one round trip; a
+    :meth:`write` (or a :meth:`read` with ``snapshot``) runs in a transaction of its own.
+    """
+
+    def __init__(self, settings: PostgresSettings) -> None:
+        self.settings = settings
+        self.pool = PostgresPool(settings, autocommit=True)
+
+    def close(self) -> None:
+        """Close every connection (idempotent); later calls raise :class:`StoreError`."""
+        self.pool.close()
+
+    def read(self, work: Callable[[Connection], T], *, snapshot: bool = False) -> T:
+        """``work(conn)``; with ``snapshot``, its statements see one consistent snapshot."""
+        if not snapshot:
+            return self._run(work, transaction=False)
+
+        def in_snapshot(conn: Connection) -> T:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return work(conn)
+
+        return self._run(in_snapshot, transaction=True)
+
+    def write(self, work: Callable[[Connection], T]) -> T:
+        """``work(conn)`` in one transaction: committed when it returns, else rolled back.
+
+        An exception ``work`` raises rolls the transaction back and propagates as it is.
+        """
+        return self._run(work, transaction=True)
+
+    def rows(self, name: str, params: Any = ()) -> list[Any]:
+        """The rows of the named query."""
+        return self.read(lambda conn: conn.execute(q(name), params).fetchall())
+
+    def change(self, name: str, params: Any) -> int:
+        """Run the named statement alone; the number of rows it changed."""
+        return self.read(lambda conn: conn.execute(q(name), params).rowcount)
+
+    def _run(self, work: Callable[[Connection], T], *, transaction: bool) -> T:
+        for attempt in range(1, _ATTEMPTS + 1):
+            try:
+                with self.pool.connection() as conn:
+                    if not transaction:
+                        return work(conn)
+                    with conn.transaction():
+                        return work(conn)
+            except psycopg.Error as exc:
+                if exc.sqlstate not in _RETRY:
+                    raise self._explain(exc) from None
+                if attempt == _ATTEMPTS:
+                    raise StoreUnavailable(
+                        f"{self.settings.display}: the transaction lost a race with other "
+                        f"writers {_ATTEMPTS} times in a row ({_reason(exc)}); nothing of it "
+                        f"was committed. Retry, or run fewer writers at once") from None
+                time.sleep(random.uniform(0, 0.002 * 2 ** attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _explain(self, exc: psycopg.Error) -> StoreError:
+        where = f"{self.settings.display} (schema {self.settings.schema!r})"
+        if isinstance(exc, psycopg.errors.UndefinedTable):
+            return StoreError(f"{where} has no statekeeper tables ({_reason(exc)}); call the "
+                              f"store's migrate() first (a Client does)")
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            return PrivilegeMissing(f"{where}: the database user may not do this "
+                                    f"({_reason(exc)}); grant it the privilege")
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            return StoreUnavailable(f"{where}: the statement was cancelled ({_reason(exc)}); "
+                                    f"nothing of the transaction was committed. Retry")
+        return StoreError(f"{where}: the database refused a statement ({_reason(exc)}); "
+                          f"nothing of the transaction was committed")
