@@ -14,7 +14,7 @@ EXPECTED = {
     "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance", "why_not_json",
     # stores opened by URL (storage.urls), and why a database server could not serve one
-    "BackendNotInstalled", "InvalidStoreURL", "NoSuchStore", "StoreNotImplemented",
+    "BackendNotInstalled", "InvalidStoreURL", "NoSuchStore",
     "UnsupportedStoreURL", "known_schemes", "open_store", "CredentialsRefused",
     "DatabaseNotFound", "PoolExhausted", "PrivilegeMissing", "ServerUnreachable",
 }
@@ -31,7 +31,7 @@ def test_storage_errors_share_the_one_base() -> None:
     s = statekeeper.storage
     for error in (s.StoreError, s.UnknownInstance, s.InstanceExists, s.StoreUnavailable,
                   s.IntegrityError, s.SchemaTooNew, s.ForeignDatabase, s.NotADatabaseFile,
-                  s.BackendNotInstalled, s.InvalidStoreURL, s.NoSuchStore, s.StoreNotImplemented,
+                  s.BackendNotInstalled, s.InvalidStoreURL, s.NoSuchStore,
                   s.UnsupportedStoreURL, s.PrivilegeMissing):
         assert issubclass(error, StatekeeperError)
     assert issubclass(s.UnknownInstance, KeyError)

@@ -31,7 +31,6 @@ __all__ = [
     "BackendNotInstalled",
     "InvalidStoreURL",
     "NoSuchStore",
-    "StoreNotImplemented",
     "UnsupportedStoreURL",
     "existing_store_url",
     "known_schemes",
@@ -73,14 +72,6 @@ class BackendNotInstalled(StoreError, ImportError):
                   f"installed; install statekeeper's {extra!r} extra: "
                   f"pip install 'statekeeper[{extra}]'")
         self.name = missing
-
-
-class StoreNotImplemented(StoreError, NotImplementedError):
-    """The URL names a backend whose store is not part of this version of statekeeper yet.
-
-    No scheme raises it now (``postgresql://`` did, before its store existed); kept so that
-    code catching it still imports.
-    """
 
 
 class NoSuchStore(StoreError):
