@@ -205,3 +205,27 @@ def test_each_pooled_connection_works_in_the_urls_schema(pg_url: str, pg_schema:
         for conn in (a, b):
             assert conn.execute("SELECT current_schema()").fetchone() == (pg_schema,)
             assert conn.execute("SELECT count(*) FROM instances").fetchone() == (0,)
+
+
+def test_the_stores_own_query_by_state_uses_the_gin_index(pg_url: str, raw_pg: Any) -> None:
+    """The store's query, not a sample one: its "or malformed" branch must not hide the index.
+
+    With ``configuration @> [...] OR jsonb_typeof(...) <> 'array'`` in one WHERE, the planner
+    walked the primary key and filtered every row (20,000 here) instead.
+    """
+    from statekeeper.storage.postgres._schema import QUERIES as STORE_QUERIES
+
+    migrate(pg_url)
+    raw_pg.execute(
+        "INSERT INTO instances (id, chart, version, hash, snapshot, configuration, status, "
+        "rev, labels, created_at, updated_at) "
+        "SELECT 'i-' || g, 'order', '1', 'h', '{}', jsonb_build_array('root', 's' || (g % 400)),"
+        " 'active', 1, '{}', 0, 0 FROM generate_series(1, 20000) AS g")
+    raw_pg.execute("ANALYZE instances")
+    params = {"state": "s7", "after": None, "chart": None, "status": None, "labels": None,
+              "limit": 100}
+    query = STORE_QUERIES["query_state_instances"]
+    plan = raw_pg.execute("EXPLAIN (FORMAT JSON) " + query, params).fetchone()[0]
+    assert "instances_by_state" in _index_names(plan), json.dumps(plan, indent=1)
+    found = [row[0] for row in raw_pg.execute(query, params)]
+    assert found == sorted(f"i-{g}" for g in range(1, 20001) if g % 400 == 7)[:100]

@@ -113,19 +113,24 @@ ORDER BY id
 LIMIT %(limit)s;
 
 -- name: query_state_instances
--- Query by active state: "configuration @> a one-element array" is the form the GIN index
--- instances_by_state serves (a filter "%(state)s IS NULL OR ..." could not use it).
-SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
-       created_at, updated_at
-FROM instances
-WHERE (configuration @> jsonb_build_array(%(state)s::text)
-       OR jsonb_typeof(configuration) <> 'array' OR jsonb_typeof(labels) <> 'object')
-  AND (%(after)s::text IS NULL OR id > %(after)s::text)
-  AND (%(chart)s::text IS NULL OR chart = %(chart)s::text)
-  AND (%(status)s::text IS NULL OR status = %(status)s::text)
-  AND (%(labels)s::jsonb IS NULL OR labels @> %(labels)s::jsonb
-       OR jsonb_typeof(labels) <> 'object')
-ORDER BY id
+-- Query by active state.  The candidates come from two indexes: the GIN index instances_by_state
+-- ("configuration @> a one-element array") and the partial index instances_malformed (rows whose
+-- configuration or labels are malformed, reported by the store as corrupted, never hidden).
+-- Written as one WHERE with an OR, the planner walked the primary key and filtered every row.
+SELECT i.id, i.chart, i.version, i.hash, i.snapshot::text, i.configuration::text, i.status,
+       i.rev, i.labels::text, i.created_at, i.updated_at
+FROM instances AS i
+JOIN (SELECT id FROM instances WHERE configuration @> jsonb_build_array(%(state)s::text)
+      UNION
+      SELECT id FROM instances
+      WHERE jsonb_typeof(configuration) <> 'array' OR jsonb_typeof(labels) <> 'object'
+     ) AS candidate USING (id)
+WHERE (%(after)s::text IS NULL OR i.id > %(after)s::text)
+  AND (%(chart)s::text IS NULL OR i.chart = %(chart)s::text)
+  AND (%(status)s::text IS NULL OR i.status = %(status)s::text)
+  AND (%(labels)s::jsonb IS NULL OR i.labels @> %(labels)s::jsonb
+       OR jsonb_typeof(i.labels) <> 'object')
+ORDER BY i.id
 LIMIT %(limit)s;
 
 -- name: insert_transition
