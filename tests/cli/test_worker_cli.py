@@ -180,3 +180,32 @@ def test_a_store_that_does_not_exist_is_refused(tmp_path: Path, chart_file: Path
     finally:
         proc.close()
     assert not (tmp_path / "nope.db").exists()
+
+
+@pytest.mark.postgres
+def test_a_worker_whose_connection_is_cut_listens_and_leads_again(
+        pg_url: str, pg_schema: str, postgres_server: str, chart_file: Path,
+        processes: list[WorkerProcess]) -> None:
+    import psycopg
+
+    from statekeeper.storage.postgres import leader_lock_key
+
+    key = leader_lock_key(pg_schema)
+    with app(pg_url, chart_file) as client:
+        proc = worker(pg_url, chart_file, "--poll", "30", "--lease", "3")
+        processes.append(proc)
+        proc.expect(r"now the leader")
+        with psycopg.connect(postgres_server, autocommit=True) as admin:
+            [(pid,)] = admin.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND classid = %s AND objid = %s AND objsubid = 1",
+                ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF)).fetchall()
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        proc.expect(r"no longer the leader")
+        proc.expect(r"listening for wake-ups")
+        proc.expect(r"now the leader")
+        client.start("job", "j-1")
+        client.send("j-1", "go")
+        proc.expect(r"^ran j-1:", timeout=WOKEN_WITHIN)
+        assert proc.stop() == 0, "\n".join(proc.seen)
+        no_leases(client)
