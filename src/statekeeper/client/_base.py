@@ -135,7 +135,7 @@ class _BaseClient:
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
                  worker: bool = True, lease: float = 30.0, concurrency: int = 8,
-                 late_policy: str = "fire_late", late_tolerance: float = 1.0,
+                 poll: float = 1.0, late_policy: str = "fire_late", late_tolerance: float = 1.0,
                  breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
                  limits: Limits | None = None) -> None:
@@ -151,6 +151,8 @@ class _BaseClient:
                 drive it yourself with ``client.worker.run_until_idle()``.
             lease: seconds an effect is leased to this worker before another may take it.
             concurrency: effects run at once by this worker.
+            poll: seconds between the worker's looks for work it was not told about (on
+                PostgreSQL, wake-ups by ``NOTIFY`` make this a fallback: raise it).
             late_policy: ``"fire_late"`` or ``"skip"`` for timers found overdue after downtime
                 whose chart states no ``late`` policy of its own (a stated one wins).
             late_tolerance: seconds of lateness that still count as on time.
@@ -181,7 +183,7 @@ class _BaseClient:
             self.clock: Clock = clock or SystemClock()
             self.registry = Registry()
             self.engine = Engine(self.store, self.registry, self.clock)
-            self.worker = Worker(self.engine, lease=lease, concurrency=concurrency,
+            self.worker = Worker(self.engine, lease=lease, concurrency=concurrency, poll=poll,
                                  late_policy=late_policy, late_tolerance=late_tolerance,
                                  breakers=breakers, hooks=hooks, rng=rng)
         except BaseException:

@@ -96,6 +96,10 @@ class Registry:
             known = ", ".join(sorted(self._latest)) or "none"
             raise UnknownChart(f"no chart {name!r} is registered (registered: {known})") from None
 
+    def names(self) -> list[str]:
+        """The names of the registered charts, in order (what a worker serves)."""
+        return sorted(self._latest)
+
     def find(self, name: str, version: str) -> Registered | None:
         """The registered chart ``name`` at ``version``, or ``None`` (no check of its hash)."""
         return self._charts.get((name, str(version)))

@@ -23,9 +23,11 @@ from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, InstanceRecord
+from ..storage.signals import SignalHandlers, Signals, open_signals
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
+from .leases import Leases
 from .planner import SEND_EFFECT
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
@@ -86,13 +88,13 @@ class Worker:
         self._timer_at: float | None = 0.0
         self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
                                 late_tolerance=late_tolerance)
-        self._active: dict[str, float] = {}  # running effects: key -> lease end
-        self._active_lock = threading.Lock()
         self._running = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
+        self._signals: Signals | None = None
         self.policies = SharedPolicies(self.store, breakers)
+        self.leases = Leases(self.store, self.clock, self.owner, lease)
         self.runner = EffectRunner(self.store, self.clock, self.owner, self.policies, hooks=hooks,
                                    rng=rng, event_loop=self._event_loop)
         engine.on_effects.append(self.wake_effects)
@@ -104,24 +106,37 @@ class Worker:
         if self._running:
             return
         self._running = True
+        # Wake-ups from other processes, and the leader's lock, where the store has them
+        self._signals = open_signals(self.store, SignalHandlers(
+            effects=self.wake_effects, timer=self.wake_timers, resync=self._resync,
+            check_every=min(self.poll, self.lease / 3)))
         for target, name in ((self._timer_loop, "timers"), (self._effect_loop, "effects")):
             thread = threading.Thread(target=target, name=f"statekeeper-{name}", daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def close(self, timeout: float | None = None) -> list[str]:
+    def close(self, timeout: float | None = None, *, release: bool = False) -> list[str]:
         """Stop; wait for running effects, at most ``timeout`` seconds; return what was left.
 
         An effect still running after ``timeout`` is abandoned as if this process had died
         there: its outcome is dropped when it comes, its lease runs out, and then it runs
         again (at-least-once) or is answered with ``error.effect.<name>`` (at-most-once).
-        Effects claimed but not started yet are given back at once.  Returns the keys of the
-        abandoned effects.
+        With ``release`` its lease is given back at once instead, for a process about to
+        exit (the abandoned call dies with it): another worker takes the effect up without
+        waiting for the lease to end, its attempt still counted, so an at-most-once effect
+        is answered with ``error.effect.<name>`` rather than run again.  Effects claimed but
+        not started yet are given back at once.  Returns the keys of the abandoned effects.
+        A second call does nothing and returns ``[]``.
         """
         check_seconds("close timeout", timeout, zero=True, optional=True)
+        if self.runner.closed.is_set():
+            return []
         with self._wake:
             self._running = False
             self._wake.notify_all()
+        if self._signals is not None:
+            self._signals.close()  # leadership given up: another worker takes it over
+            self._signals = None
         for thread in self._threads:
             thread.join()
         self._threads.clear()
@@ -131,6 +146,8 @@ class Worker:
             _log.warning("closing: %d effect(s) still running after %gs abandoned (%s); each "
                          "runs again when its lease ends, or is answered with error.effect "
                          "if at-most-once", len(abandoned), timeout, ", ".join(abandoned))
+            if release:
+                self.leases.release(abandoned)
         if self._loop is not None:
             loop, self._loop = self._loop, None
             loop.call_soon_threadsafe(loop.stop)
@@ -146,6 +163,29 @@ class Worker:
         with self._wake:
             self._effects_due = True
             self._wake.notify_all()
+
+    @property
+    def leader(self) -> bool:
+        """Whether this worker scans timers: on PostgreSQL one worker at a time does.
+
+        The leader is chosen through the database (an advisory lock, see
+        ``docs/postgres.md``); on a store without leadership every worker scans.
+        """
+        return self._signals is None or self._signals.leader
+
+    @property
+    def listening(self) -> bool:
+        """Whether wake-ups from other processes arrive now (else the poll finds work)."""
+        return self._signals is not None and self._signals.listening
+
+    def holding(self) -> list[str]:
+        """The keys of the effects this worker is running now (it holds their leases)."""
+        return self.leases.holding()
+
+    def _resync(self) -> None:
+        """Wake-ups may have been missed (connected again, just became leader): look now."""
+        self.wake_effects()
+        self.wake_timers(0.0)
 
     def wake_timers(self, due: float) -> None:
         with self._wake:
@@ -164,13 +204,14 @@ class Worker:
                 if at is None or at > now:
                     # Sleep until the next known due time, but rescan at least every ``poll``
                     # seconds: other processes add timers this one is not told about.
-                    wait = self.poll if not self._active else min(self.poll, self.lease / 3)
+                    wait = self.poll if not self.leases else min(self.poll, self.lease / 3)
                     self._wake.wait(wait if at is None else max(0.0, min(wait, at - now)))
                     if not self._running:
                         return
                 self._timer_at = None
-            self.heartbeat()
-            self._fire_due()
+            self.leases.heartbeat()
+            if self.leader:
+                self._fire_due()
             self.wake_effects()  # an effect released for backoff may be runnable now
 
     # ------------------------------------------------------------------ synchronous driving
@@ -194,9 +235,13 @@ class Worker:
         claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
         known = self._effect_fns(claimed)
         for effect in claimed:
-            request = self._effect_outcome(effect, known.get(effect.key))
-            if request is not None:
-                self.engine.submit(request).exception()
+            self.leases.hold(effect)
+            try:
+                request = self._effect_outcome(effect, known.get(effect.key))
+                if request is not None and not self._dropped(effect.key):
+                    self.engine.submit(request).exception()
+            finally:
+                self.leases.drop(effect.key)
             handled += 1
         self.engine.flush()
         return handled
@@ -237,7 +282,7 @@ class Worker:
             known = self._effect_fns(claimed)
             for index, effect in enumerate(claimed):
                 if not self._effect_threads.take_slot(lambda: self._running):
-                    self._give_back(claimed[index:])  # closing: not started, so given back
+                    self.leases.give_back(claimed[index:])  # closing: not started, so given back
                     return
                 self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
                                            functools.partial(self._run_effect, effect,
@@ -245,21 +290,11 @@ class Worker:
             if len(claimed) == 64:
                 self.wake_effects()
 
-    def _give_back(self, effects: list[EffectRecord]) -> None:
-        """Release claimed effects that never started, runnable now, their attempt refunded."""
-        for effect in effects:
-            try:
-                self.store.release_effect(effect.key, self.owner, available_at=self.clock.now(),
-                                          error=None, refund=True)
-            except Exception:  # noqa: BLE001 - its lease runs out instead
-                _log.exception("effect %s could not be given back", effect.key)
-
     def _run_effect(self, effect: EffectRecord, known: _EffectFn | None = None) -> None:
-        with self._active_lock:
-            self._active[effect.key] = effect.lease_until or self.clock.now() + self.lease
+        self.leases.hold(effect)
         try:
             request = self._effect_outcome(effect, known)
-            if request is not None:
+            if request is not None and not self._dropped(effect.key):
                 self.engine.submit(request)
         except Abandoned:
             _log.info("effect %s finished after its worker closed: its outcome is dropped, "
@@ -267,37 +302,26 @@ class Worker:
         except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
             _log.exception("effect %s could not be completed", effect.key)
         finally:
-            with self._active_lock:
-                self._active.pop(effect.key, None)
+            self.leases.drop(effect.key)
+
+    def _dropped(self, key: str) -> bool:
+        """Whether an outcome of ``key`` is dropped: its lease is another worker's now."""
+        if not self.leases.lost(key):
+            return False
+        _log.warning("effect %s: this worker no longer holds its lease (it ran past it and "
+                     "another worker took the effect over); the outcome of this attempt is "
+                     "dropped, the other worker's counts", key)
+        return True
 
     def heartbeat(self) -> int:
         """Extend the leases of effects this worker is running; return how many it extended.
 
         A long effect keeps its lease for as long as its worker lives (the timer thread calls
         this every third of a lease); if the worker dies, the lease runs out and another worker
-        takes the effect over.  A lease found taken over is logged: that attempt's outcome will
-        be a duplicate.
+        takes the effect over.  A lease found taken over is logged, and that attempt's outcome
+        is not reported (the other worker's counts).
         """
-        now = self.clock.now()
-        with self._active_lock:
-            due = [key for key, until in self._active.items()
-                   if until - now < self.lease * 2 / 3]
-        extended = 0
-        for key in due:
-            until = now + self.lease
-            try:
-                held = self.store.extend_lease(key, self.owner, until)
-            except Exception:  # noqa: BLE001 - retried on the next heartbeat
-                _log.exception("could not extend the lease of effect %s", key)
-                continue
-            with self._active_lock:
-                if key in self._active:
-                    self._active[key] = until if held else float("inf")
-            if held:
-                extended += 1
-            else:
-                _log.warning("effect %s: its lease was taken over by another worker", key)
-        return extended
+        return self.leases.heartbeat()
 
     def _effect_outcome(self, effect: EffectRecord,
                         known: _EffectFn | None = None) -> DeliverEvent | None:

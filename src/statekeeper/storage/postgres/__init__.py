@@ -15,6 +15,7 @@ from ._pool import PostgresPool, connect
 from ._schema import LATEST as SCHEMA_VERSION
 from ._schema import ForeignSchema, migrate, migration_lock_key, schema_version
 from ._settings import DEFAULT_SCHEMA, PostgresSettings, parse_postgres_url
+from ._signals import PostgresSignals, leader_lock_key, wake_channel
 from ._store import PostgresStore
 
 __all__ = [
@@ -23,10 +24,13 @@ __all__ = [
     "ForeignSchema",
     "PostgresPool",
     "PostgresSettings",
+    "PostgresSignals",
     "PostgresStore",
     "connect",
+    "leader_lock_key",
     "migrate",
     "migration_lock_key",
     "parse_postgres_url",
     "schema_version",
+    "wake_channel",
 ]

@@ -50,12 +50,14 @@ from ..records import (
     TimerRecord,
     TransitionRecord,
 )
+from ..signals import SignalHandlers
 from ._aside import restore_row_txn, set_aside_txn
 from ._commit import apply_group
 from ._pool import Connection
 from ._rows import check_storable, keep_floats, keep_floats_in
 from ._schema import LATEST, apply_migrations, schema_version
 from ._settings import PostgresSettings, parse_postgres_url
+from ._signals import PostgresSignals
 from ._use import Database, q
 
 if TYPE_CHECKING:
@@ -117,6 +119,14 @@ class PostgresStore:
 
     def close(self) -> None:
         self._db.close()
+
+    def open_signals(self, handlers: SignalHandlers) -> PostgresSignals:
+        """Listen for committed work and try to lead, on a connection outside the pool.
+
+        Used by the runtime's worker (see :mod:`statekeeper.storage.signals`); close what
+        this returns before closing the store.
+        """
+        return PostgresSignals(self.settings, handlers)
 
     def _rows(self, name: str, params: Any = ()) -> list[Any]:
         return self._db.rows(name, params)

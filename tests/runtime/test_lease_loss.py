@@ -1,0 +1,71 @@
+"""A worker that lost an effect's lease does not report its outcome: the new holder's counts.
+
+Two clients share one store (a SQLite file, or a PostgreSQL schema), each with its own worker,
+driven by hand on one VirtualClock.  Worker A claims the effect and its call hangs past the
+lease; worker B claims it again (the lease ended) and its call hangs too; A's call returns
+first.  A no longer holds the lease, so its outcome must be dropped and B's committed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from statekeeper import Chart, Effect, Final, State, VirtualClock
+from statekeeper.client import Client
+
+CHART = Chart("order", version=1, initial="charging", states={
+    "charging": State(entry=[Effect("charge")], on={"done.effect.charge": "paid"}),
+    "paid": Final(),
+})
+LEASE = 30.0
+
+
+def held_effect(result: str, started: threading.Event,
+                release: threading.Event) -> Callable[..., Any]:
+    def charge(args: Any, key: str) -> str:
+        started.set()
+        assert release.wait(60), "the test never released the call"
+        return result
+    return charge
+
+
+@pytest.fixture
+def shared_url(store_url: str) -> str:
+    if store_url.startswith("memory"):
+        pytest.skip("two clients share a store only through a file or a server")
+    return store_url
+
+
+@pytest.mark.parametrize("heartbeat", [False, True], ids=["outran", "heartbeat"])
+def test_an_outcome_after_the_lease_was_taken_over_is_dropped(shared_url: str,
+                                                               heartbeat: bool) -> None:
+    clock = VirtualClock(1_000_000.0)
+    started_a, release_a = threading.Event(), threading.Event()
+    started_b, release_b = threading.Event(), threading.Event()
+    with Client(shared_url, clock=clock, worker=False, lease=LEASE) as a, \
+            Client(shared_url, clock=clock, worker=False, lease=LEASE) as b:
+        a.register(CHART, effects={"charge": held_effect("from-a", started_a, release_a)})
+        b.register(CHART, effects={"charge": held_effect("from-b", started_b, release_b)})
+        a.start("order", "o-1")
+        run_a = threading.Thread(target=a.worker.run_due)
+        run_a.start()
+        assert started_a.wait(60)
+        clock.advance(LEASE + 1)  # A's lease ends while its call hangs
+        run_b = threading.Thread(target=b.worker.run_due)
+        run_b.start()
+        assert started_b.wait(60), "B took the effect over"
+        if heartbeat:
+            a.worker.heartbeat()  # finds the lease taken over
+        release_a.set()
+        run_a.join()
+        release_b.set()
+        run_b.join()
+        [done] = [row for row in a.history("o-1") if row.event == "done.effect.charge"]
+        assert done.data == "from-b", "A's outcome was reported although B held the lease"
+        assert a.get("o-1").state == "paid"
+        [row] = a.store.effects("o-1")
+        assert row.status == "done"

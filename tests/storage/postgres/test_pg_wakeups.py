@@ -1,0 +1,88 @@
+"""Committed work wakes workers: outbox rows and timers send NOTIFY on the schema's channel.
+
+The tests listen on a plain connection.  What a set of commits sent is read up to a marker
+notification the test sends afterwards: a listener gets notifications in commit order, so
+everything before the marker is what those commits sent (no waiting on a timeout).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from statekeeper import Chart, Effect, Final, State, VirtualClock
+from statekeeper.client import Client
+
+psycopg = pytest.importorskip("psycopg")
+from psycopg import sql  # noqa: E402
+
+from statekeeper.storage.postgres import wake_channel  # noqa: E402
+
+pytestmark = pytest.mark.postgres
+
+CHART = Chart("order", version=1, initial="placed", states={
+    "placed": State(on={"accept": "charging", "wait": "waiting"}),
+    "charging": State(entry=[Effect("charge")], on={"done.effect.charge": "paid"}),
+    "waiting": State(after={"5s": "placed"}, on={"rearm": "waiting2"}),
+    "waiting2": State(after={"7s": "placed"}),
+    "paid": Final(),
+})
+
+
+@pytest.fixture
+def listener(postgres_server: str, pg_schema: str) -> Iterator[Any]:
+    conn = psycopg.connect(postgres_server, autocommit=True)
+    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(wake_channel(pg_schema))))
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def sent(listener: Any, postgres_server: str, pg_schema: str) -> list[str]:
+    """The payloads notified since the last call, read up to a marker sent now."""
+    with psycopg.connect(postgres_server, autocommit=True) as other:
+        other.execute("SELECT pg_notify(%s, 'marker')", (wake_channel(pg_schema),))
+    payloads = []
+    for note in listener.notifies():
+        if note.payload == "marker":
+            return payloads
+        payloads.append(note.payload)
+    raise AssertionError("unreachable")
+
+
+def test_effects_and_timers_notify_once_committed(pg_url: str, postgres_server: str,
+                                                  pg_schema: str, listener: Any) -> None:
+    with Client(pg_url, clock=VirtualClock(1000.0), worker=False) as client:
+        client.register(CHART, effects={"charge": lambda args, key: None})
+        client.start("order", "o-1")
+        assert sent(listener, postgres_server, pg_schema) == [], "no work: no wake-up"
+        client.send("o-1", "accept")
+        assert sent(listener, postgres_server, pg_schema) == ["effects"]
+        client.start("order", "o-2")
+        client.send("o-2", "wait")
+        assert sent(listener, postgres_server, pg_schema) == ["timer 1005"]
+
+
+def test_nothing_is_sent_before_the_commit(pg_url: str, postgres_server: str,
+                                           pg_schema: str, listener: Any) -> None:
+    with Client(pg_url, clock=VirtualClock(1000.0), worker=False) as client:
+        client.register(CHART, effects={"charge": lambda args, key: None})
+        client.start("order", "o-1")
+        with psycopg.connect(postgres_server, autocommit=True,
+                             options=f"-c search_path={pg_schema}") as writer:
+            with writer.transaction():
+                writer.execute(
+                    "INSERT INTO outbox (key, instance, name, args, status, attempts, "
+                    "available_at, at_most_once, errors, created_at) VALUES "
+                    "('k-1', 'o-1', 'charge', '{}', 'pending', 0, 1000, false, '[]', 1000)")
+                assert sent(listener, postgres_server, pg_schema) == [], "not committed yet"
+            assert sent(listener, postgres_server, pg_schema) == ["effects"]
+
+
+def test_the_channel_fits_any_schema_name() -> None:
+    longest = "s" * 63
+    assert len(wake_channel(longest)) < 64
+    assert wake_channel(longest) != wake_channel("s" * 62)
