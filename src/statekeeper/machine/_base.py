@@ -20,11 +20,11 @@ from ..core.commands import (
     StartTimer,
 )
 from ..core.compile import CompiledChart, compile_chart
-from ..core.errors import EventNotAccepted, MachineFinished, UnboundName
-from ..core.events import Event
+from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
+from ..core.events import Event, as_event, refuse_reserved
 from ..core.limits import Limits
 from ..core.model import SCXML_INVOKE_TYPES, Chart
-from ..core.payload import check_payload
+from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ..core.views import DataView
@@ -258,6 +258,25 @@ class BaseMachine(CommandRunner):
         for timer_id, raw in snapshot.timers.items():
             event = Event.from_dict(raw["event"])
             self._start_timer(StartTimer(timer_id, raw["due"], event, raw.get("target")))
+
+    def _incoming(self, event: str | Event, data: Any) -> Event:
+        """A caller's event, checked as every entry checks it, its payload the machine's own.
+
+        The one rule of both twins' ``send``: the reserved prefix refused, the name and payload
+        within the machine's limits and what JSON holds, the payload's containers copied so an
+        assign that keeps them does not share them with the sender.
+        """
+        ev = as_event(event, data)
+        refuse_reserved(ev.name)
+        limits = self._env.limits
+        if len(ev.name) > limits.max_name_length:
+            raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
+                                f"it is {len(ev.name):,} characters")
+        if ev.data is not None:
+            check_payload(ev.data, limits=limits, what="event data")
+            if isinstance(ev.data, dict | list | tuple):
+                ev = replace(ev, data=copy_payload(ev.data))
+        return ev
 
     def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
         """Run the pure step for ``event`` and load its result; raise for rejected events."""

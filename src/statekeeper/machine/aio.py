@@ -7,16 +7,14 @@ import contextlib
 import inspect
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any, Unpack
 
 from ..clock import TimerHandle
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
-from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished
-from ..core.events import Event, as_event, refuse_reserved
+from ..core.errors import EventNotAccepted, MachineFinished
+from ..core.events import Event
 from ..core.model import Chart
-from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
 from ._base import BaseMachine, MachineOptions
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
@@ -77,15 +75,7 @@ class AsyncMachine(BaseMachine):
             if entry is not None:
                 self._cfg = entry[0]
                 return entry[1]
-        ev = as_event(event, data)
-        refuse_reserved(ev.name)
-        if len(ev.name) > self._env.limits.max_name_length:
-            raise LimitExceeded("max_name_length", self._env.limits.max_name_length,
-                                "event name", f"it is {len(ev.name):,} characters")
-        if ev.data is not None:
-            check_payload(ev.data, limits=self._env.limits, what="event data")
-            if isinstance(ev.data, dict | list | tuple):  # the caller's containers stay theirs
-                ev = replace(ev, data=copy_payload(ev.data))
+        ev = self._incoming(event, data)
         x = self._extras()
         if x.busy:
             x.queue.append(ev)
