@@ -1,7 +1,7 @@
 """Wide charts (many parallel regions): the indexed step agrees with the SCXML pseudo-code.
 
 The step precomputes transition domains, document-order spans and final children so that
-one event costs time linear in the states it touches (see docs/performance.md).  These tests
+one event costs time linear in the states it touches (docs/semantics.md, "Wide charts").  These tests
 compare it, step by step (snapshots, commands, microsteps, statuses), with
 :class:`naive_step.NaiveRun`, the recommendation's algorithm written out without indexes, on
 generated charts with wide parallel states and on a hand-built wide chart using every
