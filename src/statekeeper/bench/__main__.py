@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "dispatch": ("dispatch", "in-process dispatch speed vs peer statechart libraries"),
     "durable": ("durable", "durable transitions/s on SQLite (FULL) vs xstate-statemachine and DBOS"),
+    "wide": ("wide", "one event into N parallel regions (start, all regions, one region) vs peers"),
 }
 
 

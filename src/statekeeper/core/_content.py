@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections import deque
+from operator import attrgetter
 from typing import Any
 
 from .commands import (
@@ -27,6 +28,8 @@ from .execute import SCXML_PROCESSOR
 from .nodes import Node
 
 __all__ = ["Content", "SendFailed"]
+
+_ORDER = attrgetter("order")
 
 
 class SendFailed(ValueError):
@@ -55,6 +58,11 @@ class Content:
     parent: str | None
     states_to_invoke: set[Node]
     dynamic: bool
+    # the active atomic states when first asked this microstep, last in document order first;
+    # how far into it the states are gone; the last atomic state entered since
+    latest: list[Node] | None
+    latest_at: int
+    latest_entered: Node | None
 
     def execute_block(self, block: Any) -> None:
         """Run one block; an error stops the block and raises ``error.execution``."""
@@ -143,8 +151,33 @@ class Content:
 
     def effect(self, name: str, args: Any) -> None:
         self.counter += 1
-        state = next((n.id for n in sorted(self.config, reverse=True) if n.is_atomic), None)
+        latest = self.latest_atomic()
+        state = latest.id if latest is not None else None
         self.commands.append(RunEffect(name, args, f"{self.session}:{self.counter}:{name}", state))
+
+    def latest_atomic(self) -> Node | None:
+        """The active atomic state last in document order (the state an effect names).
+
+        A microstep exits states last first and then enters states first first, so the
+        answer is the first of the atomic states active when first asked that is still
+        active, or the last one entered since, whichever comes later: each effect costs
+        (amortised) a constant, not a sort of the configuration.
+        """
+        config = self.config
+        latest = self.latest
+        if latest is None:
+            latest = self.latest = sorted((n for n in config if n.is_atomic), key=_ORDER,
+                                          reverse=True)
+            self.latest_at = 0
+        at = self.latest_at
+        while at < len(latest) and latest[at] not in config:
+            at += 1
+        self.latest_at = at
+        found = latest[at] if at < len(latest) else None
+        entered = self.latest_entered
+        if entered is not None and (found is None or entered.order > found.order):
+            found = entered
+        return found
 
     # ------------------------------------------------------------------ invoke
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from dataclasses import replace
 from typing import Any
 
 from ._content import Content
-from ._sets import SetAlgorithms
+from ._sets import ORDER, Entering, SetAlgorithms
 from .commands import (
     Command,
     ForwardEvent,
@@ -17,14 +18,35 @@ from .compile import CompiledChart
 from .datamodel import EvalContext
 from .errors import ExecutionError
 from .events import Event
-from .nodes import FINAL, PARALLEL, ROOT_ID, Node, TransitionNode
+from .nodes import ATOMIC, FINAL, PARALLEL, ROOT_ID, Node, TransitionNode
 from .result import Status, StepResult
 from .snapshot import Snapshot
 
-__all__ = ["MAX_MICROSTEPS", "Run"]
+__all__ = ["MAX_MICROSTEPS", "ActiveIds", "Run"]
 
 #: A macrostep that takes more microsteps than this is a livelock (SEM-6).
 MAX_MICROSTEPS = 10_000
+
+_LEAVES = frozenset({ATOMIC, FINAL})
+
+
+class ActiveIds:
+    """The ids of the active states, as ``In()`` asks for them: one lookup, not a set per call."""
+
+    __slots__ = ("config", "nodes")
+
+    def __init__(self, nodes: dict[str, Node], config: set[Node]) -> None:
+        self.nodes: dict[Any, Node] = nodes
+        self.config = config
+
+    def __contains__(self, state_id: object) -> bool:
+        node = self.nodes.get(state_id)  # an unhashable id raises, as a set would
+        return node is not None and node in self.config
+
+
+def _related(a: Node, b: Node) -> bool:
+    """Whether one of two states is the other or inside it."""
+    return a is b or a in b.descendants or b in a.descendants
 
 
 class Run(Content, SetAlgorithms):
@@ -52,7 +74,12 @@ class Run(Content, SetAlgorithms):
         self.done_data: Any = None
         self.dynamic = chart.has_history
         self.ctx = EvalContext(data, session, chart.name)
-        self.ctx.active_ids = lambda: {n.id for n in self.config}
+        active = ActiveIds(chart.nodes, self.config)
+        self.ctx.active_ids = lambda: active
+        self.latest: list[Node] | None = None
+        self.latest_at = 0
+        self.latest_entered: Node | None = None
+        self.sorted_ids: tuple[str, ...] | None = None  # of self.config, until it changes
         self.origin = f"#_scxml_{session}"
 
     # ------------------------------------------------------------------ results
@@ -63,7 +90,7 @@ class Run(Content, SetAlgorithms):
             version=self.chart.version,
             hash=self.chart.hash,
             session=self.session,
-            configuration=tuple(n.id for n in sorted(self.config)),
+            configuration=self.configuration(),
             data=self.ctx.data,
             history=self.history,
             timers=self.timers,
@@ -75,6 +102,13 @@ class Run(Content, SetAlgorithms):
         )
         return StepResult(snapshot, tuple(self.commands), tuple(self.microsteps), status, event,
                           static=not self.dynamic)
+
+    def configuration(self) -> tuple[str, ...]:
+        """The active states' ids in document order (sorted once per microstep)."""
+        ids = self.sorted_ids
+        if ids is None:
+            ids = self.sorted_ids = tuple(n.id for n in sorted(self.config, key=ORDER))
+        return ids
 
     # ------------------------------------------------------------------ main loop
 
@@ -101,7 +135,7 @@ class Run(Content, SetAlgorithms):
                     raise ExecutionError(
                         f"more than {MAX_MICROSTEPS} microsteps in one macrostep: the chart "
                         f"loops without waiting for an event (configuration "
-                        f"{[n.id for n in sorted(self.config)]})"
+                        f"{[n.id for n in sorted(self.config, key=ORDER)]})"
                     )
                 self.microstep(enabled, name)
         if self.done:
@@ -113,7 +147,7 @@ class Run(Content, SetAlgorithms):
         SEM-5: the configuration is kept (not emptied) so the final state stays visible.
         SEM-20: its delayed sends still pending are cancelled (a runtime deletes their timers).
         """
-        for node in sorted(self.config, reverse=True):
+        for node in sorted(self.config, key=ORDER, reverse=True):
             for block in node.exit:
                 self.execute_block(block)
             self.cancel_invokes(node)
@@ -140,11 +174,23 @@ class Run(Content, SetAlgorithms):
     # ------------------------------------------------------------------ selection
 
     def select_transitions(self, event: Event | None) -> list[TransitionNode]:
-        """SCXML selectTransitions / selectEventlessTransitions."""
-        enabled: list[TransitionNode] = []
+        """SCXML selectTransitions / selectEventlessTransitions.
+
+        Only the states the chart's index says react to the event are looked at: an event
+        no active state reacts to costs no walk of the configuration.
+        """
         name = event.name if event is not None else None
-        for atomic in sorted(n for n in self.config if n.is_atomic):
-            for state in (atomic, *atomic.ancestors[:-1]):
+        reacting = self.chart.index.eventless if name is None else \
+            self.chart.index.reacting(name)
+        config = self.config
+        if reacting.isdisjoint(config):
+            return []
+        enabled: list[TransitionNode] = []
+        seen: set[TransitionNode] = set()
+        for atomic in sorted((n for n in config if n.kind in _LEAVES), key=ORDER):
+            for state in atomic.lineage:
+                if state not in reacting:
+                    continue
                 candidates = state.eventless if name is None else state.transitions_for(name)
                 chosen = None
                 for transition in candidates:
@@ -152,7 +198,8 @@ class Run(Content, SetAlgorithms):
                         chosen = transition
                         break
                 if chosen is not None:
-                    if chosen not in enabled:
+                    if chosen not in seen:
+                        seen.add(chosen)
                         enabled.append(chosen)
                     break
         if len(enabled) > 1:
@@ -169,28 +216,54 @@ class Run(Content, SetAlgorithms):
             return False
 
     def remove_conflicting_transitions(self, enabled: list[TransitionNode]) -> list[TransitionNode]:
-        """SCXML removeConflictingTransitions: keep the optimal, non-conflicting set."""
-        filtered: list[TransitionNode] = []
-        for t1 in enabled:
-            preempted = False
-            to_remove = []
-            exit1 = self.compute_exit_set([t1])
-            for t2 in filtered:
-                if exit1 & self.compute_exit_set([t2]):
-                    if t1.source in t2.source.descendants:
-                        to_remove.append(t2)
-                    else:
-                        preempted = True
-                        break
-            if not preempted:
-                for t2 in to_remove:
-                    filtered.remove(t2)
-                filtered.append(t1)
-        return filtered
+        """SCXML removeConflictingTransitions: keep the optimal, non-conflicting set.
+
+        Two enabled transitions conflict when their exit sets meet.  The source of an enabled
+        transition is active, so a transition with a domain exits at least one state, and two
+        exit sets (the active descendants of each domain) meet exactly when one domain is the
+        other or inside it.  The kept transitions are indexed by domain and by the states
+        above their domains, so each one is compared with those it conflicts with only.
+        """
+        domains_of = [self.get_transition_domain(t) if t.targets else None for t in enabled]
+        exiting = {d for d in domains_of if d is not None}
+        if len(exiting) == sum(d is not None for d in domains_of) and all(
+                exiting.isdisjoint(d.ancestors) for d in exiting):
+            return enabled  # no domain is another's or inside it: nothing conflicts
+        kept: dict[TransitionNode, None] = {}
+        kept_at: dict[Node, dict[TransitionNode, None]] = {}  # by domain
+        kept_under: dict[Node, dict[TransitionNode, None]] = {}  # by domain and its ancestors
+        kept_from: dict[Node, dict[TransitionNode, None]] = {}  # by source
+        domains: dict[TransitionNode, Node] = {}
+        for t1, d1 in zip(enabled, domains_of, strict=True):
+            if d1 is None:  # exits nothing: conflicts with nothing
+                kept[t1] = None
+                continue
+            above = [t for anc in d1.ancestors for t in kept_at.get(anc, ())]
+            conflicts = len(kept_under.get(d1, ())) + len(above)
+            if conflicts:
+                # t1 wins only over transitions from its source's ancestors, and must win
+                # over every conflicting one to be kept
+                wins = sum(1 for anc in t1.source.ancestors for t2 in kept_from.get(anc, ())
+                           if _related(domains[t2], d1))
+                if wins < conflicts:
+                    continue
+                for t2 in (*kept_under.get(d1, ()), *above):
+                    d2 = domains.pop(t2)
+                    del kept[t2], kept_at[d2][t2], kept_from[t2.source][t2]
+                    for node in (d2, *d2.ancestors):
+                        del kept_under[node][t2]
+            kept[t1] = None
+            domains[t1] = d1
+            kept_at.setdefault(d1, {})[t1] = None
+            kept_from.setdefault(t1.source, {})[t1] = None
+            for node in (d1, *d1.ancestors):
+                kept_under.setdefault(node, {})[t1] = None
+        return list(kept)
 
     # ------------------------------------------------------------------ microstep
 
     def microstep(self, enabled: list[TransitionNode], event: str | None) -> None:
+        self.latest = self.latest_entered = self.sorted_ids = None
         exited = self.exit_states(enabled)
         for transition in enabled:
             if transition.actions:
@@ -201,19 +274,14 @@ class Run(Content, SetAlgorithms):
             tuple((t.source.id, tuple(n.id for n in t.targets)) for t in enabled),
             tuple(n.id for n in exited),
             tuple(n.id for n in entered),
-            tuple(n.id for n in sorted(self.config)),
+            self.configuration(),
         ))
 
     def exit_states(self, enabled: list[TransitionNode]) -> list[Node]:
-        to_exit = sorted(self.compute_exit_set(enabled), reverse=True)
+        to_exit = sorted(self.compute_exit_set(enabled), key=ORDER, reverse=True)
         self.states_to_invoke.difference_update(to_exit)
-        for node in to_exit:
-            for hist in node.history:
-                if hist.history_kind == "deep":
-                    recorded = [s for s in self.config if s.is_atomic and s in node.descendants]
-                else:
-                    recorded = [s for s in self.config if s.parent is node]
-                self.history[hist.id] = tuple(s.id for s in sorted(recorded))
+        if self.chart.has_history:
+            self.record_history(to_exit)
         for node in to_exit:
             for block in node.exit:
                 self.execute_block(block)
@@ -221,15 +289,36 @@ class Run(Content, SetAlgorithms):
             self.config.discard(node)
         return to_exit
 
+    def record_history(self, to_exit: list[Node]) -> None:
+        """Record the history of every state exited that has one, before any is exited.
+
+        The active descendants of an exited state are all exited too, and they are the
+        states of ``to_exit`` between its document-order position and its subtree's last.
+        """
+        ascending = to_exit[::-1]
+        orders = [n.order for n in ascending]
+        for node in to_exit:
+            if not node.history:
+                continue
+            inside = ascending[bisect_right(orders, node.order):bisect_right(orders, node.last)]
+            for hist in node.history:
+                if hist.history_kind == "deep":
+                    recorded = [s for s in inside if s.kind in _LEAVES]
+                else:
+                    recorded = [s for s in inside if s.parent is node]
+                self.history[hist.id] = tuple(s.id for s in recorded)
+
     def enter_states(self, enabled: list[TransitionNode]) -> list[Node]:
-        to_enter: set[Node] = set()
-        for_default: set[Node] = set()
-        history_content: dict[str, Any] = {}
-        self.compute_entry_set(enabled, to_enter, for_default, history_content)
-        entered = sorted(to_enter)
+        entering = Entering()
+        self.compute_entry_set(enabled, entering)
+        for_default, history_content = entering.for_default, entering.history_content
+        entered = sorted(entering.states, key=ORDER)
         late = self.chart.binding == "late"
+        finals: dict[Node, int] = {}
         for node in entered:
             self.config.add(node)
+            if node.kind in _LEAVES:
+                self.latest_entered = node
             if node.invokes:
                 self.states_to_invoke.add(node)
             if late and node.data_items:
@@ -241,10 +330,17 @@ class Run(Content, SetAlgorithms):
             if node.id in history_content:
                 self.execute_block(history_content[node.id])
             if node.kind == FINAL:
-                self.enter_final(node)
+                self.enter_final(node, finals)
         return entered
 
-    def enter_final(self, node: Node) -> None:
+    def enter_final(self, node: Node, finals: dict[Node, int]) -> None:
+        """Raise ``done.state`` for ``node``'s parent, and for a parallel grandparent now done.
+
+        ``finals`` counts, per parallel state, its leading regions known to be in a final
+        state during this microstep's entry (states are only added then, so a region found
+        final stays final): each region is checked once per microstep, not once per final
+        state entered.
+        """
         parent = node.parent
         assert parent is not None
         if parent.id == ROOT_ID:
@@ -253,10 +349,14 @@ class Run(Content, SetAlgorithms):
             return
         self.internal.append(Event(f"done.state.{parent.id}", self.donedata(node), "platform"))
         grandparent = parent.parent
-        if grandparent is not None and grandparent.kind == PARALLEL and all(
-            self.is_in_final_state(child) for child in grandparent.children
-        ):
-            self.internal.append(Event(f"done.state.{grandparent.id}", None, "platform"))
+        if grandparent is not None and grandparent.kind == PARALLEL:
+            regions = grandparent.children
+            done = finals.get(grandparent, 0)
+            while done < len(regions) and self.is_in_final_state(regions[done]):
+                done += 1
+            finals[grandparent] = done
+            if done == len(regions):
+                self.internal.append(Event(f"done.state.{grandparent.id}", None, "platform"))
 
     def donedata(self, node: Node) -> Any:
         if node.donedata is None:
@@ -271,6 +371,7 @@ class Run(Content, SetAlgorithms):
     def is_in_final_state(self, node: Node) -> bool:
         if node.kind == PARALLEL:
             return all(self.is_in_final_state(c) for c in node.children)
-        return any(c.kind == FINAL and c in self.config for c in node.children)
+        config = self.config
+        return any(c in config for c in node.finals)
 
     # ------------------------------------------------------------------ set algorithms

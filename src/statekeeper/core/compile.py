@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from ._bounds import check_chart_bounds, shape_problem
+from ._index import ChartIndex, index_chart
 from .actions import Cancel, Effect, Foreach, If, Send
 from .datamodel import DataModel, FunctionsDataModel, PythonDataModel
 from .durations import parse_duration
@@ -60,6 +61,7 @@ class CompiledChart:
         self.data_items: list[tuple[Node, Any]] = []
         self.memo: dict[Any, Any] = {}
         self.has_history = False
+        self.index = ChartIndex(())
 
     def node(self, state_id: str) -> Node:
         """The compiled node of ``state_id``; raises ``KeyError`` naming close matches."""
@@ -108,6 +110,7 @@ def compile_chart(
     compiled = CompiledChart(chart, _datamodel(chart, guards, functions, trusted))
     _build(compiled, chart)
     _bind(compiled, chart)
+    compiled.index = index_chart(compiled.root, compiled.nodes.values())
     check_chart(compiled, checks)
     return compiled
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from typing import Any
 
 from ._records import positional_constructor
@@ -45,7 +45,7 @@ class EvalContext:
         self.event: Event | None = None
         self.session = session
         self.name = name
-        self.active_ids: Callable[[], set[str]] = set
+        self.active_ids: Callable[[], Container[object]] = set
         self.system: dict[str, Any] = {}
         self.seen: Event | None = None
         self.seen_view: Event | None = None

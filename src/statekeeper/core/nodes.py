@@ -26,6 +26,8 @@ class TransitionNode:
         "actions",
         "cond",
         "cond_text",
+        "domain",
+        "domain_fixed",
         "events",
         "internal",
         "order",
@@ -42,6 +44,10 @@ class TransitionNode:
         self.targets: tuple[Node, ...] = ()
         self.actions: Block = ()
         self.internal = False
+        # Filled by compile (statekeeper.core._index): the transition domain, when it does not
+        # depend on recorded history (``domain_fixed``).
+        self.domain: Node | None = None
+        self.domain_fixed = False
 
     def matches(self, name: str) -> bool:
         """Whether this transition's descriptors match event ``name``."""
@@ -66,6 +72,7 @@ class Node:
         "entry",
         "eventless",
         "exit",
+        "finals",
         "history",
         "history_kind",
         "id",
@@ -73,6 +80,8 @@ class Node:
         "initial",
         "invokes",
         "kind",
+        "last",
+        "lineage",
         "order",
         "parent",
         "transitions",
@@ -100,6 +109,12 @@ class Node:
         self.data_items: tuple[Any, ...] = ()
         self.ignore: tuple[str, ...] = ()
         self._by_event: dict[str, tuple[TransitionNode, ...]] = {}
+        # Filled by compile (statekeeper.core._index): the last document-order position in
+        # this subtree (descendants are the positions after ``order`` up to ``last``) and the
+        # final children.
+        self.last = order
+        self.finals: tuple[Node, ...] = ()
+        self.lineage: tuple[Node, ...] = ()
 
     @property
     def is_atomic(self) -> bool:

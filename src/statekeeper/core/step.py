@@ -85,7 +85,8 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
     if enabled:
         run.microstep(enabled, ev.name)
     elif not run.internal and not handled:
-        ignorable = any(n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
+        ignorable = chart.index.ignoring and any(
+            n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
         run.ctx.data = snapshot.data  # only conditions ran: the data is the one given, as given
         return run.result("ignored" if ignorable else "rejected", ev)
     run.macrostep()

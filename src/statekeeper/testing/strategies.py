@@ -180,10 +180,12 @@ class _Node:
 class _Builder:
     """Draws one chart: first its tree of states, then the behaviour of each state."""
 
-    def __init__(self, draw: st.DrawFn, style: _Style, max_depth: int, max_states: int) -> None:
+    def __init__(self, draw: st.DrawFn, style: _Style, max_depth: int, max_states: int,
+                 max_children: int = 3) -> None:
         self.draw = draw
         self.style = style
         self.max_depth = max_depth
+        self.max_children = max_children
         self.room = max_states
         self.ids = itertools.count(1)
         self.root = _Node("(root)", "compound", None)
@@ -209,7 +211,7 @@ class _Builder:
     def grow(self, node: _Node, depth: int) -> None:
         """Give ``node`` (a compound or parallel state, or the root at depth 0) its children."""
         parallel = node.kind == "parallel"
-        count = self.draw(st.integers(1, 3)) if self.room > 1 else 1
+        count = self.draw(st.integers(1, self.max_children)) if self.room > 1 else 1
         if parallel and self.room > 1:
             count = max(count, 2)
         for index in range(count):
@@ -330,16 +332,22 @@ class _Builder:
 
 
 @st.composite
-def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12) -> GeneratedChart:
+def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
+           max_children: int = 3) -> GeneratedChart:
     """Draw a random valid chart (see the module docstring) with its bindings.
 
     Args:
         draw: supplied by Hypothesis.
         max_depth: how deep states nest (top-level states are at depth 1).
         max_states: roughly how many states a chart has at most.
+        max_children: how many children a compound or parallel state has at most; raise it
+            (and ``max_states``) for wide charts, whose parallel states have many regions.
 
     """
-    builder = _Builder(draw, _pick(draw, _STYLES), max_depth, max_states)
+    if max_children < 2:
+        raise ValueError(f"max_children must be at least 2 (a parallel state has two regions "
+                         f"or more), not {max_children!r}")
+    builder = _Builder(draw, _pick(draw, _STYLES), max_depth, max_states, max_children)
     top = [builder.build(c) for c in builder.root.children]
     initial = None
     if builder.style.extras and builder.chance(4):
