@@ -122,3 +122,28 @@ def test_dispatch_table_matches_benchmarks_dispatch_json(label: str, key: str,
         if match[2]:
             _assert_figure(match[2], by_library[library] / ours, f"{label} {library} ratio",
                            slack=2.0)
+
+
+def test_wide_table_matches_benchmarks_wide_json() -> None:
+    results = _load("wide.json")["results"]
+    table = _table(_section("Wide charts"))
+    header = [cell.strip() for cell in README[README.index("### Wide charts\n"):].split(
+        "\n| |", 1)[1].split("\n", 1)[0].strip("|").split("|")]
+    libraries = [cell.strip() for cell in header]
+    columns = {"start": "start_s", "one event, every region moves": "tick_s",
+               "one event, one region moves": "one_s"}
+    checked = 0
+    for label, cells in table.items():
+        if "regions:" not in label:
+            continue
+        regions, what = label.removesuffix(" (ms)").split(" regions: ")
+        key = columns[what]
+        for library, cell in zip(libraries, cells, strict=True):
+            measured = results[library][regions.replace(",", "")]
+            if cell == "over the cap":
+                assert "skipped" in measured, f"{library} {label}"
+                continue
+            figure = cell.split(" (")[0]
+            _assert_figure(figure, measured[key] * 1000, f"{library} {label}")
+            checked += 1
+    assert checked >= 24, checked
