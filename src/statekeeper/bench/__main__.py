@@ -17,6 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: dict[str, tuple[str, str]] = {
     "dispatch": ("dispatch", "in-process dispatch speed vs peer statechart libraries"),
     "durable": ("durable", "durable transitions/s on SQLite (FULL) vs xstate-statemachine and DBOS"),
+    "postgres": ("postgres", "transitions/s on PostgreSQL with 1-4 client processes vs DBOS"),
 }
 
 
