@@ -147,3 +147,22 @@ def test_wide_table_matches_benchmarks_wide_json() -> None:
             _assert_figure(figure, measured[key] * 1000, f"{library} {label}")
             checked += 1
     assert checked >= 24, checked
+
+
+def test_postgres_table_matches_benchmarks_postgres_json() -> None:
+    data = _load("postgres.json")
+    table = _table(_section("Durable throughput on PostgreSQL"))
+    sk = table["statekeeper, 16 senders per process (transitions)"]
+    rates = data["transitions_per_s"]
+    for cell, key in zip(sk[:3], ("1_process", "2_processes", "4_processes"), strict=True):
+        _assert_figure(cell, rates[key], f"statekeeper {key}")
+    dbos = table["DBOS 3.4.0, 16 threads per process, 3-step workflow (steps)"]
+    _assert_figure(dbos[0], data["peers"]["dbos_steps_per_s"]["1_process"], "DBOS 1 process")
+    _assert_figure(dbos[2], data["peers"]["dbos_steps_per_s"]["4_processes"], "DBOS 4 processes")
+    _assert_figure(dbos[3], data["ratios"]["dbos"], "ratio to DBOS")
+    bare = table["bare psycopg, 1-row commits, 1 / 8 connections (commits)"]
+    _assert_figure(bare[0], data["peers"]["postgres_commits_per_s"]["1_connection"], "bare 1")
+    _assert_figure(bare[2], data["peers"]["postgres_commits_per_s"]["8_connections"], "bare 8")
+    section = _section("Durable throughput on PostgreSQL")
+    assert f"{data['latency_ms']['p50']:.2f} ms at p50" in section
+    assert f"{data['effects_per_s']['1_worker']:,.0f}/s" in section
