@@ -138,3 +138,19 @@ def test_the_command_line_uses_the_same_check(tmp_path: Path,
         client.start("flip", "f-1")
     assert main(["instances", "--db", f"sqlite:///{path}?allow_foreign_tables=1"]) == 0
     assert "f-1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("table", ["instances", "timers", "transitions"])
+def test_another_programs_table_named_like_ours_is_foreign(tmp_path: Path, table: str) -> None:
+    """Found in review: a table called ``instances`` passed as statekeeper's, and opening the
+    file switched it to WAL before failing on "table instances already exists"."""
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"CREATE TABLE {table} (sku TEXT, qty INTEGER)")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(ForeignDatabase) as caught:
+        Client(path, worker=False)
+    assert caught.value.tables == (table,)
+    assert _tables_and_mode(path) == ([table], "delete")
+    assert path.read_bytes() == before

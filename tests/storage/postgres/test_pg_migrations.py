@@ -229,3 +229,14 @@ def test_the_stores_own_query_by_state_uses_the_gin_index(pg_url: str, raw_pg: A
     assert "instances_by_state" in _index_names(plan), json.dumps(plan, indent=1)
     found = [row[0] for row in raw_pg.execute(query, params)]
     assert found == sorted(f"i-{g}" for g in range(1, 20001) if g % 400 == 7)[:100]
+
+
+def test_a_table_named_like_ours_in_an_unversioned_schema_is_foreign(pg_url: str,
+                                                                     raw_pg: Any) -> None:
+
+    raw_pg.execute("CREATE TABLE instances (sku text, qty int)")
+    with pytest.raises(ForeignSchema):
+        migrate(pg_url)
+    tables = [r[0] for r in raw_pg.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")]
+    assert tables == ["instances"]

@@ -89,7 +89,9 @@ def _check(conn: Connection, settings: PostgresSettings, version: int, latest: i
             f"by a newer statekeeper. Upgrade statekeeper to use it (it is not modified)")
     names = [row[0] for row in conn.execute(_q("schema_relations"),
                                             {"schema": settings.schema})]
-    foreign = tuple(n for n in names if n not in STATEKEEPER_TABLES)
+    # no version recorded: every relation is another program's, even one named like ours
+    ours = STATEKEEPER_TABLES if version else frozenset()
+    foreign = tuple(n for n in names if n not in ours)
     if foreign and not settings.allow_foreign_tables:
         raise ForeignSchema(settings, foreign)
 

@@ -115,7 +115,11 @@ def inspect_file(path: str) -> FileReport:
     except sqlite3.DatabaseError as exc:
         raise NotADatabaseFile(f"{path!r} is not a statekeeper database: it is not a SQLite "
                                f"database ({exc}); it was left as it is") from None
-    return FileReport(True, version, tuple(n for n in names if n not in STATEKEEPER_TABLES))
+    # With no statekeeper schema recorded, every table is another program's, even one named
+    # like ours ("instances", "timers"): a migration creates its tables and records its
+    # version in one transaction, so statekeeper never leaves tables without a version.
+    ours = STATEKEEPER_TABLES if version else frozenset()
+    return FileReport(True, version, tuple(n for n in names if n not in ours))
 
 
 def check_file(path: str, *, allow_foreign_tables: bool = False) -> FileReport:
