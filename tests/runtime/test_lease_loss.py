@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,3 +70,11 @@ def test_an_outcome_after_the_lease_was_taken_over_is_dropped(shared_url: str,
         assert a.get("o-1").state == "paid"
         [row] = a.store.effects("o-1")
         assert row.status == "done"
+
+
+def test_a_closed_worker_does_not_say_it_leads(tmp_path: Path) -> None:
+    """Found in review: close() dropped the signals, and "no signals" read as "leader"."""
+    client = Client(tmp_path / "w.db", clock=VirtualClock(), worker=False)
+    assert client.worker.leader  # SQLite: every worker leads
+    client.close()
+    assert not client.worker.leader

@@ -171,6 +171,8 @@ class Worker:
         The leader is chosen through the database (an advisory lock, see
         ``docs/postgres.md``); on a store without leadership every worker scans.
         """
+        if self.runner.closed.is_set():
+            return False  # a closed worker leads nothing (its signals, and lock, are gone)
         return self._signals is None or self._signals.leader
 
     @property

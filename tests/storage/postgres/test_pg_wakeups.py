@@ -86,3 +86,39 @@ def test_the_channel_fits_any_schema_name() -> None:
     longest = "s" * 63
     assert len(wake_channel(longest)) < 64
     assert wake_channel(longest) != wake_channel("s" * 62)
+
+
+def test_a_failing_handler_does_not_end_listening(pg_url: str, postgres_server: str,
+                                                  pg_schema: str) -> None:
+    """Found in review: only driver errors were caught, so a handler's bug killed the
+    listening thread for good, silently (no wake-ups, never the leader again)."""
+    import threading
+
+    from statekeeper.storage.postgres import PostgresStore
+    from statekeeper.storage.signals import SignalHandlers
+
+    calls: list[str] = []
+    listening = threading.Event()
+    second = threading.Event()
+
+    def effects() -> None:
+        calls.append("effects")
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the handler")
+        second.set()
+
+    store = PostgresStore(pg_url)
+    store.migrate()
+    signals = store.open_signals(SignalHandlers(
+        effects=effects, timer=lambda due: None, resync=listening.set, lead=False))
+    try:
+        assert listening.wait(10)
+        with psycopg.connect(postgres_server, autocommit=True) as other:
+            channel = wake_channel(pg_schema)
+            other.execute("SELECT pg_notify(%s, 'effects')", (channel,))
+            other.execute("SELECT pg_notify(%s, 'effects')", (channel,))
+        assert second.wait(10), calls
+        assert signals.listening
+    finally:
+        signals.close()
+        store.close()

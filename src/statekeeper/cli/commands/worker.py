@@ -129,10 +129,14 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
     client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
                     poll=args.poll)
     try:
-        names = _bind(client, modules, charts)
-    except BaseException:
-        client.close(0)
-        raise
+        return _run(args, url, client, modules, charts, stop)
+    finally:
+        client.close(0)  # idempotent: after a drain it does nothing; on a failure it frees all
+
+
+def _run(args: argparse.Namespace, url: str, client: Any, modules: list[ModuleType],
+         charts: list[tuple[str, Any]], stop: threading.Event) -> int:
+    names = _bind(client, modules, charts)
     worker = client.worker
     _log.info("worker %s serving %s on %s (concurrency %d, poll %gs, lease %gs, pid %d)",
               worker.owner, ", ".join(names) or "no chart", _shown(url, client), args.concurrency,
@@ -145,7 +149,6 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
     _log.info("stopping: draining %d running effect(s) for up to %gs", len(running),
               args.drain_timeout)
     abandoned = worker.close(args.drain_timeout, release=True)
-    client.close(0)
     if abandoned:
         _log.warning("stopped with %d effect(s) abandoned and their leases released: %s",
                      len(abandoned), ", ".join(abandoned))

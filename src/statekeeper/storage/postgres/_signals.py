@@ -21,6 +21,7 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -121,7 +122,7 @@ class PostgresSignals:
         self._listening = True
         _log.info("%s: listening for wake-ups of schema %r", self.settings.display,
                   self.settings.schema)
-        self.handlers.resync()  # what was committed while not listening: look now
+        self._call(self.handlers.resync)  # what was committed while not listening: look now
         next_try = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
@@ -135,23 +136,31 @@ class PostgresSignals:
             for note in conn.notifies(timeout=wait):
                 self._dispatch(note.payload)
 
+    def _call(self, handler: Callable[..., None], *args: float) -> None:
+        """Call a handler; its failure is logged, and listening and leading go on."""
+        try:
+            handler(*args)
+        except Exception:  # noqa: BLE001 - a handler's bug must not end wake-ups for good
+            _log.exception("%s: a wake-up handler failed; listening goes on",
+                           self.settings.display)
+
     def _try_to_lead(self, conn: Connection) -> None:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", (self._key,)).fetchone()
         if row is not None and row[0]:
             self._leader = True
             _log.info("%s: this worker is now the leader of schema %r (it scans timers)",
                       self.settings.display, self.settings.schema)
-            self.handlers.resync()
+            self._call(self.handlers.resync)
 
     def _dispatch(self, payload: str) -> None:
         if payload == "effects":
-            self.handlers.effects()
+            self._call(self.handlers.effects)
         elif payload.startswith("timer "):
             try:
                 due = float(payload[6:])
             except ValueError:
                 _log.debug("ignored a wake-up with a bad time: %r", payload)
                 return
-            self.handlers.timer(due)
+            self._call(self.handlers.timer, due)
         else:
             _log.debug("ignored a wake-up not meant for workers: %r", payload)
