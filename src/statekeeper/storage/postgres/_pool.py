@@ -81,16 +81,18 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
             f"the processes that share it, or raise the server's max_connections")
     if isinstance(exc, psycopg.errors.AdminShutdown) or "terminating connection" in text:
         return StoreUnavailable(
-            f"{where}: the server ended the connection ({reason}); the transaction in progress "
-            f"did not commit unless its commit had returned. Retry once the server is back")
+            f"{where}: the server ended the connection ({reason}); a transaction lost during "
+            f"its COMMIT may have committed. Retry once the server is back, with the same "
+            f"idempotency key, so a send that landed is not applied twice")
     if "starting up" in text or "shutting down" in text or "in recovery" in text:
         return StoreUnavailable(f"{where}: the server is not accepting work now ({reason}); "
                                 f"retry when it is up")
     if "server closed the connection" in text or "consuming input failed" in text or \
             "connection is lost" in text or "the connection is closed" in text:
         return StoreUnavailable(
-            f"{where}: the connection to the server was lost ({reason}); the transaction in "
-            f"progress did not commit unless its commit had returned. Retry")
+            f"{where}: the connection to the server was lost ({reason}); a transaction lost "
+            f"during its COMMIT may have committed. Retry with the same idempotency key, so "
+            f"a send that landed is not applied twice")
     if "FATAL:" in text or "SSL" in text:  # the server answered, and refused
         return StoreUnavailable(
             f"{where}: the server refused the connection ({reason}); fix the URL's settings "
