@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,3 +199,25 @@ def test_statekeeper_imports_without_the_postgres_driver() -> None:
     assert "pip install 'statekeeper[postgres]'" in lines[0]
     assert lines[1].startswith("import: BackendNotInstalled"), lines
     assert issubclass(BackendNotInstalled, ImportError)
+
+
+def test_a_schema_the_user_may_not_read_is_a_named_error(pg_url: str, raw_pg: Any) -> None:
+    """Found in review: reading the schema version ran outside the named-error mapping, so a
+    refused privilege reached the command line as a raw psycopg traceback."""
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    from statekeeper.storage import StoreError
+    from statekeeper.storage.postgres import migrate
+
+    migrate(pg_url)
+    role = f"sk_noread_{uuid.uuid4().hex[:8]}"
+    raw_pg.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        parts = urlsplit(pg_url)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        url = urlunsplit((parts.scheme, f"{role}@{host}", parts.path, parts.query, ""))
+        with pytest.raises(StoreError, match="cannot read the schema version"):
+            existing_store_url(url)
+    finally:
+        raw_pg.execute(f"DROP ROLE {role}")

@@ -146,9 +146,18 @@ def _existing_postgres(url: str) -> str:
     from .postgres import connect, parse_postgres_url, schema_version
 
     settings = parse_postgres_url(url)
+    import psycopg
+
+    from .postgres._pool import explain_failure
+
     conn = connect(settings)  # a down server, a wrong database: a named error
     try:
         version = schema_version(conn, settings.schema)
+    except psycopg.OperationalError as exc:  # lost while reading: named, never raw
+        raise explain_failure(exc, settings) from None
+    except psycopg.Error as exc:  # refused (a privilege, say): named too
+        raise StoreError(f"{settings.display}: cannot read the schema version of "
+                         f"{settings.schema!r}: {str(exc).strip()}") from None
     finally:
         conn.close()
     if version == 0:
