@@ -73,4 +73,4 @@ def test_an_effect_whose_chart_changed_under_its_version_does_not_stop_the_claim
         other.register(changed, effects={"charge": lambda args, key: None})
         claimed = other.store.claim_effects(other.worker.owner, clock.now(), 30.0)
         assert [e.instance for e in claimed] == ["o-1"]
-        assert other.worker._effect_fns(claimed) == {}
+        assert other.worker.lookup.claimed(claimed) == {}

@@ -14,7 +14,7 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..clock import Clock
@@ -22,8 +22,9 @@ from ..core.actions import LATE_POLICIES
 from ..core.events import Event
 from ..resilience import Breaker
 from ..storage.base import Store, StoreUnavailable, UnknownInstance
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord, InstanceRecord
+from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
 from ..storage.signals import SignalHandlers, Signals, open_signals
+from .effect_lookup import EffectFn, EffectLookup
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
 from .engine import CommitConflict, Engine
@@ -38,9 +39,6 @@ from .timer_scan import TimerScan
 __all__ = ["Worker", "outcome_key"]  # outcome_key: from .effects
 
 _log = logging.getLogger("statekeeper.runtime")
-
-#: an effect's registered function (None: not registered) and its policy settings
-_EffectFn = tuple[Callable[..., Any] | None, Mapping[str, Any]]
 
 
 class Worker:
@@ -76,6 +74,7 @@ class Worker:
         self.engine = engine
         self.store: Store = engine.store
         self.registry: Registry = engine.registry
+        self.lookup = EffectLookup(self.store, self.registry)
         self.clock: Clock = engine.clock
         self.owner = f"worker-{uuid.uuid4().hex[:12]}"
         self.lease = lease
@@ -235,7 +234,7 @@ class Worker:
             else:  # its row stays, as after a scan: not work done, or idle would never come
                 self.timers.not_fired((timer.instance, timer.timer_id), error)
         claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
-        known = self._effect_fns(claimed)
+        known = self.lookup.claimed(claimed)
         for effect in claimed:
             self.leases.hold(effect)
             try:
@@ -281,7 +280,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - retried on the next wake-up
                 _log.exception("effect claim failed")
                 continue
-            known = self._effect_fns(claimed)
+            known = self.lookup.claimed(claimed)
             for index, effect in enumerate(claimed):
                 if not self._effect_threads.take_slot(lambda: self._running):
                     self.leases.give_back(claimed[index:])  # closing: not started, so given back
@@ -292,7 +291,7 @@ class Worker:
             if len(claimed) == 64:
                 self.wake_effects()
 
-    def _run_effect(self, effect: EffectRecord, known: _EffectFn | None = None) -> None:
+    def _run_effect(self, effect: EffectRecord, known: EffectFn | None = None) -> None:
         self.leases.hold(effect)
         try:
             request = self._effect_outcome(effect, known)
@@ -326,7 +325,7 @@ class Worker:
         return self.leases.heartbeat()
 
     def _effect_outcome(self, effect: EffectRecord,
-                        known: _EffectFn | None = None) -> DeliverEvent | None:
+                        known: EffectFn | None = None) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
             target, raw = effect.args["target"], effect.args["event"]
             delivered = self.engine.submit(DeliverEvent(target, Event.from_dict(raw),
@@ -350,7 +349,7 @@ class Worker:
                                 strict=False, effect_finish=EffectFinish(effect.key, "done"),
                                 idempotency_key=outcome_key(effect))
         try:
-            fn, policy = known if known is not None else self._effect_fn(effect)
+            fn, policy = known if known is not None else self.lookup.one(effect)
         except UnknownChart as exc:
             # Not this worker's to decide: its chart is not registered here (yet: a process
             # starts its worker before the application registers its charts; or another
@@ -366,44 +365,6 @@ class Worker:
     def _wake_at(self, at: float) -> None:
         """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""
         self.wake_timers(at)
-
-    def _effect_fns(self, claimed: list[EffectRecord]) -> dict[str, _EffectFn]:
-        """The functions and policies of claimed effects, their instances read in one read.
-
-        Read here, in the one thread that claims, rather than by each effect's own short-lived
-        thread.  An effect whose instance or chart is not found here is left out: its thread
-        looks it up alone (:meth:`_effect_fn`) and deals with what it finds.
-        """
-        wanted = [e for e in claimed if e.name != SEND_EFFECT]
-        if not wanted:
-            return {}
-        try:
-            records = self.store.load_many([e.instance for e in wanted])
-        except Exception:  # noqa: BLE001 - each effect's thread reads its own instead
-            _log.debug("reading claimed effects' instances failed", exc_info=True)
-            return {}
-        known: dict[str, _EffectFn] = {}
-        for effect in wanted:
-            record = records.get(effect.instance)
-            if record is None:
-                continue
-            try:
-                known[effect.key] = self._lookup(record, effect.name)
-            except Exception:  # noqa: BLE001 - not known here (or refused): its thread decides
-                continue
-        return known
-
-    def _effect_fn(self, effect: EffectRecord) -> _EffectFn:
-        try:
-            record = self.store.load(effect.instance)
-        except KeyError:
-            return None, {}
-        return self._lookup(record, effect.name)
-
-    def _lookup(self, record: InstanceRecord, name: str) -> _EffectFn:
-        """The function registered for effect ``name`` of ``record``'s chart, and its policy."""
-        entry = self.registry.get(record.chart, record.version, record.hash)
-        return entry.effects.get(name), entry.chart.effect_policies.get(name, {})
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is None:
