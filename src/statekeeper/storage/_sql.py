@@ -9,10 +9,11 @@ lookup and its text is the same object each time (which keeps the driver's state
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["Migration", "load_migrations", "load_queries", "parse_queries"]
+__all__ = ["Migration", "load_migrations", "load_queries", "parse_queries", "tables_created"]
 
 _NAME = re.compile(r"^--\s*name:\s*([a-z_][a-z0-9_]*)\s*$")
 _MIGRATION = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -84,3 +85,13 @@ def load_migrations(package: str, folder: str = "migrations") -> list[Migration]
     if versions != list(range(1, len(found) + 1)):
         raise ValueError(f"migrations of {package} must be numbered 1..n, found {versions}")
     return found
+
+
+def tables_created(migrations: Sequence[Migration]) -> frozenset[str]:
+    """Every table the ``migrations`` create (a later one's new tables included).
+
+    What a backend counts as its own when it decides whether a database or schema also holds
+    another program's tables.
+    """
+    return frozenset(name for m in migrations for name in re.findall(
+        r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", m.sql, re.IGNORECASE))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Sequence
 from typing import LiteralString
 
@@ -21,7 +20,7 @@ import psycopg
 from psycopg import sql
 
 from .._server_errors import PrivilegeMissing
-from .._sql import Migration, load_migrations, load_queries
+from .._sql import Migration, load_migrations, load_queries, tables_created
 from ..base import ForeignDatabase, SchemaTooNew, StoreError
 from ._pool import Connection, _reason, connect, explain_failure, lost_connection
 from ._settings import PostgresSettings, parse_postgres_url
@@ -34,9 +33,7 @@ QUERIES = load_queries(_PACKAGE)
 MIGRATIONS: list[Migration] = load_migrations(_PACKAGE)
 LATEST = MIGRATIONS[-1].version
 #: every table a statekeeper migration creates (a later migration's new tables included)
-STATEKEEPER_TABLES = frozenset(
-    name for m in MIGRATIONS
-    for name in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", m.sql, re.IGNORECASE))
+STATEKEEPER_TABLES = tables_created(MIGRATIONS)
 _log = logging.getLogger("statekeeper.storage")
 
 

@@ -12,21 +12,19 @@ explicitly, that sharing it is intended.  The client and the command line use th
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import stat
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote
 
+from .._sql import tables_created
 from ..base import ForeignDatabase, NotADatabaseFile
 from ._schema import MIGRATIONS, check_version
 
 __all__ = ["STATEKEEPER_TABLES", "FileReport", "check_file", "inspect_file", "parse_sqlite_url"]
 
 #: every table a statekeeper migration creates (a later migration's new tables included)
-STATEKEEPER_TABLES = frozenset(
-    name for m in MIGRATIONS
-    for name in re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", m.sql, re.IGNORECASE))
+STATEKEEPER_TABLES = tables_created(MIGRATIONS)
 
 _OPTIONS = {"allow_foreign_tables"}
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
