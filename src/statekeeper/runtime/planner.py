@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core._records import positional_constructor
 from ..core.commands import (
@@ -34,12 +33,12 @@ from ..storage.records import (
     EffectFinish,
     EffectRecord,
     FrozenDict,
-    FrozenList,
     InstanceRecord,
     MailboxRecord,
     TimerRecord,
     TransitionRecord,
 )
+from .microsteps import audit_microsteps
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
@@ -314,7 +313,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
-        _micros(microsteps), None)  # microsteps id
+        audit_microsteps(microsteps), None)  # microsteps id
     commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
         new, None if before is None else record.rev, [row], [], [], [],
         delivery.timer_id if delivery else None,  # timer_fired
@@ -375,37 +374,3 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
 def _earliest(plan: Plan, due: float) -> None:
     if plan.next_timer is None or due < plan.next_timer:
         plan.next_timer = due
-
-
-_MICROS: dict[tuple[Microstep, ...], list[dict[str, Any]]] = {}
-_MICROS_BY_ID: dict[int, tuple[tuple[Microstep, ...], list[dict[str, Any]]]] = {}
-
-
-def _micros(microsteps: tuple[Microstep, ...]) -> list[dict[str, Any]]:
-    """The audit form of a step's microsteps; one shared list per distinct tuple.
-
-    Memoised steps repeat the same microsteps endlessly; sharing the list lets the store's
-    encoder reuse its JSON text too.  Nothing mutates these lists.  A memoised step hands
-    back the very same tuple each time, so it is found by identity first, without hashing
-    every microstep in it.
-    """
-    same = _MICROS_BY_ID.get(id(microsteps))
-    if same is not None and same[0] is microsteps:
-        return same[1]
-    try:
-        found = _MICROS.get(microsteps)
-    except TypeError:  # an unhashable value inside: convert every time
-        return [_micro(m) for m in microsteps]
-    if found is None:
-        if len(_MICROS) >= 10_000:
-            _MICROS.clear()
-        found = _MICROS[microsteps] = FrozenList(_micro(m) for m in microsteps)
-    if len(_MICROS_BY_ID) >= 10_000:
-        _MICROS_BY_ID.clear()
-    _MICROS_BY_ID[id(microsteps)] = (microsteps, found)  # the tuple is kept: its id stays its own
-    return found
-
-
-def _micro(micro: Microstep) -> dict[str, Any]:
-    return {"event": micro.event, "transitions": [[s, list(t)] for s, t in micro.transitions],
-            "exited": list(micro.exited), "entered": list(micro.entered)}
