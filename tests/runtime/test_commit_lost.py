@@ -137,7 +137,7 @@ def client(proxy: CuttingProxy, postgres_server: str, pg_schema: str) -> Iterato
     parts = urlsplit(postgres_server)
     netloc = f"{parts.username + '@' if parts.username else ''}127.0.0.1:{proxy.port}"
     url = urlunsplit((parts.scheme, netloc, parts.path,
-                      f"schema={pg_schema}&sslmode=disable&pool_max=2&connect_timeout=2", ""))
+                      f"schema={pg_schema}&sslmode=disable&pool_max=2&connect_timeout=2&pool_timeout=2", ""))
     with Client(url, clock=VirtualClock(1000.0), worker=False) as made:
         made.register(COUNTER, functions={"inc": lambda data, event: data["n"] + 1})
         made.start("counter", "c-1")
