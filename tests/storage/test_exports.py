@@ -7,7 +7,8 @@ import statekeeper.storage.sqlite
 from statekeeper.core.errors import StatekeeperError
 
 EXPECTED = {
-    "Commit", "CorruptedRow", "DeadLetterRecord", "EffectFinish", "EffectRecord", "EffectRelease",
+    "Commit", "CommitUncertain", "CorruptedRow", "DeadLetterRecord", "EffectFinish", "EffectRecord",
+    "EffectRelease",
     "EffectReopen", "ForeignDatabase", "InstanceExists", "NotADatabaseFile", "PolicyStateRecord",
     "RevisionBehindLog",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
@@ -36,5 +37,5 @@ def test_storage_errors_share_the_one_base() -> None:
         assert issubclass(error, StatekeeperError)
     assert issubclass(s.UnknownInstance, KeyError)
     for unavailable in (s.CredentialsRefused, s.DatabaseNotFound, s.PoolExhausted,
-                        s.ServerUnreachable):
+                        s.ServerUnreachable, s.CommitUncertain):
         assert issubclass(unavailable, s.StoreUnavailable)

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..clock import Clock
 from ..core.snapshot import Snapshot
-from ..storage.base import InstanceExists, Store
+from ..storage.base import CommitUncertain, InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord, MailboxRecord
 from .cache import InstanceCache
 from .chain import chain, unsettle
@@ -35,6 +35,7 @@ from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .state import InstanceState
+from .uncertain import sort_out
 
 __all__ = ["CommitConflict", "Engine", "EngineClosed", "UnknownDeadLetter"]
 
@@ -311,6 +312,13 @@ class Engine:
                 unsettle(one[1])
                 self._commit([one], later)
             return
+        except CommitUncertain as exc:  # the connection died in COMMIT: read what landed
+            self._cache.clear()
+            if (found := sort_out(self.store, planned, commits)) is None:
+                self._fail(planned, exc)
+                return
+            later.extend(found.again)
+            planned, conflicts = found.rest, found.lost
         except BaseException as exc:  # noqa: BLE001 - nothing was written: tell every caller
             self._fail(planned, exc)
             return

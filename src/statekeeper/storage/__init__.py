@@ -15,6 +15,7 @@ from ._server_errors import (
     ServerUnreachable,
 )
 from .base import (
+    CommitUncertain,
     ForeignDatabase,
     InstanceExists,
     IntegrityError,
@@ -54,6 +55,7 @@ from .urls import (
 __all__ = [
     "BackendNotInstalled",
     "Commit",
+    "CommitUncertain",
     "CorruptedRow",
     "CredentialsRefused",
     "DatabaseNotFound",

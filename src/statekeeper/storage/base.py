@@ -28,6 +28,7 @@ from .records import (
 )
 
 __all__ = [
+    "CommitUncertain",
     "ForeignDatabase",
     "InstanceExists",
     "IntegrityError",
@@ -66,6 +67,18 @@ class InstanceExists(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database stayed locked or unreachable after the configured retries."""
+
+
+class CommitUncertain(StoreUnavailable):
+    """The connection was lost while the database committed: the write may have landed.
+
+    Only a database server reached over a connection can leave this doubt (the server may
+    have committed and then failed to answer).  The runtime's engine resolves it by reading
+    each step's log row back; a caller hears of it only when that read failed too.  A
+    :class:`StoreUnavailable`, so code that retries on one keeps working, provided it retries
+    with the same idempotency key (a repeat is answered as a duplicate) or reads the
+    instance's history first.
+    """
 
 
 class IntegrityError(StoreError):

@@ -21,7 +21,7 @@ from typing import Any, LiteralString, TypeVar
 import psycopg
 
 from .._server_errors import PrivilegeMissing
-from ..base import StoreError, StoreUnavailable
+from ..base import CommitUncertain, StoreError, StoreUnavailable
 from ._pool import Connection, PostgresPool, _reason
 from ._schema import QUERIES
 from ._settings import PostgresSettings
@@ -84,12 +84,23 @@ class Database:
 
     def _run(self, work: Callable[[Connection], T], *, transaction: bool) -> T:
         for attempt in range(1, _ATTEMPTS + 1):
+            committing = False
             try:
                 with self.pool.connection() as conn:
                     if not transaction:
                         return work(conn)
                     with conn.transaction():
-                        return work(conn)
+                        result = work(conn)
+                        committing = True  # the block's end sends COMMIT
+                    return result
+            except StoreUnavailable:
+                if not committing:
+                    raise
+                raise CommitUncertain(
+                    f"{self.settings.display}: the connection was lost while the server "
+                    f"committed; the transaction may have committed or not. Find out "
+                    f"before writing it again: resend with the same idempotency key (a repeat "
+                    f"is answered as a duplicate), or read the instance's history") from None
             except psycopg.Error as exc:
                 if exc.sqlstate not in _RETRY:
                     raise self._explain(exc) from None
