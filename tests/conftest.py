@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -64,11 +65,20 @@ def postgres_server() -> str:
     return SERVER
 
 
-def _admin(server: str, statement: str) -> None:
+def _admin(server: str, statement: str, *, patience: float = 0.0) -> None:
+    """Run one statement; with ``patience``, retry while the server restarts (a fault test)."""
     import psycopg
 
-    with psycopg.connect(server, connect_timeout=5, autocommit=True) as conn:
-        conn.execute(statement)  # type: ignore[arg-type]
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(server, connect_timeout=5, autocommit=True) as conn:
+                conn.execute(statement)  # type: ignore[arg-type]
+            return
+        except psycopg.OperationalError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)  # the server is restarting: no schema may be left behind
 
 
 @pytest.fixture
@@ -79,7 +89,7 @@ def pg_schema(postgres_server: str) -> Iterator[str]:
     try:
         yield name
     finally:
-        _admin(postgres_server, f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        _admin(postgres_server, f"DROP SCHEMA IF EXISTS {name} CASCADE", patience=120.0)
 
 
 @pytest.fixture

@@ -151,10 +151,13 @@ def test_wide_table_matches_benchmarks_wide_json() -> None:
 
 def test_postgres_table_matches_benchmarks_postgres_json() -> None:
     data = _load("postgres.json")
-    table = _table(_section("Durable throughput on PostgreSQL"))
-    sk = table["statekeeper, 16 senders per process (transitions)"]
+    section = _section("Durable throughput on PostgreSQL")
+    table = _table(section)
     rates = data["transitions_per_s"]
-    for cell, key in zip(sk[:3], ("1_process", "2_processes", "4_processes"), strict=True):
+    ledger = table["statekeeper, data-driven ledger chart, 16 senders per process (transitions)"]
+    _assert_figure(ledger[2], rates["4_processes_ledger"], "statekeeper ledger 4 processes")
+    toggle = table["statekeeper, toggle chart (memoised), 16 senders per process (transitions)"]
+    for cell, key in zip(toggle[:3], ("1_process", "2_processes", "4_processes"), strict=True):
         _assert_figure(cell, rates[key], f"statekeeper {key}")
     dbos = table["DBOS 3.4.0, 16 threads per process, 3-step workflow (steps)"]
     _assert_figure(dbos[0], data["peers"]["dbos_steps_per_s"]["1_process"], "DBOS 1 process")
@@ -163,6 +166,8 @@ def test_postgres_table_matches_benchmarks_postgres_json() -> None:
     bare = table["bare psycopg, 1-row commits, 1 / 8 connections (commits)"]
     _assert_figure(bare[0], data["peers"]["postgres_commits_per_s"]["1_connection"], "bare 1")
     _assert_figure(bare[2], data["peers"]["postgres_commits_per_s"]["8_connections"], "bare 8")
-    section = _section("Durable throughput on PostgreSQL")
+    _assert_figure(bare[3], data["ratios"]["postgres_8_connections"], "ratio to bare 8")
     assert f"{data['latency_ms']['p50']:.2f} ms at p50" in section
+    assert f"{data['latency_ms']['p99']:.2f} ms at p99" in section
     assert f"{data['effects_per_s']['1_worker']:,.0f}/s" in section
+    assert data["errors"] == {}

@@ -94,13 +94,14 @@ def _tag(row: str, col: str) -> str:
     return f"sk-bench-{os.getpid()}-{row}-{col}"[:63]
 
 
-def _fill(url: str, chart: Any, ids: list[str], effects: dict[str, Any] | None = None) -> None:
+def _fill(url: str, chart: Any, ids: list[str], effects: dict[str, Any] | None = None,
+          **bindings: Any) -> None:
     """Start ``chart`` on ``ids`` through the engine's group commit; no worker runs."""
     from ..client import Client
     from ..runtime.requests import StartInstance
 
     with Client(url, worker=False) as client:
-        client.register(chart, effects=effects)
+        client.register(chart, effects=effects, **bindings)
         submit = client.engine.submit
         for started in [submit(StartInstance(chart.name, i, None, {})) for i in ids]:
             started.result()
@@ -110,19 +111,22 @@ def _ids(count: int, prefix: str = "inst") -> list[str]:
     return [f"{prefix}-{i:07d}" for i in range(count)]
 
 
-def _statekeeper(url: str, s: Settings, processes: int, senders: int) -> Callable[..., ProcsRun]:
+def _statekeeper(url: str, s: Settings, processes: int, senders: int,
+                 chart: str = "toggle") -> Callable[..., ProcsRun]:
     def run(schemas: ScratchSchemas) -> ProcsRun:
-        from .durable_statekeeper import toggle_chart
+        from .postgres_procs import bench_chart
 
         schema = schemas.new("sk")
         try:
             cell_url = with_query(url, schema=schema, pool_min="2", pool_max="4")
             ids = _ids(s.instances)
-            _fill(cell_url, toggle_chart(), ids)
-            tag = _tag("statekeeper", f"{processes}x{senders}")
+            definition, bindings = bench_chart(chart)
+            _fill(cell_url, definition, ids, guards=bindings.get("guards"),
+                  functions=bindings.get("functions"))
+            tag = _tag("statekeeper", f"{processes}x{senders}{chart[0]}")
             tagged = with_query(cell_url, application_name=tag)
             jobs = [Job(send_job, {"url": tagged, "ids": ids[p::processes], "senders": senders,
-                                   "seconds": s.seconds, "warmup": s.warmup})
+                                   "seconds": s.seconds, "warmup": s.warmup, "chart": chart})
                     for p in range(processes)]
             return run_processes(jobs, url, tag)
         finally:
@@ -184,6 +188,8 @@ def _measurements(url: str, s: Settings, dbos: str | None) -> list[_Measurement]
         _Measurement("statekeeper", "1_process", _statekeeper(url, s, 1, SENDERS)),
         _Measurement("statekeeper", "2_processes", _statekeeper(url, s, 2, SENDERS)),
         _Measurement("statekeeper", "4_processes", _statekeeper(url, s, 4, SENDERS)),
+        _Measurement("statekeeper", "4_processes_ledger",
+                     _statekeeper(url, s, 4, SENDERS, "ledger")),
         _Measurement("effects", "1_worker", _effects(url, s, 1)),
         _Measurement("effects", "2_workers", _effects(url, s, 2)),
         _Measurement("postgres", "1_connection", _bare(url, s, 1)),

@@ -38,13 +38,17 @@ from .postgres_server import machine_busy, server_cpu
 
 __all__ = [
     "JOB_CHART",
+    "LEDGER_BINDINGS",
+    "LEDGER_CHART",
     "Job",
     "ProcsRun",
     "bare_job",
+    "bench_chart",
     "dbos_job",
     "dbos_prepare",
     "effects_job",
     "job_chart",
+    "ledger_chart",
     "run_processes",
     "send_job",
 ]
@@ -181,20 +185,73 @@ def _timed(sync: Any) -> None:
 Report = Callable[[dict[str, Any]], None]
 
 
+LEDGER_CHART = "ledger"
+
+
+def _positive(data: Any, event: Any) -> bool:
+    return bool(event.data["amount"] > 0 and data["total"] < 10**15)
+
+
+def _next_n(data: Any, event: Any) -> int:
+    return int(data["n"]) + 1
+
+
+def _add_amount(data: Any, event: Any) -> int:
+    return int(data["total"]) + int(event.data["amount"])
+
+
+#: the data-driven chart's guards and functions, bound by name
+LEDGER_BINDINGS: dict[str, dict[str, Any]] = {
+    "guards": {"positive": _positive},
+    "functions": {"next_n": _next_n, "add_amount": _add_amount},
+}
+
+
+def ledger_chart() -> Any:
+    """A data-driven chart: guards over data and payload, assigns, two states.
+
+    Each ``flip`` carries an amount, is guarded over the data and the payload, assigns a
+    counter and a total, and moves between ``even`` and ``odd``.  No step of it is memoised
+    (its guards read data), unlike the toggle's.
+    """
+    from ..core.actions import Assign
+    from ..core.model import Chart, State, Transition
+
+    def flip(target: str) -> Any:
+        return Transition(target, cond="positive", actions=[Assign("n", expr="next_n"),
+                                                           Assign("total", expr="add_amount")])
+
+    return Chart(LEDGER_CHART, initial="even", data={"n": 0, "total": 0}, states={
+        "even": State(on={"flip": flip("odd")}),
+        "odd": State(on={"flip": flip("even")}),
+    })
+
+
+def bench_chart(name: str) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """The chart a cell sends to, and what to bind: ``toggle`` or ``ledger``."""
+    from .durable_statekeeper import toggle_chart
+
+    if name == LEDGER_CHART:
+        return ledger_chart(), LEDGER_BINDINGS
+    return toggle_chart(), {}
+
+
 def send_job(*, sync: Any, report: Report, url: str, ids: list[str], senders: int,
-             seconds: float, warmup: int) -> None:
+             seconds: float, warmup: int, chart: str = "toggle") -> None:
     """``senders`` tasks send ``flip`` to ``ids`` (each its own share) for ``seconds``."""
-    asyncio.run(_send(sync, report, url, ids, senders, seconds, warmup))
+    asyncio.run(_send(sync, report, url, ids, senders, seconds, warmup, chart))
 
 
 async def _send(sync: Any, report: Report, url: str, ids: list[str], senders: int,
-                seconds: float, warmup: int) -> None:
+                seconds: float, warmup: int, chart: str) -> None:
     from ..client import AsyncClient
-    from .durable_statekeeper import toggle_chart
 
     client = AsyncClient(url, worker=False)
+    ledger = chart == LEDGER_CHART
     try:
-        client.register(toggle_chart())
+        definition, bindings = bench_chart(chart)
+        client.register(definition, guards=bindings.get("guards"),
+                        functions=bindings.get("functions"))
         clock = time.perf_counter
         latencies: list[float] = []
 
@@ -205,7 +262,8 @@ async def _send(sync: Any, report: Report, url: str, ids: list[str], senders: in
                     deadline is not None and clock() < deadline):
                 instance = own[done % len(own)]
                 sent = clock()
-                state = await client.send(instance, "flip")
+                state = await client.send(
+                    instance, "flip", {"amount": 1 + done % 5} if ledger else None)
                 if deadline is not None:
                     latencies.append((clock() - sent) * 1000.0)
                 if state.outcome != "applied":

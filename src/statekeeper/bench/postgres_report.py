@@ -31,6 +31,9 @@ CELLS: dict[tuple[str, str], tuple[str, str]] = {
     ("statekeeper", "1_process"): ("statekeeper, 1 process x 16 senders", "transitions"),
     ("statekeeper", "2_processes"): ("statekeeper, 2 processes x 16 senders", "transitions"),
     ("statekeeper", "4_processes"): ("statekeeper, 4 processes x 16 senders", "transitions"),
+    ("statekeeper", "4_processes_ledger"): (
+        "statekeeper, 4 processes x 16 senders, data-driven chart (guards over data and "
+        "payload, assigns)", "transitions"),
     ("effects", "1_worker"): ("effects, 1 worker process (concurrency 16)", "effects"),
     ("effects", "2_workers"): ("effects, 2 worker processes (concurrency 16)", "effects"),
     ("dbos", "1_process"): ("DBOS, 1 process x 16 threads, 3-step workflow", "steps"),
