@@ -160,3 +160,16 @@ def test_ratios_and_verdict_come_from_the_cells() -> None:
     results.cells[("statekeeper", "4_processes")] = _cell(7_000.0)
     assert verdict(results)[0] == "targets do NOT all hold:"
 
+
+
+def test_bad_arguments_and_an_unreachable_server_are_named(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from statekeeper.bench.postgres import main as bench_main
+
+    assert bench_main(["--repeats", "0"]) == 2
+    assert "--repeats must be at least 1" in capsys.readouterr().err
+    assert bench_main(["--quick", "--url",
+                       "postgresql://u:secret@127.0.0.1:1/test?connect_timeout=2"]) == 1
+    err = capsys.readouterr().err
+    assert "cannot run the PostgreSQL benchmark" in err and "secret" not in err
+    assert "Traceback" not in err
