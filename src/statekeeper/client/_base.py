@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
+from ..core.compatibility import CompatibilityReport
 from ..core.compile import CompiledChart
 from ..core.errors import LimitExceeded
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
+from ..core.migration import Migration
 from ..core.model import Chart
 from ..core.payload import check_payload
 from ..core.validate import did_you_mean
@@ -21,6 +23,7 @@ from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.idempotency import fingerprint
+from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
@@ -215,9 +218,40 @@ class _BaseClient:
         return self.registry.register(chart, guards=guards, functions=functions,
                                       effects=effects, at_most_once=at_most_once)
 
+    def register_migration(self, migration: Migration) -> CompatibilityReport:
+        """Register how instances move between two registered versions of a chart.
+
+        Both versions must be registered first.  Returns the compatibility report: every
+        change between the versions with its verdict and the live instances it concerns.
+
+        Raises:
+            UnknownChart: either version is not registered.
+            MigrationError: the migration is incomplete or wrong (a reachable state left
+                unmapped, a state that does not exist, a cycle of versions...), named.
+
+        """
+        self.registry.register_migration(migration)
+        return compatibility(self.store, self.registry, migration)
+
+    def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
+                 progress: Any) -> MigrationRun:
+        longest = self.limits.max_name_length
+        name = chart.name if isinstance(chart, (Chart, CompiledChart)) else chart
+        check_text("migrate", "chart", name, longest=longest)
+        if type(to_version) not in (int, str):
+            raise ArgumentTypeError(f"migrate() to_version= takes a chart version (an int or "
+                                    f"a string), not {_shown(to_version)}")
+        if dry_run is not True and dry_run is not False:
+            raise ArgumentTypeError(f"migrate() dry_run= takes True or False, not "
+                                    f"{_shown(dry_run)}")
+        check_count("migrate", "batch", batch, least=1)
+        check_text("migrate", "actor", actor, optional=True, empty=True, longest=longest)
+        return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
+                             dry_run=dry_run, batch=batch, actor=actor, progress=progress)
+
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
-               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
-               ) -> Future[InstanceState]:
+               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
+               version: int | str | None = None) -> Future[InstanceState]:
         longest = self.limits.max_name_length
         check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
@@ -241,8 +275,14 @@ class _BaseClient:
                 check_text("start", "labels", value, empty=True, longest=longest)
         if data:
             check_payload(dict(data), limits=self.limits, what="instance data")
+        if version is not None:
+            if type(version) not in (int, str):
+                raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
+                                        f"string), not {_shown(version)}")
+            self.registry.for_start(name, version)  # refused here, on the caller's thread
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
-                                                dict(labels or {})))
+                                                dict(labels or {}),
+                                                version=None if version is None else str(version)))
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,

@@ -103,6 +103,10 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
             raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: "
                                  f"{exc}") from None
     event = request.event
+    if entry.outcome_events and (request.effect_finish or request.effect_release) is not None:
+        # an effect in flight when its instance was migrated: its outcome under the name
+        # the migration gave it (statekeeper.core.migration.Migration.outcomes)
+        event = dataclasses.replace(event, name=entry.outcome_events.get(event.name, event.name))
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
         event = dataclasses.replace(event, data=copy_data(event.data))

@@ -12,9 +12,17 @@ from typing import Any
 
 from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import ChartError, SnapshotMismatch, StatekeeperError, UnboundName
+from ..core.migration import (
+    Migration,
+    MigrationError,
+    NoMigrationPath,
+    VersionConflict,
+    VersionCycle,
+    check_migration,
+)
 from ..core.model import Chart
 
-__all__ = ["Registered", "Registry", "UnknownChart"]
+__all__ = ["MigrationError", "Registered", "Registry", "UnknownChart"]
 
 
 class UnknownChart(StatekeeperError, KeyError):
@@ -31,6 +39,9 @@ class Registered:
     chart: CompiledChart
     effects: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     at_most_once: frozenset[str] = frozenset()
+    #: effect outcome events delivered under another name to this version (migrated
+    #: instances' effects in flight that this version does not declare)
+    outcome_events: Mapping[str, str] = field(default_factory=dict)
 
 
 class Registry:
@@ -39,6 +50,8 @@ class Registry:
     def __init__(self) -> None:
         self._charts: dict[tuple[str, str], Registered] = {}
         self._latest: dict[str, Registered] = {}
+        #: per (chart, from version), the registered migrations out of it, by to version
+        self._migrations: dict[tuple[str, str], dict[str, Migration]] = {}
 
     def register(
         self,
@@ -78,15 +91,96 @@ class Registry:
         known = self.find(compiled.name, str(compiled.version))
         if known is not None and known.chart.hash != compiled.hash:
             # Its instances would stop loading (their snapshots name the other structure).
-            raise ChartError(f"chart {compiled.name!r} v{compiled.version} is already registered "
-                             f"with another structure ({known.chart.hash[:12]}, not "
-                             f"{compiled.hash[:12]}): give the changed chart a new version")
-        entry = Registered(compiled, bound, once)
+            raise VersionConflict(compiled.name, str(compiled.version), known.chart.hash,
+                                  compiled.hash)
+        entry = Registered(compiled, bound, once,
+                           known.outcome_events if known is not None else {})
+        self._put(entry)
+        return compiled
+
+    def _put(self, entry: Registered) -> None:
+        compiled = entry.chart
         self._charts[(compiled.name, str(compiled.version))] = entry
         latest = self._latest.get(compiled.name)
-        if latest is None or _newer(compiled.version, latest.chart.version):
+        if latest is None or latest.chart.version == compiled.version or _newer(
+                compiled.version, latest.chart.version):
             self._latest[compiled.name] = entry
-        return compiled
+
+    def for_start(self, name: str, version: int | str | None) -> Registered:
+        """The version a new instance starts on: the one named, or the newest."""
+        if version is None:
+            return self.latest(name)
+        entry = self.find(name, str(version))
+        if entry is None:
+            self.latest(name)  # no such chart at all: say so
+            raise UnknownChart(f"chart {name!r} version {version} is not registered "
+                               f"(registered: {', '.join(self.versions(name))})")
+        return entry
+
+    def versions(self, name: str) -> list[str]:
+        """The registered versions of ``name``, oldest first."""
+        found = [v for (n, v) in self._charts if n == name]
+        return sorted(found, key=_order)
+
+    def register_migration(self, migration: Migration) -> None:
+        """Check ``migration`` against both registered versions and keep it.
+
+        Raises:
+            UnknownChart: either version is not registered.
+            MigrationError: the migration is incomplete or wrong (see
+                :func:`~statekeeper.core.migration.check_migration`), an effect of the old
+                version has no function in the new one (its rows in flight could not run),
+                or registering it would close a cycle of versions (:class:`VersionCycle`).
+
+        """
+        if not isinstance(migration, Migration):
+            raise TypeError(f"register_migration takes a Migration, not {migration!r}")
+        name = migration.chart
+        old = self.for_start(name, migration.from_version)
+        new = self.for_start(name, migration.to_version)
+        check_migration(migration, old.chart, new.chart)
+        unbound = sorted(old.chart.effects - set(new.effects))
+        if unbound:
+            raise MigrationError(f"{migration.label}: effects {unbound} may be in flight on "
+                                 f"v{migration.from_version} but v{migration.to_version} binds "
+                                 f"no function for them: pass them in its effects=")
+        source, target = str(migration.from_version), str(migration.to_version)
+        if self._path(name, target, source) is not None:
+            raise VersionCycle(f"{migration.label}: v{target} already migrates to v{source}: "
+                               f"a cycle of versions")
+        self._migrations.setdefault((name, source), {})[target] = migration
+        if migration.outcomes:
+            self._put(Registered(new.chart, new.effects, new.at_most_once,
+                                 {**new.outcome_events, **migration.outcomes}))
+
+    def migration_path(self, name: str, source: str, target: str) -> list[Migration]:
+        """The shortest chain of registered migrations from ``source`` to ``target``.
+
+        Raises:
+            UnknownChart: ``target`` is not a registered version.
+            NoMigrationPath: no chain leads there.
+
+        """
+        self.for_start(name, target)
+        path = self._path(name, str(source), str(target))
+        if path is None:
+            raise NoMigrationPath(f"chart {name!r}: no registered migration leads from "
+                                  f"v{source} to v{target}")
+        return path
+
+    def _path(self, name: str, source: str, target: str) -> list[Migration] | None:
+        """Breadth first over the registered migrations; ``[]`` when source is target."""
+        paths: dict[str, list[Migration]] = {source: []}
+        todo = [source]
+        while todo:
+            version = todo.pop(0)
+            if version == target:
+                return paths[version]
+            for to, migration in sorted(self._migrations.get((name, version), {}).items()):
+                if to not in paths:
+                    paths[to] = [*paths[version], migration]
+                    todo.append(to)
+        return None
 
     def latest(self, name: str) -> Registered:
         """The newest registered version of ``name``."""
@@ -134,6 +228,13 @@ def _names_at_most_once(names: Any, effects: set[str], chart: str) -> frozenset[
         raise ValueError(f"at_most_once names {sorted(unknown)}, which chart {chart!r} does not "
                          f"declare nor effects= bind (effects: {sorted(effects)})")
     return frozenset(given)
+
+
+def _order(version: str) -> tuple[int, int, str]:
+    try:
+        return (0, int(version), "")
+    except ValueError:
+        return (1, 0, version)
 
 
 def _newer(a: Any, b: Any) -> bool:
