@@ -45,13 +45,16 @@ def migrate_snapshot(migration: Migration, old: Any, new: Any, snapshot: Snapsho
     """``snapshot`` of compiled chart ``old`` as a snapshot of ``new`` at time ``now``.
 
     Raises:
-        MigrationError: the mapped configuration is not legal in the new chart (two
-            siblings at once, say); the message names the instance and the states.
+        MigrationError: the instance is finished, or the mapped configuration is not legal
+            in the new chart (two siblings at once, say); the message names the instance.
         DataMapFailed: the data map raised, or returned something that is not a dict JSON
             can hold.
 
     """
     snapshot.check(old)
+    if snapshot.done:  # its life is over: no version will step it again
+        raise MigrationError(f"instance {snapshot.session!r} is finished: there is nothing to "
+                             f"migrate")
     configuration = _configuration(migration, new, snapshot)
     data = _data(migration, snapshot)
     history = _history(migration, new, snapshot)

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from statekeeper import Assign, Chart, Effect, Final, Migration, Parallel, State, Transition
+from statekeeper import Assign, Call, Chart, Effect, Final, Migration, Parallel, State, Transition
 
 __all__ = [
+    "ONBOARDING_FUNCTIONS",
     "ONBOARDING_V1",
     "ONBOARDING_V1_TO_V2",
     "ONBOARDING_V2",
@@ -39,7 +40,7 @@ ONBOARDING_V2 = Chart("onboarding", version=2, initial="LookingUpChannel", state
     "LookingUpChannel": State(
         entry=[Effect("lookup_channel")],
         on={"done.effect.lookup_channel": Transition(
-            "SendingWelcome", actions=[Assign("channel", expr="event.data")])}),
+            "SendingWelcome", actions=[Call("remember_channel")])}),
     "SendingWelcome": State(entry=[Effect("send_welcome_email")],
                             on={"done.effect.send_welcome_email": "Waiting"}),
     "Waiting": State(after={"1d": "SendingFirstDrip"}),
@@ -47,6 +48,14 @@ ONBOARDING_V2 = Chart("onboarding", version=2, initial="LookingUpChannel", state
                               on={"done.effect.send_drip": "Done"}),
     "Done": Final(),
 }, data={"channel": None})
+
+
+def _remember_channel(data: dict[str, Any], event: Any) -> dict[str, Any]:
+    return {**data, "channel": (event.data or {}).get("channel")}
+
+
+#: the functions v2 of the onboarding drip is registered with
+ONBOARDING_FUNCTIONS = {"remember_channel": _remember_channel}
 
 
 def _channel_unknown(data: dict[str, Any]) -> dict[str, Any]:

@@ -168,6 +168,9 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
 
     Raises:
         UnknownChart: ``to_version`` is not registered.
+        NoMigrationPath: live instances are on a registered version no chain of registered
+            migrations leads from (checked before anything is written; an instance of a
+            version that is not registered at all is reported as failed instead).
         ValueError: ``batch`` is not a positive int.
 
     """
@@ -176,9 +179,13 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
     target = str(to_version)
     registry.for_start(chart, target)
     run = MigrationRun(chart, target, dry_run)
-    total = 0
-    if progress is not None:
-        total = sum(len(page) for page in _pending(store, chart, target, batch, []))
+    total, versions = 0, set()
+    for page in _pending(store, chart, target, batch, []):
+        total += len(page)
+        versions.update(r.version for r in page)
+    for version in sorted(versions):  # refused before anything is written
+        if registry.find(chart, version) is not None:
+            registry.migration_path(chart, version, target)
     done = 0
     for page in _pending(store, chart, target, batch, run.corrupted):
         at = now()
