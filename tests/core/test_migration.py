@@ -153,7 +153,7 @@ def test_mapping_two_states_into_siblings_is_refused_naming_both() -> None:
     squash = Migration("c", 1, 2, states={"p": "s", "a": "s", "b": "s", "a1": "one",
                                           "b1": "two"})
     check_migration(squash, old, new)
-    with pytest.raises(MigrationError, match="'one'.*'two'|'two'.*'one'"):
+    with pytest.raises(MigrationError, match=r"'one'.*'two'|'two'.*'one'"):
         migrate_snapshot(squash, old, new, run(old), now=0.0)
 
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from statekeeper import (
-    DataMapFailed,
     Migration,
     MigrationError,
     NoMigrationPath,

@@ -51,7 +51,7 @@ def test_registering_another_structure_under_a_known_version_is_refused(
 
 def test_a_start_naming_an_unregistered_version_writes_nothing(client: Client) -> None:
     client.register(lamp(1))
-    with pytest.raises(UnknownChart, match="version 7 is not registered.*registered: 1"):
+    with pytest.raises(UnknownChart, match=r"version 7 is not registered.*registered: 1"):
         client.start("lamp", "x", version=7)
     with pytest.raises(ArgumentTypeError, match="version="):
         client.start("lamp", "x", version=1.5)  # type: ignore[arg-type]

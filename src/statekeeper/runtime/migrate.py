@@ -179,7 +179,7 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
     target = str(to_version)
     registry.for_start(chart, target)
     run = MigrationRun(chart, target, dry_run)
-    total, versions = 0, set()
+    total, versions = 0, set[str]()
     for page in _pending(store, chart, target, batch, []):
         total += len(page)
         versions.update(r.version for r in page)
