@@ -110,7 +110,12 @@ def compare_charts(old: Any, new: Any, migration: Migration | None = None,
             continue
         was, now = _events(node), _events(after[sid])
         for event, targets in was.items():
-            if event not in now:
+            renamed = migration.outcomes.get(event) if migration is not None else None
+            if event not in now and renamed in now:
+                changes.append(Change("transition removed", sid, "needs migration",
+                                      f"outcomes in flight are delivered as {renamed!r}",
+                                      event=event, instances=counts.get(sid, 0)))
+            elif event not in now:
                 changes.append(Change("transition removed", sid, "risky",
                                       f"no longer taken (was to {list(targets)})", event=event,
                                       instances=counts.get(sid, 0)))
