@@ -15,7 +15,7 @@ refused with :class:`UnmappedState` naming it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +34,7 @@ __all__ = [
     "VersionConflict",
     "VersionCycle",
     "check_migration",
+    "find_path",
 ]
 
 #: what happens to an instance's pending ``after`` timers: ``keep`` their due time (renamed
@@ -181,3 +182,29 @@ def check_migration(migration: Migration, old: Any, new: Any) -> None:
         if effect in new.effects:
             raise MigrationError(f"{label}: the new version declares effect {effect!r} itself; "
                                  f"its instances' outcomes of it must keep their name")
+
+
+def find_path(migrations: Iterable[Migration], chart: str, source: str,
+              target: str) -> list[Migration] | None:
+    """The shortest chain of ``migrations`` of ``chart`` from ``source`` to ``target``.
+
+    ``[]`` when the versions are the same; ``None`` when no chain leads there.  Breadth
+    first, and among equally short chains the one through the lowest versions (sorted), so
+    the same migrations always give the same chain.
+    """
+    edges: dict[str, dict[str, Migration]] = {}
+    for migration in migrations:
+        if migration.chart == chart:
+            edges.setdefault(str(migration.from_version), {})[str(migration.to_version)] = \
+                migration
+    paths: dict[str, list[Migration]] = {str(source): []}
+    todo = [str(source)]
+    while todo:
+        version = todo.pop(0)
+        if version == str(target):
+            return paths[version]
+        for to, migration in sorted(edges.get(version, {}).items()):
+            if to not in paths:
+                paths[to] = [*paths[version], migration]
+                todo.append(to)
+    return None

@@ -19,6 +19,7 @@ from ..core.migration import (
     VersionConflict,
     VersionCycle,
     check_migration,
+    find_path,
 )
 from ..core.model import Chart
 
@@ -169,18 +170,9 @@ class Registry:
         return path
 
     def _path(self, name: str, source: str, target: str) -> list[Migration] | None:
-        """Breadth first over the registered migrations; ``[]`` when source is target."""
-        paths: dict[str, list[Migration]] = {source: []}
-        todo = [source]
-        while todo:
-            version = todo.pop(0)
-            if version == target:
-                return paths[version]
-            for to, migration in sorted(self._migrations.get((name, version), {}).items()):
-                if to not in paths:
-                    paths[to] = [*paths[version], migration]
-                    todo.append(to)
-        return None
+        known = [m for (n, _), out in self._migrations.items() if n == name
+                 for m in out.values()]
+        return find_path(known, name, source, target)
 
     def latest(self, name: str) -> Registered:
         """The newest registered version of ``name``."""
