@@ -233,6 +233,19 @@ class _BaseClient:
         self.registry.register_migration(migration)
         return compatibility(self.store, self.registry, migration)
 
+    def rollout(self, chart: str, version: int | str, percent: float, *,
+                stable: int | str | None = None) -> None:
+        """Start ``percent`` of new instances of ``chart`` on ``version``, the rest on ``stable``.
+
+        Sticky: the side depends only on the chart's name and the instance id, so every
+        process that registers the same rollout starts a given id on the same version, and
+        raising ``percent`` only moves ids to the new side.  A ``start`` naming a version
+        wins.  The split shows in every answer and query (``InstanceState.version``).
+        ``stable`` defaults to the newest other registered version.
+        """
+        check_text("rollout", "chart", chart, longest=self.limits.max_name_length)
+        self.registry.rollout(chart, version, percent, stable)
+
     def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
                  progress: Any) -> MigrationRun:
         longest = self.limits.max_name_length
@@ -275,7 +288,9 @@ class _BaseClient:
                 check_text("start", "labels", value, empty=True, longest=longest)
         if data:
             check_payload(dict(data), limits=self.limits, what="instance data")
-        if version is not None:
+        if version is None:
+            version = self.registry.start_version(name, instance_id)  # a rollout's choice
+        else:
             if type(version) not in (int, str):
                 raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
                                         f"string), not {_shown(version)}")

@@ -6,6 +6,7 @@ chart or refuses, so an instance is never continued by a chart it was not starte
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +24,7 @@ from ..core.migration import (
 )
 from ..core.model import Chart
 
-__all__ = ["MigrationError", "Registered", "Registry", "UnknownChart"]
+__all__ = ["MigrationError", "Registered", "Registry", "UnknownChart", "rollout_bucket"]
 
 
 class UnknownChart(StatekeeperError, KeyError):
@@ -53,6 +54,8 @@ class Registry:
         self._latest: dict[str, Registered] = {}
         #: per (chart, from version), the registered migrations out of it, by to version
         self._migrations: dict[tuple[str, str], dict[str, Migration]] = {}
+        #: per chart, a rollout: (new version, percent of new instances, stable version)
+        self._rollouts: dict[str, tuple[str, float, str]] = {}
 
     def register(
         self,
@@ -117,6 +120,45 @@ class Registry:
             raise UnknownChart(f"chart {name!r} version {version} is not registered "
                                f"(registered: {', '.join(self.versions(name))})")
         return entry
+
+    def rollout(self, name: str, version: int | str, percent: float,
+                stable: int | str | None = None) -> None:
+        """Start ``percent`` of new instances of ``name`` on ``version``, the rest on ``stable``.
+
+        ``stable`` defaults to the newest registered version other than ``version``.  Which
+        side an instance lands on depends only on the chart's name and the instance's id
+        (:func:`rollout_bucket`), so the same id always lands on the same side, and raising
+        the percentage only moves ids from the stable side to the new one.  ``percent=0``
+        with ``stable=None`` ends the rollout.
+
+        Raises:
+            UnknownChart: either version is not registered.
+            ValueError: ``percent`` is not a number from 0 to 100.
+
+        """
+        if isinstance(percent, bool) or not isinstance(percent, int | float) or not (
+                0 <= percent <= 100):
+            raise ValueError(f"rollout percent= takes a number from 0 to 100, not {percent!r}")
+        new = str(self.for_start(name, version).chart.version)
+        if stable is None:
+            others = [v for v in self.versions(name) if v != new]
+            if not others:
+                if percent == 0:
+                    self._rollouts.pop(name, None)
+                    return
+                raise UnknownChart(f"chart {name!r}: a rollout of v{new} needs another "
+                                   f"registered version for the rest")
+            stable = others[-1]
+        old = str(self.for_start(name, stable).chart.version)
+        self._rollouts[name] = (new, float(percent), old)
+
+    def start_version(self, name: str, instance_id: str) -> str | None:
+        """The version a new instance ``instance_id`` starts on under a rollout (or ``None``)."""
+        rollout = self._rollouts.get(name)
+        if rollout is None:
+            return None
+        new, percent, stable = rollout
+        return new if rollout_bucket(name, instance_id) < percent else stable
 
     def versions(self, name: str) -> list[str]:
         """The registered versions of ``name``, oldest first."""
@@ -220,6 +262,16 @@ def _names_at_most_once(names: Any, effects: set[str], chart: str) -> frozenset[
         raise ValueError(f"at_most_once names {sorted(unknown)}, which chart {chart!r} does not "
                          f"declare nor effects= bind (effects: {sorted(effects)})")
     return frozenset(given)
+
+
+def rollout_bucket(chart: str, instance_id: str) -> float:
+    """Where ``instance_id`` falls in a rollout of ``chart``: a number in [0, 100).
+
+    A hash of the two names (stable across processes and releases, unlike ``hash()``), so
+    every process that starts instances puts the same id on the same side.
+    """
+    digest = hashlib.sha256(f"{chart}\x00{instance_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % 10_000 / 100
 
 
 def _order(version: str) -> tuple[int, int, str]:
