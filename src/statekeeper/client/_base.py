@@ -27,6 +27,7 @@ from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
+from ..runtime.shadow import Shadow
 from ..runtime.state import InstanceState
 from ..runtime.worker import Worker
 from ..storage.base import Store
@@ -245,6 +246,23 @@ class _BaseClient:
         """
         check_text("rollout", "chart", chart, longest=self.limits.max_name_length)
         self.registry.rollout(chart, version, percent, stable)
+
+    def shadow(self, chart: str, from_version: int | str, to_version: int | str) -> Shadow:
+        """Step every event callers send to ``chart`` v``from_version`` on ``to_version`` too.
+
+        The old version's result is committed as ever; the new version's, on the instance as
+        the registered migrations would move it, is only compared: divergences (target
+        configuration, data, effects and sends, acceptance) are counted per state and event
+        and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
+        shadow.report())`` prints the table.  Per process: register it in each.
+
+        Raises:
+            UnknownChart: either version is not registered.
+            NoMigrationPath: no registered migrations lead from one to the other.
+
+        """
+        check_text("shadow", "chart", chart, longest=self.limits.max_name_length)
+        return self.registry.shadow(chart, from_version, to_version)
 
     def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
                  progress: Any) -> MigrationRun:

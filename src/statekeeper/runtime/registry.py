@@ -23,6 +23,7 @@ from ..core.migration import (
     find_path,
 )
 from ..core.model import Chart
+from .shadow import Shadow
 
 __all__ = ["MigrationError", "Registered", "Registry", "UnknownChart", "rollout_bucket"]
 
@@ -56,6 +57,8 @@ class Registry:
         self._migrations: dict[tuple[str, str], dict[str, Migration]] = {}
         #: per chart, a rollout: (new version, percent of new instances, stable version)
         self._rollouts: dict[str, tuple[str, float, str]] = {}
+        #: per (chart, version), the shadow its live events are also stepped in
+        self.shadows: dict[tuple[str, str], Shadow] = {}
 
     def register(
         self,
@@ -151,6 +154,22 @@ class Registry:
             stable = others[-1]
         old = str(self.for_start(name, stable).chart.version)
         self._rollouts[name] = (new, float(percent), old)
+
+    def shadow(self, name: str, source: int | str, target: int | str) -> Shadow:
+        """Step every live event of ``name`` v``source`` on v``target`` too (see shadow.py).
+
+        Raises:
+            UnknownChart: either version is not registered.
+            NoMigrationPath: no chain of registered migrations leads from one to the other.
+
+        """
+        path = self.migration_path(name, str(source), str(target))
+        chain = [(m, self.for_start(name, m.from_version).chart,
+                  self.for_start(name, m.to_version).chart) for m in path]
+        made = Shadow(name, str(source), str(target), self.for_start(name, target).chart,
+                      chain)
+        self.shadows[(name, str(self.for_start(name, source).chart.version))] = made
+        return made
 
     def start_version(self, name: str, instance_id: str) -> str | None:
         """The version a new instance ``instance_id`` starts on under a rollout (or ``None``)."""
