@@ -229,3 +229,17 @@ def test_the_async_client_migrates(store_url: str, clock: VirtualClock) -> None:
             return [m.status for m in dry.instances], [m.status for m in done.instances]
 
     assert asyncio.run(main()) == (["would migrate"], ["migrated"])
+
+
+def test_migrate_refuses_bad_arguments_by_name(client: Client) -> None:
+    from statekeeper.client.errors import ArgumentTypeError, InvalidArgument
+
+    client.register(ORDER_V1, effects=Calls().bind("charge", "refund"))
+    with pytest.raises(ArgumentTypeError, match="to_version="):
+        client.migrate("order", 2.0)  # type: ignore[arg-type]
+    with pytest.raises(ArgumentTypeError, match="dry_run="):
+        client.migrate("order", 1, dry_run="no")  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgument, match="batch="):
+        client.migrate("order", 1, batch=0)
+    with pytest.raises(TypeError, match="takes a Migration"):
+        client.register_migration({"chart": "order"})  # type: ignore[arg-type]

@@ -10,12 +10,10 @@ from typing import Any, TypeVar
 
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
-from ..core.compatibility import CompatibilityReport
 from ..core.compile import CompiledChart
 from ..core.errors import LimitExceeded
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
-from ..core.migration import Migration
 from ..core.model import Chart
 from ..core.payload import check_payload
 from ..core.validate import did_you_mean
@@ -23,17 +21,16 @@ from ..resilience import Breaker
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.idempotency import fingerprint
-from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
-from ..runtime.shadow import Shadow
 from ..runtime.state import InstanceState
 from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
 from ._page import QueryPage
+from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
 __all__ = ["check_count", "check_text", "check_wait_flag", "open_store"]
@@ -134,7 +131,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient:
+class _BaseClient(VersionsMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
@@ -218,67 +215,6 @@ class _BaseClient:
         """
         return self.registry.register(chart, guards=guards, functions=functions,
                                       effects=effects, at_most_once=at_most_once)
-
-    def register_migration(self, migration: Migration) -> CompatibilityReport:
-        """Register how instances move between two registered versions of a chart.
-
-        Both versions must be registered first.  Returns the compatibility report: every
-        change between the versions with its verdict and the live instances it concerns.
-
-        Raises:
-            UnknownChart: either version is not registered.
-            MigrationError: the migration is incomplete or wrong (a reachable state left
-                unmapped, a state that does not exist, a cycle of versions...), named.
-
-        """
-        self.registry.register_migration(migration)
-        return compatibility(self.store, self.registry, migration)
-
-    def rollout(self, chart: str, version: int | str, percent: float, *,
-                stable: int | str | None = None) -> None:
-        """Start ``percent`` of new instances of ``chart`` on ``version``, the rest on ``stable``.
-
-        Sticky: the side depends only on the chart's name and the instance id, so every
-        process that registers the same rollout starts a given id on the same version, and
-        raising ``percent`` only moves ids to the new side.  A ``start`` naming a version
-        wins.  The split shows in every answer and query (``InstanceState.version``).
-        ``stable`` defaults to the newest other registered version.
-        """
-        check_text("rollout", "chart", chart, longest=self.limits.max_name_length)
-        self.registry.rollout(chart, version, percent, stable)
-
-    def shadow(self, chart: str, from_version: int | str, to_version: int | str) -> Shadow:
-        """Step every event callers send to ``chart`` v``from_version`` on ``to_version`` too.
-
-        The old version's result is committed as ever; the new version's, on the instance as
-        the registered migrations would move it, is only compared: divergences (target
-        configuration, data, effects and sends, acceptance) are counted per state and event
-        and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
-        shadow.report())`` prints the table.  Per process: register it in each.
-
-        Raises:
-            UnknownChart: either version is not registered.
-            NoMigrationPath: no registered migrations lead from one to the other.
-
-        """
-        check_text("shadow", "chart", chart, longest=self.limits.max_name_length)
-        return self.registry.shadow(chart, from_version, to_version)
-
-    def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
-                 progress: Any) -> MigrationRun:
-        longest = self.limits.max_name_length
-        name = chart.name if isinstance(chart, (Chart, CompiledChart)) else chart
-        check_text("migrate", "chart", name, longest=longest)
-        if type(to_version) not in (int, str):
-            raise ArgumentTypeError(f"migrate() to_version= takes a chart version (an int or "
-                                    f"a string), not {_shown(to_version)}")
-        if dry_run is not True and dry_run is not False:
-            raise ArgumentTypeError(f"migrate() dry_run= takes True or False, not "
-                                    f"{_shown(dry_run)}")
-        check_count("migrate", "batch", batch, least=1)
-        check_text("migrate", "actor", actor, optional=True, empty=True, longest=longest)
-        return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
-                             dry_run=dry_run, batch=batch, actor=actor, progress=progress)
 
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
                data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
