@@ -81,9 +81,12 @@ def test_refused_migrations_exit_1_with_the_reason(db: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres",
+                                                          marks=pytest.mark.postgres)])
 def test_a_batch_killed_midway_resumes_without_migrating_any_instance_twice(
-        tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'many.db'}"
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> None:
+    url = (request.getfixturevalue("pg_url") if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'many.db'}")
     make_store(url, 25)
     killed = cli("order", "--to", "3", "--db", url, "--module", "migrate_app", "--apply",
                  "--batch", "10", env={"SK_KILL_AT": "23"})

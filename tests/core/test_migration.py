@@ -90,6 +90,16 @@ def test_bad_settings_are_refused_by_name(bad: dict[str, Any]) -> None:
         check_migration(migration, V1, V2)
 
 
+def test_a_state_mapped_to_a_history_state_is_refused() -> None:
+    def chart(version: int) -> Any:
+        return compile_chart(Chart("h", version=version, initial="work", states={
+            "work": State(initial="a", states={"a": State(on={"x": "b"}),
+                                               "b": State(on={"x": "a"}), "h": History()}),
+        }))
+    with pytest.raises(MigrationError, match="history state maps to a history state"):
+        check_migration(Migration("h", 1, 2, states={"a": "h"}), chart(1), chart(2))
+
+
 def test_a_migration_between_other_charts_or_to_itself_is_refused() -> None:
     with pytest.raises(MigrationError, match="given charts"):
         check_migration(ORDER_V1_TO_V2, V2, V3)

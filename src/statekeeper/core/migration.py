@@ -169,6 +169,10 @@ def check_migration(migration: Migration, old: Any, new: Any) -> None:
             raise UnknownMappedState(label, str(source), "old", old.nodes)
         if target is not None and (target not in new.nodes or target == ROOT_ID):
             raise UnknownMappedState(label, str(target), "new", new.nodes)
+        if target is not None and (old.nodes[source].kind == HISTORY) != (
+                new.nodes[target].kind == HISTORY):
+            raise MigrationError(f"{label}: {source!r} is mapped to {target!r}: a history "
+                                 f"state maps to a history state, any other to a state")
     for node in sorted(_reachable(old.root), key=lambda n: n.order):
         if node.kind == HISTORY or node.id in migration.states or node.id in new.nodes:
             continue
