@@ -25,6 +25,9 @@ EXPECTED_TOP = {
     "ResilienceError", "RetriesExhausted", "Retry", "Timeout",
     # what a caller catches or reads when a database or one of its rows is not right
     "ForeignDatabase", "NotADatabaseFile", "RevisionBehindLog", "QueryPage", "CorruptedRow",
+    # versions and migrations of in-flight instances, and what a bad migration raises
+    "Migration", "MigrationError", "UnmappedState", "UnknownMappedState", "DataMapFailed",
+    "VersionConflict", "VersionCycle", "NoMigrationPath",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from contract import StoreContract
 from contract_groups import GroupStoreContract
 from contract_integrity import IntegrityStoreContract
+from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
@@ -32,3 +33,7 @@ class TestQueryStoreContract(QueryStoreContract):
 
 class TestIntegrityStoreContract(IntegrityStoreContract):
     """Integrity checks and corrupted rows, once per backend."""
+
+
+class TestMigrationStoreContract(MigrationStoreContract):
+    """A migration's commit (outcome ``migrated``), once per backend."""

@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "durable": ("durable", "durable transitions/s on SQLite (FULL) vs xstate-statemachine and DBOS"),
     "wide": ("wide", "one event into N parallel regions (start, all regions, one region) vs peers"),
     "postgres": ("postgres", "transitions/s on PostgreSQL with 1-4 client processes vs DBOS"),
+    "migrate": ("migrate", "batch migrations/s of live instances beside plain transitions/s"),
 }
 
 

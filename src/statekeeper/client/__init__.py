@@ -8,7 +8,7 @@ background threads, so one process with one SQLite file is a complete deployment
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..core.compile import CompiledChart
@@ -16,6 +16,7 @@ from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
+from ..runtime.migrate import MigrationRun
 from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
@@ -39,15 +40,19 @@ class Client(_BaseClient):
 
     def start(self, chart: str | Chart | CompiledChart, instance_id: str,
               data: Mapping[str, Any] | None = None,
-              labels: Mapping[str, str] | None = None) -> InstanceState:
+              labels: Mapping[str, str] | None = None, *,
+              version: int | str | None = None) -> InstanceState:
         """Create an instance and run it to its first stable configuration (committed).
+
+        It runs on ``version`` of the chart, or on the newest registered one, and stays on
+        it until migrated (:meth:`migrate`): versions run side by side.
 
         Raises:
             InstanceExists: an instance with that id exists.
-            UnknownChart: no chart of that name is registered.
+            UnknownChart: no chart of that name (or no such version) is registered.
 
         """
-        return self._start(chart, instance_id, data, labels).result()
+        return self._start(chart, instance_id, data, labels, version).result()
 
     def send(self, instance_id: str, event: str | Event, data: Any = None, *,
              idempotency_key: str | None = None, actor: str | None = None,
@@ -155,6 +160,24 @@ class Client(_BaseClient):
         finally:
             self._watchers.remove(check)
             self._closers.remove(closing)
+
+    def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
+                dry_run: bool = True, batch: int = 500, actor: str | None = None,
+                progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+        """Move the live instances of ``chart`` to ``to_version`` through registered migrations.
+
+        A dry run (the default) reads every live instance and reports, per instance, the
+        target configuration and the data diff, and which cannot be mapped; it writes
+        nothing.  The real run commits at most ``batch`` instances per transaction, each as
+        one logged transition (``statekeeper.migrate``); an instance that cannot be mapped
+        stays on its version and is reported.  Run it again after a crash: it picks up the
+        instances still to move, and moves none twice.
+
+        Raises:
+            UnknownChart: ``to_version`` is not registered.
+
+        """
+        return self._migrate(chart, to_version, dry_run, batch, actor, progress)
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""

@@ -13,6 +13,7 @@ from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
+from ..runtime.migrate import MigrationRun
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._base import _BaseClient, _check_wait, check_text, check_wait_flag
@@ -47,8 +48,9 @@ class AsyncClient(_BaseClient):
 
     async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
                     data: Mapping[str, Any] | None = None,
-                    labels: Mapping[str, str] | None = None) -> InstanceState:
-        return await self._wrap(self._start(chart, instance_id, data, labels))
+                    labels: Mapping[str, str] | None = None, *,
+                    version: int | str | None = None) -> InstanceState:
+        return await self._wrap(self._start(chart, instance_id, data, labels, version))
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
@@ -174,6 +176,12 @@ class AsyncClient(_BaseClient):
             self._closers.remove(closing)
 
         return changes, stop
+
+    async def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
+                      dry_run: bool = True, batch: int = 500, actor: str | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+        return await asyncio.to_thread(self._migrate, chart, to_version, dry_run, batch, actor,
+                                       progress)
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,

@@ -30,6 +30,7 @@ from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
 from ._page import QueryPage
+from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
 __all__ = ["check_count", "check_text", "check_wait_flag", "open_store"]
@@ -130,7 +131,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient:
+class _BaseClient(VersionsMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
@@ -216,8 +217,8 @@ class _BaseClient:
                                       effects=effects, at_most_once=at_most_once)
 
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
-               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None
-               ) -> Future[InstanceState]:
+               data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
+               version: int | str | None = None) -> Future[InstanceState]:
         longest = self.limits.max_name_length
         check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
@@ -241,8 +242,16 @@ class _BaseClient:
                 check_text("start", "labels", value, empty=True, longest=longest)
         if data:
             check_payload(dict(data), limits=self.limits, what="instance data")
+        if version is None:
+            version = self.registry.start_version(name, instance_id)  # a rollout's choice
+        else:
+            if type(version) not in (int, str):
+                raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
+                                        f"string), not {_shown(version)}")
+            self.registry.for_start(name, version)  # refused here, on the caller's thread
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
-                                                dict(labels or {})))
+                                                dict(labels or {}),
+                                                version=None if version is None else str(version)))
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,

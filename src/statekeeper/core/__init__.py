@@ -51,6 +51,16 @@ from .errors import (
 )
 from .events import Event
 from .limits import DEFAULT_LIMITS, Limits
+from .migration import (
+    DataMapFailed,
+    Migration,
+    MigrationError,
+    NoMigrationPath,
+    UnknownMappedState,
+    UnmappedState,
+    VersionConflict,
+    VersionCycle,
+)
 from .model import Chart, DataItem, DoneData, Final, History, Invoke, Parallel, State, Transition
 from .snapshot import Snapshot
 from .step import StepResult, initial_step, step
@@ -71,6 +81,7 @@ __all__ = [
     "CompiledChart",
     "Content",
     "DataItem",
+    "DataMapFailed",
     "DoneData",
     "Effect",
     "Event",
@@ -89,6 +100,9 @@ __all__ = [
     "LogEntry",
     "MachineFinished",
     "Microstep",
+    "Migration",
+    "MigrationError",
+    "NoMigrationPath",
     "Parallel",
     "Param",
     "Raise",
@@ -107,7 +121,11 @@ __all__ = [
     "StepResult",
     "Transition",
     "UnboundName",
+    "UnknownMappedState",
+    "UnmappedState",
     "UnstorableValue",
+    "VersionConflict",
+    "VersionCycle",
     "compile_chart",
     "initial_step",
     "parse_duration",

@@ -23,10 +23,12 @@ from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
 from ..core.events import Event, as_event, refuse_reserved
 from ..core.limits import Limits
+from ..core.migration import Migration
 from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload, copy_payload
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
+from ..core.upgrade import upgrade_snapshot
 from ..core.views import DataView
 from ._commands import CommandRunner
 from ._env import (
@@ -36,6 +38,7 @@ from ._env import (
     MachineOptions,
     _Env,
     _Extras,
+    _system_clock,
 )
 from ._invokes import declared_params, load_child
 from ._memo import Config, Outcome, intern_config, remember
@@ -44,6 +47,22 @@ __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
 _log = logging.getLogger("statekeeper")
 _INIT = "__initial__"
+
+
+def routed(chart: Any, snapshot: Snapshot, migrations: Iterable[Migration] | None,
+           versions: Iterable[CompiledChart], clock: Clock | None) -> Snapshot:
+    """``snapshot`` brought to ``chart``'s version through ``migrations`` (when given).
+
+    Without migrations a snapshot of another version is refused later, as ever
+    (``Snapshot.validate``); with them it is routed, or refused with the reason
+    (:func:`~statekeeper.core.upgrade.upgrade_snapshot`).
+    """
+    if migrations is None:
+        return snapshot
+    compiled = chart if isinstance(chart, CompiledChart) else compile_chart(chart)
+    now = (clock or _system_clock()).now()
+    return upgrade_snapshot(snapshot, compiled, migrations=migrations, versions=versions,
+                            now=now)
 
 
 def _copied(snapshot: Snapshot) -> Snapshot:

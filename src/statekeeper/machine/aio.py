@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Unpack
 
 from ..clock import TimerHandle
@@ -14,9 +14,10 @@ from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
+from ..core.migration import Migration
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
-from ._base import BaseMachine, MachineOptions
+from ._base import BaseMachine, MachineOptions, routed
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
 from ._memo import Outcome
 
@@ -107,10 +108,12 @@ class AsyncMachine(BaseMachine):
         await future
 
     @classmethod
-    def from_snapshot(cls, chart: CompiledChart, snapshot: Snapshot | dict[str, Any],
-                      **kwargs: Any) -> AsyncMachine:
+    def from_snapshot(cls, chart: CompiledChart, snapshot: Snapshot | dict[str, Any], *,
+                      migrations: Iterable[Migration] | None = None,
+                      versions: Iterable[CompiledChart] = (), **kwargs: Any) -> AsyncMachine:
         """Continue an instance from a snapshot, restoring its timers."""
         snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
+        snap = routed(chart, snap, migrations, versions, kwargs.get("clock"))
         machine = cls(chart, _snapshot=snap, **kwargs)
         machine._restore_timers(snap)
         return machine

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from ..core.commands import RunEffect, StartInvoke
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
+from ..core.migration import Migration
 from ..core.snapshot import Snapshot
-from ._base import BaseMachine
+from ._base import BaseMachine, routed
 from ._effect_retry import on_failure, retry_later
 from ._memo import Outcome
 
@@ -64,16 +66,23 @@ class Machine(BaseMachine):
         return self._run(ev, strict=True)
 
     @classmethod
-    def from_snapshot(cls, chart: CompiledChart, snapshot: Snapshot | dict[str, Any],
-                      **kwargs: Any) -> Machine:
+    def from_snapshot(cls, chart: CompiledChart, snapshot: Snapshot | dict[str, Any], *,
+                      migrations: Iterable[Migration] | None = None,
+                      versions: Iterable[CompiledChart] = (), **kwargs: Any) -> Machine:
         """Continue an instance from a snapshot (or its ``to_dict()``), restoring its timers.
+
+        A snapshot of another version of the chart is routed through ``migrations`` when
+        they are given, with the compiled charts of the versions on the way in ``versions``
+        (see :func:`~statekeeper.core.upgrade.upgrade_snapshot`).
 
         Raises:
             SnapshotError: the data is not a valid snapshot.
-            SnapshotMismatch: it was taken from another chart or version.
+            SnapshotMismatch: it was taken from another chart or version (no migrations given).
+            NoMigrationPath: migrations given, but none leads here (the message says why).
 
         """
         snap = snapshot if isinstance(snapshot, Snapshot) else Snapshot.from_dict(snapshot)
+        snap = routed(chart, snap, migrations, versions, kwargs.get("clock"))
         machine = cls(chart, _snapshot=snap, **kwargs)
         machine._restore_timers(snap)
         return machine

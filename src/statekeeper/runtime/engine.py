@@ -265,7 +265,8 @@ class Engine:
             if isinstance(request, StartInstance):
                 if request.instance_id in working:
                     raise InstanceExists(request.instance_id)
-                return plan_start(request, self.registry.latest(request.chart), now)
+                return plan_start(request, self.registry.for_start(request.chart,
+                                                                   request.version), now)
             if isinstance(request, Administer):
                 record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
                 return plan_admin(request, record, snapshot, now)

@@ -7,6 +7,7 @@ written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 
 from ..core._records import positional_constructor
@@ -45,6 +46,8 @@ from .rows import snapshot_to_row
 from .state import InstanceState, copy_data
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
+
+_log = logging.getLogger("statekeeper.shadow")
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -103,6 +106,10 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
             raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: "
                                  f"{exc}") from None
     event = request.event
+    if entry.outcome_events and (request.effect_finish or request.effect_release) is not None:
+        # an effect in flight when its instance was migrated: its outcome under the name
+        # the migration gave it (statekeeper.core.migration.Migration.outcomes)
+        event = dataclasses.replace(event, name=entry.outcome_events.get(event.name, event.name))
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
         event = dataclasses.replace(event, data=copy_data(event.data))
@@ -124,6 +131,8 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late", before=snapshot)
     result = _step(entry, snapshot, event, now, request)
+    if registry.shadows and request.strict:  # a caller's event: also stepped on a new version
+        _shadow(registry, record, snapshot, event, now, result)
     if result[1] == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result[0], request, now, outcome,
@@ -237,6 +246,17 @@ def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
             and len(memo) < MEMO_LIMIT):
         memo[key] = (after.configuration, result.microsteps)
     return after, result.status, result.microsteps, result.commands, False
+
+
+def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
+            now: float, result: Outcome) -> None:
+    shadow = registry.shadows.get((record.chart, record.version))
+    if shadow is None:
+        return
+    try:
+        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3])
+    except Exception:  # noqa: BLE001 - a shadow never fails the step it watches
+        _log.exception("shadow of %r failed", record.id)
 
 
 def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:

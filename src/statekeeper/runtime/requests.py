@@ -42,13 +42,14 @@ def _future() -> Future[InstanceState]:
 
 @dataclass(slots=True)
 class StartInstance:
-    """Create an instance of the newest registered version of ``chart``."""
+    """Create an instance of ``chart`` at ``version`` (``None``: its newest registered one)."""
 
     chart: str
     instance_id: str
     data: dict[str, Any] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     future: Answer = field(default_factory=_future)
+    version: str | None = None
 
     @property
     def instance(self) -> str:

@@ -50,7 +50,7 @@ Kind = Literal["text", "int", "real", "bool", "json"]
 Shape = Literal["any", "object", "list", "strings", "names", "labels"]
 
 INSTANCE_STATUSES = frozenset({"active", "done"})
-OUTCOMES = frozenset({"applied", "ignored", "rejected"})
+OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated"})
 EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 POLICIES = frozenset({"default", "fire_late", "skip"})
 LETTER_KINDS = frozenset({"effect", "event", "row"})

@@ -4,9 +4,20 @@ Each command module has ``register(subparsers)``, which adds its parser and sets
 ``run(args) -> int`` as the parser's default, so ``main`` needs no table of its own.
 """
 
-from . import check, dead_letters, diagram, history, instances, validate, version, worker
+from . import (
+    check,
+    dead_letters,
+    diagram,
+    history,
+    instances,
+    migrate,
+    validate,
+    version,
+    worker,
+)
 
 __all__ = ["COMMANDS"]
 
 #: The command modules, in the order ``statekeeper --help`` lists them.
-COMMANDS = (validate, diagram, instances, history, dead_letters, check, worker, version)
+COMMANDS = (validate, diagram, instances, history, dead_letters, check, worker, migrate,
+            version)

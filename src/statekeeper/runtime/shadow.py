@@ -1,0 +1,123 @@
+"""Shadow execution: every live event of one version is also stepped on another, purely.
+
+Why: a migration says where an instance goes; it cannot say whether the new version then
+behaves as the old one did.  While a shadow is on, each event a caller sends to an instance
+of the old version is committed as ever (the old version's result), and is also stepped,
+purely, on the instance as migrated to the new version; the new result is compared with the
+old result migrated the same way.  A difference in configuration, data, commands (effects
+run, events sent) or acceptance is a divergence, counted per source state and event and
+logged with the instance id.  Nothing of the shadow step is committed or run.
+
+Timer and effect-outcome deliveries are not shadowed (their events are named after the old
+version's states and effects); finished instances neither.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core._migrate_map import migrate_snapshot
+from ..core.commands import Command, RunEffect, SendEvent
+from ..core.events import Event
+from ..core.migration import Migration
+from ..core.snapshot import Snapshot
+from ..core.step import step
+
+__all__ = ["Divergence", "Shadow"]
+
+_log = logging.getLogger("statekeeper.shadow")
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    """One event on which the new version did not do what the old one did."""
+
+    instance: str
+    state: str
+    event: str
+    kinds: tuple[str, ...]
+    expected: tuple[str, ...]
+    got: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class Shadow:
+    """A shadow of ``chart`` v``source`` on v``target``; see the module docstring.
+
+    ``chain`` is the migrations from the old version to the new one with both compiled
+    charts of each.  ``counts`` holds, per (state, event), how many events were compared
+    and how many diverged, by kind.
+    """
+
+    chart: str
+    source: str
+    target: str
+    new: Any
+    chain: Sequence[tuple[Migration, Any, Any]]
+    compared: Counter[tuple[str, str]] = field(default_factory=Counter)
+    diverged_events: Counter[tuple[str, str]] = field(default_factory=Counter)
+    diverged: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
+    last: list[Divergence] = field(default_factory=list)
+
+    def _migrated(self, snapshot: Snapshot, now: float) -> Snapshot:
+        for migration, old, new in self.chain:
+            snapshot = migrate_snapshot(migration, old, new, snapshot, now=now).snapshot
+        return snapshot
+
+    def observe(self, instance: str, before: Snapshot, event: Event, now: float,
+                after: Snapshot, status: str, commands: Sequence[Command]) -> None:
+        """Compare the old version's step (``after``, ``status``, ``commands``) with the new's."""
+        state = ",".join(s for s in before.configuration)
+        key = (state, event.name)
+        self.compared[key] += 1
+        kinds: list[str] = []
+        try:
+            shadow = step(self.new, self._migrated(before, now), event, now=now)
+        except Exception as exc:  # noqa: BLE001 - the shadow never fails the real step
+            self._diverged(instance, key, ["unmappable"], (type(exc).__name__,), (str(exc),))
+            return
+        if (status == "rejected") != (shadow.status == "rejected"):
+            kinds.append("accepted")
+        expected = self._migrated(after, now) if status != "rejected" and not after.done \
+            else after
+        got = shadow.snapshot
+        if status != "rejected" and expected.configuration != got.configuration:
+            kinds.append("configuration")
+        if status != "rejected" and expected.data != got.data:
+            kinds.append("data")
+        if _outward(commands) != _outward(shadow.commands):
+            kinds.append("commands")
+        if kinds:
+            self._diverged(instance, key, kinds, expected.configuration, got.configuration)
+
+    def _diverged(self, instance: str, key: tuple[str, str], kinds: list[str],
+                  expected: tuple[str, ...], got: tuple[str, ...]) -> None:
+        self.diverged.setdefault(key, Counter()).update(kinds)
+        self.diverged_events[key] += 1
+        found = Divergence(instance, key[0], key[1], tuple(kinds), expected, got)
+        self.last = [*self.last[-99:], found]
+        _log.warning("shadow %s v%s -> v%s: instance %r, %s on %r diverged (%s): expected "
+                     "%s, got %s", self.chart, self.source, self.target, instance, key[0],
+                     key[1], ", ".join(kinds), list(expected), list(got))
+
+    def report(self) -> str:
+        """The divergence table: per state and event, events compared and diverged, by kind."""
+        head = f"shadow of {self.chart!r} v{self.source} on v{self.target}"
+        rows = [f"{'state':<40} {'event':<24} {'compared':>8} {'diverged':>8}  kinds"]
+        for (state, event), count in sorted(self.compared.items()):
+            kinds = self.diverged.get((state, event), Counter())
+            total = self.diverged_events[(state, event)]
+            shown = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+            rows.append(f"{state:<40} {event:<24} {count:>8} {total:>8}  {shown}")
+        return "\n".join([head, *rows])
+
+
+def _outward(commands: Sequence[Command]) -> list[tuple[str, str]]:
+    """What a step asks of the world: effects by name, events sent by name."""
+    out = [("effect", c.name) for c in commands if isinstance(c, RunEffect)]
+    out += [("send", c.event.name) for c in commands if isinstance(c, SendEvent)]
+    return sorted(out)
