@@ -48,7 +48,12 @@ def initial_step(
     assert chart.root.initial is not None
     # the initial transition as a microstep of its own: the audit log shows every state the
     # instance entered, not only those later transitions entered
-    run.microstep([chart.root.initial], None)
+    if run.plans is not None:
+        run.key = run.plans.key_of((), 0)
+        assert run.key is not None
+        run.run_plan(run.plans.plan(run.key, (chart.root.initial,), run.history), None)
+    else:
+        run.microstep([chart.root.initial], None)
     run.macrostep()
     return run.result("applied", None)
 
@@ -75,15 +80,17 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         dict(snapshot.invokes), snapshot.counter, snapshot.parent,
     )
     run.config.update(chart.nodes[s] for s in snapshot.configuration)
+    if run.plans is not None:
+        run.key = run.plans.key_of_ids(snapshot.configuration)
     fired = timer if timer is not None else ev.sendid
     if fired is not None and fired in run.timers:
         del run.timers[fired]
         run.dynamic = True
     run.ctx.event = ev
     handled = run.apply_invoke_rules(ev)
-    enabled = run.select_transitions(ev)
+    enabled = run.select(ev)
     if enabled:
-        run.microstep(enabled, ev.name)
+        run.take(enabled, ev.name)
     elif not run.internal and not handled:
         ignorable = chart.index.ignoring and any(
             n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
