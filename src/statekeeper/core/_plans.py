@@ -143,6 +143,10 @@ class StepPlans:
 
     # ------------------------------------------------------------------ configurations
 
+    def known(self, ids: tuple[str, ...]) -> Key | None:
+        """The key of a configuration met before, else ``None`` (nothing is computed)."""
+        return self._by_ids.get(ids)
+
     def key_of_ids(self, ids: tuple[str, ...]) -> Key | None:
         """The key of a configuration given by state ids, or ``None`` when it is too wide."""
         found = self._by_ids.get(ids)

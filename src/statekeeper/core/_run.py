@@ -8,6 +8,7 @@ from typing import Any
 
 from ._content import Content
 from ._plans import Key, Plan
+from ._records import positional_constructor
 from ._sets import LEAVES, ORDER, Entering, SetAlgorithms, history_updates
 from .commands import (
     Command,
@@ -28,6 +29,10 @@ __all__ = ["MAX_MICROSTEPS", "ActiveIds", "Run"]
 MAX_MICROSTEPS = 10_000
 
 _LEAVES = LEAVES
+
+# every step returns these two records: built without the frozen dataclasses' __init__
+_new_snapshot = positional_constructor(Snapshot)
+_new_result = positional_constructor(StepResult)
 
 
 class ActiveIds:
@@ -82,23 +87,13 @@ class Run(Content, SetAlgorithms):
     # ------------------------------------------------------------------ results
 
     def result(self, status: Status, event: Event | None) -> StepResult:
-        snapshot = Snapshot(
-            chart=self.chart.name,
-            version=self.chart.version,
-            hash=self.chart.hash,
-            session=self.session,
-            configuration=self.configuration(),
-            data=self.ctx.data,
-            history=self.history,
-            timers=self.timers,
-            invokes=self.invokes,
-            done=self.done,
-            done_data=self.done_data,
-            counter=self.counter,
-            parent=self.parent,
-        )
-        return StepResult(snapshot, tuple(self.commands), tuple(self.microsteps), status, event,
-                          static=not self.dynamic)
+        chart = self.chart
+        snapshot = _new_snapshot(chart.name, chart.version, chart.hash, self.session,
+                                 self.configuration(), self.ctx.data, self.history, self.timers,
+                                 self.invokes, self.done, self.done_data, self.counter,
+                                 self.parent)
+        return _new_result(snapshot, tuple(self.commands), tuple(self.microsteps), status, event,
+                           not self.dynamic)
 
     def configuration(self) -> tuple[str, ...]:
         """The active states' ids in document order (sorted once per microstep)."""
@@ -155,6 +150,8 @@ class Run(Content, SetAlgorithms):
     def apply_invoke_rules(self, event: Event) -> bool:
         """Run ``<finalize>`` for the invocation that sent ``event``; autoforward to children."""
         handled = False
+        if not self.invokes:
+            return handled
         for invokeid, info in list(self.invokes.items()):
             node = self.chart.nodes[info["state"]]
             invoke = node.invokes[info["index"]]

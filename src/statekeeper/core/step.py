@@ -70,8 +70,15 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         MachineFinished: the instance already reached a top-level final state.
 
     """
-    snapshot.check(chart)
-    ev = as_event(event, None)
+    plans = chart.plans
+    key = None if plans is None or snapshot.chart != chart.name or snapshot.hash != chart.hash \
+        or snapshot.version != chart.version or snapshot.configuration.__class__ is not tuple \
+        else plans.known(snapshot.configuration)
+    if key is None:  # a configuration stepped before needs no second look at its states
+        snapshot.check(chart)
+        if plans is not None:
+            key = plans.key_of_ids(snapshot.configuration)
+    ev = event if event.__class__ is Event else as_event(event, None)
     if snapshot.done:
         raise MachineFinished(ev.name, snapshot.configuration)
     data = copy.deepcopy(snapshot.data) if chart.datamodel.name == "python" else dict(snapshot.data)
@@ -79,9 +86,11 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         chart, snapshot.session, now, data, dict(snapshot.history), dict(snapshot.timers),
         dict(snapshot.invokes), snapshot.counter, snapshot.parent,
     )
-    run.config.update(chart.nodes[s] for s in snapshot.configuration)
-    if run.plans is not None:
-        run.key = run.plans.key_of_ids(snapshot.configuration)
+    if key is not None:
+        run.config.update(key)
+        run.key = key
+    else:
+        run.config.update(chart.nodes[s] for s in snapshot.configuration)
     fired = timer if timer is not None else ev.sendid
     if fired is not None and fired in run.timers:
         del run.timers[fired]
