@@ -56,7 +56,8 @@ class Plan:
                  "transitions")
 
     def __init__(self, transitions: tuple[TransitionNode, ...], to_exit: list[Node],
-                 entering: Entering, key: Key, dynamic: bool) -> None:
+                 entering: Entering, after: frozenset[Node], key: Key | None,
+                 dynamic: bool) -> None:
         self.transitions = transitions
         self.exited = to_exit
         self.exits = tuple((n, n.exit, bool(n.invokes)) for n in to_exit)
@@ -73,8 +74,8 @@ class Plan:
             entries.append((node, tuple(blocks), node.kind in LEAVES, bool(node.invokes),
                             node.kind == FINAL))
         self.entries = tuple(entries)
-        self.key = key
-        self.ids = tuple(n.id for n in sorted(key, key=ORDER))
+        self.key = key  # the next configuration's key; None when it is too wide to plan
+        self.ids = tuple(n.id for n in sorted(after, key=ORDER))
         self.dynamic = dynamic
         self.records: dict[str | None, Microstep] = {}
         moves = tuple((t.source.id, tuple(n.id for n in t.targets)) for t in transitions)
@@ -132,14 +133,29 @@ class _ByHistory:
 class StepPlans:
     """The per-chart caches of candidates and plans (see the module docstring)."""
 
-    __slots__ = ("_by_ids", "_chains", "_chart", "_interned", "_plans")
+    __slots__ = ("_by_ids", "_chains", "_chart", "_interned", "_plans", "max_entries",
+                 "max_states")
 
-    def __init__(self, chart: CompiledChart) -> None:
+    def __init__(self, chart: CompiledChart, *, max_states: int = MAX_STATES,
+                 max_entries: int = MAX_ENTRIES) -> None:
         self._chart = chart
+        self.max_states = max_states
+        self.max_entries = max_entries
         self._by_ids: dict[tuple[str, ...], Key] = {}
         self._interned: dict[Key, Key] = {}
         self._chains: dict[tuple[Key, str | None], Chains] = {}
         self._plans: dict[tuple[Key, tuple[TransitionNode, ...]], Plan | _ByHistory] = {}
+
+    def _bounded(self, cache: dict[Any, Any]) -> dict[Any, Any]:
+        """``cache``, emptied first when full: memory stays bounded, hot entries come back."""
+        if len(cache) >= self.max_entries:
+            cache.clear()
+        return cache
+
+    def sizes(self) -> dict[str, int]:
+        """How many entries each cache holds (each at most ``max_entries``)."""
+        return {"configurations": len(self._by_ids), "interned": len(self._interned),
+                "candidates": len(self._chains), "plans": len(self._plans)}
 
     # ------------------------------------------------------------------ configurations
 
@@ -151,23 +167,23 @@ class StepPlans:
         """The key of a configuration given by state ids, or ``None`` when it is too wide."""
         found = self._by_ids.get(ids)
         if found is None:
-            if len(ids) > MAX_STATES:
+            if len(ids) > self.max_states:
                 return None
             nodes = self._chart.nodes
             found = self._intern(frozenset(nodes[s] for s in ids))
-            _bounded(self._by_ids)[ids] = found
+            self._bounded(self._by_ids)[ids] = found
         return found
 
     def key_of(self, config: Iterable[Node], size: int) -> Key | None:
         """The key of a configuration given by its nodes, or ``None`` when it is too wide."""
-        if size > MAX_STATES:
+        if size > self.max_states:
             return None
         return self._intern(frozenset(config))
 
     def _intern(self, key: Key) -> Key:
         found = self._interned.get(key)
         if found is None:
-            found = _bounded(self._interned).setdefault(key, key)
+            found = self._bounded(self._interned).setdefault(key, key)
         return found
 
     # ------------------------------------------------------------------ selection
@@ -190,7 +206,7 @@ class StepPlans:
                     chain = tuple(t for s in atomic.lineage for t in s.transitions_for(name))
                 if chain:
                     chains.append(chain)
-            found = _bounded(self._chains)[(key, name)] = tuple(chains)
+            found = self._bounded(self._chains)[(key, name)] = tuple(chains)
         return found
 
     # ------------------------------------------------------------------ plans
@@ -202,9 +218,9 @@ class StepPlans:
         if found is None:
             plan, reads = self._compute(key, enabled, history)
             if not reads:
-                _bounded(self._plans)[(key, enabled)] = plan
+                self._bounded(self._plans)[(key, enabled)] = plan
                 return plan
-            found = _bounded(self._plans)[(key, enabled)] = _ByHistory(reads)
+            found = self._bounded(self._plans)[(key, enabled)] = _ByHistory(reads)
             found.plans[tuple(history.get(h) for h in reads)] = plan
             return plan
         if isinstance(found, Plan):
@@ -229,14 +245,9 @@ class StepPlans:
             dict.__setitem__(reads, hist_id, ids)
         entering = Entering()
         scratch.compute_entry_set(chosen, entering)
-        after = self._intern(frozenset(key.difference(to_exit).union(entering.states)))
+        config = frozenset(key.difference(to_exit).union(entering.states))
+        # a configuration too wide to plan is left to the wide-chart path from here on
+        after = None if len(config) > self.max_states else self._intern(config)
         # the values read are those from before this microstep: a key over-specific at worst
-        plan = Plan(tuple(chosen), to_exit, entering, after, scratch.dynamic)
+        plan = Plan(tuple(chosen), to_exit, entering, config, after, scratch.dynamic)
         return plan, tuple(reads.read)
-
-
-def _bounded(cache: dict[Any, Any]) -> dict[Any, Any]:
-    """``cache``, emptied first when it is full: memory stays bounded, hot entries come back."""
-    if len(cache) >= MAX_ENTRIES:
-        cache.clear()
-    return cache

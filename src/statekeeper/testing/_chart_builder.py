@@ -23,6 +23,7 @@ __all__ = ["STYLES", "Builder", "pick"]
 
 _BUDGET_GUARDS = ("budget", "budget_n_even", "budget_flag")
 _EXTERNAL_GUARDS = ("n_even", "n_small", "flag", "!flag", "is_a")
+_PAYLOAD_GUARDS = ("x_big", "!x_big")
 _EXTERNAL_DESCRIPTORS = ("a", "a", "b", "b", "c", "e", "e.x", "e.*", "a b")
 _SEND_IDS = ("t1", "t2")
 _DELAYS: tuple[float | str, ...] = (1, 2.5, "2s", "1500ms")
@@ -89,8 +90,9 @@ class Builder:
     """Draws one chart: first its tree of states, then the behaviour of each state."""
 
     def __init__(self, draw: st.DrawFn, style: _Style, max_depth: int, max_states: int,
-                 max_children: int = 3) -> None:
+                 max_children: int = 3, payloads: bool = False) -> None:
         self.draw = draw
+        self.payloads = payloads  # guards and assigns reading the event's payload too
         self.style = style
         self.max_depth = max_depth
         self.max_children = max_children
@@ -161,6 +163,8 @@ class Builder:
         ]
         if external:
             choices.append(lambda: Assign("k", value=0))
+            if self.payloads:
+                choices.append(lambda: Assign("n", expr="take_x"))
         picks = draw(st.lists(st.integers(0, len(choices) - 1), min_size=min_size,
                               max_size=max_size))
         return [choices[i]() for i in picks]
@@ -199,7 +203,8 @@ class Builder:
         else:
             mode = self.draw(st.integers(0, 3)) if style.guards else 0
             if mode == 2:
-                cond = self.pick(_EXTERNAL_GUARDS)
+                cond = self.pick(_EXTERNAL_GUARDS + _PAYLOAD_GUARDS if self.payloads
+                                 else _EXTERNAL_GUARDS)
             elif mode == 3:
                 cond = f"In({self.pick(self.states).id})"
             actions = self.actions(external=True, max_size=style.max_actions)

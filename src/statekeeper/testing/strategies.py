@@ -53,6 +53,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from ..core.compile import CompiledChart, compile_chart
+from ..core.events import Event
 from ..core.model import Chart
 from ._chart_builder import STYLES, Builder, pick
 from .reference import Advance, Step
@@ -96,6 +97,8 @@ class GeneratedChart:
         guards, functions: the bindings to pass to :func:`~statekeeper.compile_chart`.
         events: the external event names worth sending to it.
         has_timers: whether it can start timers (``after`` or a delayed ``Send``).
+        payloads: whether its guards and assigns read event payloads (``{"x": int}``), so
+            :func:`event_sequences` sends some events with one.
 
     """
 
@@ -104,6 +107,7 @@ class GeneratedChart:
     functions: Mapping[str, Callable[..., Any]] = field(default_factory=lambda: dict(FUNCTIONS))
     events: tuple[str, ...] = EXTERNAL_EVENTS
     has_timers: bool = False
+    payloads: bool = False
 
     def compile(self) -> CompiledChart:
         """Compile the chart with its bindings (structure warnings off: random charts have them)."""
@@ -113,7 +117,7 @@ class GeneratedChart:
 
 @st.composite
 def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
-           max_children: int = 3) -> GeneratedChart:
+           max_children: int = 3, payloads: bool = False) -> GeneratedChart:
     """Draw a random valid chart (see the module docstring) with its bindings.
 
     Args:
@@ -122,12 +126,13 @@ def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
         max_states: roughly how many states a chart has at most.
         max_children: how many children a compound or parallel state has at most; raise it
             (and ``max_states``) for wide charts, whose parallel states have many regions.
+        payloads: also guard on the event's payload and assign from it.
 
     """
     if max_children < 2:
         raise ValueError(f"max_children must be at least 2 (a parallel state has two regions "
                          f"or more), not {max_children!r}")
-    builder = Builder(draw, pick(draw, STYLES), max_depth, max_states, max_children)
+    builder = Builder(draw, pick(draw, STYLES), max_depth, max_states, max_children, payloads)
     top = [builder.build(c) for c in builder.root.children]
     initial = None
     if builder.style.extras and builder.chance(4):
@@ -137,7 +142,7 @@ def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
     events = tuple(e for e in EXTERNAL_EVENTS
                    if any(e == r or e.startswith(f"{r}.") for r in reacts))
     return GeneratedChart(chart, events=events or EXTERNAL_EVENTS,
-                          has_timers=has_timers(chart.children))
+                          has_timers=has_timers(chart.children), payloads=payloads)
 
 
 def event_sequences(chart: GeneratedChart | Chart, *, min_size: int = 3,
@@ -155,7 +160,10 @@ def event_sequences(chart: GeneratedChart | Chart, *, min_size: int = 3,
     else:
         likely = chart_events(chart) or (UNKNOWN_EVENT,)
         others, timers = (UNKNOWN_EVENT,), True
-    named = st.sampled_from(likely)
+    named: st.SearchStrategy[Step] = st.sampled_from(likely)
+    if isinstance(chart, GeneratedChart) and chart.payloads:
+        with_payload = st.builds(lambda name, x: Event(name, {"x": x}), named, st.integers(0, 3))
+        named = st.one_of(named, with_payload)
     branches: list[st.SearchStrategy[Step]] = [named, named, named, st.sampled_from(others)]
     if timers:
         branches += [st.sampled_from((0.5, 1.0, 2.0, 3.0)).map(Advance)] * 2
