@@ -48,6 +48,10 @@ class ActiveIds:
         node = self.nodes.get(state_id)  # an unhashable id raises, as a set would
         return node is not None and node in self.config
 
+    def __call__(self) -> ActiveIds:
+        """Itself: ``EvalContext.active_ids`` is a callable, made once per step this way."""
+        return self
+
 
 class Run(Content, SetAlgorithms):
     """The working state of one step; discarded when the step returns."""
@@ -74,8 +78,7 @@ class Run(Content, SetAlgorithms):
         self.done_data: Any = None
         self.dynamic = chart.has_history
         self.ctx = EvalContext(data, session, chart.name)
-        active = ActiveIds(chart.nodes, self.config)
-        self.ctx.active_ids = lambda: active
+        self.ctx.active_ids = ActiveIds(chart.nodes, self.config)
         self.latest: list[Node] | None = None
         self.latest_at = 0
         self.latest_entered: Node | None = None
@@ -107,8 +110,9 @@ class Run(Content, SetAlgorithms):
     def macrostep(self) -> None:
         """Take eventless transitions and internal events until the configuration is stable."""
         taken = 0
+        eventless = bool(self.chart.index.eventless)
         while not self.done:
-            enabled = self.select(None)
+            enabled = self.select(None) if eventless else []
             if not enabled:
                 if not self.internal:
                     self.start_invokes()

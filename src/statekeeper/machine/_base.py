@@ -25,7 +25,7 @@ from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, Unbo
 from ..core.events import Event, as_event, refuse_reserved
 from ..core.limits import Limits
 from ..core.model import SCXML_INVOKE_TYPES, Chart
-from ..core.payload import check_payload, copy_payload
+from ..core.payload import check_payload, checked_copy
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ..core.views import DataView
@@ -286,9 +286,7 @@ class BaseMachine(CommandRunner):
             raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
                                 f"it is {len(name):,} characters")
         if payload is not None:
-            check_payload(payload, limits=limits, what="event data")
-            if isinstance(payload, dict | list | tuple):
-                payload = copy_payload(payload)
+            payload = checked_copy(payload, limits=limits, what="event data")
         if event.__class__ is str:
             return _new_event(name, payload, "external", None, None, None, None, {})
         return ev if payload is ev.data else replace(ev, data=payload)
