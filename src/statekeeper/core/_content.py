@@ -182,6 +182,8 @@ class Content:
     # ------------------------------------------------------------------ invoke
 
     def start_invokes(self) -> None:
+        if not self.states_to_invoke:
+            return
         for node in sorted(self.states_to_invoke):
             if node not in self.config:
                 continue

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import deque
 from dataclasses import replace
 from typing import Any
 
 from ._content import Content
-from ._sets import ORDER, Entering, SetAlgorithms
+from ._plans import Key, Plan
+from ._records import positional_constructor
+from ._sets import LEAVES, ORDER, Entering, SetAlgorithms, history_updates
 from .commands import (
     Command,
     ForwardEvent,
@@ -18,7 +19,7 @@ from .compile import CompiledChart
 from .datamodel import EvalContext
 from .errors import ExecutionError
 from .events import Event
-from .nodes import ATOMIC, FINAL, PARALLEL, ROOT_ID, Node, TransitionNode
+from .nodes import FINAL, PARALLEL, ROOT_ID, Node, TransitionNode
 from .result import Status, StepResult
 from .snapshot import Snapshot
 
@@ -27,7 +28,11 @@ __all__ = ["MAX_MICROSTEPS", "ActiveIds", "Run"]
 #: A macrostep that takes more microsteps than this is a livelock (SEM-6).
 MAX_MICROSTEPS = 10_000
 
-_LEAVES = frozenset({ATOMIC, FINAL})
+_LEAVES = LEAVES
+
+# every step returns these two records: built without the frozen dataclasses' __init__
+_new_snapshot = positional_constructor(Snapshot)
+_new_result = positional_constructor(StepResult)
 
 
 class ActiveIds:
@@ -43,10 +48,9 @@ class ActiveIds:
         node = self.nodes.get(state_id)  # an unhashable id raises, as a set would
         return node is not None and node in self.config
 
-
-def _related(a: Node, b: Node) -> bool:
-    """Whether one of two states is the other or inside it."""
-    return a is b or a in b.descendants or b in a.descendants
+    def __call__(self) -> ActiveIds:
+        """Itself: ``EvalContext.active_ids`` is a callable, made once per step this way."""
+        return self
 
 
 class Run(Content, SetAlgorithms):
@@ -74,34 +78,25 @@ class Run(Content, SetAlgorithms):
         self.done_data: Any = None
         self.dynamic = chart.has_history
         self.ctx = EvalContext(data, session, chart.name)
-        active = ActiveIds(chart.nodes, self.config)
-        self.ctx.active_ids = lambda: active
+        self.ctx.active_ids = ActiveIds(chart.nodes, self.config)
         self.latest: list[Node] | None = None
         self.latest_at = 0
         self.latest_entered: Node | None = None
         self.sorted_ids: tuple[str, ...] | None = None  # of self.config, until it changes
         self.origin = f"#_scxml_{session}"
+        self.plans = chart.plans
+        self.key: Key | None = None  # the configuration as the plans know it, while known
 
     # ------------------------------------------------------------------ results
 
     def result(self, status: Status, event: Event | None) -> StepResult:
-        snapshot = Snapshot(
-            chart=self.chart.name,
-            version=self.chart.version,
-            hash=self.chart.hash,
-            session=self.session,
-            configuration=self.configuration(),
-            data=self.ctx.data,
-            history=self.history,
-            timers=self.timers,
-            invokes=self.invokes,
-            done=self.done,
-            done_data=self.done_data,
-            counter=self.counter,
-            parent=self.parent,
-        )
-        return StepResult(snapshot, tuple(self.commands), tuple(self.microsteps), status, event,
-                          static=not self.dynamic)
+        chart = self.chart
+        snapshot = _new_snapshot(chart.name, chart.version, chart.hash, self.session,
+                                 self.configuration(), self.ctx.data, self.history, self.timers,
+                                 self.invokes, self.done, self.done_data, self.counter,
+                                 self.parent)
+        return _new_result(snapshot, tuple(self.commands), tuple(self.microsteps), status, event,
+                           not self.dynamic)
 
     def configuration(self) -> tuple[str, ...]:
         """The active states' ids in document order (sorted once per microstep)."""
@@ -115,8 +110,9 @@ class Run(Content, SetAlgorithms):
     def macrostep(self) -> None:
         """Take eventless transitions and internal events until the configuration is stable."""
         taken = 0
+        eventless = bool(self.chart.index.eventless)
         while not self.done:
-            enabled = self.select_transitions(None)
+            enabled = self.select(None) if eventless else []
             if not enabled:
                 if not self.internal:
                     self.start_invokes()
@@ -125,7 +121,7 @@ class Run(Content, SetAlgorithms):
                     continue
                 event = self.internal.popleft()
                 self.ctx.event = event
-                enabled = self.select_transitions(event)
+                enabled = self.select(event)
                 name: str | None = event.name
             else:
                 name = None
@@ -137,7 +133,7 @@ class Run(Content, SetAlgorithms):
                         f"loops without waiting for an event (configuration "
                         f"{[n.id for n in sorted(self.config, key=ORDER)]})"
                     )
-                self.microstep(enabled, name)
+                self.take(enabled, name)
         if self.done:
             self.exit_interpreter()
 
@@ -158,6 +154,8 @@ class Run(Content, SetAlgorithms):
     def apply_invoke_rules(self, event: Event) -> bool:
         """Run ``<finalize>`` for the invocation that sent ``event``; autoforward to children."""
         handled = False
+        if not self.invokes:
+            return handled
         for invokeid, info in list(self.invokes.items()):
             node = self.chart.nodes[info["state"]]
             invoke = node.invokes[info["index"]]
@@ -172,6 +170,42 @@ class Run(Content, SetAlgorithms):
         return handled
 
     # ------------------------------------------------------------------ selection
+
+    def select(self, event: Event | None) -> Plan | list[TransitionNode]:
+        """Select what ``event`` (``None``: eventless transitions) enables; falsy if nothing.
+
+        With the chart's plans (:mod:`statekeeper.core._plans`) only guards run here and the
+        result is the plan of the microstep; without them, or for a configuration too wide to
+        plan, it is the enabled transitions as :meth:`select_transitions` finds them.
+        """
+        plans = self.plans
+        if plans is None:
+            return self.select_transitions(event)
+        key = self.key
+        if key is None:
+            key = self.key = plans.key_of(self.config, len(self.config))
+            if key is None:
+                return self.select_transitions(event)
+        chains = plans.chains(key, None if event is None else event.name)
+        if not chains:
+            return []
+        enabled: list[TransitionNode] = []
+        for chain in chains:
+            for transition in chain:
+                if transition.cond is None or self.check(transition):
+                    if transition not in enabled:
+                        enabled.append(transition)
+                    break
+        if not enabled:
+            return []
+        return plans.plan(key, tuple(enabled), self.history)
+
+    def take(self, selected: Plan | list[TransitionNode], event: str | None) -> None:
+        """Take the microstep :meth:`select` found."""
+        if isinstance(selected, Plan):
+            self.run_plan(selected, event)
+        else:
+            self.microstep(selected, event)
 
     def select_transitions(self, event: Event | None) -> list[TransitionNode]:
         """SCXML selectTransitions / selectEventlessTransitions.
@@ -215,55 +249,48 @@ class Run(Content, SetAlgorithms):
             self.error_execution(exc)
             return False
 
-    def remove_conflicting_transitions(self, enabled: list[TransitionNode]) -> list[TransitionNode]:
-        """SCXML removeConflictingTransitions: keep the optimal, non-conflicting set.
-
-        Two enabled transitions conflict when their exit sets meet.  The source of an enabled
-        transition is active, so a transition with a domain exits at least one state, and two
-        exit sets (the active descendants of each domain) meet exactly when one domain is the
-        other or inside it.  The kept transitions are indexed by domain and by the states
-        above their domains, so each one is compared with those it conflicts with only.
-        """
-        domains_of = [self.get_transition_domain(t) if t.targets else None for t in enabled]
-        exiting = {d for d in domains_of if d is not None}
-        if len(exiting) == sum(d is not None for d in domains_of) and all(
-                exiting.isdisjoint(d.ancestors) for d in exiting):
-            return enabled  # no domain is another's or inside it: nothing conflicts
-        kept: dict[TransitionNode, None] = {}
-        kept_at: dict[Node, dict[TransitionNode, None]] = {}  # by domain
-        kept_under: dict[Node, dict[TransitionNode, None]] = {}  # by domain and its ancestors
-        kept_from: dict[Node, dict[TransitionNode, None]] = {}  # by source
-        domains: dict[TransitionNode, Node] = {}
-        for t1, d1 in zip(enabled, domains_of, strict=True):
-            if d1 is None:  # exits nothing: conflicts with nothing
-                kept[t1] = None
-                continue
-            above = [t for anc in d1.ancestors for t in kept_at.get(anc, ())]
-            conflicts = len(kept_under.get(d1, ())) + len(above)
-            if conflicts:
-                # t1 wins only over transitions from its source's ancestors, and must win
-                # over every conflicting one to be kept
-                wins = sum(1 for anc in t1.source.ancestors for t2 in kept_from.get(anc, ())
-                           if _related(domains[t2], d1))
-                if wins < conflicts:
-                    continue
-                for t2 in (*kept_under.get(d1, ()), *above):
-                    d2 = domains.pop(t2)
-                    del kept[t2], kept_at[d2][t2], kept_from[t2.source][t2]
-                    for node in (d2, *d2.ancestors):
-                        del kept_under[node][t2]
-            kept[t1] = None
-            domains[t1] = d1
-            kept_at.setdefault(d1, {})[t1] = None
-            kept_from.setdefault(t1.source, {})[t1] = None
-            for node in (d1, *d1.ancestors):
-                kept_under.setdefault(node, {})[t1] = None
-        return list(kept)
-
     # ------------------------------------------------------------------ microstep
 
-    def microstep(self, enabled: list[TransitionNode], event: str | None) -> None:
+    def run_plan(self, plan: Plan, event: str | None) -> None:
+        """SCXML microstep from a plan: what :meth:`microstep` does, in the same order."""
         self.latest = self.latest_entered = self.sorted_ids = None
+        if plan.dynamic:
+            self.dynamic = True
+        config = self.config
+        if self.states_to_invoke:
+            self.states_to_invoke.difference_update(plan.exited)
+        for hist_id, ids in plan.history:
+            self.history[hist_id] = ids
+        execute = self.execute_block
+        for node, blocks, invokes in plan.exits:
+            for block in blocks:
+                execute(block)
+            if invokes:
+                self.cancel_invokes(node)
+            config.discard(node)
+        for transition in plan.transitions:
+            if transition.actions:
+                execute(transition.actions)
+        late = self.chart.binding == "late"
+        finals: dict[Node, int] = {}
+        for node, blocks, leaf, invokes, final in plan.entries:
+            config.add(node)
+            if leaf:
+                self.latest_entered = node
+            if invokes:
+                self.states_to_invoke.add(node)
+            if late and node.data_items:
+                self.bind_data(node.data_items, skip=set(self.ctx.data))
+            for block in blocks:
+                execute(block)
+            if final:
+                self.enter_final(node, finals)
+        self.sorted_ids = plan.ids
+        self.key = plan.key
+        self.microsteps.append(plan.record(event))
+
+    def microstep(self, enabled: list[TransitionNode], event: str | None) -> None:
+        self.latest = self.latest_entered = self.sorted_ids = self.key = None
         exited = self.exit_states(enabled)
         for transition in enabled:
             if transition.actions:
@@ -290,23 +317,9 @@ class Run(Content, SetAlgorithms):
         return to_exit
 
     def record_history(self, to_exit: list[Node]) -> None:
-        """Record the history of every state exited that has one, before any is exited.
-
-        The active descendants of an exited state are all exited too, and they are the
-        states of ``to_exit`` between its document-order position and its subtree's last.
-        """
-        ascending = to_exit[::-1]
-        orders = [n.order for n in ascending]
-        for node in to_exit:
-            if not node.history:
-                continue
-            inside = ascending[bisect_right(orders, node.order):bisect_right(orders, node.last)]
-            for hist in node.history:
-                if hist.history_kind == "deep":
-                    recorded = [s for s in inside if s.kind in _LEAVES]
-                else:
-                    recorded = [s for s in inside if s.parent is node]
-                self.history[hist.id] = tuple(s.id for s in recorded)
+        """Record the history of every state exited that has one, before any is exited."""
+        for hist_id, ids in history_updates(to_exit):
+            self.history[hist_id] = ids
 
     def enter_states(self, enabled: list[TransitionNode]) -> list[Node]:
         entering = Entering()

@@ -9,17 +9,50 @@ where the pseudo-code scans every state to enter for "is one of them inside this
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._index import transition_domain
-from .compile import CompiledChart
-from .nodes import HISTORY, PARALLEL, Node, TransitionNode
+from .nodes import ATOMIC, FINAL, HISTORY, PARALLEL, Node, TransitionNode
 
-__all__ = ["ORDER", "Entering", "SetAlgorithms"]
+if TYPE_CHECKING:
+    from .compile import CompiledChart
+
+__all__ = ["LEAVES", "ORDER", "Entering", "SetAlgorithms", "history_updates"]
 
 #: the sort key of document order (``sorted(states, key=ORDER)``; faster than ``Node.__lt__``)
 ORDER = attrgetter("order")
+
+#: the kinds of states that are leaves of a configuration
+LEAVES = frozenset({ATOMIC, FINAL})
+
+
+def _related(a: Node, b: Node) -> bool:
+    """Whether one of two states is the other or inside it."""
+    return a is b or a in b.descendants or b in a.descendants
+
+
+def history_updates(to_exit: list[Node]) -> list[tuple[str, tuple[str, ...]]]:
+    """What exiting ``to_exit`` (reverse document order) records, by history state id.
+
+    The active descendants of an exited state are all exited too, and they are the
+    states of ``to_exit`` between its document-order position and its subtree's last.
+    """
+    updates: list[tuple[str, tuple[str, ...]]] = []
+    ascending = to_exit[::-1]
+    orders = [n.order for n in ascending]
+    for node in to_exit:
+        if not node.history:
+            continue
+        inside = ascending[bisect_right(orders, node.order):bisect_right(orders, node.last)]
+        for hist in node.history:
+            if hist.history_kind == "deep":
+                recorded = [s for s in inside if s.kind in LEAVES]
+            else:
+                recorded = [s for s in inside if s.parent is node]
+            updates.append((hist.id, tuple(s.id for s in recorded)))
+    return updates
 
 
 class Entering:
@@ -149,3 +182,48 @@ class SetAlgorithms:
             elif state not in targets:
                 targets.append(state)
         return targets
+
+    def remove_conflicting_transitions(self, enabled: list[TransitionNode]) -> list[TransitionNode]:
+        """SCXML removeConflictingTransitions: keep the optimal, non-conflicting set.
+
+        Two enabled transitions conflict when their exit sets meet.  The source of an enabled
+        transition is active, so a transition with a domain exits at least one state, and two
+        exit sets (the active descendants of each domain) meet exactly when one domain is the
+        other or inside it.  The kept transitions are indexed by domain and by the states
+        above their domains, so each one is compared with those it conflicts with only.
+        """
+        domains_of = [self.get_transition_domain(t) if t.targets else None for t in enabled]
+        exiting = {d for d in domains_of if d is not None}
+        if len(exiting) == sum(d is not None for d in domains_of) and all(
+                exiting.isdisjoint(d.ancestors) for d in exiting):
+            return enabled  # no domain is another's or inside it: nothing conflicts
+        kept: dict[TransitionNode, None] = {}
+        kept_at: dict[Node, dict[TransitionNode, None]] = {}  # by domain
+        kept_under: dict[Node, dict[TransitionNode, None]] = {}  # by domain and its ancestors
+        kept_from: dict[Node, dict[TransitionNode, None]] = {}  # by source
+        domains: dict[TransitionNode, Node] = {}
+        for t1, d1 in zip(enabled, domains_of, strict=True):
+            if d1 is None:  # exits nothing: conflicts with nothing
+                kept[t1] = None
+                continue
+            above = [t for anc in d1.ancestors for t in kept_at.get(anc, ())]
+            conflicts = len(kept_under.get(d1, ())) + len(above)
+            if conflicts:
+                # t1 wins only over transitions from its source's ancestors, and must win
+                # over every conflicting one to be kept
+                wins = sum(1 for anc in t1.source.ancestors for t2 in kept_from.get(anc, ())
+                           if _related(domains[t2], d1))
+                if wins < conflicts:
+                    continue
+                for t2 in (*kept_under.get(d1, ()), *above):
+                    d2 = domains.pop(t2)
+                    del kept[t2], kept_at[d2][t2], kept_from[t2.source][t2]
+                    for node in (d2, *d2.ancestors):
+                        del kept_under[node][t2]
+            kept[t1] = None
+            domains[t1] = d1
+            kept_at.setdefault(d1, {})[t1] = None
+            kept_from.setdefault(t1.source, {})[t1] = None
+            for node in (d1, *d1.ancestors):
+                kept_under.setdefault(node, {})[t1] = None
+        return list(kept)

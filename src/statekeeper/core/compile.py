@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ._bounds import check_chart_bounds, shape_problem
 from ._index import ChartIndex, index_chart
+from ._plans import StepPlans
 from .actions import Cancel, Effect, Foreach, If, Send
 from .datamodel import DataModel, FunctionsDataModel, PythonDataModel
 from .durations import parse_duration
@@ -62,6 +63,9 @@ class CompiledChart:
         self.memo: dict[Any, Any] = {}
         self.has_history = False
         self.index = ChartIndex(())
+        #: what steps of this chart worked out once (``None``: every step runs the whole
+        #: SCXML algorithm, as the reference the property tests compare the plans with)
+        self.plans: StepPlans | None = StepPlans(self)
 
     def node(self, state_id: str) -> Node:
         """The compiled node of ``state_id``; raises ``KeyError`` naming close matches."""

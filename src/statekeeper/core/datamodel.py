@@ -187,6 +187,13 @@ class FunctionsDataModel(DataModel):
 
     def location(self, text: str, where: str | None) -> Setter:
         parts = _path(text, where)
+        if len(parts) == 1:
+            (name,) = parts
+
+            def assign_top(ctx: EvalContext, value: Any) -> None:
+                ctx.data[name] = value  # the step's own copy of the top-level dict
+
+            return assign_top
 
         def assign(ctx: EvalContext, value: Any) -> None:
             # Copy each dict along the path: the snapshot the step started from is never mutated.

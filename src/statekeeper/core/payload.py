@@ -18,7 +18,7 @@ from typing import Any
 from .errors import InvalidPayload, LimitExceeded
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["check_payload", "copy_payload"]
+__all__ = ["check_payload", "checked_copy", "copy_payload"]
 
 _SCALAR_SIZE = {type(None): 4, bool: 5, float: 24}
 # an int longer than this many bits may have more decimal digits than Python will write
@@ -82,6 +82,43 @@ def check_payload(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "p
                 f"{what} at {_show(path)}",
                 f"about {size:,} bytes as JSON so far",
             )
+
+
+# a flat dict of at most this many short ASCII keys and small scalars cannot exceed any limit
+# of at least _QUICK_BYTES: it is copied in one pass without the general walk
+_QUICK_KEYS, _QUICK_TEXT, _QUICK_BYTES = 16, 64, 4096
+_QUICK_INT = 2**63
+
+
+def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "payload") -> Any:
+    """:func:`check_payload` then :func:`copy_payload`: what every sent payload goes through.
+
+    The common payload, a small flat dict of short ASCII strings, small ints, booleans and
+    ``None``, is checked and copied in one pass (it can be neither invalid nor too large for
+    limits of at least 4 KB); anything else takes the general walk.
+    """
+    if value.__class__ is dict and len(value) <= _QUICK_KEYS and limits.max_depth >= 1 \
+            and limits.max_payload_bytes >= _QUICK_BYTES:
+        out = {}
+        for key, child in value.items():
+            if key.__class__ is not str or len(key) > _QUICK_TEXT or not key.isascii():
+                break
+            kind = child.__class__
+            if kind is int:
+                if not -_QUICK_INT < child < _QUICK_INT:
+                    break
+            elif kind is str:
+                if len(child) > _QUICK_TEXT or not child.isascii():
+                    break
+            elif kind is not bool and child is not None:
+                break
+            out[key] = child
+        else:
+            return out
+    check_payload(value, limits=limits, what=what)
+    if isinstance(value, dict | list | tuple):
+        return copy_payload(value)
+    return value
 
 
 def copy_payload(value: Any) -> Any:

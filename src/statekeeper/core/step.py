@@ -48,7 +48,12 @@ def initial_step(
     assert chart.root.initial is not None
     # the initial transition as a microstep of its own: the audit log shows every state the
     # instance entered, not only those later transitions entered
-    run.microstep([chart.root.initial], None)
+    if run.plans is not None:
+        run.key = run.plans.key_of((), 0)
+        assert run.key is not None
+        run.run_plan(run.plans.plan(run.key, (chart.root.initial,), run.history), None)
+    else:
+        run.microstep([chart.root.initial], None)
     run.macrostep()
     return run.result("applied", None)
 
@@ -65,8 +70,15 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         MachineFinished: the instance already reached a top-level final state.
 
     """
-    snapshot.check(chart)
-    ev = as_event(event, None)
+    plans = chart.plans
+    key = None if plans is None or snapshot.chart != chart.name or snapshot.hash != chart.hash \
+        or snapshot.version != chart.version or snapshot.configuration.__class__ is not tuple \
+        else plans.known(snapshot.configuration)
+    if key is None:  # a configuration stepped before needs no second look at its states
+        snapshot.check(chart)
+        if plans is not None:
+            key = plans.key_of_ids(snapshot.configuration)
+    ev = event if event.__class__ is Event else as_event(event, None)
     if snapshot.done:
         raise MachineFinished(ev.name, snapshot.configuration)
     data = copy.deepcopy(snapshot.data) if chart.datamodel.name == "python" else dict(snapshot.data)
@@ -74,16 +86,20 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
         chart, snapshot.session, now, data, dict(snapshot.history), dict(snapshot.timers),
         dict(snapshot.invokes), snapshot.counter, snapshot.parent,
     )
-    run.config.update(chart.nodes[s] for s in snapshot.configuration)
+    if key is not None:
+        run.config.update(key)
+        run.key = key
+    else:
+        run.config.update(chart.nodes[s] for s in snapshot.configuration)
     fired = timer if timer is not None else ev.sendid
     if fired is not None and fired in run.timers:
         del run.timers[fired]
         run.dynamic = True
     run.ctx.event = ev
     handled = run.apply_invoke_rules(ev)
-    enabled = run.select_transitions(ev)
+    enabled = run.select(ev)
     if enabled:
-        run.microstep(enabled, ev.name)
+        run.take(enabled, ev.name)
     elif not run.internal and not handled:
         ignorable = chart.index.ignoring and any(
             n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Unpack
 
 from ..clock import Clock
+from ..core._records import positional_constructor
 from ..core.commands import (
     RunEffect,
     StartInvoke,
@@ -25,7 +26,7 @@ from ..core.events import Event, as_event, refuse_reserved
 from ..core.limits import Limits
 from ..core.migration import Migration
 from ..core.model import SCXML_INVOKE_TYPES, Chart
-from ..core.payload import check_payload, copy_payload
+from ..core.payload import check_payload, checked_copy
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
 from ..core.upgrade import upgrade_snapshot
@@ -47,6 +48,10 @@ __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
 _log = logging.getLogger("statekeeper")
 _INIT = "__initial__"
+# every event sent and every step makes these records: built without the frozen __init__
+_new_event = positional_constructor(Event)
+_new_snapshot = positional_constructor(Snapshot)
+_new_outcome = positional_constructor(Outcome)
 
 
 def routed(chart: Any, snapshot: Snapshot, migrations: Iterable[Migration] | None,
@@ -223,14 +228,15 @@ class BaseMachine(CommandRunner):
         """The state as a snapshot sharing the machine's data, for the step (which copies)."""
         rest = self._rest
         chart = self.chart
-        return Snapshot(
-            chart=chart.name, version=chart.version, hash=chart.hash, session=self.session,
-            configuration=self._cfg.ids, data=dict(self._data or {}),
-            history=dict(rest.history) if rest else {}, timers=dict(rest.timers) if rest else {},
-            invokes=dict(rest.invokes) if rest else {}, done=self._cfg.done,
-            done_data=rest.done_data if rest else None, counter=rest.counter if rest else 0,
-            parent=rest.parent if rest else None,
-        )
+        # the step copies what it changes and never mutates its input: nothing to copy here
+        if rest is None:
+            return _new_snapshot(chart.name, chart.version, chart.hash, self.session,
+                                 self._cfg.ids, self._data or {}, {}, {}, {}, self._cfg.done,
+                                 None, 0, None)
+        return _new_snapshot(chart.name, chart.version, chart.hash, self.session,
+                             self._cfg.ids, self._data or {}, dict(rest.history),
+                             dict(rest.timers), dict(rest.invokes), self._cfg.done,
+                             rest.done_data, rest.counter, rest.parent)
 
     def close(self) -> None:
         """Cancel this machine's pending timers, child machines and tasks.
@@ -285,17 +291,24 @@ class BaseMachine(CommandRunner):
         within the machine's limits and what JSON holds, the payload's containers copied so an
         assign that keeps them does not share them with the sender.
         """
-        ev = as_event(event, data)
-        refuse_reserved(ev.name)
+        if event.__class__ is str:
+            name = event
+            payload = data
+        else:
+            ev = as_event(event, data)
+            name, payload = ev.name, ev.data
+        if not name:
+            as_event(name, None)  # raises the error an empty name gets
+        refuse_reserved(name)
         limits = self._env.limits
-        if len(ev.name) > limits.max_name_length:
+        if len(name) > limits.max_name_length:
             raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
-                                f"it is {len(ev.name):,} characters")
-        if ev.data is not None:
-            check_payload(ev.data, limits=limits, what="event data")
-            if isinstance(ev.data, dict | list | tuple):
-                ev = replace(ev, data=copy_payload(ev.data))
-        return ev
+                                f"it is {len(name):,} characters")
+        if payload is not None:
+            payload = checked_copy(payload, limits=limits, what="event data")
+        if event.__class__ is str:
+            return _new_event(name, payload, "external", None, None, None, None, {})
+        return ev if payload is ev.data else replace(ev, data=payload)
 
     def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
         """Run the pure step for ``event`` and load its result; raise for rejected events."""
@@ -314,8 +327,8 @@ class BaseMachine(CommandRunner):
             return None, Outcome(event.name, "ignored", self._cfg.ids, (), self._cfg.done)
         source = self._cfg
         self._load(result.snapshot)
-        outcome = Outcome(event.name, result.status, self._cfg.ids, result.microsteps,
-                          self._cfg.done)
+        outcome = _new_outcome(event.name, result.status, self._cfg.ids, result.microsteps,
+                               self._cfg.done)
         if (result.static and not result.commands and result.status == "applied"
                 and event.data is None and event.sendid is None and event.invokeid is None):
             remember(self.chart, source, event.name, self._cfg, outcome)

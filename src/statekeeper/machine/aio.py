@@ -77,13 +77,21 @@ class AsyncMachine(BaseMachine):
                 self._cfg = entry[0]
                 return entry[1]
         ev = self._incoming(event, data)
+        stepped = None
+        if self._x is None:
+            # Nothing is waiting (no listener, queue, waiter, child or timer handle): the pure
+            # step runs alone, and the extras are made only if its result needs them.
+            stepped = self._step(ev, strict=True)
+            result, outcome = stepped
+            if result is None or (not result.commands and not self._cfg.done):
+                return outcome
         x = self._extras()
         if x.busy:
             x.queue.append(ev)
             return Outcome(ev.name, "queued", self._cfg.ids)
         x.busy = True
         try:
-            result, outcome = self._step(ev, strict=True)
+            result, outcome = stepped if stepped is not None else self._step(ev, strict=True)
             effects = self._after_step(result) if result is not None else []
             await self._effects(effects)
             await self._drain_async()

@@ -105,6 +105,21 @@ class Machine(BaseMachine):
             self._release()
 
     def _run(self, event: Event, strict: bool) -> Outcome:
+        if self._x is None:
+            # Nothing is waiting (no listener, queue, child or timer handle): the pure step
+            # runs alone, and the machine's extras are made only if its result needs them.
+            result, outcome = self._step(event, strict)
+            if result is None or (not result.commands and not self._cfg.done):
+                return outcome
+            x = self._extras()
+            x.busy = True
+            try:
+                self._effects(self._after_step(result))
+            finally:
+                x.busy = False
+            self._drain()
+            self._release()
+            return outcome
         x = self._extras()
         x.busy = True
         try:

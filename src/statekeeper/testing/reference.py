@@ -46,8 +46,9 @@ class Advance:
     seconds: float
 
 
-#: One item of an event sequence: an external event name, or time passing.
-Step = str | Advance
+#: One item of an event sequence: an external event (a name, or one with a payload), or time
+#: passing.
+Step = str | Event | Advance
 
 
 @dataclass

@@ -64,6 +64,11 @@ def _is_a(data: Data, event: Any) -> bool:
     return event is not None and event.name == "a"
 
 
+def _x_big(data: Data, event: Any) -> bool:
+    payload = None if event is None else event.data
+    return isinstance(payload, Mapping) and payload.get("x", 0) > 1
+
+
 def _budget_n_even(data: Data, event: Any) -> bool:
     return _budget(data, event) and _n_even(data, event)
 
@@ -84,6 +89,13 @@ def _double_n(data: Data, event: Any) -> int:
     return int(data["n"] * 2 % 5)
 
 
+def _take_x(data: Data, event: Any) -> Any:
+    payload = None if event is None else event.data
+    if isinstance(payload, Mapping) and "x" in payload:
+        return payload["x"]
+    return data["n"]
+
+
 #: The guards generated charts name, all deterministic functions of data and event.
 GUARDS: Mapping[str, Callable[[Data, Any], bool]] = MappingProxyType({
     "budget": _budget,
@@ -93,12 +105,14 @@ GUARDS: Mapping[str, Callable[[Data, Any], bool]] = MappingProxyType({
     "n_small": _n_small,
     "flag": _flag,
     "is_a": _is_a,
+    "x_big": _x_big,
 })
 #: The functions (``Call`` targets and ``expr`` names) generated charts name.
 FUNCTIONS: Mapping[str, Callable[[Data, Any], Any]] = MappingProxyType({
     "tick": _tick,
     "bump": _bump,
     "double_n": _double_n,
+    "take_x": _take_x,
 })
 
 
