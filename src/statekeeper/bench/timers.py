@@ -176,7 +176,10 @@ def run_timers(path: Path, settings: Settings) -> TimerRun:
         before_due = time.time() < first_due
         due = _due_times(path)
         if len(due) != settings.count:
-            raise RuntimeError(f"{len(due):,} timers pending after the starts, not {settings.count:,}")
+            raise RuntimeError(
+                f"{len(due):,} timers pending after the starts, not {settings.count:,}: the "
+                f"starts ran slower than {settings.start_rate_floor:,.0f}/s, and some timers "
+                f"fell due first; allow more time with a lower --start-rate")
         _progress(f"started at {settings.count / start_seconds:,.0f}/s; "
                   f"{len(due):,} timers pending, due {settings.rate:,.0f}/s")
         time.sleep(max(0.0, min(due.values()) - time.time() - 0.05))
@@ -257,6 +260,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 timers at 1,000/s (smoke)")
     parser.add_argument("--count", type=int, metavar="N", help="pending timers (default 100,000)")
     parser.add_argument("--rate", type=float, metavar="R", help="due per second (default 5,000)")
+    parser.add_argument("--start-rate", type=float, metavar="R",
+                        help="the slowest start rate to allow for: the first timer is due "
+                             "COUNT / R + 5 seconds after the first start (default 2,500)")
     parser.add_argument("--dir", metavar="DIR",
                         help="where the database file goes (default: a temporary directory)")
 
@@ -264,9 +270,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the ``timers`` subcommand from parsed arguments; return the exit status."""
     settings = Settings.quick() if args.quick else Settings()
-    overrides = {k: v for k, v in (("count", args.count), ("rate", args.rate)) if v is not None}
+    overrides = {k: v for k, v in (("count", args.count), ("rate", args.rate),
+                                   ("start_rate_floor", args.start_rate)) if v is not None}
     if any(v <= 0 for v in overrides.values()):
-        print("--count and --rate must be above 0", flush=True)
+        print("--count, --rate and --start-rate must be above 0", flush=True)
         return 2
     settings = replace(settings, **overrides)
     load_before = _load()
