@@ -149,15 +149,15 @@ def test_the_engine_alone_commits_every_request(tmp_path: Path) -> None:
 
 
 def test_a_failing_engine_cell_is_a_note_and_leaves_the_table_alone(tmp_path: Path) -> None:
-    from statekeeper.bench.durable import ENGINE_ROW, Settings, _Measurement, _run_rounds
+    from statekeeper.bench.durable_rounds import ENGINE_ROW, Measurement, run_rounds
 
     def broken(_: Path) -> Any:
         raise OSError("disk full")
 
     results = DurableResults()
-    cell = _Measurement(ENGINE_ROW, "FULL", "engine from one thread, FULL", "transitions/s",
+    cell = Measurement(ENGINE_ROW, "FULL", "engine from one thread, FULL", "transitions/s",
                         "FULL", broken)
-    _run_rounds(Settings.quick(), tmp_path, [cell], results)
+    run_rounds(1, tmp_path, [cell], results)
     assert results.engine == {} and ENGINE_ROW not in results.cells
     assert any("disk full" in note for note in results.notes)
 

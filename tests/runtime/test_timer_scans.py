@@ -4,7 +4,8 @@ A scan hands every due timer to the engine and then decides when to scan next: a
 timer still to come, or, when it took as many timers as one scan may, as soon as those have
 committed. Before this was so, a scan whose due timers were all in flight left the next one to
 the periodic poll (a second by default), so under a steady stream of timers each fired up to a
-second late. These tests drive the scan by hand on a virtual clock, with no background thread.
+second late. A scan asked for while timers are still in flight reads nothing and comes once
+they have committed. These tests drive the scan by hand on a virtual clock, with no background thread.
 """
 
 from __future__ import annotations
@@ -61,27 +62,32 @@ def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
     assert client.store.next_timer_due() is None
 
 
-def test_a_timer_that_commits_while_a_scan_reads_is_not_handed_over_again(
+def test_a_scan_asked_for_while_timers_are_in_flight_waits_for_them(
         client: Client, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
     client.register(chart())
-    client.start("lease", "a")
+    for name in ("a", "b"):
+        client.start("lease", name)
     clock.advance(MINUTE)
     timers = client.worker.timers
-    [row] = client.store.due_timers(clock.now())
+    row = next(t for t in client.store.due_timers(clock.now()) if t.instance == "a")
     key = (row.instance, row.timer_id)
     timers._in_flight.add(key)  # an earlier scan handed it over; it has not committed yet
+    reads: list[float] = []
     read = client.store.due_timers
 
-    def read_then_commit(now: float, *, limit: int = 1000) -> list[TimerRecord]:
-        rows = read(now, limit=limit)  # still holds the row
-        client.engine.submit(timers.request(row, now)).result()  # the earlier fire commits
-        timers._settled(key, row.due)  # as its answer does, in the engine's thread
-        return rows
+    def counted(now: float, *, limit: int = 1000) -> list[TimerRecord]:
+        reads.append(now)
+        return read(now, limit=limit)
 
-    posted: list[object] = []
-    monkeypatch.setattr(client.store, "due_timers", read_then_commit)
-    monkeypatch.setattr(client.engine, "post_many", posted.extend)
-    timers.scan(clock.now())
-    assert posted == [], "the timer was handed over a second time"
+    monkeypatch.setattr(client.store, "due_timers", counted)
+    scan(client)  # the poll, or a new timer's wake-up, while a's fire is in flight
+    assert reads == [], "a scan read the rows of timers still in flight"
+    assert client.worker._timer_at is None
+    client.engine.submit(timers.request(row, clock.now())).result()  # a's fire commits
+    timers._settled(key)  # as its answer does, in the engine's thread
+    assert client.worker._timer_at == clock.now(), "the put-off scan comes once they settled"
+    scan(client)
+    assert reads == [clock.now()]
+    assert [client.get(n).state for n in "ab"] == ["expired", "expired"]
     assert [t.event for t in client.history("a")][-1] == "statekeeper.after.waiting.0"
-    assert client.get("a").state == "expired"
+    assert client.store.next_timer_due() is None

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dispatch": ("dispatch", "in-process dispatch speed vs peer statechart libraries"),
     "durable": ("durable", "durable transitions/s on SQLite (FULL) vs xstate-statemachine and DBOS"),
     "wide": ("wide", "one event into N parallel regions (start, all regions, one region) vs peers"),
+    "timers": ("timers", "lateness of 100,000 pending durable timers due 5,000/s on SQLite"),
     "postgres": ("postgres", "transitions/s on PostgreSQL with 1-4 client processes vs DBOS"),
     "migrate": ("migrate", "batch migrations/s of live instances beside plain transitions/s"),
 }

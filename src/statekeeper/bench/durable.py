@@ -15,15 +15,16 @@ import platform
 import sqlite3
 import sys
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
 from ._console import describe, progress_printer
+from .durable_chart_cells import chart_measurements
 from .durable_disk import run_sqlite_commits
-from .durable_peers import DbosBench, PeerRun, installed_version, run_xstate
+from .durable_peers import DbosBench, PeerRun, run_xstate
 from .durable_report import SK, DurableResults, format_table, statekeeper_version, verdict, write_json
+from .durable_rounds import DISK_ROW, ENGINE_ROW, Measurement, peer_installed, run_rounds
 from .durable_statekeeper import (
     SenderRun,
     create_instances,
@@ -32,7 +33,6 @@ from .durable_statekeeper import (
     run_one_sender,
     run_senders,
 )
-from .timing import percentile
 
 __all__ = ["DESCRIPTION", "PARTS", "SENDERS", "Settings", "add_arguments", "main", "run", "run_benchmark"]
 
@@ -42,19 +42,18 @@ DESCRIPTION = (
     "by one thread (no client; at FULL and with no fsync, to show what the disk costs), bare "
     "SQLite commits of 1 and of 16 rows at FULL (what the disk allows), the same work "
     "through xstate-statemachine's SQLite store (as shipped, NORMAL, and forced to FULL) and "
-    "DBOS steps per second, and the size and creation rate of 1,000,000 instances. Progress "
-    "goes to stderr; the table to stdout."
+    "DBOS steps per second, and the size and creation rate of 1,000,000 instances; then a "
+    "data-driven chart (guards over data and payload, assigns, an effect and a timer every "
+    "4 events; final states checked against a model) and its durable starts, statekeeper "
+    "beside xstate-statemachine. Progress goes to stderr; the table to stdout."
 )
 #: Concurrent senders of the "16_senders" column (the name is part of the JSON format).
 SENDERS = 16
 #: What ``--only`` can select.
-PARTS = ("statekeeper", "engine", "disk", "xstate", "dbos", "million")
+PARTS = ("statekeeper", "engine", "disk", "xstate", "dbos", "chart", "starts", "million")
 #: Synchronous levels of the engine-alone measurement: as shipped, and with no fsync at all.
 ENGINE_LEVELS = ("FULL", "OFF")
-#: The row of the engine-alone cells (kept in ``DurableResults.engine``, not in the table).
-ENGINE_ROW = "engine_alone"
-#: The row of the bare-SQLite cells (kept in ``DurableResults.disk``): rows per commit -> column.
-DISK_ROW = "sqlite_alone"
+#: Rows per commit of the bare-SQLite cells -> their column.
 DISK_GROUPS = {"1_row_per_commit": 1, f"{SENDERS}_rows_per_commit": SENDERS}
 
 
@@ -71,41 +70,31 @@ class Settings:
     dbos_workflows: int = 300
     disk_commits: int = 2_000
     million: int = 1_000_000
+    chart_instances: int = 1_000
+    chart_rounds: int = 20  # adds per instance: 20,000 transitions per run
+    starts: int = 10_000
+    peer_starts: int = 2_000
 
     @classmethod
     def quick(cls) -> Settings:
         """Return settings for a run of seconds, not minutes (numbers are rougher)."""
         return cls(one_sender_events=300, many_events=2_000, warmup=50, repeats=1,
                    peer_events=160, dbos_workflows=10, disk_commits=100,
-                   million=2_000)  # fmt: skip
+                   million=2_000, chart_instances=64, chart_rounds=8, starts=300,
+                   peer_starts=64)  # fmt: skip
 
 
 _progress = progress_printer("durable")
 _error = describe
 
 
-Run = SenderRun | PeerRun
-
-
-@dataclass(frozen=True, slots=True)
-class _Measurement:
-    """One cell of the table: what to run (on a fresh file) for ``row`` x ``col``."""
-
-    row: str
-    col: str
-    label: str
-    unit: str
-    synchronous: str | None  # the level its connections must report, when it is checked
-    run: Callable[[Path], Run]
-
-
-def _measurements(settings: Settings, only: tuple[str, ...], results: DurableResults) -> list[_Measurement]:
+def _measurements(settings: Settings, only: tuple[str, ...], results: DurableResults) -> list[Measurement]:
     """Every selected cell, in the order one round runs them; missing peers noted as n/a."""
     s = settings
-    found: list[_Measurement] = []
+    found: list[Measurement] = []
     if "statekeeper" in only:
         found.append(
-            _Measurement(
+            Measurement(
                 SK,
                 "1_sender",
                 "statekeeper, 1 sender",
@@ -117,7 +106,7 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
             )
         )
         found.append(
-            _Measurement(
+            Measurement(
                 SK,
                 "16_senders",
                 f"statekeeper, {SENDERS} senders",
@@ -131,7 +120,7 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
     if "engine" in only:  # in the rounds too, so FULL and OFF share the machine's busy spells
         for level in ENGINE_LEVELS:
             found.append(
-                _Measurement(
+                Measurement(
                     ENGINE_ROW,
                     level,
                     f"engine from one thread, {level}",
@@ -143,7 +132,7 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
     if "disk" in only:  # what bare SQLite commits on this disk, in the same rounds
         for col, rows in DISK_GROUPS.items():
             found.append(
-                _Measurement(
+                Measurement(
                     DISK_ROW,
                     col,
                     f"bare SQLite, {rows} row(s) per FULL commit",
@@ -152,14 +141,14 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
                     partial(_disk, rows=rows, settings=s),
                 )
             )
-    if "xstate" in only and _peer_installed("xstate-statemachine", results):
+    if "xstate" in only and peer_installed("xstate-statemachine", results):
         for row, level in (
             ("xstate_statemachine_full", "FULL"),
             ("xstate_statemachine_normal", "NORMAL"),
         ):
             for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
                 found.append(
-                    _Measurement(
+                    Measurement(
                         row,
                         col,
                         f"xstate-statemachine {level}, {senders} sender(s)",
@@ -168,10 +157,10 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
                         partial(_xstate, full=level == "FULL", settings=s, senders=senders),
                     )
                 )
-    if "dbos" in only and _peer_installed("dbos", results):
+    if "dbos" in only and peer_installed("dbos", results):
         for senders, col in ((1, "1_sender"), (SENDERS, "16_senders")):
             found.append(
-                _Measurement(
+                Measurement(
                     "dbos_steps_per_s",
                     col,
                     f"DBOS, {senders} sender(s)",
@@ -181,17 +170,6 @@ def _measurements(settings: Settings, only: tuple[str, ...], results: DurableRes
                 )
             )
     return found
-
-
-def _peer_installed(distribution: str, results: DurableResults) -> bool:
-    """Record the peer's version; if it is not installed, note it (its cells stay n/a)."""
-    version = installed_version(distribution)
-    if version is None:
-        results.notes.append(f"{distribution}: not installed "
-                             "(pip install 'statekeeper[bench]'): n/a")
-        return False
-    results.versions[distribution] = version
-    return True
 
 
 def _engine_alone(directory: Path, *, level: str, settings: Settings) -> SenderRun:
@@ -223,59 +201,6 @@ def _dbos(directory: Path, *, settings: Settings, senders: int) -> PeerRun:
         )
 
 
-def _run_rounds(
-    settings: Settings, directory: Path, measurements: list[_Measurement], results: DurableResults
-) -> None:
-    """Run every measurement once per round; keep each cell's best run.
-
-    Rounds, rather than all repeats of one cell in a row, so that a busy spell of a shared
-    machine lands on every library alike instead of on whichever ran during it.
-    """
-    best: dict[tuple[str, str], Run] = {}
-    failed: set[tuple[str, str]] = set()
-    latencies: list[float] = []
-    for r in range(settings.repeats):
-        for m in measurements:
-            cell = (m.row, m.col)
-            if cell in failed:
-                continue
-            _progress(f"round {r + 1} of {settings.repeats}: {m.label}")
-            try:
-                run = m.run(directory)
-                if m.synchronous is not None and run.synchronous != m.synchronous:
-                    raise RuntimeError(
-                        f"its connections use synchronous={run.synchronous}, not {m.synchronous}"
-                    )
-            except Exception as exc:  # noqa: BLE001 - a broken library must not stop the run
-                failed.add(cell)
-                if m.row in results.cells:
-                    results.cells[m.row][m.col] = "error"
-                results.notes.append(f"{m.label}: {_error(exc)}")
-                _progress(f"{m.label}: error: {_error(exc)}")
-                continue
-            extra = ""
-            if isinstance(run, SenderRun):
-                latencies.extend(run.latencies_ms)
-                if run.batches and run.senders > 1:
-                    extra = f", {run.per_batch:.1f} per group commit"
-            _progress(f"{m.label}: {run.per_s:,.0f} {m.unit}{extra}")
-            if cell not in best or run.per_s > best[cell].per_s:
-                best[cell] = run
-    for (row, col), run in best.items():
-        if row == ENGINE_ROW:
-            results.engine[col] = run.per_s
-            continue
-        if row == DISK_ROW:
-            results.disk[col] = run.per_s
-            continue
-        results.cells[row][col] = run.per_s
-        if row == SK and isinstance(run, SenderRun) and run.senders > 1:
-            results.batch = run.per_batch
-    samples = sorted(latencies)
-    results.p50_ms = percentile(samples, 50.0)
-    results.p99_ms = percentile(samples, 99.0)
-
-
 def _bench_million(settings: Settings, directory: Path, results: DurableResults) -> None:
     count = settings.million
     _progress(f"statekeeper: creating {count:,} instances on a fresh file")
@@ -304,9 +229,12 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
     results.header = (
         f"statekeeper durable benchmark: Python {platform.python_version()}, SQLite "
         f"{sqlite3.sqlite_version}, a fresh file per phase, {settings.instances:,} instances of "
-        f"a 2-state toggle, every send waits for its commit; best of {settings.repeats} round(s)"
+        f"a 2-state toggle (and {settings.chart_instances:,} of the data-driven chart, "
+        f"{settings.chart_rounds} events each), every send waits for its commit; best of "
+        f"{settings.repeats} round(s)"
     )
-    _run_rounds(settings, directory, _measurements(settings, only, results), results)
+    measurements = _measurements(settings, only, results) + chart_measurements(settings, only, results)
+    run_rounds(settings.repeats, directory, measurements, results)
     if "million" in only:
         _bench_million(settings, directory, results)
     return results
@@ -315,6 +243,11 @@ def run_benchmark(settings: Settings, directory: Path, only: tuple[str, ...] = P
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``durable`` subcommand's options to ``parser``."""
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument(
+        "--merge", action="store_true",
+        help="with --json: keep the existing file's figures for the parts this run did not "
+             "measure (e.g. --only chart,starts updates only those tables)",
+    )
     parser.add_argument(
         "--quick", action="store_true", help="small run of seconds (smoke tests); numbers are rough"
     )
@@ -372,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
         for note in results.notes:
             print(f"  - {note}")
     if args.json:
-        write_json(results, args.json)
+        write_json(results, args.json, merge=args.merge)
     return 0
 
 

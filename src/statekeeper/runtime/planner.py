@@ -25,7 +25,7 @@ from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, Snap
 from ..core.events import Event
 from ..core.result import Status
 from ..core.snapshot import Snapshot
-from ..core.step import initial_step, step
+from ..core.step import step
 from ..storage import why_not_json
 from ..storage.base import IntegrityError
 from ..storage.records import (
@@ -43,6 +43,7 @@ from .microsteps import audit_microsteps
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
+from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
@@ -74,17 +75,16 @@ class Plan:
 
 
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
-    """The initial step of a new instance, as a commit that creates it."""
+    """The initial step of a new instance (memoised when it can be), as a commit creating it."""
     chart = entry.chart
-    result = initial_step(chart, now=now, data=copy_data(request.data or {}),
-                          session=request.instance_id)
+    snapshot, status, microsteps, commands = initial_outcome(
+        chart, copy_data(request.data or {}), request.instance_id, now)
     record = InstanceRecord(
         id=request.instance_id, chart=chart.name, version=str(chart.version), hash=chart.hash,
         snapshot={}, configuration=(), labels=dict(request.labels), created_at=now,
         updated_at=now,
     )
-    return _plan(entry, record, None, (result.snapshot, result.status, result.microsteps,
-                                       result.commands, False),
+    return _plan(entry, record, None, (snapshot, status, microsteps, commands, False),
                  Event("statekeeper.start", request.data), now, None, request)
 
 

@@ -9,7 +9,9 @@ fell due meanwhile into the next scan, as group commit gathers a step's callers.
 
 Why the scan keeps what is in flight: a timer's row stays in the store until the commit that
 fires it, so a scan can read a timer the engine is already firing.  Handing it over again
-would only be planned, lose its commit and be settled as a duplicate.
+would only be planned, lose its commit and be settled as a duplicate.  So a scan asked for
+while any are in flight (by the poll, or a new timer's wake-up) is put off until they have
+committed: no scan reads while a timer it handed over may still be in the rows.
 """
 
 from __future__ import annotations
@@ -52,8 +54,6 @@ class TimerScan:
         # When every timer in flight has committed: wake at this time (None: the poll will)
         self._wake_when_settled = False
         self._wake_at_settled: float | None = None
-        # Timers (instance, id, due) that committed while a scan read: its rows may hold them
-        self._settled_in_scan: set[tuple[str, str, float]] | None = None
         # Timers already reported as not fired: said once at WARNING, then at DEBUG, so one
         # bad row does not write a warning on every poll all day
         self._reported: set[_Key] = set()
@@ -71,30 +71,33 @@ class TimerScan:
     def scan(self, now: float) -> None:
         """Hand every due timer not already in flight to the engine; arrange the next scan.
 
-        A store error is logged by the caller's loop and retried at its next poll.
+        While timers handed over earlier are still in flight, nothing is read: the rows
+        would mostly be theirs, decoded only to be dropped (under a steady stream, with the
+        engine behind, every poll re-read thousands of them while the engine waited for the
+        GIL).  The scan is only put off: the last of them to commit wakes the next one at
+        once.  A store error is logged by the caller's loop and retried at its next poll.
         """
-        settled: set[tuple[str, str, float]] = set()
         with self._lock:
-            self._settled_in_scan = settled
-        try:
-            due = self.store.due_timers(now, limit=self.limit)
-            next_due = self.store.next_timer_due(after=now)
-        finally:
-            with self._lock:
-                self._settled_in_scan = None
+            if self._in_flight:
+                self._wake_when_settled = True
+                at = self._wake_at_settled
+                self._wake_at_settled = now if at is None else min(at, now)
+                return
+        due = self.store.due_timers(now, limit=self.limit)
+        next_due = self.store.next_timer_due(after=now)
         if len(due) >= self.limit:
             next_due = now  # more may be due than one scan takes
         fresh: list[TimerRecord] = []
         with self._lock:  # held briefly: the engine's thread takes it for every settled timer
             for timer in due:
                 key = (timer.instance, timer.timer_id)
-                if key not in self._in_flight and (*key, timer.due) not in settled:
+                if key not in self._in_flight:
                     self._in_flight.add(key)
                     fresh.append(timer)
             wait_for_them = self._wake_when_settled = bool(self._in_flight)
             self._wake_at_settled = next_due
         requests: list[Request] = [
-            self.request(t, now, _Settles(self, (t.instance, t.timer_id), t.due)) for t in fresh]
+            self.request(t, now, _Settles(self, (t.instance, t.timer_id))) for t in fresh]
         if requests:
             self.engine.post_many(requests)  # on a closed engine each is answered at once
         if not wait_for_them and next_due is not None:
@@ -113,11 +116,9 @@ class TimerScan:
                                         "lateness": lateness}, "platform") if skip else None
         return timer_delivery(timer, event=skipped, lateness=lateness, answer=answer)
 
-    def _settled(self, key: _Key, due: float) -> None:
+    def _settled(self, key: _Key) -> None:
         with self._lock:
             self._in_flight.discard(key)
-            if self._settled_in_scan is not None:
-                self._settled_in_scan.add((*key, due))
             if self._in_flight or not self._wake_when_settled:
                 return
             self._wake_when_settled = False
@@ -133,12 +134,11 @@ class _Settles:
     called in the engine's thread after the commit.
     """
 
-    __slots__ = ("_done", "due", "key", "scan")
+    __slots__ = ("_done", "key", "scan")
 
-    def __init__(self, scan: TimerScan, key: _Key, due: float) -> None:
+    def __init__(self, scan: TimerScan, key: _Key) -> None:
         self.scan = scan
         self.key = key
-        self.due = due
         self._done = False
 
     def done(self) -> bool:
@@ -157,4 +157,4 @@ class _Settles:
     def _settle(self) -> None:
         if not self._done:
             self._done = True
-            self.scan._settled(self.key, self.due)
+            self.scan._settled(self.key)
