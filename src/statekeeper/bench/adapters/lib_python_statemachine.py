@@ -67,7 +67,7 @@ def _classes() -> dict[str, type[Any]]:
     return {"flat3": Flat3, "flat20": flat20, "compound": Compound, "parallel": Par}
 
 
-def _data_classes() -> dict[str, type[Any]]:  # noqa: C901 -- three class bodies, read top-down
+def _data_classes() -> dict[str, type[Any]]:
     """The data-driven charts: conditions and actions are methods, payloads keyword arguments.
 
     python-statemachine injects what a callback's parameters name (``amount``, ``keep``), and
@@ -82,6 +82,11 @@ def _data_classes() -> dict[str, type[Any]]:  # noqa: C901 -- three class bodies
         add = (even.to(odd, cond="fits", on="added") | even.to(full)
                | odd.to(even, cond="fits", on="added") | odd.to(full))
         reset = full.to(even, cond="small_keep", on="kept") | full.to(odd, on="kept")
+
+        n: int
+        total: int
+        odds: int
+        resets: int
 
         def __init__(self) -> None:
             self.__dict__.update(DATA_SHAPES["guarded_flat"].data)
@@ -115,9 +120,15 @@ def _data_classes() -> dict[str, type[Any]]:  # noqa: C901 -- three class bodies
                     | b.to(a, on="stepped") | c.to(a, on=["stepped", "lapped"]))
 
         paused = State()
-        pause = (work.to(paused, cond="In('c')", on="deeper")
+        # mypy types a compound's class-level ``to`` oddly; the library composes it fine.
+        pause = (work.to(paused, cond="In('c')", on="deeper")  # type: ignore[operator]
                  | work.to(paused, cond="heavy", on="zero_total"))
         resume = paused.to(work)
+
+        total: int
+        laps: int
+        deep: int
+        pauses: int
 
         def __init__(self) -> None:
             self.__dict__.update(DATA_SHAPES["guarded_compound"].data)
@@ -168,6 +179,14 @@ def _data_classes() -> dict[str, type[Any]]:  # noqa: C901 -- three class bodies
         place = idle.to(opened, cond="positive", on="placed")
         close = opened.to(idle, cond="In('shipped')")
 
+        due: int
+        held: int
+        revenue: int
+        declines: int
+        parcels: int
+        shipments: int
+        orders: int
+
         def __init__(self) -> None:
             self.__dict__.update(DATA_SHAPES["order"].data)
             super().__init__()
@@ -209,7 +228,8 @@ class PythonStatemachineAdapter(Adapter):
     """Drives ``statemachine.StateChart`` subclasses through ``send``."""
 
     name = "python-statemachine"
-    note = "StateChart subclass per shape; instance = cls(); sm.send(event)"
+    note = ("StateChart subclass per shape; instance = cls(); sm.send(event, **payload); "
+            "cond/on are methods, In('x') in cond strings")
 
     def build(self, shape: str) -> Any:
         if shape in DATA_SHAPES:

@@ -140,8 +140,9 @@ class SismicAdapter(Adapter):
 
     name = "sismic"
     note = (
-        "Statechart once; Interpreter(chart, evaluator_klass=DummyEvaluator) + "
-        "execute_once() per instance; queue(event) + execute_once()"
+        "Statechart once; Interpreter(chart) + execute_once() per instance (DummyEvaluator for "
+        "the static shapes, the default PythonEvaluator with code guards and actions for the "
+        "data-driven ones); queue(event, **payload) + execute_once()"
     )
 
     _composites = frozenset({"root"}).union(*(shape.composites for shape in SHAPES.values()),

@@ -144,7 +144,8 @@ class StatekeeperAdapter(Adapter):
     """Drives ``statekeeper.Machine`` through ``send``."""
 
     name = "statekeeper"
-    note = "compile_chart() once; Machine(compiled) per instance; m.send(event)"
+    note = ("compile_chart(chart, guards=, functions=) once; Machine(compiled) per instance; "
+            "m.send(event, payload); guards and Assign functions are Python callables by name")
 
     #: Compound/parallel ids of every shape; no shape reuses one of them as a leaf name.
     _composites = frozenset().union(*(shape.composites for shape in SHAPES.values()),

@@ -94,6 +94,7 @@ class _Data:
     """A model whose data are attributes, set from the shape's initial data."""
 
     initial: dict[str, int] = {}
+    state: Any  # set by transitions' add_model
 
     def __init__(self) -> None:
         self.__dict__.update(self.initial)
@@ -101,38 +102,46 @@ class _Data:
     def _active(self, leaf: str) -> bool:
         # transitions has no In(); a condition reads the model's state (a list under parallel
         # states) for the leaf's full name, e.g. "open_payment_paid".
-        return leaf in _flatten(self.state)  # type: ignore[attr-defined]
+        return leaf in _flatten(self.state)
 
 
 class _FlatModel(_Data):
     """guarded_flat: conditions and callbacks receive the payload as keyword arguments."""
 
     initial = dict(DATA_SHAPES["guarded_flat"].data)
+    n: int
+    total: int
+    odds: int
+    resets: int
 
     def fits(self, amount: int, **_: int) -> bool:
-        return bool(self.total + amount <= LIMIT)  # type: ignore[attr-defined]
+        return bool(self.total + amount <= LIMIT)
 
     def small_keep(self, keep: int, **_: int) -> bool:
         return keep < KEEP_EVEN
 
     def added(self, amount: int, **_: int) -> None:
-        self.n += 1  # type: ignore[attr-defined]
-        self.total += amount  # type: ignore[attr-defined]
+        self.n += 1
+        self.total += amount
 
     def on_enter_odd(self, **_: int) -> None:
-        self.odds += 1  # type: ignore[attr-defined]
+        self.odds += 1
 
     def kept(self, keep: int, **_: int) -> None:
         self.total = keep
 
     def on_exit_full(self, **_: int) -> None:
-        self.resets += 1  # type: ignore[attr-defined]
+        self.resets += 1
 
 
 class _CompoundModel(_Data):
     """guarded_compound: ``In(c)`` is a condition reading the model's state."""
 
     initial = dict(DATA_SHAPES["guarded_compound"].data)
+    total: int
+    laps: int
+    deep: int
+    pauses: int
 
     def big_step(self, amount: int, **_: int) -> bool:
         return amount >= 5
@@ -141,34 +150,41 @@ class _CompoundModel(_Data):
         return self._active("work_c")
 
     def heavy(self, **_: int) -> bool:
-        return bool(self.total > PAUSE_AT)  # type: ignore[attr-defined]
+        return bool(self.total > PAUSE_AT)
 
     def stepped(self, amount: int, **_: int) -> None:
-        self.total += amount  # type: ignore[attr-defined]
+        self.total += amount
 
     def lapped(self, **_: int) -> None:
-        self.laps += 1  # type: ignore[attr-defined]
+        self.laps += 1
 
     def deeper(self, **_: int) -> None:
-        self.deep += 1  # type: ignore[attr-defined]
+        self.deep += 1
 
     def zero_total(self, **_: int) -> None:
         self.total = 0
 
     def on_enter_paused(self, **_: int) -> None:
-        self.pauses += 1  # type: ignore[attr-defined]
+        self.pauses += 1
 
 
 class _OrderModel(_Data):
     """order: parallel regions; ``In(paid)``/``In(shipped)`` read the model's state list."""
 
     initial = dict(DATA_SHAPES["order"].data)
+    due: int
+    held: int
+    revenue: int
+    declines: int
+    parcels: int
+    shipments: int
+    orders: int
 
     def positive(self, amount: int, **_: int) -> bool:
         return amount > 0
 
     def covers(self, amount: int, **_: int) -> bool:
-        return bool(amount >= self.due)  # type: ignore[attr-defined]
+        return bool(amount >= self.due)
 
     def light(self, weight: int, **_: int) -> bool:
         return weight <= MAX_WEIGHT
@@ -186,22 +202,22 @@ class _OrderModel(_Data):
         self.held = amount
 
     def declined(self, **_: int) -> None:
-        self.declines += 1  # type: ignore[attr-defined]
+        self.declines += 1
 
     def captured(self, **_: int) -> None:
-        self.revenue += self.due  # type: ignore[attr-defined]
+        self.revenue += self.due
 
     def packed(self, **_: int) -> None:
-        self.parcels += 1  # type: ignore[attr-defined]
+        self.parcels += 1
 
     def on_enter_open(self, **_: int) -> None:
-        self.orders += 1  # type: ignore[attr-defined]
+        self.orders += 1
 
     def on_enter_open_shipping_shipped(self, **_: int) -> None:
-        self.shipments += 1  # type: ignore[attr-defined]
+        self.shipments += 1
 
 
-def _t(trigger: str, source: str, dest: str, **more: str) -> dict[str, str]:
+def _t(trigger: str, source: str, dest: str, **more: Any) -> dict[str, Any]:
     return {"trigger": trigger, "source": source, "dest": dest, **more}
 
 
@@ -268,7 +284,8 @@ class TransitionsAdapter(Adapter):
     name = "transitions"
     note = (
         "one shared (Hierarchical)Machine per shape, add_model(obj) per instance, "
-        "auto_transitions=False; obj.trigger(event)"
+        "auto_transitions=False; obj.trigger(event, **payload); conditions and callbacks are "
+        "model methods; In() is a condition reading the model's state"
     )
 
     def build(self, shape: str) -> Any:

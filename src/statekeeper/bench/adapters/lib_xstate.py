@@ -142,7 +142,9 @@ class XstateAdapter(Adapter):
     """Drives ``xstate_statemachine.SyncInterpreter`` through ``send``."""
 
     name = "xstate-statemachine"
-    note = "create_machine(config) once; SyncInterpreter(machine).start() per instance; send(event)"
+    note = ("create_machine(config, logic=MachineLogic(guards=)) once; "
+            "SyncInterpreter(machine).start() per instance; send(event, **payload); assign() "
+            "updaters; In() is the built-in stateIn guard")
 
     def build(self, shape: str) -> Any:
         from xstate_statemachine import MachineLogic, create_machine
