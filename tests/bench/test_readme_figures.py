@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 
+from statekeeper.bench.report import ALL_SHAPES
+from statekeeper.bench.shapes import SHAPES
+
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -94,34 +97,35 @@ def test_durable_prose_quotes_the_same_run() -> None:
     assert f"{engine['OFF']:,.0f}/s with no fsync" in text
 
 
-def _dispatch_rows() -> list[tuple[str, str, str | None]]:
-    """(README row label, dispatch.json key, shape) for every row of the dispatch table."""
-    shapes = [(f"{shape} (ns/event)", "shapes", shape)
-              for shape in ("flat3", "flat20", "compound", "parallel")]  # fmt: skip
-    return [*shapes, ("create (µs/instance)", "create_us", None),
-            ("memory (bytes/instance)", "bytes_per_instance", None)]
+def _dispatch_rows() -> list[tuple[str, str | None]]:
+    """(README row label, shape or None) for every row of the dispatch table, data-driven first."""
+    shapes = [(f"{shape} (memoised)" if shape in SHAPES else shape, shape) for shape in ALL_SHAPES]
+    return [*shapes, ("create (µs/instance)", None), ("memory (bytes/instance)", None)]
 
 
-@pytest.mark.parametrize(("label", "key", "shape"), _dispatch_rows())
-def test_dispatch_table_matches_benchmarks_dispatch_json(label: str, key: str,
-                                                         shape: str | None) -> None:
+@pytest.mark.parametrize(("label", "shape"), _dispatch_rows())
+def test_dispatch_table_matches_benchmarks_dispatch_json(label: str, shape: str | None) -> None:
+    """The README's table is ``--markdown``'s output for the committed ``dispatch.json``."""
     data = _load("dispatch.json")
     section = _section("In-memory dispatch")
-    header = next(line for line in section.splitlines() if line.startswith("| |"))
+    header = next(line for line in section.splitlines() if line.startswith("| CPU µs per event"))
     libraries = [cell.strip() for cell in header.strip().strip("|").split("|")][1:]
-    by_library = data[key][shape] if shape else data[key]
     cells = _table(section)[label]
-    ours = by_library["statekeeper"]
+    if shape is None:
+        key = "create_us" if label.startswith("create") else "bytes_per_instance"
+        for library, cell in zip(libraries, cells, strict=True):
+            _assert_figure(cell, data[key][library], f"{label} {library}")
+        return
+    row = data["shapes"][shape]
     for library, cell in zip(libraries, cells, strict=True):
         if cell == "n/a":
-            assert library not in by_library, f"{label}: {library} measured but shown n/a"
+            assert row["not_measured"][library].startswith("n/a"), f"{label}: {library}"
             continue
-        match = re.fullmatch(r"\**([\d.,]+)\**(?: \(([\d.,]+)x\))?", cell)
+        match = re.fullmatch(r"\**([\d.,]+) \(([\d.,]+)x\)\**", cell)
         assert match, f"{label}: cannot read {cell!r}"
-        _assert_figure(match[1], by_library[library], f"{label} {library}")
-        if match[2]:
-            _assert_figure(match[2], by_library[library] / ours, f"{label} {library} ratio",
-                           slack=2.0)
+        _assert_figure(match[1], row["cpu_us_per_event"][library], f"{label} {library}")
+        _assert_figure(match[2], row["cpu_ratio_to_fastest_peer"][library],
+                       f"{label} {library} ratio", slack=2.0)
 
 
 def test_wide_table_matches_benchmarks_wide_json() -> None:

@@ -13,9 +13,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from .adapters.base import Adapter
+from .data_shapes import DATA_SHAPES, Send
 from .shapes import SHAPES
 
-__all__ = ["Trace", "check_agreement", "first_difference", "reference_trace", "trace"]
+__all__ = [
+    "Final",
+    "Trace",
+    "check_agreement",
+    "check_data_agreement",
+    "final_of",
+    "final_problem",
+    "first_difference",
+    "reference_trace",
+    "trace",
+]
+
+#: What an instance ended in: its active leaves and (for data-driven shapes) its data.
+Final = tuple[frozenset[str], dict[str, int]]
 
 Trace = list[frozenset[str]]
 
@@ -77,3 +91,49 @@ def check_agreement(
         if problem is not None:
             return got, f"disagrees with {baseline_name} {problem}"
     return got, None
+
+
+def final_of(adapter: Adapter, shape: str, instance: Any) -> Final:
+    """Return the leaves and, for a data-driven ``shape``, the data of ``instance``."""
+    leaves = adapter.leaves(instance)
+    model = DATA_SHAPES.get(shape)
+    return leaves, ({} if model is None else adapter.data(instance, list(model.data)))
+
+
+def final_problem(expected: Final, got: Final) -> str | None:
+    """Return ``None`` if ``got`` is ``expected``, else what differs, state and data."""
+    if got == expected:
+        return None
+    parts = []
+    if got[0] != expected[0]:
+        parts.append(f"state {sorted(got[0])}, expected {sorted(expected[0])}")
+    wrong = {key: (got[1].get(key), want) for key, want in expected[1].items()
+             if got[1].get(key) != want}  # fmt: skip
+    if wrong:
+        parts.append("data " + ", ".join(f"{k}={have!r} (expected {want!r})"
+                                         for k, (have, want) in wrong.items()))  # fmt: skip
+    return "; ".join(parts)
+
+
+def check_data_agreement(adapter: Adapter, shape: str, factory: Any,
+                         stream: Sequence[Send]) -> str | None:
+    """Run a data-driven ``stream`` and compare leaves and data with the model after each event.
+
+    Returns:
+        ``None`` if the library agrees throughout, else the first difference.
+
+    """
+    model = DATA_SHAPES[shape]
+    instance = adapter.new_instance(factory)
+    send = adapter.bind_data(instance)
+    expected: Final = (model.initial, dict(model.data))
+    problem = final_problem(expected, final_of(adapter, shape, instance))
+    if problem is not None:
+        return f"disagrees with the reference model initially: {problem}"
+    for i, (event, payload) in enumerate(stream, 1):
+        send(event, payload)
+        expected = model.step(expected[0], expected[1], event, payload)
+        problem = final_problem(expected, final_of(adapter, shape, instance))
+        if problem is not None:
+            return f"disagrees with the reference model after event #{i} {event}{payload}: {problem}"
+    return None

@@ -1,35 +1,50 @@
 """``python -m statekeeper.bench dispatch``: in-process dispatch speed against peer libraries.
 
-Every installed library builds the same four machines (see :mod:`.shapes`) with its own API,
-proves it computes the same states as statekeeper on the same event stream, and only then is
-timed: ns per event for each shape, microseconds to create a flat3 instance and bytes per live
-flat3 instance.  The result is a table with peer/statekeeper ratios, a verdict on statekeeper's
-targets and, with ``--json``, a file other tools (CI, docs) can read.
+Every installed library builds the same machines with its own API: three data-driven shapes
+(guards over data and payloads, assigns, entry and exit actions; flat, compound with ``In()``
+and an order lifecycle with parallel regions; see :mod:`.data_shapes`) and four static shapes
+(no behaviour at all, which statekeeper memoises; see :mod:`.shapes`).  Each library is first
+checked event by event against a reference model (state and data), then timed: every
+(library, shape) cell runs its stream on a fresh instance once per round, the rounds run every
+cell in turn, and the median CPU and wall time per event are reported with ratios to the
+fastest peer.  After every timed run the instance's final state and data are checked again; a
+mismatch anywhere fails the run (exit status 1, no JSON written).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
-from dataclasses import dataclass, replace
+import time
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from ._console import describe, progress_printer
 from .adapters import LIBRARIES, Adapter, load_adapters
-from .agreement import Trace, check_agreement, reference_trace
-from .report import BASELINE, Results, format_table, verdict, write_json
-from .shapes import SHAPE_NAMES, SHAPES
-from .timing import measure_bytes, time_create, time_dispatch
+from .agreement import Final, check_agreement, check_data_agreement, reference_trace
+from .data_shapes import DATA_SHAPES, reference_run
+from .report import (
+    ALL_SHAPES,
+    Results,
+    format_markdown,
+    format_table,
+    verdict,
+    write_json,
+)
+from .shapes import SHAPES
+from .timing import Cell, FinalMismatch, measure_bytes, per_event_us, time_create, time_interleaved
 
 __all__ = ["DESCRIPTION", "Settings", "add_arguments", "main", "run", "run_benchmark"]
 
 DESCRIPTION = (
-    "Compare in-process event dispatch with peer Python statechart libraries. Each installed "
-    "library builds the same four machines (flat3, flat20, compound, parallel) with its own API "
-    "and must reach the same states as statekeeper on the same event stream before it is timed "
-    "(ns per event), then flat3 instance creation (us) and size (bytes) are measured. "
-    "Progress goes to stderr; the table to stdout."
+    "Compare in-process event dispatch with peer Python statechart libraries on three "
+    "data-driven shapes (guards, assigns, entry/exit actions; flat, compound with In(), "
+    "parallel order lifecycle) and four static ones (memoised by statekeeper). Every library "
+    "is checked against a reference model (final state and data) before and after it is timed; "
+    "libraries run interleaved and the median CPU and wall time per event are reported, with "
+    "ratios to the fastest peer. Progress goes to stderr; the tables to stdout."
 )
 
 
@@ -37,90 +52,102 @@ DESCRIPTION = (
 class Settings:
     """How much work one run does; ``--quick`` picks small values for smoke tests.
 
-    ``create_batch`` is kept small because transitions' ``add_model`` scans the machine's model
-    list, so a big batch would time that scan rather than creating one instance.
+    Each cell's stream is long enough for about ``target_s`` of CPU per repetition (estimated
+    from the check run), between ``min_events`` and ``max_events``; slow peers get shorter
+    streams, so a full run stays within minutes.  ``create_batch`` is kept small because
+    transitions' ``add_model`` scans the machine's model list.
     """
 
-    events: int = 10_000
-    repeats: int = 5
-    check_events: int = 2_000
+    repeats: int = 7
+    target_s: float = 0.15
+    min_events: int = 200
+    max_events: int = 50_000
+    check_events: int = 400
     create_batch: int = 200
     create_repeats: int = 15
     instances: int = 10_000
-    budget_s: float = 5.0
+    budget_s: float = 3.0
 
     @classmethod
     def quick(cls) -> Settings:
         """Return settings for a low-repeat run: seconds, not minutes (numbers are rougher)."""
-        return cls(events=1_000, repeats=2, check_events=200, create_batch=100,
-                   create_repeats=3, instances=1_000, budget_s=1.0)  # fmt: skip
+        return cls(repeats=2, target_s=0.01, min_events=50, max_events=1_000, check_events=100,
+                   create_batch=50, create_repeats=2, instances=500, budget_s=0.5)  # fmt: skip
 
 
 _progress = progress_printer("dispatch")
-_error = describe
 
 
-def _bench_library(
-    adapter: Adapter,
-    settings: Settings,
-    results: Results,
-    baselines: dict[str, Trace],
-) -> None:
-    """Check and time one library on every shape, then its flat3 create cost and size."""
+def _stream(shape: str, n: int) -> list[Any]:
+    return DATA_SHAPES[shape].stream(n) if shape in DATA_SHAPES else SHAPES[shape].stream(n)
+
+
+def _expected(shape: str, stream: list[Any]) -> Final:
+    if shape in DATA_SHAPES:
+        return reference_run(DATA_SHAPES[shape], stream)
+    return reference_trace(shape, stream)[-1], {}
+
+
+def _check(adapter: Adapter, shape: str, factory: Any, stream: list[Any]) -> str | None:
+    if shape in DATA_SHAPES:
+        return check_data_agreement(adapter, shape, factory, stream)
+    return check_agreement(adapter, shape, factory, stream)[1]
+
+
+def _plan_cell(adapter: Adapter, shape: str, settings: Settings, results: Results) -> Cell | None:
+    """Build and check one library on one shape; size its stream from the check's speed."""
     lib = adapter.name
-    flat3_factory: Any = None
-    for shape in SHAPE_NAMES:
-        cells = results.cells[shape]
-        if shape not in adapter.shapes:
-            cells[lib] = "n/a"
-            continue
-        stream = SHAPES[shape].stream(settings.events)
-        check = stream[: settings.check_events]
-        try:
-            factory = adapter.build(shape)
-            _progress(f"{lib}: {shape}: checking states on {len(check):,} events")
-            got, problem = check_agreement(adapter, shape, factory, check, baselines.get(shape))
-        except Exception as exc:  # noqa: BLE001 -- a broken peer must not stop the run
-            cells[lib] = "error"
-            results.notes.append(f"{lib} {shape}: {_error(exc)}")
-            _progress(f"{lib}: {shape}: error: {_error(exc)}")
-            continue
-        if problem is not None:
-            cells[lib] = "mismatch"
-            results.notes.append(f"{lib} {shape}: mismatch, not timed: {problem}")
-            _progress(f"{lib}: {shape}: MISMATCH: {problem}")
-            continue
-        if lib == BASELINE:
-            baselines[shape] = got
-        if shape == "flat3":
-            flat3_factory = factory
-        _progress(f"{lib}: {shape}: timing {len(stream):,} events x {settings.repeats}")
-        try:
-            final = reference_trace(shape, stream)[-1]
-            ns = time_dispatch(adapter, factory, stream, settings.repeats,
-                               budget_s=settings.budget_s, final=final)  # fmt: skip
-        except Exception as exc:  # noqa: BLE001 -- reported as an "error" cell
-            cells[lib] = "error"
-            results.notes.append(f"{lib} {shape} timing: {_error(exc)}")
-            _progress(f"{lib}: {shape}: error while timing: {_error(exc)}")
-            continue
-        cells[lib] = ns
-        _progress(f"{lib}: {shape}: {ns:,.0f} ns/event")
-    if flat3_factory is None:
-        for row in ("create_us", "bytes_per_instance"):
-            results.cells[row][lib] = results.cells["flat3"].get(lib, "error")
-        return
-    _progress(f"{lib}: create: {settings.create_batch:,} instances x {settings.create_repeats}")
+    if shape not in adapter.shapes:
+        results.mark(shape, lib, "n/a", adapter.cannot.get(shape, "cannot express this shape"))
+        return None
+    check = _stream(shape, settings.check_events)
     try:
-        results.cells["create_us"][lib] = time_create(
-            adapter, flat3_factory, settings.create_batch, settings.create_repeats,
-            budget_s=settings.budget_s)  # fmt: skip
-        _progress(f"{lib}: memory: {settings.instances:,} live instances")
-        results.cells["bytes_per_instance"][lib] = measure_bytes(adapter, flat3_factory, settings.instances)
-    except Exception as exc:  # noqa: BLE001 -- reported as "error" cells
-        for row in ("create_us", "bytes_per_instance"):
-            results.cells[row].setdefault(lib, "error")
-        results.notes.append(f"{lib} create/memory: {_error(exc)}")
+        factory = adapter.build(shape)
+        started = time.thread_time()
+        problem = _check(adapter, shape, factory, check)
+        spent = time.thread_time() - started
+    except Exception as exc:  # noqa: BLE001 -- a broken peer is reported, not fatal
+        results.mark(shape, lib, "error", describe(exc))
+        _progress(f"{lib}: {shape}: error: {describe(exc)}")
+        return None
+    if problem is not None:
+        results.mark(shape, lib, "mismatch", problem)
+        results.mismatches.append(f"{lib} {shape}: {problem}")
+        _progress(f"{lib}: {shape}: MISMATCH: {problem}")
+        return None
+    per_event = max(spent / len(check), 1e-9)
+    n = int(min(settings.max_events, max(settings.min_events, settings.target_s / per_event)))
+    stream = _stream(shape, n)
+    _progress(f"{lib}: {shape}: agrees with the model; {n:,} events per repetition")
+    return Cell(lib, shape, adapter, factory, stream, _expected(shape, stream))
+
+
+def _create_and_memory(adapter: Adapter, settings: Settings, results: Results) -> None:
+    lib = adapter.name
+    try:
+        factory = adapter.build("flat3")
+        results.create_us[lib] = time_create(adapter, factory, settings.create_batch,
+                                             settings.create_repeats, budget_s=settings.budget_s)
+        results.bytes_per_instance[lib] = measure_bytes(adapter, factory, settings.instances)
+    except Exception as exc:  # noqa: BLE001 -- reported as a note
+        results.notes.append(f"{lib} create/memory: {describe(exc)}")
+
+
+def _machine() -> dict[str, Any]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)  # fmt: skip
+    except OSError:
+        pass
+    return {
+        "python": f"{platform.python_version()} ({platform.python_implementation()})",
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def run_benchmark(settings: Settings, only: tuple[str, ...] | None = None) -> Results:
@@ -128,31 +155,51 @@ def run_benchmark(settings: Settings, only: tuple[str, ...] | None = None) -> Re
     adapters, skipped = load_adapters(only)
     results = Results(libraries=[adapter.name for adapter in adapters])
     results.versions = {adapter.name: adapter.version() for adapter in adapters}
+    results.machine = _machine()
+    results.settings = asdict(settings)
     results.header = (
-        f"statekeeper dispatch benchmark: Python {platform.python_version()} "
-        f"({platform.python_implementation()}), {settings.events:,} events per shape, "
-        f"best of <={settings.repeats} repeats, gc paused while timing; create and memory "
-        f"use flat3 ({settings.instances:,} live instances for memory)"
+        f"statekeeper dispatch benchmark: Python {platform.python_version()}, "
+        f"{results.machine['cpus']} CPUs, load {results.machine['load_average_at_start'][0]} "
+        f"at start; median of {settings.repeats} interleaved repetitions per cell, gc paused"
     )
-    baselines: dict[str, Trace] = {}
+    cells = [cell for shape in ALL_SHAPES for adapter in adapters
+             if (cell := _plan_cell(adapter, shape, settings, results)) is not None]  # fmt: skip
+    try:
+        time_interleaved(cells, settings.repeats, _progress)
+    except FinalMismatch as exc:
+        results.mismatches.append(str(exc))
+        _progress(f"MISMATCH: {exc}")
+        return results
+    for cell in cells:
+        n = len(cell.stream)
+        results.events.setdefault(cell.shape, {})[cell.library] = n
+        results.cpu_us.setdefault(cell.shape, {})[cell.library] = per_event_us(cell.cpu_ns, n)
+        results.wall_us.setdefault(cell.shape, {})[cell.library] = per_event_us(cell.wall_ns, n)
     for adapter in adapters:
-        _bench_library(adapter, settings, results, baselines)
+        _progress(f"{adapter.name}: create and memory (flat3)")
+        _create_and_memory(adapter, settings, results)
     results.notes.extend(f"{lib}: skipped, {why}" for lib, why in skipped.items())
     results.notes.extend(f"{a.name}: {a.note}" for a in adapters if a.note)
+    for shape in ALL_SHAPES:
+        for lib, why in results.why.get(shape, {}).items():
+            if results.status[shape][lib] == "n/a":
+                results.notes.append(f"{lib} {shape}: n/a, {why}")
     return results
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``dispatch`` subcommand's options to ``parser``."""
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
+    parser.add_argument("--markdown", metavar="FILE", help="also write the README's table to FILE")
     parser.add_argument(
         "--quick", action="store_true", help="fast low-repeat run (smoke tests); numbers are rough"
     )
     parser.add_argument(
         "--only", metavar="LIB[,LIB]", help=f"run only these libraries (of: {', '.join(LIBRARIES)})"
     )
-    parser.add_argument("--events", type=int, metavar="N", help="events per shape stream")
-    parser.add_argument("--repeats", type=int, metavar="N", help="timed repeats per shape")
+    parser.add_argument("--max-events", type=int, metavar="N",
+                        help="longest stream per repetition")  # fmt: skip
+    parser.add_argument("--repeats", type=int, metavar="N", help="interleaved repetitions")
     parser.add_argument("--instances", type=int, metavar="N",
                         help="live instances for the memory measurement")  # fmt: skip
 
@@ -162,14 +209,16 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.quick() if args.quick else Settings()
     overrides = {
         key: value
-        for key, value in (("events", args.events), ("repeats", args.repeats),
+        for key, value in (("max_events", args.max_events), ("repeats", args.repeats),
                            ("instances", args.instances))
         if value is not None
     }  # fmt: skip
     if any(value < 1 for value in overrides.values()):
-        print("--events, --repeats and --instances must be at least 1", file=sys.stderr)
+        print("--max-events, --repeats and --instances must be at least 1", file=sys.stderr)
         return 2
     settings = replace(settings, **overrides)
+    if settings.max_events < settings.min_events:
+        settings = replace(settings, min_events=settings.max_events)
     only = tuple(lib.strip() for lib in args.only.split(",") if lib.strip()) if args.only else None
     try:
         results = run_benchmark(settings, only)
@@ -177,14 +226,20 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     print(format_table(results))
-    for line in verdict(results):
-        print(line)
+    print("\n".join(verdict(results)))
     if results.notes:
         print("notes:")
-        for note in results.notes:
-            print(f"  - {note}")
+        print("\n".join(f"  - {note}" for note in results.notes))
+    if results.mismatches:
+        print("MISMATCH: a library disagrees with the reference model; no results written:",
+              file=sys.stderr)  # fmt: skip
+        print("\n".join(f"  - {m}" for m in results.mismatches), file=sys.stderr)
+        return 1
     if args.json:
         write_json(results, args.json)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as out:
+            out.write(format_markdown(results) + "\n")
     return 0
 
 

@@ -1,24 +1,40 @@
-"""Measurements: ns per event, microseconds per new instance and bytes per live instance.
+"""Measurements: time per event, microseconds per new instance and bytes per live instance.
 
-All three follow the same rules for every library so the ratios mean something: the code under
-test is warmed up first, the garbage collector is paused while the clock runs (a collection
-landing in one library's run and not another's would be noise, not a property of the library)
-and restored afterwards, each repeat starts from a fresh instance, and the best repeat is
-reported (the run least disturbed by the rest of the machine).
+The same rules hold for every library so the ratios mean something: the code under test is
+warmed up first (by the agreement check), the garbage collector is paused while the clock runs
+(a collection landing in one library's run and not another's would be noise, not a property of
+the library) and restored afterwards, and each repetition starts from a fresh instance.
+Dispatch is timed as CPU time of the running thread beside wall time, over repetitions that
+run every library in turn (round-robin), and the median is reported: on a shared machine a
+burst of load then lands on every library's samples alike instead of on one library's run.
 """
 
 from __future__ import annotations
 
 import gc
+import statistics
 import time
 import tracemalloc
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from .adapters.base import Adapter
+from .agreement import Final, final_of, final_problem
+from .data_shapes import DATA_SHAPES
 
-__all__ = ["gc_paused", "measure_bytes", "percentile", "time_create", "time_dispatch"]
+__all__ = [
+    "Cell",
+    "FinalMismatch",
+    "gc_paused",
+    "measure_bytes",
+    "per_event_us",
+    "percentile",
+    "time_create",
+    "time_interleaved",
+    "time_once",
+]
 
 
 @contextmanager
@@ -34,45 +50,76 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def time_dispatch(
-    adapter: Adapter,
-    factory: Any,
-    events: Sequence[str],
-    repeats: int,
-    *,
-    warmup: int = 1000,
-    min_repeats: int = 2,
-    budget_s: float = 5.0,
-    final: frozenset[str] | None = None,
-) -> float:
-    """Best-of-``repeats`` nanoseconds per event for running ``events`` through a new instance.
+@dataclass
+class Cell:
+    """One library on one shape: what to run, what it must end in, and the samples taken.
 
-    Stops after ``min_repeats`` once the repeats have taken ``budget_s`` seconds, so the slow
-    libraries do not make a full run take many minutes; fast ones always get every repeat.
-    With ``final``, each timed instance must end in those leaves, which proves the timed loop
-    really processed the whole stream (and did not, say, only queue it).
+    ``run`` sends the whole ``stream`` to a new instance (the adapter's timed loop for static
+    or data-driven streams); ``expected`` is the reference model's final leaves and data for
+    that stream, checked after every timed repetition.
+    """
+
+    library: str
+    shape: str
+    adapter: Adapter
+    factory: Any
+    stream: Sequence[Any]
+    expected: Final
+    wall_ns: list[int] = field(default_factory=list)
+    cpu_ns: list[int] = field(default_factory=list)
+
+    def run(self, instance: Any) -> None:
+        """Send the stream: by name for static shapes, with payloads for data-driven ones."""
+        if self.shape in DATA_SHAPES:
+            self.adapter.run_data(instance, self.stream)
+        else:
+            self.adapter.run(instance, self.stream)
+
+
+class FinalMismatch(RuntimeError):
+    """A timed instance did not end in the reference model's state and data."""
+
+
+def time_once(cell: Cell) -> None:
+    """Time one repetition of ``cell`` (wall and CPU of this thread) and check where it ended.
+
+    The instance is made before the clocks start; the collector is paused while they run.
 
     Raises:
-        RuntimeError: a timed instance did not end in ``final``.
+        FinalMismatch: the instance's final state or data differ from the reference model's.
 
     """
-    adapter.run(adapter.new_instance(factory), events[:warmup])
-    best = float("inf")
-    spent = 0
-    clock = time.perf_counter_ns
-    for i in range(max(repeats, 1)):
-        instance = adapter.new_instance(factory)
-        with gc_paused():
-            start = clock()
-            adapter.run(instance, events)
-            elapsed = clock() - start
-        if final is not None and (leaves := adapter.leaves(instance)) != final:
-            raise RuntimeError(f"timed run ended in {sorted(leaves)}, expected {sorted(final)}")
-        best = min(best, elapsed)
-        spent += elapsed
-        if i + 1 >= min_repeats and spent > budget_s * 1e9:
-            break
-    return best / len(events)
+    instance = cell.adapter.new_instance(cell.factory)
+    wall, cpu = time.perf_counter_ns, time.thread_time_ns
+    with gc_paused():
+        wall0, cpu0 = wall(), cpu()
+        cell.run(instance)
+        cpu1, wall1 = cpu(), wall()
+    problem = final_problem(cell.expected, final_of(cell.adapter, cell.shape, instance))
+    if problem is not None:
+        raise FinalMismatch(f"{cell.library} {cell.shape}: timed run ended wrong: {problem}")
+    cell.wall_ns.append(wall1 - wall0)
+    cell.cpu_ns.append(cpu1 - cpu0)
+
+
+def time_interleaved(cells: Sequence[Cell], repeats: int,
+                     progress: Callable[[str], None] | None = None) -> None:
+    """Time every cell ``repeats`` times, round-robin, so machine noise hits all alike.
+
+    Each round runs every cell once; the order rotates by one cell each round so no library
+    always runs right after the same neighbour.
+    """
+    for round_no in range(repeats):
+        if progress is not None:
+            progress(f"round {round_no + 1}/{repeats}: {len(cells)} cells")
+        shift = round_no % max(len(cells), 1)
+        for cell in [*cells[shift:], *cells[:shift]]:
+            time_once(cell)
+
+
+def per_event_us(samples: Sequence[int], events: int) -> float:
+    """The median of ``samples`` (ns for the whole stream) in microseconds per event."""
+    return statistics.median(samples) / events / 1000.0
 
 
 def time_create(

@@ -15,6 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
+from ..data_shapes import DATA_SHAPE_NAMES, Payload, Send
 from ..shapes import SHAPE_NAMES
 
 __all__ = ["Adapter"]
@@ -24,11 +25,16 @@ class Adapter(ABC):
     """One library under test.
 
     Subclasses set ``name`` (the PyPI distribution name, used as the column and JSON key) and
-    ``shapes`` (the shapes the library can express; the rest are reported as "n/a").
+    ``shapes`` (the shapes the library can express; the rest are reported as "n/a", with the
+    reason given in ``cannot``).  Static shapes are driven by event name (:meth:`bind`);
+    data-driven shapes (:mod:`..data_shapes`) by name and payload (:meth:`bind_data`), and
+    their final data is read back with :meth:`data`.
     """
 
     name: ClassVar[str]
-    shapes: ClassVar[tuple[str, ...]] = SHAPE_NAMES
+    shapes: ClassVar[tuple[str, ...]] = (*DATA_SHAPE_NAMES, *SHAPE_NAMES)
+    #: shape -> why this library cannot express it (shown beside "n/a").
+    cannot: ClassVar[dict[str, str]] = {}
     #: A short remark on how the library is driven, printed under the table.
     note: ClassVar[str] = ""
 
@@ -64,6 +70,20 @@ class Adapter(ABC):
         send = self.bind(instance)
         for event in events:
             send(event)
+
+    def bind_data(self, instance: Any) -> Callable[[str, Payload], object]:
+        """Return the normal way to send one event with its payload to ``instance``, pre-bound."""
+        raise NotImplementedError(f"{self.name} has no data-driven shapes")
+
+    def run_data(self, instance: Any, stream: Sequence[Send]) -> None:
+        """Send every event of a data-driven ``stream`` with its payload: the timed loop."""
+        send = self.bind_data(instance)
+        for event, payload in stream:
+            send(event, payload)
+
+    def data(self, instance: Any, keys: Sequence[str]) -> dict[str, int]:
+        """Return the instance's data items named ``keys`` (for the check against the model)."""
+        raise NotImplementedError(f"{self.name} has no data-driven shapes")
 
     @abstractmethod
     def leaves(self, instance: Any) -> frozenset[str]:

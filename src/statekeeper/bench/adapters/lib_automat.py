@@ -1,7 +1,8 @@
 """automat: typed flat machines from ``TypeMachineBuilder``; inputs are method calls.
 
-automat models inputs as the methods of a ``Protocol`` and has no hierarchy, so it expresses
-only the flat shapes (compound and parallel are reported as "n/a").  A machine class is built
+automat models inputs as the methods of a ``Protocol`` and has no hierarchy and no guards (an
+input's next state depends only on the current state), so it expresses only the flat static
+shapes; the others are reported as "n/a" with that reason.  A machine class is built
 once; an instance is ``Machine(core)``.  Events arrive by name in the benchmark, so an
 instance's input methods are looked up once into a dict and each event is one dict lookup and
 one call, the closest automat gets to a by-name ``send``.  automat exposes no public "current
@@ -65,6 +66,13 @@ class AutomatAdapter(Adapter):
 
     name = "automat"
     shapes = ("flat3", "flat20")
+    cannot = {
+        "guarded_flat": "no guards: an input's next state depends only on the current state",
+        "guarded_compound": "no guards and no hierarchy (compound states, In())",
+        "order": "no guards and no parallel regions",
+        "compound": "no hierarchy (compound states)",
+        "parallel": "no parallel regions",
+    }
     note = "TypeMachineBuilder; Machine(Core()) per instance; input methods via a per-instance dict"
 
     def __init__(self) -> None:

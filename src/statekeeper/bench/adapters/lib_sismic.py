@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..data_shapes import DATA_SHAPES, KEEP_EVEN, LIMIT, MAX_WEIGHT, PAUSE_AT, Payload
 from ..shapes import FLAT20_MOVES, FLAT20_SIZE, SHAPES
 from .base import Adapter
 
@@ -61,23 +62,112 @@ def _statechart(shape: str) -> Any:
     return chart
 
 
+def _data_statechart(shape: str) -> Any:
+    """The data-driven charts, with guards and actions as Python code, as sismic writes them.
+
+    A fallback transition (taken when the guarded one before it is not) has the lower
+    priority, since sismic refuses two enabled transitions of equal priority from one state;
+    ``In(x)`` is sismic's ``active('x')``.  Payloads are the event's attributes.
+    """
+    from sismic.model import (
+        BasicState,
+        CompoundState,
+        OrthogonalState,
+        Statechart,
+        Transition,
+    )
+
+    chart = Statechart(shape)
+    high = Transition.HIGH_PRIORITY
+
+    def states(parent: str | None, *children: Any) -> None:
+        for child in children:
+            chart.add_state(child, parent)
+
+    def move(*args: Any, **kwargs: Any) -> None:
+        chart.add_transition(Transition(*args, **kwargs))
+
+    if shape == "guarded_flat":
+        states(None, CompoundState("root", initial="even"))
+        states("root", BasicState("even"), BasicState("odd", on_entry="odds += 1"),
+               BasicState("full", on_exit="resets += 1"))
+        for src, dst in (("even", "odd"), ("odd", "even")):
+            move(src, dst, "add", guard=f"total + event.amount <= {LIMIT}",
+                 action="n += 1\ntotal += event.amount", priority=high)
+            move(src, "full", "add")
+        move("full", "even", "reset", guard=f"event.keep < {KEEP_EVEN}",
+             action="total = event.keep", priority=high)
+        move("full", "odd", "reset", action="total = event.keep")
+    elif shape == "guarded_compound":
+        states(None, CompoundState("root", initial="work"))
+        states("root", CompoundState("work", initial="a"),
+               BasicState("paused", on_entry="pauses += 1"))
+        states("work", BasicState("a"), BasicState("b"), BasicState("c"))
+        step = "total += event.amount"
+        move("a", "b", "step", action=step)
+        move("b", "c", "step", guard="event.amount >= 5", action=step, priority=high)
+        move("b", "a", "step", action=step)
+        move("c", "a", "step", action=step + "\nlaps += 1")
+        move("work", "paused", "pause", guard="active('c')", action="deep += 1", priority=high)
+        move("work", "paused", "pause", guard=f"total > {PAUSE_AT}", action="total = 0")
+        move("paused", "work", "resume")
+    elif shape == "order":
+        states(None, CompoundState("root", initial="idle"))
+        states("root", BasicState("idle"), OrthogonalState("open", on_entry="orders += 1"))
+        states("open", CompoundState("payment", initial="unpaid"),
+               CompoundState("shipping", initial="waiting"))
+        states("payment", BasicState("unpaid"), BasicState("authorized"),
+               BasicState("declined"), BasicState("paid"))
+        states("shipping", BasicState("waiting"), BasicState("packed"),
+               BasicState("shipped", on_entry="shipments += 1"))
+        move("idle", "open", "place", guard="event.amount > 0", action="due = event.amount")
+        move("unpaid", "authorized", "authorize", guard="event.amount >= due",
+             action="held = event.amount", priority=high)
+        move("unpaid", "declined", "authorize", action="declines += 1")
+        move("declined", "unpaid", "retry")
+        move("authorized", "paid", "capture", action="revenue += due")
+        move("waiting", "packed", "pack", guard="active('paid')", action="parcels += 1")
+        move("packed", "shipped", "ship", guard=f"event.weight <= {MAX_WEIGHT}")
+        move("open", "idle", "close", guard="active('shipped')")
+    else:  # pragma: no cover
+        raise ValueError(shape)
+    chart.validate()
+    return chart
+
+
 class SismicAdapter(Adapter):
     """Drives ``sismic.interpreter.Interpreter`` with ``queue`` + ``execute_once``."""
 
     name = "sismic"
     note = (
-        "Statechart once; Interpreter(chart, evaluator_klass=DummyEvaluator) + "
-        "execute_once() per instance; queue(event) + execute_once()"
+        "Statechart once; Interpreter(chart) + execute_once() per instance (DummyEvaluator for "
+        "the static shapes, the default PythonEvaluator with code guards and actions for the "
+        "data-driven ones); queue(event, **payload) + execute_once()"
     )
 
-    _composites = frozenset({"root"}).union(*(shape.composites for shape in SHAPES.values()))
+    _composites = frozenset({"root"}).union(*(shape.composites for shape in SHAPES.values()),
+                                            *(shape.composites for shape in DATA_SHAPES.values()))
 
     def build(self, shape: str) -> Any:
+        if shape in DATA_SHAPES:
+            return _data_statechart(shape)
         return _statechart(shape)
 
     def creator(self, factory: Any) -> Callable[[], Any]:
-        from sismic.code import DummyEvaluator
+        from sismic.code import DummyEvaluator, PythonEvaluator
         from sismic.interpreter import Interpreter
+
+        data = DATA_SHAPES.get(factory.name)
+        if data is not None:
+            initial = dict(data.data)
+
+            def create_with_data() -> Any:
+                interpreter = Interpreter(factory, evaluator_klass=PythonEvaluator,
+                                          initial_context=initial)
+                interpreter.execute_once()
+                return interpreter
+
+            return create_with_data
 
         def create() -> Any:
             interpreter = Interpreter(factory, evaluator_klass=DummyEvaluator)
@@ -103,6 +193,27 @@ class SismicAdapter(Adapter):
         for event in events:
             queue(event)
             execute_once()
+
+    def bind_data(self, instance: Any) -> Callable[[str, Payload], object]:
+        queue = instance.queue
+        execute_once = instance.execute_once
+
+        def send(event: str, payload: Payload) -> object:
+            queue(event, **payload)
+            return execute_once()
+
+        return send
+
+    def run_data(self, instance: Any, stream: Sequence[tuple[str, Payload]]) -> None:
+        queue = instance.queue
+        execute_once = instance.execute_once
+        for event, payload in stream:
+            queue(event, **payload)
+            execute_once()
+
+    def data(self, instance: Any, keys: Sequence[str]) -> dict[str, int]:
+        context = instance.context
+        return {key: context[key] for key in keys}
 
     def leaves(self, instance: Any) -> frozenset[str]:
         return frozenset(instance.configuration) - self._composites
