@@ -72,8 +72,9 @@ def test_a_timer_that_commits_while_a_scan_reads_is_not_handed_over_again(
     timers._in_flight.add(key)  # an earlier scan handed it over; it has not committed yet
     read = client.store.due_timers
 
-    def read_then_commit(now: float, *, limit: int = 1000) -> list[TimerRecord]:
-        rows = read(now, limit=limit)  # still holds the row
+    def read_then_commit(now: float, *, limit: int = 1000,
+                         charts: list[str] | None = None) -> list[TimerRecord]:
+        rows = read(now, limit=limit, charts=charts)  # still holds the row
         client.engine.submit(timers.request(row, now)).result()  # the earlier fire commits
         timers._settled(key, row.due)  # as its answer does, in the engine's thread
         return rows

@@ -8,6 +8,7 @@ from contract_integrity import IntegrityStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_timers import TimerStoreContract
 
 
 class TestStoreContract(StoreContract):
@@ -32,3 +33,7 @@ class TestQueryStoreContract(QueryStoreContract):
 
 class TestIntegrityStoreContract(IntegrityStoreContract):
     """Integrity checks and corrupted rows, once per backend."""
+
+
+class TestTimerStoreContract(TimerStoreContract):
+    """Timers of the charts a process serves, once per backend."""

@@ -7,6 +7,10 @@ timers as one may), but not before the timers handed over have committed: a scan
 are in flight would read their rows again for nothing, and waiting for them gathers what
 fell due meanwhile into the next scan, as group commit gathers a step's callers.
 
+Why a scan reads only the timers of the charts this process registered: it could not fire the
+others (their chart is unknown here), and a read that returned them would return them again on
+every scan, ahead of the timers it can fire.
+
 Why the scan keeps what is in flight: a timer's row stays in the store until the commit that
 fires it, so a scan can read a timer the engine is already firing.  Handing it over again
 would only be planned, lose its commit and be settled as a duplicate.
@@ -58,6 +62,17 @@ class TimerScan:
         # bad row does not write a warning on every poll all day
         self._reported: set[_Key] = set()
 
+    def charts(self) -> list[str]:
+        """The charts whose timers this process fires: those registered with its engine.
+
+        The leader scans for every process, but can only fire the timers of charts it
+        knows; the others are left for no one, so every process that may lead must register
+        every chart that has timers (``docs/scale-out.md``).  Asking the store for these
+        charts only keeps timers of an unknown chart from filling every scan's ``limit``
+        (the scan would then look again at once, forever, and fire nothing else).
+        """
+        return self.engine.registry.names()
+
     def not_fired(self, key: _Key, error: BaseException) -> None:
         """Log a timer that could not fire (its row stays; a later scan retries it)."""
         with self._lock:
@@ -77,7 +92,7 @@ class TimerScan:
         with self._lock:
             self._settled_in_scan = settled
         try:
-            due = self.store.due_timers(now, limit=self.limit)
+            due = self.store.due_timers(now, limit=self.limit, charts=self.charts())
             next_due = self.store.next_timer_due(after=now)
         finally:
             with self._lock:

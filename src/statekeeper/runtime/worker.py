@@ -227,7 +227,8 @@ class Worker:
         """
         handled = 0
         now = self.clock.now()
-        for timer in self.store.due_timers(now, limit=self.timers.limit):
+        for timer in self.store.due_timers(now, limit=self.timers.limit,
+                                           charts=self.timers.charts()):
             error = self.engine.submit(self.timers.request(timer, now)).exception()
             if error is None:
                 handled += 1
@@ -343,10 +344,12 @@ class Worker:
                 return DeliverEvent(effect.instance, Event("statekeeper.undeliverable",
                                                            {"target": target}, "platform"),
                                     strict=False, idempotency_key=outcome_key(effect),
-                                    effect_finish=EffectFinish(effect.key, "dead", str(failure)),
+                                    effect_finish=EffectFinish(effect.key, "dead", str(failure),
+                                                                 owner=self.owner),
                                     dead_letters=[letter])
             return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
-                                strict=False, effect_finish=EffectFinish(effect.key, "done"),
+                                strict=False,
+                                effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
                                 idempotency_key=outcome_key(effect))
         try:
             fn, policy = known if known is not None else self.lookup.one(effect)
