@@ -103,8 +103,12 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         f"connect_timeout={settings.connect_timeout}s)")
 
 
-def connect(settings: PostgresSettings | str, *, autocommit: bool = False) -> Connection:
+def connect(settings: PostgresSettings | str, *, autocommit: bool = False,
+            long_lived: bool = False) -> Connection:
     """One connection, outside any pool, with ``search_path`` set to the settings' schema.
+
+    ``long_lived``: a connection kept for the process's life (listening, leading), with
+    shorter TCP keepalives on both sides (see :mod:`._settings`).
 
     Raises:
         ServerUnreachable, DatabaseNotFound, CredentialsRefused: see :func:`explain_failure`.
@@ -114,7 +118,7 @@ def connect(settings: PostgresSettings | str, *, autocommit: bool = False) -> Co
         settings = parse_postgres_url(settings)
     try:
         return psycopg.connect(settings.conninfo, autocommit=autocommit,
-                               **settings.connect_kwargs())
+                               **settings.connect_kwargs(long_lived=long_lived))
     except psycopg.OperationalError as exc:
         raise explain_failure(exc, settings) from None
 

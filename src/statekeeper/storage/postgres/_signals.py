@@ -84,7 +84,7 @@ class PostgresSignals:
         failures = 0
         while not self._stop.is_set():
             try:
-                conn = connect(self.settings, autocommit=True)
+                conn = connect(self.settings, autocommit=True, long_lived=True)
             except StoreError as exc:
                 failures += 1
                 self._wait_to_retry(exc, backoff, failures)
