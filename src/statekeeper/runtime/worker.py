@@ -108,7 +108,7 @@ class Worker:
         # Wake-ups from other processes, and the leader's lock, where the store has them
         self._signals = open_signals(self.store, SignalHandlers(
             effects=self.wake_effects, timer=self.wake_timers, resync=self._resync,
-            check_every=min(self.poll, self.lease / 3)))
+            check_every=min(self.poll, self.lease / 3), effects_at=self._wake_at))
         for target, name in ((self._timer_loop, "timers"), (self._effect_loop, "effects")):
             thread = threading.Thread(target=target, name=f"statekeeper-{name}", daemon=True)
             thread.start()

@@ -26,6 +26,9 @@ class SignalHandlers:
 
     Attributes:
         effects: runnable effects were committed.
+        effects_at: an effect was given back, runnable from this time (the store's clock,
+            seconds): a retry after its backoff, a lease released.  ``None``: call ``effects``
+            at once instead.
         timer: a timer due at this time (the store's clock, seconds) was committed.
         resync: wake-ups may have been missed (connected again, or leadership gained): look
             for work now, as a poll would.
@@ -40,6 +43,7 @@ class SignalHandlers:
     resync: Callable[[], None]
     check_every: float = 5.0
     lead: bool = True
+    effects_at: Callable[[float], None] | None = None
 
 
 @runtime_checkable
