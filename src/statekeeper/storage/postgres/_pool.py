@@ -175,16 +175,30 @@ class PostgresPool:
                         raise  # an SQL error on a sound connection: the caller's to handle
                     raise explain_failure(exc, self.settings) from None
         except PoolTimeout:
-            raise PoolExhausted(
-                f"{self.settings.display}: all {self.settings.pool_max} connections of the "
-                f"pool stayed in use for {wait:g}s; raise pool_max= in the URL (within the "
-                f"server's max_connections), or run fewer requests at once") from None
+            raise self._timed_out(wait) from None
         except PoolClosed:
             raise StoreError(f"{self.settings.display}: the connection pool is closed") from None
         except psycopg.OperationalError as exc:  # getting a connection, or committing
             if not lost_connection(exc):
                 raise
             raise explain_failure(exc, self.settings) from None
+
+    def _timed_out(self, wait: float) -> StoreError:
+        """Why no connection came in ``wait`` seconds: all busy, or none can be made.
+
+        The pool says the same (``PoolTimeout``) when its connections were lost and it cannot
+        make new ones (the server went down, or became unreachable, after the pool opened):
+        advice to raise ``pool_max`` would send the reader the wrong way.  One connection
+        made directly tells which, and its failure is named as at open.
+        """
+        try:
+            connect(self.settings).close()
+        except StoreError as exc:
+            return exc
+        return PoolExhausted(
+            f"{self.settings.display}: all {self.settings.pool_max} connections of the "
+            f"pool stayed in use for {wait:g}s; raise pool_max= in the URL (within the "
+            f"server's max_connections), or run fewer requests at once")
 
     def stats(self) -> dict[str, int]:
         """The pool's counters (connections open, waiting requests...), for monitoring."""
