@@ -9,6 +9,7 @@ and the timers it could fire were never read.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -66,3 +67,23 @@ def test_timers_of_unknown_charts_do_not_block_the_known(two_stores: tuple[Store
         assert len(writer.store.timers("x-0")) == 1, "left for a process that serves it"
         assert writer.worker.run_due() == 5
         assert writer.get("x-4").state == "expired"
+
+
+@pytest.mark.postgres
+def test_a_chart_served_by_one_worker_has_its_timers_fired(pg_url: str) -> None:
+    """Two workers serve different charts; the one that started first led the whole schema,
+    and the other's timers waited for no one.  Now each chart has a leader among the workers
+    that serve it."""
+    with Client(pg_url, poll=0.2, lease=3.0) as first:
+        first.register(chart("here", "1s"))
+        for _ in range(200):
+            if first.worker.leader:
+                break
+            threading.Event().wait(0.05)
+        assert first.worker.leader
+        with Client(pg_url, poll=0.2, lease=3.0) as second:
+            second.register(chart("elsewhere", "1s"))
+            second.start("elsewhere", "e-1")
+            first.start("here", "h-1")
+            assert second.when("e-1", "expired", timeout=30).state == "expired"
+            assert first.when("h-1", "expired", timeout=30).state == "expired"

@@ -45,9 +45,11 @@ class TimerScan:
     limit = 5000
 
     def __init__(self, store: Store, engine: Engine, wake: Callable[[float], None], *,
-                 late_policy: str, late_tolerance: float) -> None:
+                 late_policy: str, late_tolerance: float,
+                 charts: Callable[[], list[str]] | None = None) -> None:
         self.store = store
         self.engine = engine
+        self._charts = charts
         self.wake = wake
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance
@@ -63,15 +65,15 @@ class TimerScan:
         self._reported: set[_Key] = set()
 
     def charts(self) -> list[str]:
-        """The charts whose timers this process fires: those registered with its engine.
+        """The charts whose timers this process fires.
 
-        The leader scans for every process, but can only fire the timers of charts it
-        knows; the others are left for no one, so every process that may lead must register
-        every chart that has timers (``docs/scale-out.md``).  Asking the store for these
-        charts only keeps timers of an unknown chart from filling every scan's ``limit``
-        (the scan would then look again at once, forever, and fire nothing else).
+        Those registered with its engine (it cannot fire the others), and of those the
+        ones it leads when leadership is per chart (``charts`` given: the worker's).  Asking
+        the store for these charts only keeps timers of other charts from filling every
+        scan's ``limit`` (the scan would then look again at once, forever, and fire nothing
+        else); they are left for a process that serves them (``docs/scale-out.md``).
         """
-        return self.engine.registry.names()
+        return self.engine.registry.names() if self._charts is None else self._charts()
 
     def not_fired(self, key: _Key, error: BaseException) -> None:
         """Log a timer that could not fire (its row stays; a later scan retries it)."""
