@@ -108,3 +108,31 @@ def test_the_store_refuses_an_outcome_whose_lease_was_taken_over(shared_url: str
         assert b.engine.submit(outcome).result(timeout=60).state == "paid"
         [done] = [row for row in a.history("o-1") if row.event == "done.effect.charge"]
         assert done.data == "from-b"
+
+
+def test_an_effect_whose_lease_ended_while_it_waited_is_not_started(shared_url: str) -> None:
+    """Claimed together, run one after the other: the second waited behind a long first (as
+    an effect waits for a free slot, or for the database to come back), its lease ended,
+    and another worker took it over.  It must not be run here as well."""
+    clock = VirtualClock(1_000_000.0)
+    calls: list[tuple[str, str]] = []
+    with Client(shared_url, clock=clock, worker=False, lease=LEASE) as a, \
+            Client(shared_url, clock=clock, worker=False, lease=LEASE) as b:
+
+        def slow(args: Any, key: str) -> str:
+            calls.append(("a", key))
+            if len(calls) == 1:  # a long call: meanwhile the other lease ends, and B claims
+                clock.advance(LEASE + 1)
+                assert [e.key for e in b.store.claim_effects(b.worker.owner, clock.now(),
+                                                             LEASE)] != []
+            return "from-a"
+
+        a.register(CHART, effects={"charge": slow})
+        b.register(CHART, effects={"charge": lambda args, key: "from-b"})
+        a.start("order", "o-1")
+        a.start("order", "o-2")
+        assert a.worker.run_due() == 1, "one effect run, the other left to B"
+        assert len(calls) == 1
+        [first] = [key for _, key in calls]
+        [other] = [e for e in a.store.effects() if e.key != first]
+        assert (other.status, other.lease_owner) == ("running", b.worker.owner)

@@ -250,7 +250,8 @@ class Worker:
         claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
         known = self.lookup.claimed(claimed)
         for effect in claimed:
-            self.leases.hold(effect)
+            if not self.leases.start(effect):
+                continue  # another worker's now: not run here
             try:
                 request = self._effect_outcome(effect, known.get(effect.key))
                 if request is not None and not self._dropped(effect.key):
@@ -306,7 +307,8 @@ class Worker:
                 self.wake_effects()
 
     def _run_effect(self, effect: EffectRecord, known: EffectFn | None = None) -> None:
-        self.leases.hold(effect)
+        if not self.leases.start(effect):
+            return  # its lease ended while it waited for a slot: another worker's now
         try:
             request = self._effect_outcome(effect, known)
             if request is not None and not self._dropped(effect.key):
