@@ -162,3 +162,23 @@ def test_a_server_gone_after_the_pool_opened_is_named_as_gone(postgres_server: s
     finally:
         store.close()
         proxy.close()
+
+
+@pytest.mark.parametrize("said", [
+    # what the server answers when max_connections is reached (seen on the shared test
+    # server, which this test cannot fill: other sessions would be refused too)
+    "FATAL:  sorry, too many clients already",
+    "FATAL:  remaining connection slots are reserved for non-replication superuser connections",
+    'FATAL:  too many connections for role "app"',
+])
+def test_a_server_out_of_connection_slots_says_lower_pool_max(said: str) -> None:
+    """Found in a full run: "sorry, too many clients already" was read as a setting the
+    server refused ("fix the URL's settings"), not as a server out of connection slots."""
+    from statekeeper.storage.postgres import parse_postgres_url
+    from statekeeper.storage.postgres._pool import explain_failure
+
+    exc = psycopg.OperationalError(
+        f'connection failed: connection to server at "127.0.0.1", port 5432 failed: {said}')
+    error = explain_failure(exc, parse_postgres_url("postgresql://127.0.0.1/test"))
+    assert type(error) is StoreUnavailable
+    assert "no connection slot free" in str(error) and "lower pool_max=" in str(error)

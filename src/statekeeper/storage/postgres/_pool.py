@@ -67,6 +67,12 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         return DatabaseNotFound(
             f"{where}: the server is up but has no such database ({reason}); create it "
             f"(createdb NAME, or CREATE DATABASE NAME) or fix the database name in the URL")
+    # before the credentials: "too many connections for role ..." names a role too
+    if "too many connections" in text or "too many clients" in text or \
+            "connection slots" in text:
+        return StoreUnavailable(
+            f"{where}: the server has no connection slot free ({reason}); lower pool_max= of "
+            f"the processes that share it, or raise the server's max_connections")
     if any(marker in text for marker in _CREDENTIALS):
         return CredentialsRefused(
             f"{where}: the server refused the credentials ({reason}); check the user and "
@@ -75,10 +81,6 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
             "unrecognized configuration parameter" in text:
         return InvalidStoreURL(f"{where}: the URL says something the connection cannot take "
                                f"({reason}); fix it")
-    if "too many connections" in text or "connection slots" in text:
-        return StoreUnavailable(
-            f"{where}: the server has no connection slot free ({reason}); lower pool_max= of "
-            f"the processes that share it, or raise the server's max_connections")
     if isinstance(exc, psycopg.errors.AdminShutdown) or "terminating connection" in text:
         return StoreUnavailable(
             f"{where}: the server ended the connection ({reason}); a transaction lost during "
