@@ -190,7 +190,7 @@ def test_a_worker_whose_connection_is_cut_listens_and_leads_again(
 
     from statekeeper.storage.postgres import leader_lock_key
 
-    key = leader_lock_key(pg_schema)
+    key = leader_lock_key(pg_schema, "job")
     with app(pg_url, chart_file) as client:
         proc = worker(pg_url, chart_file, "--poll", "30", "--lease", "3")
         processes.append(proc)

@@ -93,7 +93,7 @@ def test_effect_outcome_delivered_twice_is_applied_once(client: Client) -> None:
     setup(client)
     client.send("f-1", "go")
     client.send("f-1", "pay")
-    (effect,) = client.store.claim_effects("test", client.clock.now(), 30.0)
+    (effect,) = client.store.claim_effects(client.worker.owner, client.clock.now(), 30.0)
     first = client.worker._effect_outcome(effect)
     second = client.worker._effect_outcome(effect)
     assert first is not None and second is not None
@@ -141,7 +141,7 @@ def test_a_lost_commit_does_not_replay_an_earlier_one_of_the_same_batch(client: 
     setup(client)
     client.send("f-1", "go")
     client.send("f-1", "pay")
-    (effect,) = client.store.claim_effects("test", client.clock.now(), 30.0)
+    (effect,) = client.store.claim_effects(client.worker.owner, client.clock.now(), 30.0)
     outcome = client.worker._effect_outcome(effect)
     assert outcome is not None
     first = dataclasses.replace(outcome, idempotency_key=None)

@@ -78,3 +78,61 @@ def test_a_closed_worker_does_not_say_it_leads(tmp_path: Path) -> None:
     assert client.worker.leader  # SQLite: every worker leads
     client.close()
     assert not client.worker.leader
+
+
+def test_the_store_refuses_an_outcome_whose_lease_was_taken_over(shared_url: str) -> None:
+    """The worker's own check and its commit are not one step: between them, another worker
+    may take the effect over (A's check found its lease live; B's claim came just after).
+    A's outcome reaches A's engine, and the store must refuse it there: the event is not
+    applied, and the row stays B's to answer."""
+    clock = VirtualClock(1_000_000.0)
+    with Client(shared_url, clock=clock, worker=False, lease=LEASE) as a, \
+            Client(shared_url, clock=clock, worker=False, lease=LEASE) as b:
+        for client, result in ((a, "from-a"), (b, "from-b")):
+            client.register(CHART, effects={"charge": lambda args, key, r=result: r})
+        a.start("order", "o-1")
+        [mine] = a.store.claim_effects(a.worker.owner, clock.now(), LEASE)
+        clock.advance(LEASE + 1)
+        [theirs] = b.store.claim_effects(b.worker.owner, clock.now(), LEASE)
+        fn, policy = a.worker.lookup.one(mine)
+        late = a.worker.runner.run(mine, fn, policy, lambda at: None)
+        assert late is not None
+        answer = a.engine.submit(late).result(timeout=60)
+        assert answer.state == "charging"
+        assert [row.event for row in a.history("o-1")] == ["statekeeper.start"]
+        [row] = a.store.effects("o-1")
+        assert (row.status, row.lease_owner) == ("running", b.worker.owner)
+        fn, policy = b.worker.lookup.one(theirs)
+        outcome = b.worker.runner.run(theirs, fn, policy, lambda at: None)
+        assert outcome is not None
+        assert b.engine.submit(outcome).result(timeout=60).state == "paid"
+        [done] = [row for row in a.history("o-1") if row.event == "done.effect.charge"]
+        assert done.data == "from-b"
+
+
+def test_an_effect_whose_lease_ended_while_it_waited_is_not_started(shared_url: str) -> None:
+    """Claimed together, run one after the other: the second waited behind a long first (as
+    an effect waits for a free slot, or for the database to come back), its lease ended,
+    and another worker took it over.  It must not be run here as well."""
+    clock = VirtualClock(1_000_000.0)
+    calls: list[tuple[str, str]] = []
+    with Client(shared_url, clock=clock, worker=False, lease=LEASE) as a, \
+            Client(shared_url, clock=clock, worker=False, lease=LEASE) as b:
+
+        def slow(args: Any, key: str) -> str:
+            calls.append(("a", key))
+            if len(calls) == 1:  # a long call: meanwhile the other lease ends, and B claims
+                clock.advance(LEASE + 1)
+                assert [e.key for e in b.store.claim_effects(b.worker.owner, clock.now(),
+                                                             LEASE)] != []
+            return "from-a"
+
+        a.register(CHART, effects={"charge": slow})
+        b.register(CHART, effects={"charge": lambda args, key: "from-b"})
+        a.start("order", "o-1")
+        a.start("order", "o-2")
+        assert a.worker.run_due() == 1, "one effect run, the other left to B"
+        assert len(calls) == 1
+        [first] = [key for _, key in calls]
+        [other] = [e for e in a.store.effects() if e.key != first]
+        assert (other.status, other.lease_owner) == ("running", b.worker.owner)

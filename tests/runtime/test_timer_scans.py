@@ -75,9 +75,10 @@ def test_a_scan_asked_for_while_timers_are_in_flight_waits_for_them(
     reads: list[float] = []
     read = client.store.due_timers
 
-    def counted(now: float, *, limit: int = 1000) -> list[TimerRecord]:
+    def counted(now: float, *, limit: int = 1000,
+                charts: list[str] | None = None) -> list[TimerRecord]:
         reads.append(now)
-        return read(now, limit=limit)
+        return read(now, limit=limit, charts=charts)
 
     monkeypatch.setattr(client.store, "due_timers", counted)
     scan(client)  # the poll, or a new timer's wake-up, while a's fire is in flight

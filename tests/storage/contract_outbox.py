@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 from contract import advance, created, effect, seed_effects, step
 
-from statekeeper.storage import DeadLetterRecord, EffectFinish, Store
+from statekeeper.storage import DeadLetterRecord, EffectFinish, EffectRelease, Store
 
 
 class OutboxStoreContract:
@@ -78,6 +78,41 @@ class OutboxStoreContract:
         assert store.claim_effects("w2", now=1e9, lease=10.0) == []
         late = advance(store.load("e-000"), effect_finished=EffectFinish(key, "done"))
         assert store.apply([late]) == [late]
+
+    def test_an_outcome_is_recorded_only_under_the_lease_of_its_worker(self,
+                                                                       store: Store) -> None:
+        # w1's lease ran out and w2 took the effect over: w1's outcome (finish or release)
+        # conflicts, alone in a group, and leaves w2's lease and the instance as they were.
+        keys = seed_effects(store, 2, 1)
+        store.claim_effects("w1", now=0.0, lease=10.0)
+        assert {e.lease_owner for e in store.claim_effects("w2", now=10.0, lease=10.0)} == {"w2"}
+        other = advance(store.load("e-001"))
+        for outcome in ({"effect_finished": EffectFinish(keys[0], "done", owner="w1")},
+                        {"effect_released": EffectRelease(keys[0], 0.0, "x", owner="w1")}):
+            lost = advance(store.load("e-000"), **outcome)
+            assert store.apply([lost]) == [lost]
+            assert store.apply([lost, other]) == [lost]
+            other = advance(store.load("e-001"))
+        assert store.load("e-000").rev == 2
+        assert [(e.status, e.lease_owner, e.errors) for e in store.effects("e-000")] == [
+            ("running", "w2", [])]
+        # the holder records it, and without an owner (an operator's step) any open row closes
+        step(store, "e-000", effect_finished=EffectFinish(keys[0], "done", owner="w2"))
+        assert store.effects("e-000")[0].status == "done"
+        store.claim_effects("w3", now=20.0, lease=10.0)  # e-001's, leased to w3
+        step(store, "e-001", effect_finished=EffectFinish(keys[1], "failed", "gone"))
+        assert store.effects("e-001")[0].status == "failed"
+
+    def test_an_owned_outcome_needs_a_running_row(self, store: Store) -> None:
+        # Released for a backoff (pending, nobody's lease): the old holder's outcome is late.
+        [key] = seed_effects(store, 1, 1)
+        store.claim_effects("w1", now=0.0, lease=10.0)
+        assert store.release_effect(key, "w1", available_at=5.0, error="boom") is True
+        late = advance(store.load("e-000"),
+                       effect_finished=EffectFinish(key, "done", owner="w1"))
+        assert store.apply([late]) == [late]
+        [row] = store.effects()
+        assert (row.status, row.available_at) == ("pending", 5.0)
 
     def test_two_concurrent_claimers_never_share_a_row(self, store: Store,
                                                        second_handle: Store) -> None:

@@ -9,6 +9,7 @@ from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_timers import TimerStoreContract
 
 
 class TestStoreContract(StoreContract):
@@ -37,3 +38,7 @@ class TestIntegrityStoreContract(IntegrityStoreContract):
 
 class TestMigrationStoreContract(MigrationStoreContract):
     """A migration's commit (outcome ``migrated``), once per backend."""
+
+
+class TestTimerStoreContract(TimerStoreContract):
+    """Timers of the charts a process serves, once per backend."""

@@ -46,7 +46,7 @@ ROW_QUERIES = {
     "transitions": ["history", "all_transitions"],
     "mailbox": ["load_mailbox", "load_mailboxes", "all_mailbox"],
     "outbox": ["claim_effects", "list_effects", "all_outbox"],
-    "timers": ["due_timers", "misfiled_timers", "instance_timers", "all_timers"],
+    "timers": ["due_timers", "due_timers_of_charts", "misfiled_timers", "instance_timers", "all_timers"],
     "dead_letters": ["list_dead_letters", "instance_dead_letters", "load_dead_letter",
                      "all_dead_letters"],
     "policy_state": ["load_policy_state", "all_policy_state"],

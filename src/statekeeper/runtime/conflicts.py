@@ -3,9 +3,10 @@
 Another writer (a worker process, another engine) changed the instance between the read and
 the write.  Most requests are simply planned again on the state that writer committed, up to
 a limit.  Some must not be: a timer whose row is gone (fired by another worker, or cancelled)
-and an effect outcome whose outbox row is closed (another attempt answered it) were already
-handled, and planning them again could only lose again, forever; they are settled with the
-current state instead.  An operator's action on a dead letter that is gone fails.
+and an effect outcome whose outbox row is closed (another attempt answered it), or whose
+lease another worker took over (that worker's attempt answers it), were already handled, and
+planning them again could only lose again, forever; they are settled with the current state
+instead.  An operator's action on a dead letter that is gone fails.
 
 One conflict is no race at all: an instance row whose ``rev`` is behind its own log (restored
 from an older copy, or edited) collides with a logged ``seq`` on every attempt.  Planning it
@@ -47,6 +48,8 @@ def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
         finish = commit.effect_finished or commit.effect_released
         if finish is not None and not any(
                 e.key == finish.key and e.status in ("pending", "running")
+                and (finish.owner is None
+                     or (e.status == "running" and e.lease_owner == finish.owner))
                 for e in store.effects(instance)):
             _settle(store, request, instance)
             return False

@@ -122,7 +122,8 @@ class EffectRunner:
             return self._failed(effect, text, policy, reason="its result is not JSON")
         self._report(effect, "finished", done_at, outcome="ok")
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
-                            strict=False, effect_finish=EffectFinish(effect.key, "done"),
+                            strict=False,
+                            effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
                             idempotency_key=outcome_key(effect))
 
     # -- outcomes --------------------------------------------------------------------------------
@@ -168,7 +169,8 @@ class EffectRunner:
                 {"name": effect.name, "args": effect.args, "attempts": effect.attempts,
                  "reason": reason or "failed"}, errors, self.clock.now()))
         return DeliverEvent(effect.instance, Event(f"error.effect.{effect.name}", data),
-                            strict=False, effect_finish=EffectFinish(effect.key, status, error),
+                            strict=False, effect_finish=EffectFinish(effect.key, status, error,
+                                                                       owner=self.owner),
                             idempotency_key=outcome_key(effect), dead_letters=letters)
 
     def _blocked(self, effect: EffectRecord, until: float, reason: str,
@@ -186,9 +188,10 @@ class EffectRunner:
         return DeliverEvent(
             effect.instance, Event(f"blocked.effect.{effect.name}", data), strict=False,
             # taken by the chart: the chart has decided (give up, or wait and try again)
-            effect_finish=EffectFinish(effect.key, "failed", text),
+            effect_finish=EffectFinish(effect.key, "failed", text, owner=self.owner),
             # not taken: the effect waits for the breaker and runs when it lets calls through
-            effect_release=EffectRelease(effect.key, until, text, refund=True),
+            effect_release=EffectRelease(effect.key, until, text, refund=True,
+                                         owner=self.owner),
             idempotency_key=f"statekeeper.blocked:{effect.key}@{self.clock.now()!r}")
 
     # -- calling -----------------------------------------------------------------------------------

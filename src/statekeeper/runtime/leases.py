@@ -33,10 +33,33 @@ class Leases:
         self._lock = threading.Lock()
         self._until: dict[str, float] = {}  # running effect key -> lease end (_LOST: lost)
 
-    def hold(self, effect: EffectRecord) -> None:
-        """``effect`` starts running under the lease its claim took."""
+    def start(self, effect: EffectRecord) -> bool:
+        """Hold ``effect`` for its run if its lease is still this worker's; else ``False``.
+
+        An effect may wait between its claim and its start (for a free slot, behind a long
+        effect, or while the database was unreachable).  If its lease ended meanwhile,
+        another worker may have claimed it, and running it here too would run it twice at
+        once: the store is asked then (only then), and a lease still held is extended.  When
+        the store cannot answer, the effect is not started: its lease has ended, so it is
+        another worker's to claim.
+        """
+        now = self.clock.now()
+        until = effect.lease_until or now + self.lease
+        if until <= now:
+            until = now + self.lease
+            try:
+                held = self.store.extend_lease(effect.key, self.owner, until)
+            except Exception as exc:  # noqa: BLE001 - not run; its lease has ended anyway
+                _log.warning("effect %s not started: its lease ended while it waited, and "
+                             "the store could not confirm it (%s)", effect.key, exc)
+                return False
+            if not held:
+                _log.warning("effect %s not started: its lease ended while it waited and "
+                             "another worker took it over", effect.key)
+                return False
         with self._lock:
-            self._until[effect.key] = effect.lease_until or self.clock.now() + self.lease
+            self._until[effect.key] = until
+        return True
 
     def drop(self, key: str) -> None:
         """``key`` stopped running (its outcome reported, dropped or released)."""

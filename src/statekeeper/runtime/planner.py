@@ -176,7 +176,7 @@ def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                               [error], now)
     finish = request.effect_finish
     if finish is not None:
-        finish = EffectFinish(finish.key, "dead", error)
+        finish = EffectFinish(finish.key, "dead", error, owner=finish.owner)
     plain = dataclasses.replace(request, event=Event(request.event.name, event.get("data")),
                                 effect_finish=finish, effect_release=None,
                                 dead_letters=[*request.dead_letters, letter])

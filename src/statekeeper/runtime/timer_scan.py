@@ -7,6 +7,10 @@ timers as one may), but not before the timers handed over have committed: a scan
 are in flight would read their rows again for nothing, and waiting for them gathers what
 fell due meanwhile into the next scan, as group commit gathers a step's callers.
 
+Why a scan reads only the timers of the charts this process registered: it could not fire the
+others (their chart is unknown here), and a read that returned them would return them again on
+every scan, ahead of the timers it can fire.
+
 Why the scan keeps what is in flight: a timer's row stays in the store until the commit that
 fires it, so a scan can read a timer the engine is already firing.  Handing it over again
 would only be planned, lose its commit and be settled as a duplicate.  So a scan asked for
@@ -43,9 +47,11 @@ class TimerScan:
     limit = 5000
 
     def __init__(self, store: Store, engine: Engine, wake: Callable[[float], None], *,
-                 late_policy: str, late_tolerance: float) -> None:
+                 late_policy: str, late_tolerance: float,
+                 charts: Callable[[], list[str]] | None = None) -> None:
         self.store = store
         self.engine = engine
+        self._charts = charts
         self.wake = wake
         self.late_policy = late_policy
         self.late_tolerance = late_tolerance
@@ -57,6 +63,17 @@ class TimerScan:
         # Timers already reported as not fired: said once at WARNING, then at DEBUG, so one
         # bad row does not write a warning on every poll all day
         self._reported: set[_Key] = set()
+
+    def charts(self) -> list[str]:
+        """The charts whose timers this process fires.
+
+        Those registered with its engine (it cannot fire the others), and of those the
+        ones it leads when leadership is per chart (``charts`` given: the worker's).  Asking
+        the store for these charts only keeps timers of other charts from filling every
+        scan's ``limit`` (the scan would then look again at once, forever, and fire nothing
+        else); they are left for a process that serves them (``docs/scale-out.md``).
+        """
+        return self.engine.registry.names() if self._charts is None else self._charts()
 
     def not_fired(self, key: _Key, error: BaseException) -> None:
         """Log a timer that could not fire (its row stays; a later scan retries it)."""
@@ -83,7 +100,7 @@ class TimerScan:
                 at = self._wake_at_settled
                 self._wake_at_settled = now if at is None else min(at, now)
                 return
-        due = self.store.due_timers(now, limit=self.limit)
+        due = self.store.due_timers(now, limit=self.limit, charts=self.charts())
         next_due = self.store.next_timer_due(after=now)
         if len(due) >= self.limit:
             next_due = now  # more may be due than one scan takes

@@ -86,7 +86,7 @@ class Worker:
         self._effects_due = True
         self._timer_at: float | None = 0.0
         self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
-                                late_tolerance=late_tolerance)
+                                late_tolerance=late_tolerance, charts=self._timer_charts)
         self._running = False
         self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -108,7 +108,8 @@ class Worker:
         # Wake-ups from other processes, and the leader's lock, where the store has them
         self._signals = open_signals(self.store, SignalHandlers(
             effects=self.wake_effects, timer=self.wake_timers, resync=self._resync,
-            check_every=min(self.poll, self.lease / 3)))
+            check_every=min(self.poll, self.lease / 3), effects_at=self._wake_at,
+            charts=self.registry.names))
         for target, name in ((self._timer_loop, "timers"), (self._effect_loop, "effects")):
             thread = threading.Thread(target=target, name=f"statekeeper-{name}", daemon=True)
             thread.start()
@@ -165,14 +166,26 @@ class Worker:
 
     @property
     def leader(self) -> bool:
-        """Whether this worker scans timers: on PostgreSQL one worker at a time does.
+        """Whether this worker scans timers: on PostgreSQL one worker per chart does.
 
-        The leader is chosen through the database (an advisory lock, see
-        ``docs/postgres.md``); on a store without leadership every worker scans.
+        The leader of a chart's timers is chosen through the database among the workers
+        that serve it (an advisory lock, see ``docs/postgres.md``); this worker leads if it
+        leads any chart.  On a store without leadership every worker scans.
         """
         if self.runner.closed.is_set():
             return False  # a closed worker leads nothing (its signals, and lock, are gone)
         return self._signals is None or self._signals.leader
+
+    def _timer_charts(self) -> list[str]:
+        """The charts whose timers this worker fires: registered here, and led by it.
+
+        Led, where the store chooses a leader per chart: another worker serving the same
+        chart may lead it instead.
+        """
+        names = self.registry.names()
+        signals = self._signals
+        led = None if signals is None else signals.led
+        return names if led is None else [name for name in names if name in led]
 
     @property
     def listening(self) -> bool:
@@ -227,7 +240,8 @@ class Worker:
         """
         handled = 0
         now = self.clock.now()
-        for timer in self.store.due_timers(now, limit=self.timers.limit):
+        for timer in self.store.due_timers(now, limit=self.timers.limit,
+                                           charts=self.timers.charts()):
             error = self.engine.submit(self.timers.request(timer, now)).exception()
             if error is None:
                 handled += 1
@@ -236,7 +250,8 @@ class Worker:
         claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
         known = self.lookup.claimed(claimed)
         for effect in claimed:
-            self.leases.hold(effect)
+            if not self.leases.start(effect):
+                continue  # another worker's now: not run here
             try:
                 request = self._effect_outcome(effect, known.get(effect.key))
                 if request is not None and not self._dropped(effect.key):
@@ -292,7 +307,8 @@ class Worker:
                 self.wake_effects()
 
     def _run_effect(self, effect: EffectRecord, known: EffectFn | None = None) -> None:
-        self.leases.hold(effect)
+        if not self.leases.start(effect):
+            return  # its lease ended while it waited for a slot: another worker's now
         try:
             request = self._effect_outcome(effect, known)
             if request is not None and not self._dropped(effect.key):
@@ -343,10 +359,12 @@ class Worker:
                 return DeliverEvent(effect.instance, Event("statekeeper.undeliverable",
                                                            {"target": target}, "platform"),
                                     strict=False, idempotency_key=outcome_key(effect),
-                                    effect_finish=EffectFinish(effect.key, "dead", str(failure)),
+                                    effect_finish=EffectFinish(effect.key, "dead", str(failure),
+                                                                 owner=self.owner),
                                     dead_letters=[letter])
             return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
-                                strict=False, effect_finish=EffectFinish(effect.key, "done"),
+                                strict=False,
+                                effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
                                 idempotency_key=outcome_key(effect))
         try:
             fn, policy = known if known is not None else self.lookup.one(effect)

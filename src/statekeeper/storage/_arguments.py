@@ -71,6 +71,15 @@ def check_ids(values: Sequence[str]) -> list[str]:
     return list(values)
 
 
+def check_charts(values: Sequence[str] | None) -> list[str] | None:
+    """Chart names to filter by (``None``: every chart): a list or tuple of strings."""
+    if values is None:
+        return None
+    if not isinstance(values, list | tuple) or any(type(v) is not str for v in values):
+        raise TypeError(f"charts are a list of chart names (strings) or None, not {values!r}")
+    return list(values)
+
+
 def check_keys(values: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """``(instance, idempotency key)`` pairs for a read of many, each two strings."""
     if not isinstance(values, list | tuple) or any(

@@ -121,8 +121,9 @@ class EncodedCommit:
     Table rows (``instance``, ``transitions``, ``effects``, ``timers_set``, ``mailbox``,
     ``dead_letters``) hold their table's :attr:`~.tables.Table.written` columns in order, as
     the store's adapter binds them.  The others are statement parameters in the order of the
-    named queries: ``finish`` ``(status, error, key)``, ``release`` ``(available_at, error,
-    refund, key)``, ``reopened`` ``(available_at, key)``, timers as ``(instance, timer_id)``.
+    named queries: ``finish`` ``(status, error, owner, key)``, ``release`` ``(available_at,
+    error, refund, owner, key)`` (``owner`` ``None``: any holder), ``reopened``
+    ``(available_at, key)``, timers as ``(instance, timer_id)``.
 
     ``plain`` says the commit has no rows but its instance and transition rows (a plain step,
     the common case); the other sequences are then one shared empty tuple, never mutated.
@@ -136,10 +137,11 @@ class EncodedCommit:
     timers_set: Sequence[Row] = ()
     timers_cancelled: Sequence[tuple[str, str]] = ()
     timer_fired: tuple[str, str] | None = None
-    finish: tuple[str, str | None, str] | None = None  # (status, error, key)
+    finish: tuple[str, str | None, str | None, str] | None = None  # (status, error, owner, key)
     mailbox: Row | None = None
     dead_letters: Sequence[Row] = ()
-    release: tuple[float, str | None, int, str] | None = None  # (available_at, error, refund, key)
+    #: (available_at, error, refund, owner, key)
+    release: tuple[float, str | None, int, str | None, str] | None = None
     reopened: Sequence[tuple[float, str]] = ()  # (available_at, key)
     letters_deleted: Sequence[tuple[int]] = ()
     plain: bool = True
@@ -210,7 +212,7 @@ def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> 
     encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
     encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)
     f = commit.effect_finished
-    encoded.finish = None if f is None else (f.status, f.error, f.key)
+    encoded.finish = None if f is None else (f.status, f.error, f.owner, f.key)
     m = commit.mailbox
     encoded.mailbox = None if m is None else _mailbox_row(
         instance=m.instance, key=m.key, event=m.event,
@@ -221,7 +223,8 @@ def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> 
                     errors=dumps(d.errors), at=d.at)
         for d in commit.dead_letters]
     r = commit.effect_released
-    encoded.release = None if r is None else (r.available_at, r.error, int(r.refund), r.key)
+    encoded.release = None if r is None else (r.available_at, r.error, int(r.refund),
+                                                 r.owner, r.key)
     encoded.reopened = [(o.available_at, o.key) for o in commit.effects_reopened]
     encoded.letters_deleted = [(i,) for i in commit.dead_letters_deleted]
 

@@ -78,12 +78,18 @@ class MemoryRows:
             or len(set(keys)) != len(keys) or any(k in self._outbox for k in keys)
             or (e.mailbox is not None and (iid, e.mailbox[W_MAILBOX_KEY]) in self._mailbox)
             or (e.timer_fired is not None and e.timer_fired not in self._timers)
-            or (e.finish is not None and e.finish[-1] not in self._open)  # (..., key)
-            or (e.release is not None and e.release[-1] not in self._open)
+            or (e.finish is not None and not self._leased(e.finish[-2], e.finish[-1]))
+            or (e.release is not None and not self._leased(e.release[-2], e.release[-1]))
             or any(key not in self._outbox or key in self._open for _, key in e.reopened)
             or len({i for (i,) in e.letters_deleted}) != len(e.letters_deleted)
             or any(i not in self._dead for (i,) in e.letters_deleted)
         )
+
+    def _leased(self, owner: str | None, key: str) -> bool:
+        """Whether outbox row ``key`` is open, and (given an ``owner``) leased to ``owner``."""
+        row = self._open.get(key)
+        return row is not None and (owner is None or (row[O_STATUS] == "running"
+                                                      and row[O_OWNER] == owner))
 
     def _write(self, e: EncodedCommit) -> None:
         iid = e.instance[I_ID]
@@ -106,12 +112,12 @@ class MemoryRows:
         for tm in e.timers_set:
             self._timers[(tm[W_TIMER[0]], tm[W_TIMER[1]])] = tm
         if e.finish is not None:
-            status, error, effect_key = e.finish
+            status, error, _, effect_key = e.finish
             row = self._open.pop(effect_key)
             row[O_STATUS], row[O_OWNER], row[O_UNTIL] = status, None, None
             self._record_error(row, error)
         if e.release is not None:
-            available_at, error, refund, effect_key = e.release
+            available_at, error, refund, _, effect_key = e.release
             row = self._open[effect_key]
             self._give_back(row, available_at, error, bool(refund))
         for available_at, effect_key in e.reopened:

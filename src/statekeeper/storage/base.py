@@ -231,8 +231,15 @@ class Store(Protocol):
 
     # -- timers ------------------------------------------------------------------------------
 
-    def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
+    def due_timers(self, now: float, *, limit: int = 1000,
+                   charts: Sequence[str] | None = None) -> list[TimerRecord]:
         """Timers due at or before ``now``, earliest first.
+
+        With ``charts``, only the timers of instances of those charts (by name): what a
+        process that serves only some charts can fire.  The others are left where they are,
+        for a process that serves them, and never fill ``limit`` in place of fireable ones.
+        A timer of no instance at all (a damaged store) is returned whatever ``charts`` say:
+        firing it fails, and the failure is what tells an operator.
 
         A timer row that cannot be decoded is set aside (moved into a dead letter of kind
         ``row``, logged once as a warning), never returned, so it cannot stop the others.

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._arguments import (
+    check_charts,
     check_ids,
     check_keys,
     check_letter_id,
@@ -189,12 +190,19 @@ class MemoryStore(MemoryRows):
 
     # -- timers ------------------------------------------------------------------------------------
 
-    def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
+    def due_timers(self, now: float, *, limit: int = 1000,
+                   charts: Sequence[str] | None = None) -> list[TimerRecord]:
+        served = check_charts(charts)
         with self._lock:
             self._check_open()
-            rows = sorted((t for t in self._timers.values() if t[T_DUE] <= now),
+            rows = sorted((t for t in self._timers.values() if t[T_DUE] <= now and (
+                served is None or self._chart_of(t[T_INSTANCE]) in (None, *served))),
                           key=timer_order)
         return [decode_timer(r[:TIMER_COLUMNS]) for r in rows[:limit]]
+
+    def _chart_of(self, instance_id: str) -> str | None:
+        row = self._instances.get(instance_id)
+        return None if row is None else str(row[I_CHART])
 
     def next_timer_due(self, after: float | None = None) -> float | None:
         check_time(after, "after")

@@ -200,7 +200,9 @@ class Commit:
     * ``timer_fired`` names no pending timer (it was cancelled or fired meanwhile);
     * ``effect_finished`` or ``effect_released`` names no open (``pending``/``running``)
       outbox row (another attempt already delivered the outcome), so an outcome event is
-      applied at most once;
+      applied at most once; or it names an ``owner`` that no longer holds the row's lease
+      (the row is not ``running``, or is leased to another worker), so only the worker that
+      holds an effect records its outcome;
     * ``effects_reopened`` names a row that is missing or still open, or
       ``dead_letters_deleted`` names a letter that is gone (someone replayed or discarded it
       first).
@@ -226,12 +228,16 @@ class EffectFinish:
     """Close an outbox row in the same transaction that applies its outcome event.
 
     ``status`` is ``done``, ``failed`` or ``dead``; the lease is cleared and ``error`` (when
-    given) becomes ``last_error`` and is appended to ``errors``.
+    given) becomes ``last_error`` and is appended to ``errors``.  ``owner``, when given, is the
+    worker that ran the attempt: the row must still be ``running`` under its lease, so an
+    attempt whose lease another worker took over (it ran past its lease) cannot close the
+    row or apply its outcome event; the commit conflicts instead.
     """
 
     key: str
     status: EffectStatus
     error: str | None = None
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,13 +246,15 @@ class EffectRelease:
 
     Used when an effect's outcome event was not taken by the chart (it did not handle a
     ``blocked.effect.<name>`` event, say): the row waits until ``available_at`` and runs then.
-    ``refund`` takes back the attempt its claim counted (no call was made).
+    ``refund`` takes back the attempt its claim counted (no call was made).  ``owner``, when
+    given, must still hold the row's lease, as for :class:`EffectFinish`.
     """
 
     key: str
     available_at: float
     error: str | None = None
     refund: bool = False
+    owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -123,3 +123,62 @@ def test_sql_errors_on_a_sound_connection_are_left_to_the_caller(pg_url: str) ->
             conn.execute("SELECT pg_sleep(5)")
         with pool.connection() as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_a_server_gone_after_the_pool_opened_is_named_as_gone(postgres_server: str,
+                                                                pg_schema: str) -> None:
+    """Found in review: once the pool's connections were lost and no new one could be made,
+    every call waited ``pool_timeout`` and then blamed a busy pool ("raise pool_max="), the
+    wrong advice when the server is down or unreachable."""
+    from urllib.parse import urlsplit
+
+    from tcp_proxy import TcpProxy
+
+    from statekeeper.storage.postgres import PostgresStore
+
+    server = urlsplit(postgres_server)
+    proxy = TcpProxy((server.hostname or "127.0.0.1", server.port or 5432))
+    url = (f"postgresql://127.0.0.1:{proxy.port}{server.path}?schema={pg_schema}"
+           f"&pool_min=1&pool_max=2&pool_timeout=1&connect_timeout=2")
+    store = PostgresStore(url)
+    try:
+        store.migrate()
+        assert store.policy_state("p") is None
+        proxy.down()
+        with pytest.raises(StoreUnavailable):  # the connection in hand was cut
+            store.policy_state("p")
+        for _ in range(2):
+            with pytest.raises(ServerUnreachable, match="no PostgreSQL server answered"):
+                store.policy_state("p")
+        proxy.up()
+        for _ in range(100):  # the pool makes its connections again once it can
+            try:
+                assert store.policy_state("p") is None
+                break
+            except StoreUnavailable:
+                continue
+        else:
+            raise AssertionError("the store never recovered")
+    finally:
+        store.close()
+        proxy.close()
+
+
+@pytest.mark.parametrize("said", [
+    # what the server answers when max_connections is reached (seen on the shared test
+    # server, which this test cannot fill: other sessions would be refused too)
+    "FATAL:  sorry, too many clients already",
+    "FATAL:  remaining connection slots are reserved for non-replication superuser connections",
+    'FATAL:  too many connections for role "app"',
+])
+def test_a_server_out_of_connection_slots_says_lower_pool_max(said: str) -> None:
+    """Found in a full run: "sorry, too many clients already" was read as a setting the
+    server refused ("fix the URL's settings"), not as a server out of connection slots."""
+    from statekeeper.storage.postgres import parse_postgres_url
+    from statekeeper.storage.postgres._pool import explain_failure
+
+    exc = psycopg.OperationalError(
+        f'connection failed: connection to server at "127.0.0.1", port 5432 failed: {said}')
+    error = explain_failure(exc, parse_postgres_url("postgresql://127.0.0.1/test"))
+    assert type(error) is StoreUnavailable
+    assert "no connection slot free" in str(error) and "lower pool_max=" in str(error)

@@ -14,6 +14,7 @@ import pytest
 
 from statekeeper import Chart, Effect, Final, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.storage.records import Commit, DeadLetterRecord, EffectFinish, EffectReopen
 
 psycopg = pytest.importorskip("psycopg")
 from psycopg import sql  # noqa: E402
@@ -119,6 +120,69 @@ def test_a_failing_handler_does_not_end_listening(pg_url: str, postgres_server: 
             other.execute("SELECT pg_notify(%s, 'effects')", (channel,))
         assert second.wait(10), calls
         assert signals.listening
+    finally:
+        signals.close()
+        store.close()
+
+
+def test_an_effect_given_back_notifies_when_it_is_runnable(pg_url: str, postgres_server: str,
+                                                           pg_schema: str, listener: Any) -> None:
+    """A retry after its backoff, or a lease released on SIGTERM, makes a row pending again by
+    an UPDATE: without a notification, another worker found it only at its next poll."""
+    with Client(pg_url, clock=VirtualClock(1000.0), worker=False) as client:
+        client.register(CHART, effects={"charge": lambda args, key: None})
+        client.start("order", "o-1")
+        client.send("o-1", "accept")
+        store = client.store
+        assert sent(listener, postgres_server, pg_schema) == ["effects"]
+        [effect] = store.claim_effects("w1", 1000.0, 30.0)
+        assert store.extend_lease(effect.key, "w1", 1040.0)
+        assert sent(listener, postgres_server, pg_schema) == [], "claims and heartbeats: quiet"
+        assert store.release_effect(effect.key, "w1", available_at=1003.5, error="boom")
+        assert sent(listener, postgres_server, pg_schema) == ["effects 1003.5"]
+        store.claim_effects("w2", 1004.0, 30.0)
+        assert store.release_effect(effect.key, "w2", available_at=1004.0, error=None)
+        assert sent(listener, postgres_server, pg_schema) == ["effects 1004"]
+        store.claim_effects("w3", 1005.0, 30.0)
+        record = store.load("o-1")
+        letter = DeadLetterRecord("effect", "o-1", effect.key, {"name": "charge"}, ["x"], 1005.0)
+        assert store.apply([Commit(record, record.rev, dead_letters=[letter],
+                                   effect_finished=EffectFinish(effect.key, "dead", "x"))]) == []
+        assert sent(listener, postgres_server, pg_schema) == [], "closed: nothing to run"
+        record = store.load("o-1")
+        assert store.apply([Commit(record, record.rev,
+                                   effects_reopened=[EffectReopen(effect.key, 1010.0)])]) == []
+        assert sent(listener, postgres_server, pg_schema) == ["effects 1010"]
+
+
+def test_a_worker_is_told_when_a_released_effect_is_runnable(pg_url: str) -> None:
+    import threading
+
+    from statekeeper.storage.postgres import PostgresStore
+    from statekeeper.storage.signals import SignalHandlers
+
+    listening, told = threading.Event(), threading.Event()
+    runnable_at: list[float] = []
+
+    def effects_at(at: float) -> None:
+        runnable_at.append(at)
+        told.set()
+
+    store = PostgresStore(pg_url)
+    store.migrate()
+    signals = store.open_signals(SignalHandlers(
+        effects=lambda: None, timer=lambda due: None, resync=listening.set, lead=False,
+        effects_at=effects_at))
+    try:
+        assert listening.wait(10)
+        with Client(pg_url, clock=VirtualClock(1000.0), worker=False) as client:
+            client.register(CHART, effects={"charge": lambda args, key: None})
+            client.start("order", "o-1")
+            client.send("o-1", "accept")
+            [effect] = client.store.claim_effects("w1", 1000.0, 30.0)
+            client.store.release_effect(effect.key, "w1", available_at=1002.0, error=None)
+        assert told.wait(10)
+        assert runnable_at == [1002.0]
     finally:
         signals.close()
         store.close()

@@ -16,7 +16,9 @@ def test_defaults() -> None:
     s = parse_postgres_url("postgresql://127.0.0.1:5432/test")
     assert (s.schema, s.pool_min, s.pool_max, s.pool_timeout, s.connect_timeout,
             s.allow_foreign_tables) == (DEFAULT_SCHEMA, 1, 10, 30.0, 10, False)
-    assert s.connect_kwargs() == {"options": "-c search_path=statekeeper", "connect_timeout": 10}
+    assert s.connect_kwargs() == {"options": "-c search_path=statekeeper", "connect_timeout": 10,
+                                  "keepalives": 1, "keepalives_idle": 30,
+                                  "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def test_statekeeper_options_are_taken_out_and_libpq_ones_kept() -> None:

@@ -67,6 +67,12 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         return DatabaseNotFound(
             f"{where}: the server is up but has no such database ({reason}); create it "
             f"(createdb NAME, or CREATE DATABASE NAME) or fix the database name in the URL")
+    # before the credentials: "too many connections for role ..." names a role too
+    if "too many connections" in text or "too many clients" in text or \
+            "connection slots" in text:
+        return StoreUnavailable(
+            f"{where}: the server has no connection slot free ({reason}); lower pool_max= of "
+            f"the processes that share it, or raise the server's max_connections")
     if any(marker in text for marker in _CREDENTIALS):
         return CredentialsRefused(
             f"{where}: the server refused the credentials ({reason}); check the user and "
@@ -75,10 +81,6 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
             "unrecognized configuration parameter" in text:
         return InvalidStoreURL(f"{where}: the URL says something the connection cannot take "
                                f"({reason}); fix it")
-    if "too many connections" in text or "connection slots" in text:
-        return StoreUnavailable(
-            f"{where}: the server has no connection slot free ({reason}); lower pool_max= of "
-            f"the processes that share it, or raise the server's max_connections")
     if isinstance(exc, psycopg.errors.AdminShutdown) or "terminating connection" in text:
         return StoreUnavailable(
             f"{where}: the server ended the connection ({reason}); a transaction lost during "
@@ -103,8 +105,12 @@ def explain_failure(exc: psycopg.Error, settings: PostgresSettings) -> StoreErro
         f"connect_timeout={settings.connect_timeout}s)")
 
 
-def connect(settings: PostgresSettings | str, *, autocommit: bool = False) -> Connection:
+def connect(settings: PostgresSettings | str, *, autocommit: bool = False,
+            long_lived: bool = False) -> Connection:
     """One connection, outside any pool, with ``search_path`` set to the settings' schema.
+
+    ``long_lived``: a connection kept for the process's life (listening, leading), with
+    shorter TCP keepalives on both sides (see :mod:`._settings`).
 
     Raises:
         ServerUnreachable, DatabaseNotFound, CredentialsRefused: see :func:`explain_failure`.
@@ -114,7 +120,7 @@ def connect(settings: PostgresSettings | str, *, autocommit: bool = False) -> Co
         settings = parse_postgres_url(settings)
     try:
         return psycopg.connect(settings.conninfo, autocommit=autocommit,
-                               **settings.connect_kwargs())
+                               **settings.connect_kwargs(long_lived=long_lived))
     except psycopg.OperationalError as exc:
         raise explain_failure(exc, settings) from None
 
@@ -171,16 +177,30 @@ class PostgresPool:
                         raise  # an SQL error on a sound connection: the caller's to handle
                     raise explain_failure(exc, self.settings) from None
         except PoolTimeout:
-            raise PoolExhausted(
-                f"{self.settings.display}: all {self.settings.pool_max} connections of the "
-                f"pool stayed in use for {wait:g}s; raise pool_max= in the URL (within the "
-                f"server's max_connections), or run fewer requests at once") from None
+            raise self._timed_out(wait) from None
         except PoolClosed:
             raise StoreError(f"{self.settings.display}: the connection pool is closed") from None
         except psycopg.OperationalError as exc:  # getting a connection, or committing
             if not lost_connection(exc):
                 raise
             raise explain_failure(exc, self.settings) from None
+
+    def _timed_out(self, wait: float) -> StoreError:
+        """Why no connection came in ``wait`` seconds: all busy, or none can be made.
+
+        The pool says the same (``PoolTimeout``) when its connections were lost and it cannot
+        make new ones (the server went down, or became unreachable, after the pool opened):
+        advice to raise ``pool_max`` would send the reader the wrong way.  One connection
+        made directly tells which, and its failure is named as at open.
+        """
+        try:
+            connect(self.settings).close()
+        except StoreError as exc:
+            return exc
+        return PoolExhausted(
+            f"{self.settings.display}: all {self.settings.pool_max} connections of the "
+            f"pool stayed in use for {wait:g}s; raise pool_max= in the URL (within the "
+            f"server's max_connections), or run fewer requests at once")
 
     def stats(self) -> dict[str, int]:
         """The pool's counters (connections open, waiting requests...), for monitoring."""

@@ -111,16 +111,17 @@ def effect_params(row: Row) -> Row:
     return (*row[:_AT_MOST_ONCE], bool(row[_AT_MOST_ONCE]), *row[_AT_MOST_ONCE + 1:])
 
 
-def finish_params(finish: tuple[str, str | None, str]) -> dict[str, Any]:
-    """``finish_effect``'s parameters from the codec's ``(status, error, key)``."""
-    status, error, key = finish
-    return {"status": status, "error": error, "key": key}
+def finish_params(finish: tuple[str, str | None, str | None, str]) -> dict[str, Any]:
+    """``finish_effect``'s parameters from the codec's ``(status, error, owner, key)``."""
+    status, error, owner, key = finish
+    return {"status": status, "error": error, "owner": owner, "key": key}
 
 
-def release_params(release: tuple[float, str | None, int, str]) -> dict[str, Any]:
-    """``release_open_effect``'s from the codec's ``(available_at, error, refund, key)``."""
-    available_at, error, refund, key = release
-    return {"available_at": available_at, "error": error, "refund": int(refund), "key": key}
+def release_params(release: tuple[float, str | None, int, str | None, str]) -> dict[str, Any]:
+    """``release_open_effect``'s from the codec's ``(available_at, error, refund, owner, key)``."""
+    available_at, error, refund, owner, key = release
+    return {"available_at": available_at, "error": error, "refund": int(refund),
+            "owner": owner, "key": key}
 
 
 def columns(names: Sequence[str], rows: Sequence[Row]) -> dict[str, list[Any]]:

@@ -12,7 +12,17 @@ of hosts...), plus a few options that are statekeeper's and are taken out before
 ``allow_foreign_tables``  ``1`` to use a schema that also holds another program's tables.
 
 ``connect_timeout`` is libpq's; statekeeper sets it to 10 seconds when the URL does not, so a
-server that does not answer fails the open instead of hanging it.  Each connection starts with
+server that does not answer fails the open instead of hanging it.
+
+TCP keepalives (libpq's ``keepalives``, ``keepalives_idle``, ``keepalives_interval`` and
+``keepalives_count``) are on by default, so a cut network is noticed (a connection whose peer
+vanished without closing it is otherwise kept for two hours, the kernel's default): pooled
+connections probe after 30 s idle, every 10 s, and give up after 3 unanswered probes; a
+worker's long-lived connection (it listens for wake-ups and holds the leader's lock) probes
+after 10 s, every 5 s, 3 times, and asks the *server* to do the same on its side
+(``tcp_keepalives_*``), so the server ends a vanished leader's session, and frees its lock,
+within about 25 s.  Each value the URL gives wins, for every connection (``keepalives=0``
+turns them off).  Each connection starts with
 ``search_path`` set to the schema (a startup option: no extra round trip), so the SQL in the
 ``.sql`` files names tables without a schema.
 """
@@ -33,6 +43,12 @@ from ..urls import InvalidStoreURL
 __all__ = ["DEFAULT_SCHEMA", "PostgresSettings", "parse_postgres_url"]
 
 DEFAULT_SCHEMA = "statekeeper"
+#: libpq's keepalive parameters, in the order of :data:`POOL_KEEPALIVES`
+KEEPALIVE_NAMES = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count")
+#: what a pooled connection uses where the URL says nothing: idle 30 s, then every 10 s, 3 times
+POOL_KEEPALIVES = (1, 30, 10, 3)
+#: the listening and leading connection: a lost leader is noticed, on both sides, in ~25 s
+LONG_LIVED_KEEPALIVES = (1, 10, 5, 3)
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -50,12 +66,22 @@ class PostgresSettings:
     connect_timeout: int = 10
     allow_foreign_tables: bool = False
     libpq_options: str = ""  # the URL's own ``options=`` (server settings), kept
+    #: the keepalive parameters the URL gives (by name), which win over the defaults
+    keepalives: tuple[tuple[str, int], ...] = ()
 
-    def connect_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``psycopg.connect`` on top of :attr:`conninfo`."""
-        options = f"-c search_path={self.schema}"
-        return {"options": f"{self.libpq_options} {options}".strip(),
-                "connect_timeout": self.connect_timeout}
+    def connect_kwargs(self, *, long_lived: bool = False) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect`` on top of :attr:`conninfo`.
+
+        ``long_lived``: the connection stays open and mostly idle for the process's life (it
+        listens, and may hold the leader's lock): shorter keepalives, mirrored on the server.
+        """
+        defaults = LONG_LIVED_KEEPALIVES if long_lived else POOL_KEEPALIVES
+        keep = {**dict(zip(KEEPALIVE_NAMES, defaults, strict=True)), **dict(self.keepalives)}
+        options = f"{self.libpq_options} -c search_path={self.schema}".strip()
+        if long_lived and keep["keepalives"]:
+            server = " ".join(f"-c tcp_{name}={keep[name]}" for name in KEEPALIVE_NAMES[1:])
+            options = f"{server} {options}"  # before the URL's options=, which win
+        return {"options": options, "connect_timeout": self.connect_timeout, **keep}
 
 
 def _mask(netloc: str) -> str:
@@ -121,7 +147,7 @@ def parse_postgres_url(url: str) -> PostgresSettings:
     conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest),
                            parts.fragment))
     try:
-        conninfo_to_dict(conninfo)  # libpq's own parser: an unknown parameter fails here
+        given = conninfo_to_dict(conninfo)  # libpq's own parser: an unknown parameter fails
     except ProgrammingError as exc:
         raise InvalidStoreURL(f"{display}: {str(exc).strip()} (statekeeper's own options are "
                               f"schema, pool_min, pool_max, pool_timeout and "
@@ -139,6 +165,8 @@ def parse_postgres_url(url: str) -> PostgresSettings:
     if allow not in _TRUE | _FALSE:
         raise InvalidStoreURL(f"{display}: allow_foreign_tables="
                               f"{own['allow_foreign_tables']!r}; write 1 or 0")
+    keepalives = tuple((name, _whole(display, name, str(given[name]), 0))
+                       for name in KEEPALIVE_NAMES if name in given)
     pool_min = _whole(display, "pool_min", own.get("pool_min", "1"), 0)
     pool_max = _whole(display, "pool_max", own.get("pool_max", "10"), 1)
     if pool_min > pool_max:
@@ -149,4 +177,5 @@ def parse_postgres_url(url: str) -> PostgresSettings:
         pool_max=pool_max,
         pool_timeout=_seconds(display, "pool_timeout", own.get("pool_timeout", "30")),
         connect_timeout=_whole(display, "connect_timeout", own.get("connect_timeout", "10"), 1),
-        allow_foreign_tables=allow in _TRUE, libpq_options=own.get("options", ""))
+        allow_foreign_tables=allow in _TRUE, libpq_options=own.get("options", ""),
+        keepalives=keepalives)

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .._arguments import (
+    check_charts,
     check_ids,
     check_keys,
     check_letter_id,
@@ -202,11 +203,15 @@ class PostgresStore:
 
     # -- timers ------------------------------------------------------------------------------------
 
-    def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
+    def due_timers(self, now: float, *, limit: int = 1000,
+                   charts: Sequence[str] | None = None) -> list[TimerRecord]:
         """Due timers; a malformed timer row is set aside as a dead letter, not returned."""
+        served = check_charts(charts)
         due: list[TimerRecord] = []
         bad: list[Any] = []
-        for row in self._rows("due_timers", (now, limit)):
+        rows = (self._rows("due_timers", (now, limit)) if served is None
+                else self._rows("due_timers_of_charts", (now, served, limit)))
+        for row in rows:
             try:
                 due.append(decode_timer(row))
             except IntegrityError:

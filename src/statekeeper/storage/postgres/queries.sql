@@ -192,6 +192,14 @@ DELETE FROM timers WHERE instance = %s AND timer_id = %s;
 SELECT instance, timer_id, due, event::text, target, policy
 FROM timers WHERE due <= %s ORDER BY due, instance, set_rev, position, timer_id LIMIT %s;
 
+-- name: due_timers_of_charts
+-- The due timers of the instances of some charts: a process serving only those.  A timer of
+-- no instance (a damaged store) is kept: firing it fails, and says so.
+SELECT t.instance, t.timer_id, t.due, t.event::text, t.target, t.policy
+FROM timers AS t LEFT JOIN instances AS i ON i.id = t.instance
+WHERE t.due <= %s AND (i.id IS NULL OR i.chart = ANY(%s::text[]))
+ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT %s;
+
 -- name: next_timer_due
 SELECT min(due) FROM timers;
 
@@ -210,12 +218,14 @@ ON CONFLICT DO NOTHING;
 
 -- name: finish_effect
 -- Only an open row closes: a second outcome for the same effect changes nothing (rowcount 0).
+-- With an owner, only while that worker holds the lease: not once another took it over.
 UPDATE outbox
 SET status = %(status)s, lease_owner = NULL, lease_until = NULL,
     last_error = coalesce(%(error)s::text, last_error),
     errors = CASE WHEN %(error)s::text IS NULL THEN errors
                   ELSE errors || jsonb_build_array(%(error)s::text) END
-WHERE key = %(key)s AND status IN ('pending', 'running');
+WHERE key = %(key)s AND status IN ('pending', 'running')
+  AND (%(owner)s::text IS NULL OR (status = 'running' AND lease_owner = %(owner)s::text));
 
 -- name: claim_effects
 -- Rows another claimer has locked are skipped, not waited for; a row another claimer leased
@@ -259,14 +269,16 @@ SET status = 'pending', available_at = %(available_at)s, lease_owner = NULL, lea
 WHERE key = %(key)s AND lease_owner = %(owner)s AND status = 'running';
 
 -- name: release_open_effect
--- In a step's transaction: only an open row is given back (rowcount 0 is a conflict).
+-- In a step's transaction: only an open row is given back (rowcount 0 is a conflict); with
+-- an owner, only while that worker holds the lease.
 UPDATE outbox
 SET status = 'pending', available_at = %(available_at)s, lease_owner = NULL, lease_until = NULL,
     last_error = coalesce(%(error)s::text, last_error),
     errors = CASE WHEN %(error)s::text IS NULL THEN errors
                   ELSE errors || jsonb_build_array(%(error)s::text) END,
     attempts = greatest(0, attempts - %(refund)s::int)
-WHERE key = %(key)s AND status IN ('pending', 'running');
+WHERE key = %(key)s AND status IN ('pending', 'running')
+  AND (%(owner)s::text IS NULL OR (status = 'running' AND lease_owner = %(owner)s::text));
 
 -- name: reopen_effect
 -- A dead letter replayed: a closed row runs again, same key, attempts from 0.

@@ -22,6 +22,7 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 from .._arguments import (
+    check_charts,
     check_ids,
     check_keys,
     check_letter_id,
@@ -261,9 +262,13 @@ class SQLiteStore:
 
     # -- timers ------------------------------------------------------------------------------------
 
-    def due_timers(self, now: float, *, limit: int = 1000) -> list[TimerRecord]:
+    def due_timers(self, now: float, *, limit: int = 1000,
+                   charts: Sequence[str] | None = None) -> list[TimerRecord]:
         """Due timers; a malformed timer row is set aside as a dead letter, not returned."""
-        rows = self._db.read(lambda cur: cur.execute(Q["due_timers"], (now, limit)).fetchall()
+        served = check_charts(charts)
+        query, args = ((Q["due_timers"], (now, limit)) if served is None else
+                       (Q["due_timers_of_charts"], (now, SQLITE.list_param(served), limit)))
+        rows = self._db.read(lambda cur: cur.execute(query, args).fetchall()
                              + cur.execute(Q["misfiled_timers"], (limit,)).fetchall(),
                              snapshot=True)
         due: list[TimerRecord] = []

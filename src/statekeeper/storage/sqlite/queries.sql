@@ -117,6 +117,15 @@ DELETE FROM timers WHERE instance = ? AND timer_id = ?;
 SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE due <= ? ORDER BY due, instance, set_rev, position, timer_id LIMIT ?;
 
+-- name: due_timers_of_charts
+-- The due timers of the instances of some charts (a JSON array of names): a process serving
+-- only those.  timers_by_due gives the order; each instance is read by its key.  A timer of
+-- no instance (a damaged store) is kept: firing it fails, and says so.
+SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy
+FROM timers AS t LEFT JOIN instances AS i ON i.id = t.instance
+WHERE t.due <= ? AND (i.id IS NULL OR i.chart IN (SELECT value FROM json_each(?)))
+ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT ?;
+
 -- name: misfiled_timers
 -- Timers whose due is text or a blob (sorted after every number, so never "due"): malformed
 -- rows the scan must find to set aside.  timers_by_due seeks to them: normally none is read.
@@ -141,11 +150,13 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: finish_effect
 -- Only an open row closes: a second outcome for the same effect changes nothing (rowcount 0).
+-- With an owner (?3), only while that worker holds the lease: not once another took it over.
 UPDATE outbox
 SET status = ?1, lease_owner = NULL, lease_until = NULL,
     last_error = coalesce(?2, last_error),
     errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END
-WHERE key = ?3 AND status IN ('pending', 'running');
+WHERE key = ?4 AND status IN ('pending', 'running')
+  AND (?3 IS NULL OR (status = 'running' AND lease_owner = ?3));
 
 -- name: claim_effects
 -- One statement selects and leases, under the write lock (BEGIN IMMEDIATE): two claimers,
@@ -181,13 +192,15 @@ SET status = 'pending', available_at = ?1, lease_owner = NULL, lease_until = NUL
 WHERE key = ?3 AND lease_owner = ?4 AND status = 'running';
 
 -- name: release_open_effect
--- In a step's transaction: only an open row is given back (rowcount 0 is a conflict).
+-- In a step's transaction: only an open row is given back (rowcount 0 is a conflict); with
+-- an owner (?4), only while that worker holds the lease.
 UPDATE outbox
 SET status = 'pending', available_at = ?1, lease_owner = NULL, lease_until = NULL,
     last_error = coalesce(?2, last_error),
     errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END,
     attempts = max(0, attempts - ?3)
-WHERE key = ?4 AND status IN ('pending', 'running');
+WHERE key = ?5 AND status IN ('pending', 'running')
+  AND (?4 IS NULL OR (status = 'running' AND lease_owner = ?4));
 
 -- name: reopen_effect
 -- A dead letter replayed: a closed row runs again, same key, attempts from 0.
