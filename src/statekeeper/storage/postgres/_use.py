@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, LiteralString, TypeVar
 
@@ -51,6 +52,8 @@ class Database:
     def __init__(self, settings: PostgresSettings) -> None:
         self.settings = settings
         self.pool = PostgresPool(settings, autocommit=True)
+        #: transactions run again, by SQLSTATE (a deadlock is 40P01): see :meth:`_run`
+        self.retries: Counter[str] = Counter()
 
     def close(self) -> None:
         """Close every connection (idempotent); later calls raise :class:`StoreError`."""
@@ -107,6 +110,7 @@ class Database:
             except psycopg.Error as exc:
                 if exc.sqlstate not in _RETRY:
                     raise self._explain(exc) from None
+                self.retries[exc.sqlstate] += 1
                 if attempt == _ATTEMPTS:
                     raise StoreUnavailable(
                         f"{self.settings.display}: the transaction lost a race with other "
