@@ -76,8 +76,8 @@ class CuttingProxy:
                 if mode is not None and self.at in data:
                     self.armed = None
                     if mode == "before":
+                        self.cut.set()  # first: the client may hear of the cut at once
                         self._close(client, server)
-                        self.cut.set()
                         return
                     swallow.set()
                 server.sendall(data)
@@ -89,8 +89,8 @@ class CuttingProxy:
             while data := server.recv(65536):
                 if swallow.is_set():
                     if b"COMMIT\x00" in data:  # CommandComplete: it committed
-                        self._close(client, server)
                         self.cut.set()
+                        self._close(client, server)
                         return
                     continue
                 client.sendall(data)

