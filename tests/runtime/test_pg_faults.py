@@ -38,15 +38,7 @@ import pytest
 from fault_chart import CALLS_ENV
 from fault_workload import Driver, check
 
-pytestmark = [
-    pytest.mark.slow, pytest.mark.postgres,
-    # Known bug, open (issue 16): in about one run in five a client answers a tick "applied"
-    # whose step never landed (no log row, no mailbox row), with no fault near it: a race
-    # between group commits of two processes.  Not strict: the run still exercises every
-    # fault, and passes when the race is not hit.  Remove once it is fixed.
-    pytest.mark.xfail(strict=False, reason="issue 16: an 'applied' answer for a step that "
-                      "never landed, about one run in five"),
-]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 HERE = Path(__file__).parent
 INSTANCES = 120  # 26 commands an instance: 3,120 in all
@@ -281,11 +273,14 @@ def run(driver: Driver, workers: Workers, rng: random.Random, seed: int, server:
                 cut, busy = cut_connections(server, app, rng)
                 cuts, busy_cuts = cuts + cut, busy_cuts + busy
         if restarted < restarts and kills >= restart_at[restarted]:
+            waited = time.monotonic()
             while _bench_running():  # another engineer's benchmark: never restart under it
-                assert time.monotonic() < deadline, "a benchmark kept the server busy"
+                assert time.monotonic() < waited + 600, "a benchmark kept the server busy"
                 driver.pump(time.monotonic() + 1.0)
+            deadline += time.monotonic() - waited  # the wait is not the workload's time
             done = _run("pg_ctlcluster", *CLUSTER, "restart")
-            assert done.returncode == 0, done.stderr
+            # another engineer's fault test restarting it at the same moment: it restarted
+            assert done.returncode == 0 or "another postmaster" in done.stderr, done.stderr
             wait_until_ready(server)
             restarted += 1
     acknowledged = time.monotonic() - started

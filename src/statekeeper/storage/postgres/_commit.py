@@ -13,6 +13,15 @@ the same reason: what costs is the number of statements, here each a round trip.
 3. After a :class:`Redo` the group is written again commit by commit, each in a savepoint of
    its own, and a conflicting commit is rolled back to its savepoint and returned.
 
+Lock order: every group locks its instance rows first (each commit's first statement
+updates or inserts its instance's row; the batched ``UPDATE`` locks them all), and holds
+them until it commits.  The group is written in instance id order, and the batched
+``UPDATE`` locks its rows in id order whatever its plan, so two processes' groups sharing
+instances wait for each other instead of deadlocking (a deadlock costs PostgreSQL's
+``deadlock_timeout``, a second by default, before one of them is aborted and run again).
+Sorting is stable, so the commits of one instance keep their order; commits of different
+instances never depend on each other within a group.
+
 Every insert says ``ON CONFLICT DO NOTHING`` and every conditional update is checked by its
 row count, so a conflict (an id taken, a seq or key written first, a timer gone, an effect
 closed) is never an SQL error: in PostgreSQL an error aborts the whole transaction, the other
@@ -173,8 +182,17 @@ class _Undo(Exception):
     """Roll the commit's savepoint back."""
 
 
+def _instance_id(e: EncodedCommit) -> str:
+    iid: str = e.instance[0]
+    return iid
+
+
 def apply_group(db: Database, encoded: Sequence[EncodedCommit]) -> list[Commit]:
-    """Write ``encoded`` in one transaction; the commits that conflicted, written not at all."""
+    """Write ``encoded`` in one transaction; the commits that conflicted, written not at all.
+
+    The group is written in instance id order (see the module docstring: lock order).
+    """
+    encoded = sorted(encoded, key=_instance_id)  # stable: one instance's commits keep order
     try:
         if _batchable(encoded):
             return db.write(lambda conn: _batched_txn(encoded, conn))

@@ -113,6 +113,16 @@ class PostgresStore:
     def __repr__(self) -> str:
         return f"PostgresStore({self.settings.display!r}, schema={self.settings.schema!r})"
 
+    @property
+    def retries(self) -> dict[str, int]:
+        """Transactions this store ran again after PostgreSQL aborted them, by SQLSTATE.
+
+        ``40P01`` counts deadlocks, ``40001`` serialization failures: both abort a
+        transaction that did nothing wrong, which is then run again (see
+        ``docs/postgres.md``).  For monitoring, and for tests that show a change removes them.
+        """
+        return dict(self._db.retries)
+
     def migrate(self) -> None:
         """Apply the missing schema versions, each under the schema's advisory lock."""
         with self._db.pool.connection() as conn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, LiteralString, TypeVar
 
@@ -51,6 +52,8 @@ class Database:
     def __init__(self, settings: PostgresSettings) -> None:
         self.settings = settings
         self.pool = PostgresPool(settings, autocommit=True)
+        #: transactions run again, by SQLSTATE (a deadlock is 40P01): see :meth:`_run`
+        self.retries: Counter[str] = Counter()
 
     def close(self) -> None:
         """Close every connection (idempotent); later calls raise :class:`StoreError`."""
@@ -89,9 +92,12 @@ class Database:
                 with self.pool.connection() as conn:
                     if not transaction:
                         return work(conn)
-                    with conn.transaction():
+                    with conn.transaction() as txn:
                         result = work(conn)
                         committing = True  # the block's end sends COMMIT
+                    committing = False
+                    if txn.status is not txn.Status.COMMITTED:
+                        raise self._never_committed()
                     return result
             except StoreUnavailable:
                 if not committing:
@@ -104,6 +110,7 @@ class Database:
             except psycopg.Error as exc:
                 if exc.sqlstate not in _RETRY:
                     raise self._explain(exc) from None
+                self.retries[exc.sqlstate] += 1
                 if attempt == _ATTEMPTS:
                     raise StoreUnavailable(
                         f"{self.settings.display}: the transaction lost a race with other "
@@ -111,6 +118,20 @@ class Database:
                         f"was committed. Retry, or run fewer writers at once") from None
                 time.sleep(random.uniform(0, 0.002 * 2 ** attempt))
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _never_committed(self) -> StoreUnavailable:
+        """The transaction block ended without an error, but COMMIT was never sent.
+
+        psycopg ends a transaction block on a connection already lost without a word: no
+        COMMIT, no error.  The connection can be lost while ``work`` runs without ``work``
+        hearing of it: a savepoint rolled back for a conflict (``_commit.py``) whose
+        ``ROLLBACK TO`` fails is only logged by psycopg, and the conflict goes on as handled.
+        The server rolls back a transaction whose connection is gone, so nothing was written
+        (issue 16: an engine answered "applied" for steps that had not landed).
+        """
+        return StoreUnavailable(
+            f"{self.settings.display}: the connection was lost before the transaction "
+            f"could commit; nothing of it was committed. Retry")
 
     def _explain(self, exc: psycopg.Error) -> StoreError:
         where = f"{self.settings.display} (schema {self.settings.schema!r})"

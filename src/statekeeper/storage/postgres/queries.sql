@@ -70,8 +70,14 @@ SET chart = %s, version = %s, hash = %s, snapshot = %s::jsonb, configuration = %
 WHERE id = %s AND rev = %s;
 
 -- name: update_instances
--- A group's instance updates in one statement, one array per column; the ids that changed
--- come back, so a stale rev is found (and the group written the careful way).
+-- A group's instance updates in one statement, one array per column; the row count says
+-- whether a rev was stale (then the group is written the careful way).  The rows are locked
+-- first, in id order ("locked", which every updated row must come through): the join alone
+-- locks them in whatever order its plan meets them (a hash join: the table's physical order),
+-- and two groups locking shared rows in different orders can deadlock.  Under READ COMMITTED
+-- the lock takes the newest row version, and the update still checks the rev on it.
+WITH locked AS MATERIALIZED (
+    SELECT id FROM instances WHERE id = ANY(%(id)s::text[]) ORDER BY id FOR NO KEY UPDATE)
 UPDATE instances AS i
 SET chart = u.chart, version = u.version, hash = u.hash, snapshot = u.snapshot::jsonb,
     configuration = u.configuration::jsonb, status = u.status, rev = u.rev,
@@ -82,7 +88,7 @@ FROM unnest(%(id)s::text[], %(chart)s::text[], %(version)s::text[], %(hash)s::te
             %(expected)s::bigint[])
      AS u (id, chart, version, hash, snapshot, configuration, status, rev, labels, updated_at,
            expected)
-WHERE i.id = u.id AND i.rev = u.expected;
+WHERE i.id = u.id AND i.rev = u.expected AND i.id IN (SELECT id FROM locked);
 
 -- name: insert_instances
 INSERT INTO instances (id, chart, version, hash, snapshot, configuration, status, rev, labels,
