@@ -41,11 +41,15 @@ from .tables import (
 
 __all__ = [
     "EFFECT_STATUSES",
+    "FINISH",
     "INSTANCE_STATUSES",
     "LETTER_KINDS",
     "OPEN_EFFECT",
     "OUTCOMES",
     "POLICIES",
+    "RELEASE",
+    "REOPEN",
+    "TIMER_KEY",
     "EncodedCommit",
     "MalformedCommit",
     "Row",
@@ -109,6 +113,13 @@ def _dump_names(names: tuple[str, ...]) -> str:
             _names.clear()
         _names[names] = text
     return text
+
+#: the names of an :class:`EncodedCommit`'s statement parameters, in their order: a store that
+#: binds them by name (PostgreSQL) takes the names from here
+FINISH = ("status", "error", "owner", "key")
+RELEASE = ("available_at", "error", "refund", "owner", "key")
+REOPEN = ("available_at", "key")
+TIMER_KEY = ("instance", "timer_id")
 
 OPEN_EFFECT = frozenset({"pending", "running"})
 CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
