@@ -23,6 +23,7 @@ from statekeeper.storage import Commit, EffectRecord, InstanceRecord  # noqa: E4
 from statekeeper.storage._codec import encode_commit  # noqa: E402
 from statekeeper.storage.adapters import POSTGRES  # noqa: E402
 from statekeeper.storage.postgres import PostgresStore  # noqa: E402
+from statekeeper.storage.postgres._pool import JsonbLoader  # noqa: E402
 from statekeeper.storage.postgres._rows import arrays, update_params  # noqa: E402
 from statekeeper.storage.postgres._schema import QUERIES  # noqa: E402
 from statekeeper.storage.tables import INSTANCES, OUTBOX, TABLES, TRANSITIONS  # noqa: E402
@@ -145,5 +146,22 @@ def test_an_effect_is_bound_with_its_flag_as_a_boolean(raw: Any, pg_url: str) ->
         row = raw.execute("SELECT at_most_once, args FROM outbox").fetchone()
         assert row == (True, {"n": 1})
         assert OUTBOX.column("at_most_once").kind == "bool"
+    finally:
+        store.close()
+
+
+def test_jsonb_is_read_with_the_stores_decoder_on_its_connections_only(pg_url: str) -> None:
+    # the pool's connections parse jsonb as every store parses JSON; psycopg's global
+    # adapters, which the application may use itself, are left as they were
+    store = PostgresStore(pg_url)
+    try:
+        with store._db.pool.connection() as conn:
+            value = conn.execute("""SELECT '{"a": [1, 2.5, "x", null, true]}'::jsonb""").fetchone()
+            loader = conn.adapters.get_loader(conn.adapters.types["jsonb"].oid,
+                                              psycopg.pq.Format.TEXT)
+        assert value == ({"a": [1, 2.5, "x", None, True]},)
+        assert loader is JsonbLoader
+        assert psycopg.adapters.get_loader(psycopg.adapters.types["jsonb"].oid,
+                                           psycopg.pq.Format.TEXT) is not JsonbLoader
     finally:
         store.close()
