@@ -344,8 +344,8 @@ def encode_commit(commit: Commit, adapter: Adapter = SQLITE) -> EncodedCommit:
                 or commit.effect_finished is not None or commit.effect_released is not None):
             _check_rest(commit, iid)
             _encode_rest(encoded, commit, iid, rev)
-        if adapter is not SQLITE or not encoded.plain:
-            _for_driver(encoded, adapter)
+        if adapter.converted and (adapter is not SQLITE or not encoded.plain):
+            _for_driver(encoded, adapter)  # an adapter converting no kind (PostgreSQL): never
         return encoded
     except _Malformed:
         raise

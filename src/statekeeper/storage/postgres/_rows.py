@@ -174,8 +174,9 @@ def _storable(iid: str, plan: _Plan, row: Row) -> Row:
             _refuse(iid, plan, at, value, _has_nul,
                     "the character U+0000 (NUL), which PostgreSQL cannot store in text or jsonb")
     numbers = plan.numbers
-    if numbers and any("e+" in row[i] for i in numbers):
-        return tuple(keep_floats(v) if i in numbers else v for i, v in enumerate(row))
+    for i in numbers:
+        if "e+" in row[i]:
+            return tuple(keep_floats(v) if i in numbers else v for i, v in enumerate(row))
     return row
 
 
