@@ -134,7 +134,8 @@ class EncodedCommit:
     the store's adapter binds them.  The others are statement parameters in the order of the
     named queries: ``finish`` ``(status, error, owner, key)``, ``release`` ``(available_at,
     error, refund, owner, key)`` (``owner`` ``None``: any holder), ``reopened``
-    ``(available_at, key)``, timers as ``(instance, timer_id)``.
+    ``(available_at, key)``, timers as ``(instance, timer_id)``: the names :data:`FINISH`,
+    :data:`RELEASE`, :data:`REOPEN` and :data:`TIMER_KEY` give, for a store binding by name.
 
     ``plain`` says the commit has no rows but its instance and transition rows (a plain step,
     the common case); the other sequences are then one shared empty tuple, never mutated.
