@@ -53,6 +53,7 @@ from ..records import (
 )
 from ..signals import SignalHandlers
 from ._aside import restore_row_txn, set_aside_txn
+from ._audit import AuditQueries
 from ._commit import apply_group
 from ._pool import Connection
 from ._rows import check_storable, keep_floats, keep_floats_in
@@ -80,7 +81,7 @@ def _integrity_txn(conn: Connection) -> list[str]:
     return problems
 
 
-class PostgresStore:
+class PostgresStore(AuditQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one schema.
 
     Args:
