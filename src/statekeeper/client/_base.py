@@ -29,6 +29,7 @@ from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
+from ._audit import AuditMixin
 from ._page import QueryPage
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
@@ -131,7 +132,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient(VersionsMixin):
+class _BaseClient(VersionsMixin, AuditMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
