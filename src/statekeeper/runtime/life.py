@@ -7,7 +7,7 @@ it and its source did not, and left by one whose source held it and its target d
 rows that change nothing (a rejected or ignored event, a transition that stayed inside the
 same configuration) neither enter nor leave a state.  A pruned log starts mid-life: the
 states of its first row's source were entered before it, at a time the log no longer holds
-(shown as unknown).
+(unknown: ``None``, and left out of the totals).
 """
 
 from __future__ import annotations
@@ -62,14 +62,12 @@ def time_in_states(rows: Sequence[TransitionRecord], now: float | None = None
                    ) -> dict[str, float]:
     """Seconds spent in each state over the log, in the order states were first entered.
 
-    A state the instance is still in counts until ``now`` (``None``: until its last row);
-    in a pruned log, the states of the first row's source count from that row on.
+    A state the instance is still in counts until ``now`` (``None``: until its last row).
+    A state entered before a pruned (or partial) log's first row is left out: the log no
+    longer says for how long the instance was in it.
     """
     totals: dict[str, float] = {}
     since: dict[str, float] = {}
-    if rows and rows[0].seq > 1:
-        since = dict.fromkeys(rows[0].source, rows[0].at)
-        totals = dict.fromkeys(rows[0].source, 0.0)
     for step in walk(rows):
         at = step.row.at
         for state in step.left:
