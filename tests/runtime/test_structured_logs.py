@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from policy_charts import Downstream, order
 
-from statekeeper import Chart, State, VirtualClock
+from statekeeper import Chart, Migration, State, VirtualClock
 from statekeeper.client import Client
 from statekeeper.core.errors import EventNotAccepted
 from statekeeper.logging import JsonFormatter
@@ -141,3 +141,20 @@ def test_bad_log_levels_are_refused(store_url: str) -> None:
     for bad in ("INFO", -1, True, 2.5):
         with pytest.raises(ValueError, match="log_level"):
             Client(store_url, worker=False, log_level=bad)  # type: ignore[arg-type]
+
+
+def test_a_migration_is_a_record_too(client: Client, kept: Kept) -> None:
+    door_v2 = Chart("door", version=2, initial="closed", states={
+        "closed": State(on={"open": "ajar"}),
+        "ajar": State(on={"close": "closed"}),
+    })
+    client.register(DOOR)
+    client.start("door", "d-1")
+    client.send("d-1", "open")
+    client.register(door_v2)
+    client.register_migration(Migration("door", 1, 2, states={"opened": "ajar"}))
+    client.migrate("door", 2, dry_run=False, actor="ops")
+    [moved] = [x for x in kept.lines if x.get("outcome") == "migrated"]
+    assert (moved["instance"], moved["event"], moved["chart_version"], moved["source"],
+            moved["target"], moved["actor"]) == (
+        "d-1", "statekeeper.migrate", "2", ["opened"], ["ajar"], "ops")
