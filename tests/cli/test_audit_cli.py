@@ -119,6 +119,7 @@ def test_prune_archives_then_deletes(db: Path, tmp_path: Path,
     assert "archived 0 row(s)" in capsys.readouterr().out
     assert main(["history", "--db", str(db), "d-1"]) == 0  # a pruned log still reads
     assert "4  " in capsys.readouterr().out
+    assert main(["check", "--db", str(db)]) == 0  # and is sound
 
 
 @pytest.mark.parametrize(("argv", "message"), [
