@@ -11,7 +11,10 @@ them a second time (an archive may hold a row twice; its ``id`` and ``instance``
 so) and deletes them.
 
 Each instance keeps its latest row whatever its age (:mod:`statekeeper.storage.audit` says
-why), so ``statekeeper history`` always shows at least where an instance is and since when.
+why), so ``statekeeper history`` always shows at least where an instance is and since when;
+and only the beginning of a log is deleted, never a row between two that stay (see
+:func:`_doomed`).  The rows to delete are found in a first read, then read again to be
+archived: the old part of the log is read twice.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -26,6 +30,7 @@ from typing import TextIO
 from ..core.errors import StatekeeperError
 from ..storage.audit import AuditCursor, transition_dict
 from ..storage.base import Store
+from ..storage.records import TransitionRecord
 
 __all__ = ["ArchiveError", "PruneReport", "prune_log"]
 
@@ -100,16 +105,46 @@ def prune_log(store: Store, before: float, archive: str | os.PathLike[str]) -> P
     return PruneReport(before=before, archived=len(keys), deleted=deleted, archive=shown)
 
 
-def _write(store: Store, before: float, out: TextIO) -> list[tuple[str, int]]:
-    """Append every prunable row to ``out``, flush and ``fsync`` it; the keys of those rows."""
-    keys: list[tuple[str, int]] = []
+def _pages(store: Store, before: float) -> Iterator[list[TransitionRecord]]:
     after: AuditCursor | None = None
     while page := store.prunable(before, limit=_PAGE, after=after):
-        out.writelines(json.dumps(transition_dict(row), ensure_ascii=False) + "\n"
-                       for row in page)
-        keys += [(row.instance, row.seq) for row in page]
+        yield page
         last = page[-1]
         after = (last.at, last.id or 0)
+
+
+def _doomed(store: Store, before: float) -> set[tuple[str, int]]:
+    """The rows to delete: of each log, the old rows from its first on, up to one that is not.
+
+    Only a log's beginning goes, never a row between two kept ones: a step committed by a
+    process whose clock is behind may be older by time than the one before it, and deleting
+    it alone would leave a gap in the log (which ``statekeeper check`` reports).
+    """
+    seqs: dict[str, list[int]] = {}
+    for page in _pages(store, before):
+        for row in page:
+            seqs.setdefault(row.instance, []).append(row.seq)
+    doomed: set[tuple[str, int]] = set()
+    for instance, found in seqs.items():
+        first = store.history(instance, limit=1)
+        expected = first[0].seq if first else -1
+        for seq in sorted(found):
+            if seq != expected:
+                break
+            doomed.add((instance, seq))
+            expected += 1
+    return doomed
+
+
+def _write(store: Store, before: float, out: TextIO) -> list[tuple[str, int]]:
+    """Append the rows to prune to ``out``, flush and ``fsync`` it; the keys of those rows."""
+    doomed = _doomed(store, before)
+    keys: list[tuple[str, int]] = []
+    for page in _pages(store, before) if doomed else ():
+        rows = [row for row in page if (row.instance, row.seq) in doomed]
+        out.writelines(json.dumps(transition_dict(row), ensure_ascii=False) + "\n"
+                       for row in rows)
+        keys += [(row.instance, row.seq) for row in rows]
     out.flush()
     os.fsync(out.fileno())
     return keys
