@@ -14,7 +14,9 @@ already went past it: the log is a record of the past, read as it was.
 
 A prune never deletes an instance's latest row (``seq`` equal to the instance's ``rev``): it
 is what proves the instance's ``rev`` to ``statekeeper check`` and to a commit whose outcome
-was uncertain, and it costs one row per instance.  So a pruned log is a run of ``seq`` values
+was uncertain, and it costs one row per instance.  Of the rows :meth:`Store.prunable` offers,
+:mod:`statekeeper.runtime.retention` deletes only each log's beginning (times need not rise
+with ``seq`` when processes' clocks differ), so a pruned log is a run of ``seq`` values
 without gaps that ends at the instance's ``rev`` but may start after 1.
 """
 

@@ -231,9 +231,10 @@ class Store(Protocol):
 
     def prunable(self, before: float, *, limit: int = 1000,
                  after: AuditCursor | None = None) -> list[TransitionRecord]:
-        """Rows a prune may delete, by ``(at, id)``: ``at < before``, not an instance's latest.
+        """Rows old enough to prune, by ``(at, id)``: ``at < before``, not an instance's latest.
 
-        Read a page at a time (``after`` as for :meth:`audit`) to archive them first.
+        Read a page at a time (``after`` as for :meth:`audit`); the retention code archives
+        and deletes each log's beginning of them (:mod:`statekeeper.runtime.retention`).
         """
 
     def prune(self, rows: Sequence[tuple[str, int]]) -> int:
