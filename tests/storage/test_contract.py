@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contract import StoreContract
+from contract_audit import AuditStoreContract
 from contract_groups import GroupStoreContract
 from contract_integrity import IntegrityStoreContract
 from contract_migration import MigrationStoreContract
@@ -42,3 +43,7 @@ class TestMigrationStoreContract(MigrationStoreContract):
 
 class TestTimerStoreContract(TimerStoreContract):
     """Timers of the charts a process serves, once per backend."""
+
+
+class TestAuditStoreContract(AuditStoreContract):
+    """The transition log across instances, and prunes, once per backend."""

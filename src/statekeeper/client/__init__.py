@@ -7,8 +7,10 @@ background threads, so one process with one SQLite file is a complete deployment
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from ..core.compile import CompiledChart
@@ -17,14 +19,17 @@ from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
+from ..runtime.retention import ArchiveError, PruneReport
 from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
+from ._audit import AuditPage, Time
 from ._base import _BaseClient, _check_wait, check_text, check_wait_flag, open_store
 from ._page import QueryPage
 
-__all__ = ["AsyncClient", "Client", "QueryPage", "open_store"]
+__all__ = ["ArchiveError", "AsyncClient", "AuditPage", "Client", "PruneReport", "QueryPage",
+           "open_store"]
 
 
 class Client(_BaseClient):
@@ -89,6 +94,42 @@ class Client(_BaseClient):
         self._check_history(instance_id, limit, after)
         self.store.load(instance_id)
         return self.store.history(instance_id, limit=limit, after=after)
+
+    def audit(self, *, instance: str | None = None, chart: str | None = None,
+              actor: str | None = None, event: str | None = None, state: str | None = None,
+              outcome: str | None = None, since: Time | None = None,
+              until: Time | None = None, limit: int = 100,
+              after: str | None = None) -> AuditPage:
+        """Transition rows of every instance that pass every filter given, oldest first.
+
+        ``state`` matches a row whose source or target holds it; ``outcome`` is
+        ``applied``, ``rejected``, ``ignored``, ``migrated`` or ``denied``; ``since <= at <
+        until`` (seconds of the client's clock, or datetimes).  ``limit`` rows a page: pass
+        ``page.after`` as ``after=`` for the next (``None`` on the last page).
+
+        Raises:
+            ArgumentTypeError: a filter of the wrong type.
+            InvalidArgument: an unknown outcome, a limit below 1, a cursor that is not one.
+
+        """
+        return self._audit(instance=instance, chart=chart, actor=actor, event=event,
+                           state=state, outcome=outcome, since=since, until=until,
+                           limit=limit, after=after)
+
+    def prune_audit(self, *, older_than: str | float | timedelta,
+                    archive: str | os.PathLike[str]) -> PruneReport:
+        """Archive the log rows older than ``older_than`` to ``archive``, then delete them.
+
+        The archive (JSON Lines, appended to) is written and ``fsync``-ed first; only then
+        are exactly those rows deleted, in one transaction.  Each instance keeps its latest
+        row.  See :mod:`statekeeper.runtime.retention`.
+
+        Raises:
+            ArchiveError: the archive cannot be written; nothing was deleted.
+            InvalidArgument: ``older_than`` is not a duration.
+
+        """
+        return self._prune(older_than, archive)
 
     def query(self, *, chart: str | None = None, state: str | None = None,
               labels: Mapping[str, str] | None = None, status: str | None = None,

@@ -33,6 +33,7 @@ class VersionsMixin:
     registry: Registry
     clock: Clock
     limits: Limits
+    log_level: int
 
     def register_migration(self, migration: Migration) -> CompatibilityReport:
         """Register how instances move between two registered versions of a chart.
@@ -93,7 +94,8 @@ class VersionsMixin:
         _check_count("migrate", "batch", batch, least=1)
         _check_text("migrate", "actor", actor, optional=True, empty=True, longest=longest)
         return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
-                             dry_run=dry_run, batch=batch, actor=actor, progress=progress)
+                             dry_run=dry_run, batch=batch, actor=actor, progress=progress,
+                             log_level=self.log_level)
 
 
 

@@ -26,6 +26,7 @@ from ..core.migration import Migration, MigrationError
 from ..core.snapshot import Snapshot
 from ..storage.base import Store
 from ..storage.records import Commit, CorruptedRow, InstanceRecord, TimerRecord, TransitionRecord
+from .logs import log_migrations
 from .registry import Registry
 from .rows import snapshot_from_row, snapshot_to_row
 
@@ -159,7 +160,8 @@ def _pending(store: Store, chart: str, to_version: str, batch: int,
 def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int | str, *,
                   now: Callable[[], float], dry_run: bool = True, batch: int = 500,
                   actor: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                  progress: Callable[[int, int], None] | None = None,
+                  log_level: int = logging.DEBUG) -> MigrationRun:
     """Move every live instance of ``chart`` to ``to_version`` (or only say how, ``dry_run``).
 
     ``batch`` bounds the instances written per transaction; ``progress(done, total)`` is
@@ -196,7 +198,7 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
             except Exception as exc:  # noqa: BLE001 - this instance stays; the others go on
                 run.instances.append(_failed(record, target, exc))
         if not dry_run and planned:
-            _apply(store, registry, run, planned, target, actor, now)
+            _apply(store, registry, run, planned, target, actor, now, log_level)
         elif planned:
             run.instances.extend(report for report, _ in planned)
         done += len(page)
@@ -214,11 +216,12 @@ def _failed(record: InstanceRecord, target: str, exc: BaseException) -> Instance
 
 def _apply(store: Store, registry: Registry, run: MigrationRun,
            planned: list[tuple[InstanceMigration, Commit]], target: str,
-           actor: str | None, now: Callable[[], float]) -> None:
+           actor: str | None, now: Callable[[], float], log_level: int) -> None:
     """Write one page in one transaction; plan an instance that changed meanwhile again."""
     for _attempt in range(8):
         lost = {id(c) for c in store.apply([c for _, c in planned])}
         run.transactions += 1
+        log_migrations(log_level, [(c, None) for _, c in planned if id(c) not in lost])
         for report, commit in planned:
             if id(commit) not in lost:
                 run.instances.append(_done(report))

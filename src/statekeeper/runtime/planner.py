@@ -72,6 +72,8 @@ class Plan:
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
     #: them with the chain's (kept in case the chain is not committed with this plan)
     unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
+    #: the instance's ``updated_at`` before the step (``None``: a start), for the log records
+    since: float | None = None
 
 
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
@@ -155,7 +157,8 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     )
     commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
                     dead_letters_deleted=[request.letter_id])
-    plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot)
+    plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
+                since=record.updated_at)
     plan.wake_effects = bool(request.reopen)
     return plan
 
@@ -292,7 +295,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     if request.idempotency_key and outcome == "ignored":
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
-    return Plan(commit, state, snapshot)
+    return Plan(commit, state, snapshot, since=record.updated_at)
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
@@ -339,8 +342,9 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, status), after,
-                     None, [], False, None, None)  # error logs wake_effects next_timer unsettled
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, [], False,
+                     None, None,  # error logs wake_effects next_timer unsettled, then since
+                     None if before is None else record.updated_at)
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev)
     if delivery is not None and delivery.idempotency_key:

@@ -17,7 +17,7 @@ from ._decode import decode_effect
 from .tables import INSTANCES, MAILBOX, OUTBOX, POLICY_STATE, TIMERS, TRANSITIONS
 
 __all__ = [
-    "I_CHART", "I_ID", "I_STATUS", "O_ATTEMPTS", "O_AVAILABLE", "O_ID", "O_INSTANCE", "O_NAME",
+    "I_CHART", "I_ID", "I_REV", "I_STATUS", "O_ATTEMPTS", "O_AVAILABLE", "O_ID", "O_INSTANCE", "O_NAME",
     "O_OWNER", "O_STATUS", "O_UNTIL", "P_VERSION", "TIMER_COLUMNS", "MemoryRows", "timer_order",
 ]
 

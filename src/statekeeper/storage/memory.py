@@ -38,6 +38,7 @@ from ._decode import (
     decoded_or_report,
 )
 from ._integrity import row_problems
+from ._memory_audit import MemoryAudit
 from ._memory_rows import (
     I_CHART,
     I_ID,
@@ -52,7 +53,6 @@ from ._memory_rows import (
     O_UNTIL,
     P_VERSION,
     TIMER_COLUMNS,
-    MemoryRows,
     timer_order,
 )
 from .base import StoreError, UnknownInstance
@@ -77,7 +77,7 @@ __all__ = ["MemoryStore"]
 T_INSTANCE, T_DUE = TIMERS.positions("instance", "due")
 D_INSTANCE = DEAD_LETTERS.at("instance")
 
-class MemoryStore(MemoryRows):
+class MemoryStore(MemoryAudit):
     """Instances, logs, outbox and timers in dictionaries; nothing survives the process."""
 
     def _check_open(self) -> None:

@@ -26,7 +26,7 @@ __all__ = [
 
 InstanceStatus = Literal["active", "done"]
 EffectStatus = Literal["pending", "running", "done", "failed", "dead"]
-Outcome = Literal["applied", "ignored", "rejected", "migrated"]
+Outcome = Literal["applied", "ignored", "rejected", "migrated", "denied"]
 
 
 class FrozenList(list):  # type: ignore[type-arg]

@@ -50,7 +50,8 @@ Kind = Literal["text", "int", "real", "bool", "json"]
 Shape = Literal["any", "object", "list", "strings", "names", "labels"]
 
 INSTANCE_STATUSES = frozenset({"active", "done"})
-OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated"})
+#: ``denied``: refused by authorization (reserved: no code path writes it yet)
+OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated", "denied"})
 EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 POLICIES = frozenset({"default", "fire_late", "skip"})
 LETTER_KINDS = frozenset({"effect", "event", "row"})

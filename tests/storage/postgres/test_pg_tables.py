@@ -23,6 +23,7 @@ from statekeeper.storage import Commit, EffectRecord, InstanceRecord  # noqa: E4
 from statekeeper.storage._codec import encode_commit  # noqa: E402
 from statekeeper.storage.adapters import POSTGRES  # noqa: E402
 from statekeeper.storage.postgres import PostgresStore  # noqa: E402
+from statekeeper.storage.postgres._audit import audit_sql  # noqa: E402
 from statekeeper.storage.postgres._pool import JsonbLoader  # noqa: E402
 from statekeeper.storage.postgres._rows import arrays, update_params  # noqa: E402
 from statekeeper.storage.postgres._schema import QUERIES  # noqa: E402
@@ -94,6 +95,16 @@ def test_queries_read_rows_as_described_and_as_stored(raw: Any, name: str, query
     assert tuple(d.name for d in cursor.description) == table.names
     types = {d.name: raw.adapters.types.get(d.type_code).name for d in cursor.description}
     for column in table.columns:
+        assert types[column.name] in PG_RESULT_TYPES[column.kind], column.name
+
+
+def test_audit_queries_read_transitions_as_described_and_as_stored(raw: Any) -> None:
+    # the audit query is put together from audit.sql's terms: its rows are read the same way
+    sql = audit_sql([])
+    cursor = raw.execute(sql, _params(sql))
+    assert tuple(d.name for d in cursor.description) == TRANSITIONS.names
+    types = {d.name: raw.adapters.types.get(d.type_code).name for d in cursor.description}
+    for column in TRANSITIONS.columns:
         assert types[column.name] in PG_RESULT_TYPES[column.kind], column.name
 
 

@@ -46,6 +46,7 @@ from ..records import (
 from ..signals import SignalHandlers
 from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
+from ._audit import AuditQueries
 from ._commit import apply_group
 from ._pool import Connection
 from ._rows import ROWS, keep_floats, prepare
@@ -72,7 +73,7 @@ def _integrity_txn(conn: Connection) -> list[str]:
     return problems
 
 
-class PostgresStore:
+class PostgresStore(AuditQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one schema.
 
     Args:

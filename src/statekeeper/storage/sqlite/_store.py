@@ -63,6 +63,7 @@ from ..records import (
 )
 from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
+from ._audit import AuditQueries
 from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
@@ -104,7 +105,7 @@ def _integrity_txn(cur: sqlite3.Cursor) -> list[str]:
     return problems
 
 
-class SQLiteStore:
+class SQLiteStore(AuditQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one SQLite file.
 
     Args:
