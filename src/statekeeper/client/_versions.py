@@ -16,7 +16,7 @@ from ..core.migration import Migration
 from ..core.model import Chart
 from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.shadow import Shadow
-from .errors import ArgumentTypeError
+from .errors import ArgumentTypeError, InvalidArgument
 
 if TYPE_CHECKING:
     from ..clock import Clock
@@ -80,7 +80,7 @@ class VersionsMixin:
         return self.registry.shadow(chart, from_version, to_version)
 
     def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
-                 progress: Any) -> MigrationRun:
+                 progress: Any, lazy: Any = False) -> MigrationRun:
         longest = self.limits.max_name_length
         name = chart.name if isinstance(chart, (Chart, CompiledChart)) else chart
         _check_text("migrate", "chart", name, longest=longest)
@@ -92,6 +92,15 @@ class VersionsMixin:
                                     f"{_show(dry_run)}")
         _check_count("migrate", "batch", batch, least=1)
         _check_text("migrate", "actor", actor, optional=True, empty=True, longest=longest)
+        if lazy is not True and lazy is not False:
+            raise ArgumentTypeError(f"migrate() lazy= takes True or False, not {_show(lazy)}")
+        if lazy:
+            if dry_run:
+                raise InvalidArgument("migrate(lazy=True) turns lazy migration on, which "
+                                      "writes: pass dry_run=False with it (a dry run, without "
+                                      "lazy=, reports what it would do)")
+            self.registry.migrate_lazily(name, to_version)
+            return MigrationRun(name, str(to_version), dry_run=False, lazy=True)
         return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
                              dry_run=dry_run, batch=batch, actor=actor, progress=progress)
 
