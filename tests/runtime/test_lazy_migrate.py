@@ -204,6 +204,7 @@ def test_a_data_map_that_raises_leaves_the_instance_and_loses_no_event(
     # fixed, the migration takes them: the dead letter replayed is delivered on v2
     client.register_migration(Migration("lamp", 1, 2, data=lambda d: {**d, "moved": True}))
     assert client.send("bad", "flip").version == "2"
+    assert letter.id is not None
     client.replay_dead_letter(letter.id)
     timed = client.get("timed")
     assert (timed.version, timed.data) == ("2", {"n": 13, "moved": True})
