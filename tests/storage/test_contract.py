@@ -9,6 +9,7 @@ from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_shadows import ShadowStoreContract
 from contract_timers import TimerStoreContract
 
 
@@ -42,3 +43,7 @@ class TestMigrationStoreContract(MigrationStoreContract):
 
 class TestTimerStoreContract(TimerStoreContract):
     """Timers of the charts a process serves, once per backend."""
+
+
+class TestShadowStoreContract(ShadowStoreContract):
+    """The shadow log, once per backend."""

@@ -33,12 +33,14 @@ from .._decode import (
     decode_mailbox,
     decode_policy_state,
     decode_problems,
+    decode_shadow,
     decode_timer,
     decode_transition,
     decoded,
     decoded_or_report,
 )
 from .._integrity import done_timer, orphan, seq_gap
+from .._shadow_rows import check_shadow_page, encode_shadows
 from ..base import IntegrityError, SchemaTooNew, UnknownInstance
 from ..records import (
     Commit,
@@ -48,6 +50,7 @@ from ..records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -67,7 +70,7 @@ if TYPE_CHECKING:
 __all__ = ["PostgresStore"]
 
 _TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters",
-           "policy_state")
+           "policy_state", "shadow_log")
 
 
 def _integrity_txn(conn: Connection) -> list[str]:
@@ -316,6 +319,21 @@ class PostgresStore:
     def restore_row(self, letter_id: int) -> bool:
         letter = check_letter_id(letter_id)
         return self._db.write(lambda conn: restore_row_txn(letter, conn))
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        rows = encode_shadows(records)
+        if rows:
+            self._db.write(lambda conn: conn.cursor().executemany(q("insert_shadow"), rows))
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        check_shadow_page(chart, after, limit)
+        return [decode_shadow(r) for r in self._rows("chart_shadows", (chart, after, limit))]
+
+    def delete_shadow_records(self, chart: str) -> int:
+        return self._db.change("delete_shadows", (chart,))
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -417,3 +417,22 @@ SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letter
 
 -- name: all_policy_state
 SELECT key, value::text, version, updated_at FROM policy_state ORDER BY key;
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds::text,
+       expected::text, got::text, at
+FROM shadow_log WHERE chart = %s AND id > %s ORDER BY id LIMIT %s;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = %s;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds::text,
+       expected::text, got::text, at
+FROM shadow_log ORDER BY id;

@@ -297,3 +297,20 @@ SELECT instance, timer_id, due, event, target, policy FROM timers ORDER BY insta
 
 -- name: all_dead_letters
 SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log WHERE chart = ? AND id > ? ORDER BY id LIMIT ?;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = ?;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log ORDER BY id;
