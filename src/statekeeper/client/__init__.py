@@ -191,6 +191,20 @@ class Client(_BaseClient):
         """
         return self._migrate(chart, to_version, dry_run, batch, actor, progress, lazy)
 
+    def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        """The divergence table of ``chart``'s shadows from the store: every process's.
+
+        What :meth:`Shadow.report <statekeeper.runtime.shadow.Shadow.report>` prints for
+        this process, counted over every comparison of a committed step that any process
+        stored, per pair of versions, then the ``latest`` divergences with their instance
+        ids.  ``statekeeper shadow-report`` prints the same.
+        """
+        return self._shadow_report(chart, latest)
+
+    def clear_shadow_log(self, chart: str) -> int:
+        """Forget the stored shadow comparisons of ``chart`` (a shadow over); how many."""
+        return self._clear_shadow_log(chart)
+
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""
         check_text("dead_letters", "instance_id", instance_id, optional=True,

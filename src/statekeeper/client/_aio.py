@@ -184,6 +184,12 @@ class AsyncClient(_BaseClient):
         return await asyncio.to_thread(self._migrate, chart, to_version, dry_run, batch, actor,
                                        progress, lazy)
 
+    async def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        return await asyncio.to_thread(self._shadow_report, chart, latest)
+
+    async def clear_shadow_log(self, chart: str) -> int:
+        return await asyncio.to_thread(self._clear_shadow_log, chart)
+
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)

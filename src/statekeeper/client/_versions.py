@@ -16,10 +16,12 @@ from ..core.migration import Migration
 from ..core.model import Chart
 from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.shadow import Shadow
+from ..runtime.shadow_log import ShadowRecorder, stored_report
 from .errors import ArgumentTypeError, InvalidArgument
 
 if TYPE_CHECKING:
     from ..clock import Clock
+    from ..runtime.engine import Engine
     from ..runtime.registry import Registry
     from ..storage.base import Store
 
@@ -33,6 +35,8 @@ class VersionsMixin:
     registry: Registry
     clock: Clock
     limits: Limits
+    engine: Engine
+    _shadow_recorder: ShadowRecorder | None
 
     def register_migration(self, migration: Migration) -> CompatibilityReport:
         """Register how instances move between two registered versions of a chart.
@@ -77,7 +81,24 @@ class VersionsMixin:
 
         """
         _check_text("shadow", "chart", chart, longest=self.limits.max_name_length)
-        return self.registry.shadow(chart, from_version, to_version)
+        made = self.registry.shadow(chart, from_version, to_version)
+        recorder = getattr(self, "_shadow_recorder", None)
+        if recorder is None:  # the store keeps what landed, for every process's report
+            recorder = self._shadow_recorder = ShadowRecorder(self.store, self.registry,
+                                                              self.engine.after_answers)
+            self.engine.on_commit.append(recorder.committed)
+        made.on_pending = recorder.schedule
+        return made
+
+    def _shadow_report(self, chart: Any, latest: Any) -> str:
+        _check_text("shadow_report", "chart", chart, longest=self.limits.max_name_length)
+        _check_count("shadow_report", "latest", latest, least=0)
+        self.engine.flush()  # this process's comparisons are stored after their group
+        return stored_report(self.store, chart, latest=latest)
+
+    def _clear_shadow_log(self, chart: Any) -> int:
+        _check_text("clear_shadow_log", "chart", chart, longest=self.limits.max_name_length)
+        return self.store.delete_shadow_records(chart)
 
     def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
                  progress: Any, lazy: Any = False) -> MigrationRun:

@@ -219,7 +219,8 @@ def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, even
     if shadow is None:
         return
     try:
-        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3])
+        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3],
+                       rev=record.rev + 1)
     except Exception:  # noqa: BLE001 - a shadow never fails the step it watches
         _log.exception("shadow of %r failed", record.id)
 

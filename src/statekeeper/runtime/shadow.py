@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +26,9 @@ from ..core.events import Event
 from ..core.migration import Migration
 from ..core.snapshot import Snapshot
 from ..core.step import step
+from ..storage.records import ShadowRecord
 
-__all__ = ["Divergence", "Shadow"]
+__all__ = ["Divergence", "Shadow", "divergence_table"]
 
 _log = logging.getLogger("statekeeper.shadow")
 
@@ -62,6 +63,11 @@ class Shadow:
     diverged_events: Counter[tuple[str, str]] = field(default_factory=Counter)
     diverged: dict[tuple[str, str], Counter[str]] = field(default_factory=dict)
     last: list[Divergence] = field(default_factory=list)
+    #: per instance, comparisons of steps not yet committed, with the ``rev`` they commit at
+    pending: dict[str, list[tuple[int, ShadowRecord]]] = field(default_factory=dict)
+    #: called with each comparison kept in :attr:`pending` (the store's recorder, which
+    #: writes those that landed once the engine's group is done)
+    on_pending: Callable[[], None] | None = None
 
     def _migrated(self, snapshot: Snapshot, now: float) -> Snapshot:
         for migration, old, new in self.chain:
@@ -69,17 +75,36 @@ class Shadow:
         return snapshot
 
     def observe(self, instance: str, before: Snapshot, event: Event, now: float,
-                after: Snapshot, status: str, commands: Sequence[Command]) -> None:
-        """Compare the old version's step (``after``, ``status``, ``commands``) with the new's."""
+                after: Snapshot, status: str, commands: Sequence[Command], *,
+                rev: int | None = None) -> None:
+        """Compare the old version's step (``after``, ``status``, ``commands``) with the new's.
+
+        ``rev``: the instance's ``rev`` once the step commits; the comparison is then kept in
+        :attr:`pending` until the commit lands (:mod:`.shadow_log` writes it to the store).
+        """
         state = ",".join(s for s in before.configuration)
         key = (state, event.name)
         self.compared[key] += 1
+        found = self._compare(instance, before, event, now, after, status, commands, key)
+        if rev is not None:
+            kinds, expected, got = found
+            self.pending.setdefault(instance, []).append((rev, ShadowRecord(
+                chart=self.chart, from_version=self.source, to_version=self.target,
+                instance=instance, state=state, event=event.name, kinds=kinds,
+                expected=expected, got=got, at=now)))
+            if self.on_pending is not None:
+                self.on_pending()
+
+    def _compare(self, instance: str, before: Snapshot, event: Event, now: float,
+                 after: Snapshot, status: str, commands: Sequence[Command],
+                 key: tuple[str, str]) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
         kinds: list[str] = []
         try:
             shadow = step(self.new, self._migrated(before, now), event, now=now)
         except Exception as exc:  # noqa: BLE001 - the shadow never fails the real step
-            self._diverged(instance, key, ["unmappable"], (type(exc).__name__,), (str(exc),))
-            return
+            found = (type(exc).__name__,), (str(exc),)
+            self._diverged(instance, key, ["unmappable"], *found)
+            return ["unmappable"], *found
         if (status == "rejected") != (shadow.status == "rejected"):
             kinds.append("accepted")
         expected = self._migrated(after, now) if status != "rejected" and not after.done \
@@ -93,6 +118,7 @@ class Shadow:
             kinds.append("commands")
         if kinds:
             self._diverged(instance, key, kinds, expected.configuration, got.configuration)
+        return kinds, expected.configuration, got.configuration
 
     def _diverged(self, instance: str, key: tuple[str, str], kinds: list[str],
                   expected: tuple[str, ...], got: tuple[str, ...]) -> None:
@@ -105,15 +131,28 @@ class Shadow:
                      key[1], ", ".join(kinds), list(expected), list(got))
 
     def report(self) -> str:
-        """The divergence table: per state and event, events compared and diverged, by kind."""
-        head = f"shadow of {self.chart!r} v{self.source} on v{self.target}"
-        rows = [f"{'state':<40} {'event':<24} {'compared':>8} {'diverged':>8}  kinds"]
-        for (state, event), count in sorted(self.compared.items()):
-            kinds = self.diverged.get((state, event), Counter())
-            total = self.diverged_events[(state, event)]
-            shown = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
-            rows.append(f"{state:<40} {event:<24} {count:>8} {total:>8}  {shown}")
-        return "\n".join([head, *rows])
+        """The divergence table: per state and event, events compared and diverged, by kind.
+
+        This process's own counts; ``client.shadow_report(chart)`` (and ``statekeeper
+        shadow-report``) print the same table from the store, for every process.
+        """
+        return divergence_table(self.chart, self.source, self.target, self.compared,
+                                self.diverged_events, self.diverged)
+
+
+def divergence_table(chart: str, source: str, target: str,
+                     compared: Counter[tuple[str, str]],
+                     diverged_events: Counter[tuple[str, str]],
+                     diverged: dict[tuple[str, str], Counter[str]]) -> str:
+    """The table :meth:`Shadow.report` prints, from counts per (state, event)."""
+    head = f"shadow of {chart!r} v{source} on v{target}"
+    rows = [f"{'state':<40} {'event':<24} {'compared':>8} {'diverged':>8}  kinds"]
+    for (state, event), count in sorted(compared.items()):
+        kinds = diverged.get((state, event), Counter())
+        total = diverged_events[(state, event)]
+        shown = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        rows.append(f"{state:<40} {event:<24} {count:>8} {total:>8}  {shown}")
+    return "\n".join([head, *rows])
 
 
 def _outward(commands: Sequence[Command]) -> list[tuple[str, str]]:

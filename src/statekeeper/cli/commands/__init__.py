@@ -11,6 +11,7 @@ from . import (
     history,
     instances,
     migrate,
+    shadow_report,
     validate,
     version,
     worker,
@@ -20,4 +21,4 @@ __all__ = ["COMMANDS"]
 
 #: The command modules, in the order ``statekeeper --help`` lists them.
 COMMANDS = (validate, diagram, instances, history, dead_letters, check, worker, migrate,
-            version)
+            shadow_report, version)
