@@ -67,13 +67,16 @@ class VersionsMixin:
         self.registry.rollout(chart, version, percent, stable)
 
     def shadow(self, chart: str, from_version: int | str, to_version: int | str) -> Shadow:
-        """Step every event callers send to ``chart`` v``from_version`` on ``to_version`` too.
+        """Step every event delivered to ``chart`` v``from_version`` on ``to_version`` too.
 
-        The old version's result is committed as ever; the new version's, on the instance as
-        the registered migrations would move it, is only compared: divergences (target
-        configuration, data, effects and sends, acceptance) are counted per state and event
-        and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
-        shadow.report())`` prints the table.  Per process: register it in each.
+        Callers' events, timers and effects' outcomes (these as the migrations carry them
+        over).  The old version's result is committed as ever; the new version's, on the
+        instance as the registered migrations would move it, is only compared: divergences
+        (target configuration, data, effects and sends, acceptance) are counted per state
+        and event and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
+        shadow.report())`` prints this process's table; each comparison of a committed step
+        is also stored, for :meth:`shadow_report` over every process.  Per process:
+        register it in each.
 
         Raises:
             UnknownChart: either version is not registered.

@@ -146,8 +146,8 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late", before=snapshot)
     result = memo_step(entry, snapshot, event, now, request)
-    if registry.shadows and request.strict:  # a caller's event: also stepped on a new version
-        _shadow(registry, record, snapshot, event, now, result)
+    if registry.shadows:  # also stepped on a new version
+        _shadow(registry, record, snapshot, event, now, result, request)
     if result[1] == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result[0], request, now, outcome,
@@ -214,13 +214,14 @@ _new_commit = positional_constructor(Commit)
 _new_plan = positional_constructor(Plan)
 
 def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
-            now: float, result: Outcome) -> None:
+            now: float, result: Outcome, request: DeliverEvent) -> None:
     shadow = registry.shadows.get((record.chart, record.version))
     if shadow is None:
         return
     try:
         shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3],
-                       rev=record.rev + 1)
+                       rev=record.rev + 1, timer=request.timer_id,
+                       outcome=(request.effect_finish or request.effect_release) is not None)
     except Exception:  # noqa: BLE001 - a shadow never fails the step it watches
         _log.exception("shadow of %r failed", record.id)
 

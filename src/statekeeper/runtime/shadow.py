@@ -1,15 +1,17 @@
 """Shadow execution: every live event of one version is also stepped on another, purely.
 
 Why: a migration says where an instance goes; it cannot say whether the new version then
-behaves as the old one did.  While a shadow is on, each event a caller sends to an instance
-of the old version is committed as ever (the old version's result), and is also stepped,
+behaves as the old one did.  While a shadow is on, each event delivered to an instance of
+the old version is committed as ever (the old version's result), and is also stepped,
 purely, on the instance as migrated to the new version; the new result is compared with the
 old result migrated the same way.  A difference in configuration, data, commands (effects
 run, events sent) or acceptance is a divergence, counted per source state and event and
 logged with the instance id.  Nothing of the shadow step is committed or run.
 
-Timer and effect-outcome deliveries are not shadowed (their events are named after the old
-version's states and effects); finished instances neither.
+Timer and effect-outcome deliveries are shadowed too, as the migrations carry them over: a
+timer kept by the migration fires under its new id, an outcome is delivered under the name
+the migrations' ``outcomes`` give it; a timer the migration re-arms or cancels has no
+counterpart and is not compared.  Finished instances are not shadowed.
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..core._migrate_map import migrate_snapshot
+from ..core._migrate_map import migrate_snapshot, renamed_timer
 from ..core.commands import Command, RunEffect, SendEvent
 from ..core.events import Event
 from ..core.migration import Migration
@@ -76,16 +78,33 @@ class Shadow:
 
     def observe(self, instance: str, before: Snapshot, event: Event, now: float,
                 after: Snapshot, status: str, commands: Sequence[Command], *,
-                rev: int | None = None) -> None:
+                rev: int | None = None, timer: str | None = None,
+                outcome: bool = False) -> None:
         """Compare the old version's step (``after``, ``status``, ``commands``) with the new's.
 
-        ``rev``: the instance's ``rev`` once the step commits; the comparison is then kept in
-        :attr:`pending` until the commit lands (:mod:`.shadow_log` writes it to the store).
+        ``timer``: the id of the timer the event fires; ``outcome``: the event is an effect's
+        outcome.  Either is delivered to the new version as the migrations carry it over (the
+        renamed timer, the renamed outcome), and not compared where they leave it none (a
+        timer re-armed or cancelled).  ``rev``: the instance's ``rev`` once the step commits;
+        the comparison is then kept in :attr:`pending` until the commit lands
+        (:mod:`.shadow_log` writes it to the store).
         """
         state = ",".join(s for s in before.configuration)
         key = (state, event.name)
-        self.compared[key] += 1
-        found = self._compare(instance, before, event, now, after, status, commands, key)
+        try:
+            migrated = self._migrated(before, now)
+        except Exception as exc:  # noqa: BLE001 - the shadow never fails the real step
+            self.compared[key] += 1
+            found: tuple[list[str], tuple[str, ...], tuple[str, ...]] = (
+                ["unmappable"], (type(exc).__name__,), (str(exc),))
+            self._diverged(instance, key, *found)
+        else:
+            translated = self._translate(event, before, migrated, timer, outcome)
+            if translated is None:
+                return  # no counterpart in the new version: nothing to compare
+            self.compared[key] += 1
+            found = self._compare(instance, migrated, *translated, now, after, status,
+                                  commands, key)
         if rev is not None:
             kinds, expected, got = found
             self.pending.setdefault(instance, []).append((rev, ShadowRecord(
@@ -95,12 +114,35 @@ class Shadow:
             if self.on_pending is not None:
                 self.on_pending()
 
-    def _compare(self, instance: str, before: Snapshot, event: Event, now: float,
-                 after: Snapshot, status: str, commands: Sequence[Command],
+    def _translate(self, event: Event, before: Snapshot, migrated: Snapshot,
+                   timer: str | None, outcome: bool) -> tuple[Event, str | None] | None:
+        """The delivery as the new version would get it: (event, timer id), or ``None``."""
+        if outcome:
+            name = event.name
+            for migration, _, _ in self.chain:
+                name = migration.outcomes.get(name, name)
+            return (event if name == event.name else replace(event, name=name)), None
+        if timer is None:
+            return event, None
+        pending = before.timers.get(timer)
+        if pending is None:
+            return None  # stale: the step only keeps the books
+        renamed: str | None = timer
+        if timer not in migrated.timers:
+            for migration, _, _ in self.chain:
+                renamed = renamed_timer(migration, renamed) if renamed is not None else None
+        carried = migrated.timers.get(renamed) if renamed is not None else None
+        if carried is None or carried.get("due") != pending.get("due"):
+            return None  # re-armed or cancelled by the migration
+        same = event.name == pending.get("event", {}).get("name")
+        return (Event.from_dict(carried["event"]) if same else event), renamed
+
+    def _compare(self, instance: str, migrated: Snapshot, event: Event, timer: str | None,
+                 now: float, after: Snapshot, status: str, commands: Sequence[Command],
                  key: tuple[str, str]) -> tuple[list[str], tuple[str, ...], tuple[str, ...]]:
         kinds: list[str] = []
         try:
-            shadow = step(self.new, self._migrated(before, now), event, now=now)
+            shadow = step(self.new, migrated, event, now=now, timer=timer)
         except Exception as exc:  # noqa: BLE001 - the shadow never fails the real step
             found = (type(exc).__name__,), (str(exc),)
             self._diverged(instance, key, ["unmappable"], *found)
