@@ -1,5 +1,8 @@
 """Turn one request into one commit: run the pure step and describe what it writes.
 
+(Into two for an instance migrated lazily first: the migration's commit rides along with the
+event's, see :mod:`.lazy`.)
+
 No I/O happens here apart from reading the instance through the engine's loader; the commit is
 written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
 """
@@ -307,8 +310,8 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
     plan = _new_plan(commit, InstanceState.from_record(new, status), after,
-                     None, [], False, None, None, None)  # error logs wake_effects next_timer
-    # ... unsettled migration
+                     None, [], False, None,  # error logs wake_effects next_timer
+                     None, None)  # unsettled migration
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev)
     if delivery is not None and delivery.idempotency_key:
