@@ -16,7 +16,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from statekeeper import DataMapFailed, Migration, NoMigrationPath, StatekeeperError, VirtualClock
+from statekeeper import (
+    DataMapFailed,
+    EventNotAccepted,
+    Migration,
+    NoMigrationPath,
+    StatekeeperError,
+    VirtualClock,
+)
 from statekeeper.client import AsyncClient, Client
 from statekeeper.client.errors import ArgumentTypeError, InvalidArgument
 from statekeeper.examples.versions import (
@@ -148,6 +155,18 @@ def test_the_onboarding_welcome_in_flight_answers_v2_under_its_new_name(
     rows = client.history("bob")
     assert [(r.event, r.chart_version) for r in rows[1:]] == [
         (MIGRATE, "2"), ("done.effect.send_welcome_email", "2")]
+
+
+def test_an_event_the_new_version_rejects_still_migrates_the_instance(client: Client) -> None:
+    live_orders(client)
+    client.migrate("order", 3, dry_run=False, lazy=True)
+    with pytest.raises(EventNotAccepted):
+        client.send("o-assigned", "accept")  # v3's CourierAssigned takes no "accept"
+    rows = client.history("o-assigned")
+    assert [(r.event, r.outcome, r.chart_version) for r in rows[-2:]] == [
+        (MIGRATE, "migrated", "3"), ("accept", "rejected", "3")]
+    assert client.get("o-assigned").version == "3"
+    check_log(rows)
 
 
 def test_a_keyed_event_sent_twice_migrates_once(client: Client) -> None:
