@@ -353,3 +353,30 @@ def test_lazy_migration_is_a_batch_migration_done_late(
     for iid, row in lazy_end[1].items():
         if iid in sent or row[0] == "3":  # the worker may have had nothing for it
             assert row == batch[1][iid], iid
+
+
+def test_a_stale_timer_firing_is_not_retargeted(client: Client) -> None:
+    """A firing of a timer since re-armed (another due time) stays stale after the migration.
+
+    Found in review: the renamed timer was looked up by id alone, so a stale delivery would
+    have fired the re-armed timer early under its new id.
+    """
+    from statekeeper.core.events import Event
+    from statekeeper.runtime.lazy import migrate_first
+    from statekeeper.runtime.requests import DeliverEvent
+    from statekeeper.runtime.rows import snapshot_from_row
+
+    live_orders(client)
+    client.migrate("order", 2, dry_run=False, lazy=True)
+    record = client.store.load("o-offered")
+    snapshot = snapshot_from_row(record)
+    timer = "statekeeper.after.OfferedToRestaurant.0"
+    due = snapshot.timers[timer]["due"]
+    event = Event.from_dict(snapshot.timers[timer]["event"])
+    for fired_due, renamed in ((due, "statekeeper.after.AwaitingRestaurant.0"),
+                               (due - 60.0, timer)):
+        request = DeliverEvent("o-offered", event, strict=False, timer_id=timer,
+                               timer_due=fired_due)
+        moved = migrate_first(request, record, snapshot, client.registry, 1_000_100.0)
+        assert moved is not None and moved.request.timer_id == renamed
+        assert moved.record.version == "2" and moved.commit.transitions[0].event == MIGRATE

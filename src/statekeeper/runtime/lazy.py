@@ -96,6 +96,8 @@ def _retarget(request: DeliverEvent, before: Snapshot, after: Snapshot,
     timer_id = request.timer_id
     if timer_id is None or timer_id not in before.timers or timer_id in after.timers:
         return request
+    if request.timer_due is not None and before.timers[timer_id].get("due") != request.timer_due:
+        return request  # a firing of the timer before it was re-armed: stale, and stays so
     renamed: str | None = timer_id
     for migration in path:
         renamed = renamed_timer(migration, renamed) if renamed is not None else None
