@@ -380,3 +380,33 @@ def test_a_stale_timer_firing_is_not_retargeted(client: Client) -> None:
         moved = migrate_first(request, record, snapshot, client.registry, 1_000_100.0)
         assert moved is not None and moved.request.timer_id == renamed
         assert moved.record.version == "2" and moved.commit.transitions[0].event == MIGRATE
+
+
+def test_an_outcome_kept_as_a_dead_letter_is_replayed_under_its_new_name(
+        client: Client) -> None:
+    """bob's welcome answers while his migration cannot be made; fixed, the letter lands."""
+    def effect(args: Any, key: str) -> dict[str, Any]:
+        return {"channel": "ads"}
+
+    def broken(data: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("channel service down")
+
+    client.register(ONBOARDING_V1, effects={"send_welcome": effect, "send_drip": effect})
+    client.start("onboarding", "bob")  # its welcome is in flight
+    client.register(ONBOARDING_V2, functions=ONBOARDING_FUNCTIONS, effects={
+        "lookup_channel": effect, "send_welcome_email": effect, "send_drip": effect,
+        "send_welcome": effect})
+    outcomes = dict(ONBOARDING_V1_TO_V2.outcomes)
+    client.register_migration(Migration("onboarding", 1, 2, data=broken, outcomes=outcomes))
+    client.migrate("onboarding", 2, dry_run=False, lazy=True)
+    client.worker.run_until_idle()
+    assert client.get("bob").version == "1"  # stays; its outcome is a dead letter
+    (letter,) = client.dead_letters("bob")
+    assert letter.payload["event"]["name"] == "done.effect.send_welcome"
+    assert letter.id is not None
+    client.register_migration(ONBOARDING_V1_TO_V2)  # fixed
+    client.replay_dead_letter(letter.id)
+    bob = client.get("bob")
+    assert (bob.state, bob.version, bob.data) == ("Waiting", "2", {"channel": "unknown"})
+    assert [r.event for r in client.history("bob")][-2:] == [
+        MIGRATE, "done.effect.send_welcome_email"]

@@ -92,9 +92,21 @@ def migrate_first(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
 
 def _retarget(request: DeliverEvent, before: Snapshot, after: Snapshot,
               path: list[Migration]) -> DeliverEvent:
-    """``request`` as the migrated instance takes it: a renamed timer fires as itself."""
+    """``request`` as the migrated instance takes it: a renamed timer fires as itself.
+
+    An effect's outcome the migrations rename (``outcomes``) arrives under its new name even
+    when it comes without its outbox row: replayed from the dead letter a failed lazy
+    migration made of it (the planner renames those that close their row).
+    """
     timer_id = request.timer_id
-    if timer_id is None or timer_id not in before.timers or timer_id in after.timers:
+    if timer_id is None:
+        name = request.event.name
+        for migration in path:
+            name = migration.outcomes.get(name, name)
+        if request.strict or name == request.event.name:
+            return request
+        return dataclasses.replace(request, event=dataclasses.replace(request.event, name=name))
+    if timer_id not in before.timers or timer_id in after.timers:
         return request
     if request.timer_due is not None and before.timers[timer_id].get("due") != request.timer_due:
         return request  # a firing of the timer before it was re-armed: stale, and stays so
