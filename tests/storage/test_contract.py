@@ -10,6 +10,7 @@ from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_shadows import ShadowStoreContract
 from contract_timers import TimerStoreContract
 
 
@@ -47,3 +48,7 @@ class TestTimerStoreContract(TimerStoreContract):
 
 class TestAuditStoreContract(AuditStoreContract):
     """The transition log across instances, and prunes, once per backend."""
+
+
+class TestShadowStoreContract(ShadowStoreContract):
+    """The shadow log, once per backend."""

@@ -50,11 +50,12 @@ ROW_QUERIES = {
     "dead_letters": ["list_dead_letters", "instance_dead_letters", "load_dead_letter",
                      "all_dead_letters"],
     "policy_state": ["load_policy_state", "all_policy_state"],
+    "shadow_log": ["chart_shadows", "all_shadow_log"],
 }
 #: every named query that inserts a whole row as an encoder writes it
 INSERTS = {"instances": "insert_instance", "transitions": "insert_transition",
            "mailbox": "insert_mailbox", "outbox": "insert_effect", "timers": "upsert_timer",
-           "dead_letters": "insert_dead_letter"}
+           "dead_letters": "insert_dead_letter", "shadow_log": "insert_shadow"}
 
 
 @pytest.fixture

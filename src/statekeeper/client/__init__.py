@@ -204,7 +204,8 @@ class Client(_BaseClient):
 
     def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
                 dry_run: bool = True, batch: int = 500, actor: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                progress: Callable[[int, int], None] | None = None,
+                lazy: bool = False) -> MigrationRun:
         """Move the live instances of ``chart`` to ``to_version`` through registered migrations.
 
         A dry run (the default) reads every live instance and reports, per instance, the
@@ -214,11 +215,36 @@ class Client(_BaseClient):
         stays on its version and is reported.  Run it again after a crash: it picks up the
         instances still to move, and moves none twice.
 
+        With ``lazy=True`` (and ``dry_run=False``) nothing is migrated now: from then on,
+        each live instance is migrated, with the same logged transition, in the same
+        transaction as its next event (a send, a timer, an effect's outcome), which is then
+        stepped on ``to_version``.  Per process, like shadows: turn it on in each process
+        that delivers events.  An instance whose migration fails stays on its version: a
+        caller's event is refused with the error, a timer's or effect's event is kept as
+        a dead letter.  See ``docs/versioning.md``.
+
         Raises:
             UnknownChart: ``to_version`` is not registered.
+            NoMigrationPath: ``lazy``, and no registered migrations lead to ``to_version``
+                from any other registered version.
+            InvalidArgument: ``lazy=True`` with a dry run.
 
         """
-        return self._migrate(chart, to_version, dry_run, batch, actor, progress)
+        return self._migrate(chart, to_version, dry_run, batch, actor, progress, lazy)
+
+    def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        """The divergence table of ``chart``'s shadows from the store: every process's.
+
+        What :meth:`Shadow.report <statekeeper.runtime.shadow.Shadow.report>` prints for
+        this process, counted over every comparison of a committed step that any process
+        stored, per pair of versions, then the ``latest`` divergences with their instance
+        ids.  ``statekeeper shadow-report`` prints the same.
+        """
+        return self._shadow_report(chart, latest)
+
+    def clear_shadow_log(self, chart: str) -> int:
+        """Forget the stored shadow comparisons of ``chart`` (a shadow over); how many."""
+        return self._clear_shadow_log(chart)
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""

@@ -200,9 +200,16 @@ class AsyncClient(_BaseClient):
 
     async def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
                       dry_run: bool = True, batch: int = 500, actor: str | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                      progress: Callable[[int, int], None] | None = None,
+                      lazy: bool = False) -> MigrationRun:
         return await asyncio.to_thread(self._migrate, chart, to_version, dry_run, batch, actor,
-                                       progress)
+                                       progress, lazy)
+
+    async def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        return await asyncio.to_thread(self._shadow_report, chart, latest)
+
+    async def clear_shadow_log(self, chart: str) -> int:
+        return await asyncio.to_thread(self._clear_shadow_log, chart)
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,

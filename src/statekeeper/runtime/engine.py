@@ -274,6 +274,9 @@ class Engine:
     def _commit(self, planned: list[tuple[Request, Plan]], later: list[Request], *,
                 poison: bool = True) -> None:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
+        if self.registry.lazy:  # a lazily migrated instance: its migration's commit first
+            commits = [c for _, plan in planned for c in (plan.migration, plan.commit)
+                       if c is not None]
         try:
             conflicts = self.store.apply(commits)
         except ValueError as exc:  # a malformed commit: the store refused it before writing

@@ -31,7 +31,7 @@ from .registry import Registry
 from .rows import snapshot_from_row, snapshot_to_row
 
 __all__ = ["MIGRATE_EVENT", "InstanceMigration", "MigrationRun", "compatibility",
-           "migrate_chart", "plan_migration"]
+           "migrate_chart", "migration_commit", "plan_migration"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -62,7 +62,11 @@ class InstanceMigration:
 
 @dataclass(slots=True)
 class MigrationRun:
-    """The outcome of :func:`migrate_chart`: one entry per instance not yet on the version."""
+    """The outcome of :func:`migrate_chart`: one entry per instance not yet on the version.
+
+    ``lazy``: nothing was migrated now; each live instance migrates in the commit before its
+    next event (``instances`` is empty).
+    """
 
     chart: str
     to_version: str
@@ -70,6 +74,7 @@ class MigrationRun:
     instances: list[InstanceMigration] = field(default_factory=list)
     corrupted: list[CorruptedRow] = field(default_factory=list)
     transactions: int = 0
+    lazy: bool = False
 
     @property
     def migrated(self) -> list[InstanceMigration]:
@@ -104,6 +109,18 @@ def plan_migration(registry: Registry, record: InstanceRecord, to_version: str, 
     path = registry.migration_path(record.chart, record.version, to_version)
     before = snapshot_from_row(record)
     before.check(start.chart)
+    report, commit, _ = migration_commit(registry, record, before, path, to_version, now, actor)
+    return report, commit
+
+
+def migration_commit(registry: Registry, record: InstanceRecord, before: Snapshot,
+                     path: list[Migration], to_version: str, now: float,
+                     actor: str | None) -> tuple[InstanceMigration, Commit, Snapshot]:
+    """The commit moving ``record`` (holding ``before``, checked) along ``path``.
+
+    What :func:`plan_migration` and a lazy migration (:mod:`.lazy`) share; also returns the
+    snapshot after the migration.  Raises as :func:`plan_migration` does.
+    """
     snapshot = before
     for migration in path:
         old = registry.for_start(record.chart, migration.from_version).chart
@@ -111,7 +128,7 @@ def plan_migration(registry: Registry, record: InstanceRecord, to_version: str, 
         snapshot = migrate_snapshot(migration, old, new, snapshot, now=now).snapshot
     final = registry.for_start(record.chart, to_version).chart
     snapshot.validate(final)  # the promise: a legal state of the new chart, or nothing
-    return _describe(record, before, snapshot, path, now, actor)
+    return (*_describe(record, before, snapshot, path, now, actor), snapshot)
 
 
 def _describe(record: InstanceRecord, before: Snapshot, after: Snapshot,

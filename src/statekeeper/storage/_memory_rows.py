@@ -60,6 +60,8 @@ class MemoryRows:
         self._timers: dict[tuple[str, str], Row] = {}
         self._dead: dict[int, Row] = {}
         self._policy: dict[str, Row] = {}
+        self._shadows: list[Row] = []  # the shadow log, in id order
+        self._shadow_id = 0
         self._transition_ids = itertools.count(1)
         self._effect_ids = itertools.count(1)
         self._letter_ids = itertools.count(1)

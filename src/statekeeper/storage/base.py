@@ -24,6 +24,7 @@ from .records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -368,6 +369,23 @@ class Store(Protocol):
         ``False`` when there is no such letter.  Raises :class:`StoreError` when the letter
         holds no set-aside row, or the row cannot go back (its key is taken again).
         """
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        """Append what shadows compared (one transaction).
+
+        Raises:
+            TypeError: a record is not a :class:`ShadowRecord`, or holds a wrong type.
+
+        """
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        """``chart``'s shadow records with an id above ``after``, oldest first, at most ``limit``."""
+
+    def delete_shadow_records(self, chart: str) -> int:
+        """Forget ``chart``'s shadow records; how many there were."""
 
     # -- checks ------------------------------------------------------------------------------
 

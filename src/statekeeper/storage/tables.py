@@ -34,6 +34,7 @@ __all__ = [
     "OUTCOMES",
     "POLICIES",
     "POLICY_STATE",
+    "SHADOW_LOG",
     "TABLES",
     "TIMERS",
     "TRANSITIONS",
@@ -231,7 +232,15 @@ POLICY_STATE = Table(
      Column("updated_at", "real")),
     key=("key",), named_by=("key",))
 
+SHADOW_LOG = Table(
+    "shadow_log",
+    (Column("id", "int"), _text("chart"), _text("from_version"), _text("to_version"),
+     _text("instance"), _text("state"), _text("event"), _json("kinds", "strings"),
+     _json("expected", "names"), _json("got", "names"), Column("at", "real")),
+    # not owned: a diagnostic about an instance, kept whatever becomes of it
+    key=("id",), named_by=("id", "chart"), generated="id")
+
 #: every table, by name, in the order an integrity check reads them
 TABLES: Mapping[str, Table] = {t.name: t for t in (
-    INSTANCES, TRANSITIONS, MAILBOX, OUTBOX, TIMERS, DEAD_LETTERS, POLICY_STATE)}
+    INSTANCES, TRANSITIONS, MAILBOX, OUTBOX, TIMERS, DEAD_LETTERS, POLICY_STATE, SHADOW_LOG)}
 

@@ -50,6 +50,7 @@ ROW_QUERIES = {
     "dead_letters": ["list_dead_letters", "instance_dead_letters", "load_dead_letter",
                      "all_dead_letters"],
     "policy_state": ["load_policy_state", "all_policy_state"],
+    "shadow_log": ["chart_shadows", "all_shadow_log"],
 }
 #: the statements writing a group's rows one array per column, by the table they write
 ARRAY_INSERTS = {"instances": "insert_instances", "transitions": "insert_transitions"}

@@ -12,6 +12,7 @@ from . import (
     history,
     instances,
     migrate,
+    shadow_report,
     validate,
     version,
     worker,
@@ -21,4 +22,4 @@ __all__ = ["COMMANDS"]
 
 #: The command modules, in the order ``statekeeper --help`` lists them.
 COMMANDS = (validate, diagram, instances, history, audit, dead_letters, check, worker,
-            migrate, version)
+            migrate, shadow_report, version)

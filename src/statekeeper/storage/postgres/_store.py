@@ -30,6 +30,7 @@ from .._arguments import (
 from .._codec import dumps, encode_commit
 from .._decode import decoded, decoded_or_report
 from .._integrity import done_timer, orphan, seq_gap
+from .._shadow_rows import check_shadow_page, encode_shadows
 from ..adapters import POSTGRES
 from ..base import IntegrityError, SchemaTooNew, UnknownInstance
 from ..records import (
@@ -40,6 +41,7 @@ from ..records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -308,6 +310,21 @@ class PostgresStore(AuditQueries):
     def restore_row(self, letter_id: int) -> bool:
         letter = check_letter_id(letter_id)
         return self._db.write(lambda conn: restore_row_txn(letter, conn))
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        rows = encode_shadows(records)
+        if rows:
+            self._db.write(lambda conn: conn.cursor().executemany(q("insert_shadow"), rows))
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        check_shadow_page(chart, after, limit)
+        return [ROWS.shadow(r) for r in self._rows("chart_shadows", (chart, after, limit))]
+
+    def delete_shadow_records(self, chart: str) -> int:
+        return self._db.change("delete_shadows", (chart,))
 
     # -- checks ------------------------------------------------------------------------------
 

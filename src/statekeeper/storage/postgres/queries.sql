@@ -426,3 +426,22 @@ SELECT key, value, version, updated_at FROM policy_state ORDER BY key;
 DELETE FROM transitions AS t
 USING unnest(%(instances)s::text[], %(seqs)s::bigint[]) AS d (instance, seq), instances AS i
 WHERE t.instance = d.instance AND t.seq = d.seq AND i.id = t.instance AND t.seq < i.rev;
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got,
+       at
+FROM shadow_log WHERE chart = %s AND id > %s ORDER BY id LIMIT %s;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = %s;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got,
+       at
+FROM shadow_log ORDER BY id;

@@ -306,3 +306,20 @@ DELETE FROM transitions
 WHERE (instance, seq) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
                           FROM json_each(:rows))
   AND seq < (SELECT rev FROM instances WHERE id = transitions.instance);
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log WHERE chart = ? AND id > ? ORDER BY id LIMIT ?;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = ?;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log ORDER BY id;
