@@ -86,6 +86,7 @@ class Run(Content, SetAlgorithms):
         self.origin = f"#_scxml_{session}"
         self.plans = chart.plans
         self.key: Key | None = None  # the configuration as the plans know it, while known
+        self.failed_guard: tuple[TransitionNode, str] | None = None  # the last, for livelocks
 
     # ------------------------------------------------------------------ results
 
@@ -109,7 +110,7 @@ class Run(Content, SetAlgorithms):
 
     def macrostep(self) -> None:
         """Take eventless transitions and internal events until the configuration is stable."""
-        taken = 0
+        taken = idle = 0
         eventless = bool(self.chart.index.eventless)
         while not self.done:
             enabled = self.select(None) if eventless else []
@@ -123,19 +124,33 @@ class Run(Content, SetAlgorithms):
                 self.ctx.event = event
                 enabled = self.select(event)
                 name: str | None = event.name
+                if not enabled:
+                    # SEM-6: an event that enables nothing is no microstep, but a guard that
+                    # fails on every evaluation raises one such event per look, forever
+                    idle += 1
+                    if idle > MAX_MICROSTEPS:
+                        raise self.livelock("internal events that enabled nothing")
             else:
                 name = None
             if enabled:
                 taken += 1
                 if taken > MAX_MICROSTEPS:
-                    raise ExecutionError(
-                        f"more than {MAX_MICROSTEPS} microsteps in one macrostep: the chart "
-                        f"loops without waiting for an event (configuration "
-                        f"{[n.id for n in sorted(self.config, key=ORDER)]})"
-                    )
+                    raise self.livelock("microsteps")
                 self.take(enabled, name)
         if self.done:
             self.exit_interpreter()
+
+    def livelock(self, what: str) -> ExecutionError:
+        """The error of a macrostep that does not settle: what it counted, and why if known."""
+        why = ""
+        if self.failed_guard is not None:
+            transition, error = self.failed_guard
+            why = (f"; the guard {transition.cond_text!r} of {transition!r} failed last "
+                   f"({error}), and SCXML makes each failure a new error.execution event")
+        configuration = [n.id for n in sorted(self.config, key=ORDER)]
+        return ExecutionError(
+            f"more than {MAX_MICROSTEPS} {what} in one macrostep: the chart loops without "
+            f"waiting for an event (configuration {configuration}){why}")
 
     def exit_interpreter(self) -> None:
         """Run the exit handlers of every state once a top-level final state is reached.
@@ -246,6 +261,7 @@ class Run(Content, SetAlgorithms):
         try:
             return bool(transition.cond(self.ctx))
         except Exception as exc:  # noqa: BLE001 - SCXML: a failing guard is false + error
+            self.failed_guard = (transition, f"{type(exc).__name__}: {exc}")
             self.error_execution(exc)
             return False
 
