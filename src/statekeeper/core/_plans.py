@@ -134,7 +134,7 @@ class StepPlans:
     """The per-chart caches of candidates and plans (see the module docstring)."""
 
     __slots__ = ("_by_ids", "_chains", "_chart", "_interned", "_plans", "max_entries",
-                 "max_states")
+                 "max_states", "spare")
 
     def __init__(self, chart: CompiledChart, *, max_states: int = MAX_STATES,
                  max_entries: int = MAX_ENTRIES) -> None:
@@ -145,6 +145,8 @@ class StepPlans:
         self._interned: dict[Key, Key] = {}
         self._chains: dict[tuple[Key, str | None], Chains] = {}
         self._plans: dict[tuple[Key, tuple[TransitionNode, ...]], Plan | _ByHistory] = {}
+        #: finished working states of steps, kept for reuse (:mod:`statekeeper.core._quick`)
+        self.spare: list[Any] = []
 
     def _bounded(self, cache: dict[Any, Any]) -> dict[Any, Any]:
         """``cache``, emptied first when full: memory stays bounded, hot entries come back."""

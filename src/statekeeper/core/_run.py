@@ -83,7 +83,6 @@ class Run(Content, SetAlgorithms):
         self.latest_at = 0
         self.latest_entered: Node | None = None
         self.sorted_ids: tuple[str, ...] | None = None  # of self.config, until it changes
-        self.origin = f"#_scxml_{session}"
         self.plans = chart.plans
         self.key: Key | None = None  # the configuration as the plans know it, while known
         self.failed_guard: tuple[TransitionNode, str] | None = None  # the last, for livelocks

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any, Unpack
 
 from ..clock import Clock
+from ..core._quick import Quick, quick_step
 from ..core._records import positional_constructor
 from ..core.commands import (
     RunEffect,
@@ -24,12 +25,10 @@ from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
 from ..core.events import Event, as_event, refuse_reserved
 from ..core.limits import Limits
-from ..core.migration import Migration
 from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload, checked_copy
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
-from ..core.upgrade import upgrade_snapshot
 from ..core.views import DataView
 from ._commands import CommandRunner
 from ._env import (
@@ -39,10 +38,10 @@ from ._env import (
     MachineOptions,
     _Env,
     _Extras,
-    _system_clock,
 )
 from ._invokes import declared_params, load_child
-from ._memo import Config, Outcome, intern_config, remember
+from ._memo import Config, Outcome, intern_config, planned_key, remember
+from ._snapshots import copied
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
@@ -52,30 +51,6 @@ _INIT = "__initial__"
 _new_event = positional_constructor(Event)
 _new_snapshot = positional_constructor(Snapshot)
 _new_outcome = positional_constructor(Outcome)
-
-
-def routed(chart: Any, snapshot: Snapshot, migrations: Iterable[Migration] | None,
-           versions: Iterable[CompiledChart], clock: Clock | None) -> Snapshot:
-    """``snapshot`` brought to ``chart``'s version through ``migrations`` (when given).
-
-    Without migrations a snapshot of another version is refused later, as ever
-    (``Snapshot.validate``); with them it is routed, or refused with the reason
-    (:func:`~statekeeper.core.upgrade.upgrade_snapshot`).
-    """
-    if migrations is None:
-        return snapshot
-    compiled = chart if isinstance(chart, CompiledChart) else compile_chart(chart)
-    now = (clock or _system_clock()).now()
-    return upgrade_snapshot(snapshot, compiled, migrations=migrations, versions=versions,
-                            now=now)
-
-
-def _copied(snapshot: Snapshot) -> Snapshot:
-    """``snapshot`` with its own copies of everything mutable in it."""
-    return replace(snapshot, data=copy.deepcopy(snapshot.data),
-                   history=dict(snapshot.history), timers=copy.deepcopy(snapshot.timers),
-                   invokes=copy.deepcopy(snapshot.invokes),
-                   done_data=copy.deepcopy(snapshot.done_data))
 
 
 class BaseMachine(CommandRunner):
@@ -150,7 +125,7 @@ class BaseMachine(CommandRunner):
             self._extras().listeners.extend(listeners)
         if _snapshot is not None:
             _snapshot.validate(chart)
-            self._load(_copied(_snapshot))  # the caller keeps its snapshot to change
+            self._load(copied(_snapshot))  # the caller keeps its snapshot to change
             return
         cached = chart.memo.get(_INIT) if data is None and _parent is None else None
         if cached is not None:
@@ -222,7 +197,7 @@ class BaseMachine(CommandRunner):
 
         A deep copy: changing it does not change the machine.
         """
-        return _copied(self._snap())
+        return copied(self._snap())
 
     def _snap(self) -> Snapshot:
         """The state as a snapshot sharing the machine's data, for the step (which copies)."""
@@ -312,9 +287,20 @@ class BaseMachine(CommandRunner):
 
     def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
         """Run the pure step for ``event`` and load its result; raise for rejected events."""
+        cfg = self._cfg
         try:
-            result = step(self.chart, self._snap(), event, now=self._now(),
-                          timer=event.meta.get("timer"))
+            key = None if self._rest is not None or self._x is not None or cfg.done \
+                else planned_key(self.chart, cfg)
+            if key is not None:  # configuration and data are all there is: no snapshot
+                found = quick_step(self.chart, key, cfg.ids,
+                                   self._data if self._data is not None else {}, event,
+                                   now=self._now(), session=self.session)
+                if found.__class__ is Quick:
+                    return None, self._quick(event, found, strict)
+                result: StepResult = found  # type: ignore[assignment]
+            else:
+                result = step(self.chart, self._snap(), event, now=self._now(),
+                              timer=event.meta.get("timer"))
         except MachineFinished:
             if strict:
                 raise
@@ -333,6 +319,26 @@ class BaseMachine(CommandRunner):
                 and event.data is None and event.sendid is None and event.invokeid is None):
             remember(self.chart, source, event.name, self._cfg, outcome)
         return result, outcome
+
+    def _quick(self, event: Event, quick: Quick, strict: bool) -> Outcome:
+        """Load what a quick step did (see :func:`~statekeeper.core._quick.quick_step`)."""
+        status = quick.status
+        if status == "rejected":
+            if strict:
+                raise EventNotAccepted(event.name, self._cfg.ids)
+            return Outcome(event.name, "ignored", self._cfg.ids, (), False)
+        if status != "applied":
+            return _new_outcome(event.name, status, self._cfg.ids, (), False)
+        source = self._cfg
+        cfg = self._cfg = intern_config(self.chart, quick.ids)
+        if cfg.key is False:
+            cfg.key = quick.key
+        self._data = quick.data or None
+        outcome = _new_outcome(event.name, status, cfg.ids, quick.microsteps, cfg.done)
+        if quick.static and event.data is None and event.sendid is None \
+                and event.invokeid is None:
+            remember(self.chart, source, event.name, cfg, outcome)
+        return outcome
 
     def _after_step(self, result: StepResult) -> list[RunEffect]:
         """Notify listeners and carry out every command except effects (returned)."""

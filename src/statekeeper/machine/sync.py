@@ -11,9 +11,10 @@ from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.migration import Migration
 from ..core.snapshot import Snapshot
-from ._base import BaseMachine, routed
+from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
 from ._memo import Outcome
+from ._snapshots import routed
 
 __all__ = ["Machine"]
 

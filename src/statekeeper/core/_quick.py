@@ -1,0 +1,119 @@
+"""A step from a planned configuration and plain data, for drivers that keep nothing else.
+
+:func:`statekeeper.core.step.step` takes a :class:`~statekeeper.core.snapshot.Snapshot` and
+returns a :class:`~statekeeper.core.result.StepResult` with the next one.  For an instance that
+holds nothing but its configuration and its data (no recorded history, pending timer, running
+invocation or send counter: most instances, most of the time) both records are work nobody
+needs: the in-memory machine keeps the configuration and the data, not a snapshot.  So
+:func:`quick_step` starts from the plans' key of the configuration and the data, and returns a
+:class:`Quick` (status, next key and ids, next data, microsteps) when the step left the instance
+as simple as it found it.  When it did not (it produced commands, recorded history, started a
+timer, reached a final state...), it returns the full ``StepResult``, as ``step`` would: the
+work done is never repeated, only reported the long way.
+
+The working state of a step (:class:`~statekeeper.core._run.Run`) is reused: a quick step that
+ends simple gives its ``Run`` back to the chart's plans (a few of them, taken and given back
+atomically, so threads and re-entrant steps each get their own), emptied of everything the
+step left in it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from ._plans import Key
+from ._run import Run
+from .commands import Microstep
+from .compile import CompiledChart
+from .events import Event
+from .result import Status, StepResult
+
+__all__ = ["Quick", "quick_step", "unhandled"]
+
+#: how many finished working states a chart keeps for reuse
+SPARE_RUNS = 4
+
+
+class Quick:
+    """What a step did that changed only the configuration and the data.
+
+    ``status`` is as in :class:`~statekeeper.core.result.StepResult`; ``data`` is the data given
+    (the same object) unless the step applied; ``static`` says whether the outcome depended on
+    the configuration and the event name only.
+    """
+
+    __slots__ = ("data", "ids", "key", "microsteps", "static", "status")
+
+    def __init__(self, status: Status, key: Key, ids: tuple[str, ...], data: dict[str, Any],
+                 microsteps: tuple[Microstep, ...], static: bool) -> None:
+        self.status = status
+        self.key = key
+        self.ids = ids
+        self.data = data
+        self.microsteps = microsteps
+        self.static = static
+
+
+def unhandled(run: Run, event: Event) -> Status:
+    """The status of ``event`` when nothing took it: ``ignored`` if a state ignores it."""
+    chart = run.chart
+    ignorable = chart.index.ignoring and any(
+        n.ignores(event.name) for s in run.config for n in (s, *s.ancestors))
+    return "ignored" if ignorable else "rejected"
+
+
+def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[str, Any],
+               event: Event, *, now: float, session: str) -> Quick | StepResult:
+    """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
+
+    The caller vouches that the instance has no recorded history, timers, invocations, send
+    counter or parent and is not finished, and that ``key`` is the plans' key of ``ids``;
+    the result equals what :func:`~statekeeper.core.step.step` returns for the snapshot made
+    of them (``tests/core/test_quick.py``).  ``data`` is not changed.
+    """
+    plans = chart.plans
+    assert plans is not None
+    spare = plans.spare
+    run = spare.pop() if spare else Run(chart, session, now, {}, {}, {}, {}, 0, None)
+    run.session = session
+    run.now = now
+    ctx = run.ctx
+    ctx.session = session
+    ctx.data = copy.deepcopy(data) if chart.datamodel.name == "python" else dict(data)
+    ctx.view = None
+    ctx.event = event
+    run.config.update(key)
+    run.key = key
+    run.sorted_ids = ids
+    run.dynamic = chart.has_history
+    enabled = run.select(event)
+    if enabled:
+        run.take(enabled, event.name)
+    elif not run.internal:
+        quick = Quick(unhandled(run, event), key, ids, data, (), not run.dynamic)
+        _release(run, spare)
+        return quick
+    run.macrostep()
+    if run.commands or run.done or run.history or run.timers or run.invokes or run.counter \
+            or run.key is None:
+        return run.result("applied", event)
+    quick = Quick("applied", run.key, run.configuration(), ctx.data, tuple(run.microsteps),
+                  not run.dynamic)
+    _release(run, spare)
+    return quick
+
+
+def _release(run: Run, spare: list[Run]) -> None:
+    """Empty ``run`` of this step and keep it for the next one (when few are kept)."""
+    run.config.clear()
+    run.microsteps.clear()
+    run.latest = run.latest_entered = run.sorted_ids = run.failed_guard = None
+    ctx = run.ctx
+    ctx.event = ctx.seen = ctx.seen_view = None
+    ctx.data = {}
+    ctx.view = None
+    if ctx.system:
+        ctx.system = {}  # the python datamodel's names of this session
+    if len(spare) < SPARE_RUNS:
+        spare.append(run)

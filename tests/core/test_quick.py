@@ -1,0 +1,181 @@
+"""The quick step (core/_quick.py) equals the reference step wherever it is used.
+
+A machine whose instance holds nothing but its configuration and its data steps with
+``quick_step``: no snapshot in, no result record out, a reused working state, one read-only
+view of the data per step (a C-level proxy when the data holds only scalars).  Each of these
+is checked here against ``step`` on a chart with ``plans = None`` (SCXML's algorithm run whole
+on every microstep): on generated charts (guards over data and payloads, ``In()``, assigns,
+raised and sent events, eventless, ``done.state`` and history transitions) at every step whose
+snapshot is simple enough, and on the benchmark's data-driven charts with their streams.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from statekeeper import (
+    Assign,
+    Call,
+    Chart,
+    Event,
+    Machine,
+    Snapshot,
+    State,
+    StepResult,
+    Transition,
+    compile_chart,
+)
+from statekeeper.bench.adapters.lib_statekeeper import StatekeeperAdapter
+from statekeeper.bench.data_shapes import DATA_SHAPES
+from statekeeper.core._quick import Quick, quick_step
+from statekeeper.core.compile import CompiledChart
+from statekeeper.core.events import as_event
+from statekeeper.core.step import initial_step, step
+from statekeeper.testing.reference import SESSION, PureDriver
+from statekeeper.testing.strategies import GeneratedChart, Step, chart_runs, suite_settings
+
+PROPERTY = suite_settings()
+Case = tuple[GeneratedChart, list[Step]]
+
+
+def _simple(snapshot: Snapshot) -> bool:
+    """Whether ``quick_step`` may be given this snapshot (what the machine checks)."""
+    return not (snapshot.history or snapshot.timers or snapshot.invokes or snapshot.counter
+                or snapshot.parent or snapshot.done or snapshot.done_data is not None)
+
+
+def _assert_quick_equals(got: Quick | StepResult, want: StepResult, given: Snapshot) -> None:
+    if isinstance(got, StepResult):
+        assert got == want
+        return
+    assert got.status == want.status
+    assert got.static == want.static
+    if want.status == "applied":
+        assert want.commands == ()
+        assert _simple(want.snapshot)
+        assert got.ids == want.snapshot.configuration
+        assert got.data == want.snapshot.data
+        assert got.microsteps == want.microsteps
+    else:
+        assert got.data is given.data  # nothing applied: the data given, as given
+        assert got.ids == given.configuration
+
+
+class QuickChecking(PureDriver):
+    """The reference driver; each simple step is also taken quickly on a planned twin."""
+
+    planned: CompiledChart
+    quick_steps = 0
+
+    def step(self, snapshot: Snapshot, event: Event | str, timer: str | None = None) -> StepResult:
+        want = super().step(snapshot, event, timer)
+        plans = self.planned.plans
+        assert plans is not None
+        key = plans.key_of_ids(snapshot.configuration)
+        if _simple(snapshot) and key is not None:
+            ev = event if isinstance(event, Event) else as_event(event, None)
+            for _ in range(2):  # a fresh working state, then a reused one
+                got = quick_step(self.planned, key, snapshot.configuration, snapshot.data, ev,
+                                 now=self.now, session=snapshot.session)
+                _assert_quick_equals(got, want, snapshot)
+            type(self).quick_steps += 1
+        return want
+
+
+@PROPERTY
+@given(chart_runs(payloads=True))
+def test_quick_steps_equal_the_reference_steps(case: Case) -> None:
+    generated, items = case
+    reference = generated.compile()
+    reference.plans = None
+    QuickChecking.planned = generated.compile()
+    driver, _ = QuickChecking.start(reference)
+    for item in items:
+        driver.run(item)
+
+
+@pytest.mark.parametrize("shape", sorted(DATA_SHAPES))
+def test_the_benchmark_charts_follow_the_reference_step(shape: str) -> None:
+    # flat data (scalars only): guards and functions read it through the C-level proxy
+    adapter = StatekeeperAdapter()
+    chart = adapter.build(shape)
+    reference = adapter.build(shape)
+    reference.plans = None
+    machine = Machine(chart, session=SESSION)
+    snapshot = initial_step(reference, session=SESSION).snapshot
+    for name, payload in DATA_SHAPES[shape].stream(300):
+        outcome = machine.send(name, payload)
+        result = step(reference, snapshot, Event(name, payload))
+        snapshot = result.snapshot
+        assert outcome.configuration == snapshot.configuration
+        assert outcome.microsteps == result.microsteps
+        assert dict(machine.data) == snapshot.data
+
+
+def _chart(**functions: Any) -> CompiledChart:
+    return compile_chart(Chart("views", data={"n": 0, "items": None}, states={
+        "a": State(on={"go": Transition("b", actions=[Assign("items", expr="make_list")])}),
+        "b": State(entry=[Call("append_one")], on={"back": "a"}),
+    }), functions=functions, checks="ignore")
+
+
+def test_a_container_assigned_mid_step_is_read_only_to_later_functions() -> None:
+    # The data starts flat (the proxy view); an assign writes a list into it; a function run
+    # later in the same step must get a read-only view of that list, not the list itself.
+    seen: list[Any] = []
+
+    def append_one(data: Any, event: Any) -> None:
+        seen.append(type(data).__name__)
+        data["items"].append(1)
+
+    chart = _chart(make_list=lambda data, event: [0], append_one=append_one)
+    machine = Machine(chart)
+    outcome = machine.send("go")
+    assert outcome.configuration == ("b",)
+    assert machine.data == {"n": 0, "items": [0]}, "a function wrote into the data"
+    assert seen == ["DataView"]
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.booleans()),
+                max_size=4))
+def test_flat_data_is_read_only_to_guards_and_functions(values: list[Any]) -> None:
+    def writes(data: Any, event: Any) -> None:
+        data["n"] = 5
+
+    chart = compile_chart(Chart("flat", data={"n": 0, "v": None}, states={
+        "a": State(on={"go": Transition("b", actions=[Assign("v", expr="values")])}),
+        "b": State(entry=[Call("writes")]),
+    }), functions={"values": lambda data, event: event.data["v"], "writes": writes},
+        checks="ignore")
+    machine = Machine(chart)
+    machine.send("go", {"v": values})
+    assert machine.data == {"n": 0, "v": values}
+
+
+def test_a_guard_stepping_another_machine_of_the_chart_gets_its_own_working_state() -> None:
+    # the working states are reused: a step inside a step (same chart) must not share one
+    others: list[Machine] = []
+
+    def nested(data: Any, event: Any) -> bool:
+        if others:
+            inner = others.pop()
+            inner.send("go", {"n": 7})
+            assert inner.data["n"] == 7
+        return True
+
+    chart = compile_chart(Chart("nest", data={"n": 0}, states={
+        "a": State(on={"go": Transition("b", cond="nested", actions=[Assign("n", expr="n")])}),
+        "b": State(on={"go": Transition("a", actions=[Assign("n", expr="n")])}),
+    }), guards={"nested": nested}, functions={"n": lambda data, event: event.data["n"]},
+        checks="ignore")
+    outer, inner = Machine(chart), Machine(chart)
+    others.append(inner)
+    outer.send("go", {"n": 3})
+    assert (outer.configuration, outer.data["n"]) == (("b",), 3)
+    assert (inner.configuration, inner.data["n"]) == (("b",), 7)
+    outer.send("go", {"n": 4})
+    assert (outer.configuration, outer.data["n"]) == (("a",), 4)
