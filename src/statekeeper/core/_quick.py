@@ -20,9 +20,11 @@ step left in it.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import Any
 
-from ._plans import Key
+from ._plans import Key, Plan
+from ._records import positional_constructor
 from ._run import Run
 from .commands import Microstep
 from .compile import CompiledChart
@@ -35,6 +37,7 @@ __all__ = ["Quick", "quick_step", "unhandled"]
 SPARE_RUNS = 4
 
 
+@dataclass(slots=True)
 class Quick:
     """What a step did that changed only the configuration and the data.
 
@@ -43,16 +46,16 @@ class Quick:
     the configuration and the event name only.
     """
 
-    __slots__ = ("data", "ids", "key", "microsteps", "static", "status")
+    status: Status
+    key: Key
+    ids: tuple[str, ...]
+    data: dict[str, Any]
+    microsteps: tuple[Microstep, ...]
+    static: bool
 
-    def __init__(self, status: Status, key: Key, ids: tuple[str, ...], data: dict[str, Any],
-                 microsteps: tuple[Microstep, ...], static: bool) -> None:
-        self.status = status
-        self.key = key
-        self.ids = ids
-        self.data = data
-        self.microsteps = microsteps
-        self.static = static
+
+# one made per step: stored field by field, without an __init__ frame
+_new_quick = positional_constructor(Quick)
 
 
 def unhandled(run: Run, event: Event) -> Status:
@@ -80,39 +83,80 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     run.now = now
     ctx = run.ctx
     ctx.session = session
-    ctx.data = copy.deepcopy(data) if chart.datamodel.name == "python" else dict(data)
+    ctx.data = copy.deepcopy(data) if plans.deep_data else dict(data)
     ctx.view = None
     ctx.event = event
     run.config.update(key)
     run.key = key
     run.sorted_ids = ids
     run.dynamic = chart.has_history
-    enabled = run.select(event)
-    if enabled:
-        run.take(enabled, event.name)
+    run.failed_guard = None
+    name = event.name
+    chains = plans.candidates.get((key, name))
+    if chains is None:
+        chains = plans.chains(key, name)
+    selected: Plan | None
+    if len(chains) == 1:
+        # one active state offers transitions (the usual case): the first whose guard holds
+        # is the one selected, as run.select would find it, without the general bookkeeping
+        chosen = None
+        for transition in chains[0]:
+            cond = transition.cond
+            if cond is None:
+                chosen = transition
+                break
+            run.dynamic = True
+            try:
+                held = cond(ctx)
+            except Exception as exc:  # noqa: BLE001 - SCXML: a failing guard is false + error
+                held = run.guard_failed(transition, exc)
+            if held:
+                chosen = transition
+                break
+        if chosen is None:
+            selected = None
+        else:
+            enabled = (chosen,)
+            found = plans.made.get((key, enabled))
+            # not made yet, or made per recorded history: the plans work it out
+            selected = found if found.__class__ is Plan else plans.plan(
+                key, enabled, run.history)
+    elif chains:
+        selected = run.select(event) or None  # type: ignore[assignment]
+    else:
+        selected = None  # no active state offers a transition on it
+    if selected is not None:
+        run.run_plan(selected, name)
     elif not run.internal:
-        quick = Quick(unhandled(run, event), key, ids, data, (), not run.dynamic)
+        quick = _new_quick(unhandled(run, event), key, ids, data, (), not run.dynamic)
         _release(run, spare)
         return quick
-    run.macrostep()
+    if run.internal or run.done or run.states_to_invoke or chart.index.eventless:
+        run.macrostep()  # otherwise it would find nothing to do
     if run.commands or run.done or run.history or run.timers or run.invokes or run.counter \
             or run.key is None:
         return run.result("applied", event)
-    quick = Quick("applied", run.key, run.configuration(), ctx.data, tuple(run.microsteps),
-                  not run.dynamic)
-    _release(run, spare)
+    quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), ctx.data,
+                       tuple(run.microsteps), not run.dynamic)
+    # _release, inline: the working state kept for the next step
+    run.config.clear()
+    run.microsteps.clear()
+    if ctx.system:
+        ctx.system = {}
+    if len(spare) < SPARE_RUNS:
+        spare.append(run)
     return quick
 
 
 def _release(run: Run, spare: list[Run]) -> None:
-    """Empty ``run`` of this step and keep it for the next one (when few are kept)."""
+    """Empty ``run`` of this step and keep it for the next one (when few are kept).
+
+    Only what the next quick step does not set again is emptied here; what it sets (session,
+    time, data, event, key, the sorted ids) is left until then.
+    """
     run.config.clear()
     run.microsteps.clear()
-    run.latest = run.latest_entered = run.sorted_ids = run.failed_guard = None
     ctx = run.ctx
-    ctx.event = ctx.seen = ctx.seen_view = None
-    ctx.data = {}
-    ctx.view = None
     if ctx.system:
         ctx.system = {}  # the python datamodel's names of this session
     if len(spare) < SPARE_RUNS:

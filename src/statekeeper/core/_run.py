@@ -260,9 +260,13 @@ class Run(Content, SetAlgorithms):
         try:
             return bool(transition.cond(self.ctx))
         except Exception as exc:  # noqa: BLE001 - SCXML: a failing guard is false + error
-            self.failed_guard = (transition, f"{type(exc).__name__}: {exc}")
-            self.error_execution(exc)
-            return False
+            return self.guard_failed(transition, exc)
+
+    def guard_failed(self, transition: TransitionNode, exc: Exception) -> bool:
+        """SCXML: a guard that raises is false, and raises ``error.execution``."""
+        self.failed_guard = (transition, f"{type(exc).__name__}: {exc}")
+        self.error_execution(exc)
+        return False
 
     # ------------------------------------------------------------------ microstep
 
@@ -287,7 +291,7 @@ class Run(Content, SetAlgorithms):
             if transition.actions:
                 execute(transition.actions)
         late = self.chart.binding == "late"
-        finals: dict[Node, int] = {}
+        finals: dict[Node, int] | None = None
         for node, blocks, leaf, invokes, final in plan.entries:
             config.add(node)
             if leaf:
@@ -299,10 +303,12 @@ class Run(Content, SetAlgorithms):
             for block in blocks:
                 execute(block)
             if final:
+                if finals is None:
+                    finals = {}
                 self.enter_final(node, finals)
         self.sorted_ids = plan.ids
         self.key = plan.key
-        self.microsteps.append(plan.record(event))
+        self.microsteps.append(plan.records.get(event) or plan.record(event))
 
     def microstep(self, enabled: list[TransitionNode], event: str | None) -> None:
         self.latest = self.latest_entered = self.sorted_ids = self.key = None

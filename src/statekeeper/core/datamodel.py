@@ -75,7 +75,7 @@ class EvalContext:
                 map(type, payload.values())) else freeze(payload)
             self.seen_view = _new_event(event.name, shown, event.type, event.sendid,
                                         event.origin, event.origintype, event.invokeid,
-                                        dict(event.meta))
+                                        dict(event.meta) if event.meta else {})
         return self.seen_view
 
     def data_view(self) -> Mapping[str, Any]:

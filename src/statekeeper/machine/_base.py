@@ -23,7 +23,7 @@ from ..core.commands import (
 )
 from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
-from ..core.events import Event, as_event, refuse_reserved
+from ..core.events import RESERVED_PREFIX, Event, as_event, refuse_reserved
 from ..core.limits import Limits
 from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload, checked_copy
@@ -274,7 +274,8 @@ class BaseMachine(CommandRunner):
             name, payload = ev.name, ev.data
         if not name:
             as_event(name, None)  # raises the error an empty name gets
-        refuse_reserved(name)
+        if name.startswith(RESERVED_PREFIX):
+            refuse_reserved(name)  # raises
         limits = self._env.limits
         if len(name) > limits.max_name_length:
             raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
@@ -289,12 +290,17 @@ class BaseMachine(CommandRunner):
         """Run the pure step for ``event`` and load its result; raise for rejected events."""
         cfg = self._cfg
         try:
-            key = None if self._rest is not None or self._x is not None or cfg.done \
-                else planned_key(self.chart, cfg)
-            if key is not None:  # configuration and data are all there is: no snapshot
-                found = quick_step(self.chart, key, cfg.ids,
+            key = cfg.key
+            if key is False:
+                key = planned_key(self.chart, cfg)
+            if key is not None and self._rest is None and self._x is None and not cfg.done \
+                    and self.chart.plans is not None:
+                # configuration and data are all there is: no snapshot in or out
+                clock = self._env.clock
+                found = quick_step(self.chart, key, cfg.ids,  # type: ignore[arg-type]
                                    self._data if self._data is not None else {}, event,
-                                   now=self._now(), session=self.session)
+                                   now=self._now() if clock is None else clock.now(),
+                                   session=self._session or self.session)
                 if found.__class__ is Quick:
                     return None, self._quick(event, found, strict)
                 result: StepResult = found  # type: ignore[assignment]
@@ -330,7 +336,7 @@ class BaseMachine(CommandRunner):
         if status != "applied":
             return _new_outcome(event.name, status, self._cfg.ids, (), False)
         source = self._cfg
-        cfg = self._cfg = intern_config(self.chart, quick.ids)
+        cfg = self._cfg = self.chart.memo.get(quick.ids) or intern_config(self.chart, quick.ids)
         if cfg.key is False:
             cfg.key = quick.key
         self._data = quick.data or None
