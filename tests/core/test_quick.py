@@ -11,6 +11,7 @@ snapshot is simple enough, and on the benchmark's data-driven charts with their 
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from statekeeper import (
     compile_chart,
 )
 from statekeeper.bench.adapters.lib_statekeeper import StatekeeperAdapter
-from statekeeper.bench.data_shapes import DATA_SHAPES
+from statekeeper.bench.data_shapes import DATA_SHAPES, reference_run
 from statekeeper.core._quick import Quick, quick_step
 from statekeeper.core.compile import CompiledChart
 from statekeeper.core.events import as_event
@@ -179,3 +180,26 @@ def test_a_guard_stepping_another_machine_of_the_chart_gets_its_own_working_stat
     assert (inner.configuration, inner.data["n"]) == (("b",), 7)
     outer.send("go", {"n": 4})
     assert (outer.configuration, outer.data["n"]) == (("a",), 4)
+
+
+def test_machines_of_one_chart_on_threads_each_follow_the_model() -> None:
+    # the working states are shared per chart: taken and given back atomically, so threads
+    # stepping machines of one compiled chart never share one
+    adapter = StatekeeperAdapter()
+    chart = adapter.build("guarded_flat")
+    stream = DATA_SHAPES["guarded_flat"].stream(2_000)
+    leaves, data = reference_run(DATA_SHAPES["guarded_flat"], stream)
+    finals: list[tuple[frozenset[str], dict[str, int]]] = []
+
+    def drive() -> None:
+        machine = Machine(chart)
+        for name, payload in stream:
+            machine.send(name, payload)
+        finals.append((adapter.leaves(machine), adapter.data(machine, list(data))))
+
+    threads = [threading.Thread(target=drive) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finals == [(leaves, data)] * 4

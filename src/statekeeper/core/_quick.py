@@ -78,7 +78,10 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     plans = chart.plans
     assert plans is not None
     spare = plans.spare
-    run = spare.pop() if spare else Run(chart, session, now, {}, {}, {}, {}, 0, None)
+    try:
+        run = spare.pop()  # atomic: another thread (or a step inside this one) gets another
+    except IndexError:
+        run = Run(chart, session, now, {}, {}, {}, {}, 0, None)
     run.session = session
     run.now = now
     ctx = run.ctx
@@ -86,6 +89,7 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     ctx.data = copy.deepcopy(data) if plans.deep_data else dict(data)
     ctx.view = None
     ctx.event = event
+    ctx.seen = None  # the view of an event is made again per step, even of the same event
     run.config.update(key)
     run.key = key
     run.sorted_ids = ids
