@@ -52,13 +52,15 @@ class Plan:
     default, then the history default content given to it.
     """
 
-    __slots__ = ("dynamic", "entries", "exited", "exits", "history", "ids", "key", "records",
-                 "transitions")
+    __slots__ = ("actions", "dynamic", "entries", "exited", "exits", "history", "ids", "key",
+                 "records", "transitions")
 
     def __init__(self, transitions: tuple[TransitionNode, ...], to_exit: list[Node],
                  entering: Entering, after: frozenset[Node], key: Key | None,
                  dynamic: bool) -> None:
         self.transitions = transitions
+        #: the transitions' own blocks, in order (those with none left out)
+        self.actions = tuple(t.actions for t in transitions if t.actions)
         self.exited = to_exit
         self.exits = tuple((n, n.exit, bool(n.invokes)) for n in to_exit)
         self.history = tuple(history_updates(to_exit))

@@ -78,6 +78,7 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     plans = chart.plans
     assert plans is not None
     spare = plans.spare
+    run: Run
     try:
         run = spare.pop()  # atomic: another thread (or a step inside this one) gets another
     except IndexError:
