@@ -302,7 +302,20 @@ class BaseMachine(CommandRunner):
                                    now=self._now() if clock is None else clock.now(),
                                    session=self._session or self.session)
                 if found.__class__ is Quick:
-                    return None, self._quick(event, found, strict)
+                    if found.status != "applied":
+                        return None, self._unapplied(event, found.status, strict)
+                    # the configuration and data it ends in, loaded here: no frame more
+                    new = self._cfg = self.chart.memo.get(found.ids) \
+                        or intern_config(self.chart, found.ids)
+                    if new.key is False:
+                        new.key = found.key
+                    self._data = found.data or None
+                    outcome = _new_outcome(event.name, "applied", new.ids,
+                                           found.microsteps, new.done)
+                    if found.static and event.data is None and event.sendid is None \
+                            and event.invokeid is None:
+                        remember(self.chart, cfg, event.name, new, outcome)
+                    return None, outcome
                 result: StepResult = found  # type: ignore[assignment]
             else:
                 result = step(self.chart, self._snap(), event, now=self._now(),
@@ -326,25 +339,13 @@ class BaseMachine(CommandRunner):
             remember(self.chart, source, event.name, self._cfg, outcome)
         return result, outcome
 
-    def _quick(self, event: Event, quick: Quick, strict: bool) -> Outcome:
-        """Load what a quick step did (see :func:`~statekeeper.core._quick.quick_step`)."""
-        status = quick.status
+    def _unapplied(self, event: Event, status: str, strict: bool) -> Outcome:
+        """The outcome of a quick step that took nothing: rejected (raised) or ignored."""
         if status == "rejected":
             if strict:
                 raise EventNotAccepted(event.name, self._cfg.ids)
-            return Outcome(event.name, "ignored", self._cfg.ids, (), False)
-        if status != "applied":
-            return _new_outcome(event.name, status, self._cfg.ids, (), False)
-        source = self._cfg
-        cfg = self._cfg = self.chart.memo.get(quick.ids) or intern_config(self.chart, quick.ids)
-        if cfg.key is False:
-            cfg.key = quick.key
-        self._data = quick.data or None
-        outcome = _new_outcome(event.name, status, cfg.ids, quick.microsteps, cfg.done)
-        if quick.static and event.data is None and event.sendid is None \
-                and event.invokeid is None:
-            remember(self.chart, source, event.name, cfg, outcome)
-        return outcome
+            status = "ignored"
+        return _new_outcome(event.name, status, self._cfg.ids, (), False)
 
     def _after_step(self, result: StepResult) -> list[RunEffect]:
         """Notify listeners and carry out every command except effects (returned)."""
