@@ -91,8 +91,10 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     ctx.view = None
     ctx.event = event
     ctx.seen = None  # the view of an event is made again per step, even of the same event
-    run.config.update(key)
-    run.key = key
+    if run.key is not key:  # a kept working state holds the configuration it ended in
+        run.config.clear()
+        run.config.update(key)
+        run.key = key
     run.sorted_ids = ids
     run.dynamic = chart.has_history
     run.failed_guard = None
@@ -143,8 +145,8 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
         return run.result("applied", event)
     quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), ctx.data,
                        tuple(run.microsteps), not run.dynamic)
-    # _release, inline: the working state kept for the next step
-    run.config.clear()
+    # _release, inline: the working state kept for the next step (with its configuration,
+    # which is the next step's when the same instance steps again)
     run.microsteps.clear()
     if ctx.system:
         ctx.system = {}
@@ -157,9 +159,9 @@ def _release(run: Run, spare: list[Run]) -> None:
     """Empty ``run`` of this step and keep it for the next one (when few are kept).
 
     Only what the next quick step does not set again is emptied here; what it sets (session,
-    time, data, event, key, the sorted ids) is left until then.
+    time, data, event, the sorted ids) is left until then, and the configuration stays with
+    its key (``run.key``): a step from the same configuration keeps it as it is.
     """
-    run.config.clear()
     run.microsteps.clear()
     ctx = run.ctx
     if ctx.system:

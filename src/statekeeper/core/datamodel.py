@@ -215,8 +215,9 @@ class FunctionsDataModel(DataModel):
 
         def guard(ctx: EvalContext) -> bool:
             view = ctx.view
-            return bool(fn(ctx.data_view() if view is None else view,
-                           ctx.seen_view if ctx.seen is ctx.event else ctx.event_view()))
+            held = fn(ctx.data_view() if view is None else view,
+                      ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
+            return held if held.__class__ is bool else bool(held)
 
         return guard
 

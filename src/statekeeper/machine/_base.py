@@ -11,9 +11,10 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from time import time as _time
 from typing import Any, Unpack
 
-from ..clock import Clock
+from ..clock import Clock, SystemClock
 from ..core._quick import Quick, quick_step
 from ..core._records import positional_constructor
 from ..core.commands import (
@@ -299,7 +300,8 @@ class BaseMachine(CommandRunner):
                 clock = self._env.clock
                 found = quick_step(self.chart, key, cfg.ids,  # type: ignore[arg-type]
                                    self._data if self._data is not None else {}, event,
-                                   now=self._now() if clock is None else clock.now(),
+                                   now=_time() if clock.__class__ is SystemClock
+                                   else self._now(),  # SystemClock.now() is time.time()
                                    session=self._session or self.session)
                 if found.__class__ is Quick:
                     if found.status != "applied":
