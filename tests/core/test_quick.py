@@ -227,3 +227,35 @@ def test_machines_of_one_chart_on_threads_each_follow_the_model() -> None:
     for thread in threads:
         thread.join()
     assert finals == [(leaves, data)] * 4
+
+
+def test_a_flat_payload_is_read_only_as_the_machine_passes_it() -> None:
+    # the machine hands a flat payload over as a read-only proxy of its own copy: a guard
+    # that writes into it fails (false, error.execution), and the sender's dict is not shared
+    def writes(data: Any, event: Any) -> bool:
+        event.data["amount"] = 0
+        return True
+
+    chart = compile_chart(Chart("pay", data={"total": 0}, states={
+        "a": State(on={"pay": [Transition("b", cond="writes"), Transition("c", actions=[
+            Assign("total", expr="amount")])]}),
+        "b": State(), "c": State(),
+    }), guards={"writes": writes},
+        functions={"amount": lambda data, event: event.data["amount"]}, checks="ignore")
+    sent = {"amount": 5}
+    machine = Machine(chart)
+    machine.send("pay", sent)
+    assert machine.configuration == ("c",)  # the write raised: the guard was false
+    assert machine.data == {"total": 5}
+    assert sent == {"amount": 5}
+
+
+def test_a_python_datamodel_reads_a_flat_payload_by_attribute() -> None:
+    chart = compile_chart(Chart("py", datamodel="python", data={"got": 0}, states={
+        "a": State(on={"go": Transition("b", cond="_event.data.n > 1", actions=[
+            Assign("got", expr="_event.data.n + _event.data['n']")])}),
+        "b": State(),
+    }), trusted=True, checks="ignore")
+    machine = Machine(chart)
+    machine.send("go", {"n": 3})
+    assert (machine.configuration, machine.data["got"]) == (("b",), 6)

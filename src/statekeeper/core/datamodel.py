@@ -66,7 +66,7 @@ class EvalContext:
         if self.seen is event:
             return self.seen_view
         self.seen = event
-        if event is None or (type(event.data) in _SCALARS and not event.meta):
+        if event is None or (type(event.data) in _SHOWN_AS_IS and not event.meta):
             self.seen_view = event
         else:
             payload = event.data
@@ -96,6 +96,9 @@ class EvalContext:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+# payloads an event view shows as they are: scalars, and the read-only proxy a machine makes
+# of a flat payload (statekeeper.core.payload.checked_copy with read_only=True)
+_SHOWN_AS_IS = _SCALARS | {MappingProxyType}
 _new_event = positional_constructor(Event)
 
 
@@ -424,7 +427,8 @@ def _dedent(source: str) -> str:
 def _event_view(event: Event | None) -> Any:
     if event is None:
         return None
-    data = AttrDict(event.data) if isinstance(event.data, dict) else event.data
+    data = AttrDict(event.data) if isinstance(event.data, dict | MappingProxyType) \
+        else event.data
     return AttrDict(
         name=event.name,
         type=event.type,

@@ -282,7 +282,9 @@ class BaseMachine(CommandRunner):
             raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
                                 f"it is {len(name):,} characters")
         if payload is not None:
-            payload = checked_copy(payload, limits=limits, what="event data")
+            # a flat payload comes back read-only (a MappingProxyType of the machine's own
+            # copy): guards and functions get the event as it is, no view made per step
+            payload = checked_copy(payload, limits=limits, what="event data", read_only=True)
         if event.__class__ is str:
             return _new_event(name, payload, "external", None, None, None, None, {})
         return ev if payload is ev.data else replace(ev, data=payload)
