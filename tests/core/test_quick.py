@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from property_drivers import machine_run
 
 from statekeeper import (
     Assign,
@@ -29,6 +30,7 @@ from statekeeper import (
     State,
     StepResult,
     Transition,
+    VirtualClock,
     compile_chart,
 )
 from statekeeper.bench.adapters.lib_statekeeper import StatekeeperAdapter
@@ -37,7 +39,7 @@ from statekeeper.core._quick import Quick, quick_step
 from statekeeper.core.compile import CompiledChart
 from statekeeper.core.events import as_event
 from statekeeper.core.step import initial_step, step
-from statekeeper.testing.reference import SESSION, PureDriver
+from statekeeper.testing.reference import SESSION, PureDriver, run_pure
 from statekeeper.testing.strategies import (
     INITIAL_DATA,
     GeneratedChart,
@@ -54,6 +56,10 @@ def _simple(snapshot: Snapshot) -> bool:
     """Whether ``quick_step`` may be given this snapshot (what the machine checks)."""
     return not (snapshot.history or snapshot.timers or snapshot.invokes or snapshot.counter
                 or snapshot.parent or snapshot.done or snapshot.done_data is not None)
+
+
+def _is_flat(data: Any) -> bool:
+    return all(type(value) in (str, int, float, bool, type(None)) for value in data.values())
 
 
 def _assert_quick_equals(got: Quick | StepResult, want: StepResult, given: Snapshot) -> None:
@@ -86,10 +92,13 @@ class QuickChecking(PureDriver):
         key = plans.key_of_ids(snapshot.configuration)
         if _simple(snapshot) and key is not None:
             ev = event if isinstance(event, Event) else as_event(event, None)
+            flat = _is_flat(snapshot.data)
             for _ in range(2):  # a fresh working state, then a reused one
                 got = quick_step(self.planned, key, snapshot.configuration, snapshot.data, ev,
-                                 now=self.now, session=snapshot.session)
+                                 now=self.now, session=snapshot.session, flat=flat)
                 _assert_quick_equals(got, want, snapshot)
+                if isinstance(got, Quick):  # what it says of the data it returns is true
+                    assert got.flat == _is_flat(got.data)
             type(self).quick_steps += 1
         return want
 
@@ -121,6 +130,26 @@ def test_quick_steps_on_flat_data_equal_the_reference_steps(case: Case) -> None:
     driver, _ = QuickChecking.start(reference)
     for item in items:
         driver.run(item)
+
+
+@PROPERTY
+@given(chart_runs(payloads=True))
+def test_a_machine_on_flat_data_follows_the_reference_step(case: Case) -> None:
+    # the machine passes what the last quick step said of its data (Quick.flat) to the next
+    generated, items = case
+    flat = {key: value for key, value in INITIAL_DATA.items() if key != "box"}
+    generated = replace(generated, chart=replace(generated.chart, data=flat))
+    reference = generated.compile()
+    reference.plans = None
+    want = run_pure(reference, items)
+    clock = VirtualClock()
+    machine = Machine(generated.compile(), session=SESSION, clock=clock)
+    assert machine.snapshot == want.start
+    for item, record in zip(items, want.records, strict=True):
+        got = machine_run(machine, clock, item)
+        assert (got.status, got.snapshot) == (record.status, record.snapshot.to_dict()), item
+        if got.outcome is not None:
+            assert got.outcome.microsteps == record.results[0].microsteps
 
 
 @pytest.mark.parametrize("shape", sorted(DATA_SHAPES))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from ._plans import Key, Plan
@@ -28,8 +29,10 @@ from ._records import positional_constructor
 from ._run import Run
 from .commands import Microstep
 from .compile import CompiledChart
+from .datamodel import SHOWN_AS_IS
 from .events import Event
 from .result import Status, StepResult
+from .views import _PLAIN
 
 __all__ = ["Quick", "quick_step", "unhandled"]
 
@@ -43,7 +46,7 @@ class Quick:
 
     ``status`` is as in :class:`~statekeeper.core.result.StepResult`; ``data`` is the data given
     (the same object) unless the step applied; ``static`` says whether the outcome depended on
-    the configuration and the event name only.
+    the configuration and the event name only; ``flat`` whether ``data`` holds only scalars.
     """
 
     status: Status
@@ -52,6 +55,8 @@ class Quick:
     data: dict[str, Any]
     microsteps: tuple[Microstep, ...]
     static: bool
+    #: ``data`` holds only scalars (a caller may say so to the next quick step)
+    flat: bool
 
 
 # one made per step: stored field by field, without an __init__ frame
@@ -67,8 +72,11 @@ def unhandled(run: Run, event: Event) -> Status:
 
 
 def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[str, Any],
-               event: Event, *, now: float, session: str) -> Quick | StepResult:
+               event: Event, *, now: float, session: str, flat: bool = False) -> Quick | StepResult:
     """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
+
+    ``flat`` says ``data`` holds only scalars (as the previous quick step's ``Quick.flat``
+    said): its read-only view is then made at once, without looking at the values.
 
     The caller vouches that the instance has no recorded history, timers, invocations, send
     counter or parent and is not finished, and that ``key`` is the plans' key of ``ids``;
@@ -87,10 +95,15 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     run.now = now
     ctx = run.ctx
     ctx.session = session
-    ctx.data = copy.deepcopy(data) if plans.deep_data else dict(data)
-    ctx.view = None
+    ctx.data = mine = copy.deepcopy(data) if plans.deep_data else dict(data)
+    # the python datamodel reads the data through its own views: its steps say nothing flat
+    deep = plans.deep_data
+    ctx.view = MappingProxyType(mine) if flat and not deep else None
     ctx.event = event
-    ctx.seen = None  # the view of an event is made again per step, even of the same event
+    if event.data.__class__ in SHOWN_AS_IS and not event.meta:
+        ctx.seen = ctx.seen_view = event  # guards and functions get it as it is
+    else:
+        ctx.seen = None  # its view is made on first use, again per step
     if run.key is not key:  # a kept working state holds the configuration it ended in
         run.config.clear()
         run.config.update(key)
@@ -135,7 +148,8 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     if selected is not None:
         run.run_plan(selected, name)
     elif not run.internal:
-        quick = _new_quick(unhandled(run, event), key, ids, data, (), not run.dynamic)
+        quick = _new_quick(unhandled(run, event), key, ids, data, (), not run.dynamic,
+                           flat and not deep)
         _release(run, spare)
         return quick
     if run.internal or run.done or run.states_to_invoke or chart.index.eventless:
@@ -143,8 +157,12 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     if run.commands or run.done or run.history or run.timers or run.invokes or run.counter \
             or run.key is None:
         return run.result("applied", event)
-    quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), ctx.data,
-                       tuple(run.microsteps), not run.dynamic)
+    mine = ctx.data
+    view = ctx.view  # a proxy only while the data holds only scalars (EvalContext.data_view)
+    quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), mine,
+                       tuple(run.microsteps), not run.dynamic,
+                       not deep and (view.__class__ is MappingProxyType if view is not None
+                                     else _PLAIN.issuperset(map(type, mine.values()))))
     # _release, inline: the working state kept for the next step (with its configuration,
     # which is the next step's when the same instance steps again)
     run.microsteps.clear()

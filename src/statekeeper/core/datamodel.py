@@ -66,7 +66,7 @@ class EvalContext:
         if self.seen is event:
             return self.seen_view
         self.seen = event
-        if event is None or (type(event.data) in _SHOWN_AS_IS and not event.meta):
+        if event is None or (type(event.data) in SHOWN_AS_IS and not event.meta):
             self.seen_view = event
         else:
             payload = event.data
@@ -98,7 +98,7 @@ class EvalContext:
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 # payloads an event view shows as they are: scalars, and the read-only proxy a machine makes
 # of a flat payload (statekeeper.core.payload.checked_copy with read_only=True)
-_SHOWN_AS_IS = _SCALARS | {MappingProxyType}
+SHOWN_AS_IS = _SCALARS | {MappingProxyType}
 _new_event = positional_constructor(Event)
 
 

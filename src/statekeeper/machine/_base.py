@@ -57,9 +57,10 @@ _new_outcome = positional_constructor(Outcome)
 class BaseMachine(CommandRunner):
     """An instance of a compiled chart held in memory; see :class:`Machine`."""
 
-    __slots__ = ("_cfg", "_data", "_session", "chart")
+    __slots__ = ("_cfg", "_data", "_flat", "_session", "chart")
     _cfg: Config
     _data: dict[str, Any] | None
+    _flat: bool  # _data holds only scalars, as the quick step that made it said
     _env: _Env
     _rest: Snapshot | None
     _session: str | None
@@ -76,6 +77,7 @@ class BaseMachine(CommandRunner):
                 self._cfg = cached
                 self._env = _DEFAULT_ENV
                 self._session = self._x = self._rest = self._data = None
+                self._flat = False
                 return
         self._setup(chart, **options)
 
@@ -119,6 +121,7 @@ class BaseMachine(CommandRunner):
         self._x = None
         self._rest = None
         self._data = None
+        self._flat = False
         if _parent is not None:
             extras = self._extras()
             extras.parent, extras.invokeid = _parent
@@ -250,6 +253,7 @@ class BaseMachine(CommandRunner):
     def _load(self, snapshot: Snapshot) -> None:
         self._cfg = intern_config(self.chart, snapshot.configuration)
         self._data = snapshot.data or None
+        self._flat = False
         self._session = snapshot.session or self._session
         trivial = not (snapshot.history or snapshot.timers or snapshot.invokes
                        or snapshot.counter or snapshot.done_data is not None or snapshot.parent)
@@ -304,7 +308,7 @@ class BaseMachine(CommandRunner):
                                    self._data if self._data is not None else {}, event,
                                    now=_time() if clock.__class__ is SystemClock
                                    else self._now(),  # SystemClock.now() is time.time()
-                                   session=self._session or self.session)
+                                   session=self._session or self.session, flat=self._flat)
                 if found.__class__ is Quick:
                     if found.status != "applied":
                         return None, self._unapplied(event, found.status, strict)
@@ -314,6 +318,7 @@ class BaseMachine(CommandRunner):
                     if new.key is False:
                         new.key = found.key
                     self._data = found.data or None
+                    self._flat = found.flat
                     outcome = _new_outcome(event.name, "applied", new.ids,
                                            found.microsteps, new.done)
                     if found.static and event.data is None and event.sendid is None \
