@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from ._context import SHOWN_AS_IS
 from ._plans import Key, Plan
 from ._records import positional_constructor
 from ._run import Run
 from .commands import Microstep
 from .compile import CompiledChart
-from .datamodel import SHOWN_AS_IS
 from .events import Event
 from .result import Status, StepResult
 from .views import _PLAIN

@@ -312,9 +312,8 @@ class BaseMachine(CommandRunner):
                 if found.__class__ is Quick:
                     if found.status != "applied":
                         return None, self._unapplied(event, found.status, strict)
-                    # the configuration and data it ends in, loaded here: no frame more
-                    new = self._cfg = self.chart.memo.get(found.ids) \
-                        or intern_config(self.chart, found.ids)
+                    new = self._cfg = self.chart.memo.get(found.ids) or intern_config(
+                        self.chart, found.ids)  # loaded here: no frame more
                     if new.key is False:
                         new.key = found.key
                     self._data = found.data or None
