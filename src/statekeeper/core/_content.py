@@ -54,7 +54,6 @@ class Content:
     counter: int
     session: str
     now: float
-    origin: str
     parent: str | None
     states_to_invoke: set[Node]
     dynamic: bool
@@ -63,6 +62,11 @@ class Content:
     latest: list[Node] | None
     latest_at: int
     latest_entered: Node | None
+
+    @property
+    def origin(self) -> str:
+        """This session's own address (``_event.origin`` of what it sends)."""
+        return f"#_scxml_{self.session}"
 
     def execute_block(self, block: Any) -> None:
         """Run one block; an error stops the block and raises ``error.execution``."""
@@ -92,9 +96,11 @@ class Content:
                     value = None if item.value.__class__.__name__ == "_Missing" else item.value
             except Exception as exc:  # noqa: BLE001 - SCXML 5.3: bad data raises an event
                 self.ctx.data[item.id] = None
+                self.ctx.view = None
                 self.error_execution(exc)
                 continue
             self.ctx.data[item.id] = copy.deepcopy(value)
+            self.ctx.view = None  # the value may be a container: the view is made again
 
     def raise_event(self, name: str, data: Any = None) -> None:
         self.internal.append(Event(name, data, "internal"))

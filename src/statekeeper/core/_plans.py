@@ -52,13 +52,15 @@ class Plan:
     default, then the history default content given to it.
     """
 
-    __slots__ = ("dynamic", "entries", "exited", "exits", "history", "ids", "key", "records",
-                 "transitions")
+    __slots__ = ("actions", "dynamic", "entries", "exited", "exits", "history", "ids", "key",
+                 "records", "transitions")
 
     def __init__(self, transitions: tuple[TransitionNode, ...], to_exit: list[Node],
                  entering: Entering, after: frozenset[Node], key: Key | None,
                  dynamic: bool) -> None:
         self.transitions = transitions
+        #: the transitions' own blocks, in order (those with none left out)
+        self.actions = tuple(t.actions for t in transitions if t.actions)
         self.exited = to_exit
         self.exits = tuple((n, n.exit, bool(n.invokes)) for n in to_exit)
         self.history = tuple(history_updates(to_exit))
@@ -133,8 +135,8 @@ class _ByHistory:
 class StepPlans:
     """The per-chart caches of candidates and plans (see the module docstring)."""
 
-    __slots__ = ("_by_ids", "_chains", "_chart", "_interned", "_plans", "max_entries",
-                 "max_states")
+    __slots__ = ("_by_ids", "_chart", "_interned", "candidates", "deep_data", "made",
+                 "max_entries", "max_states", "spare")
 
     def __init__(self, chart: CompiledChart, *, max_states: int = MAX_STATES,
                  max_entries: int = MAX_ENTRIES) -> None:
@@ -143,8 +145,15 @@ class StepPlans:
         self.max_entries = max_entries
         self._by_ids: dict[tuple[str, ...], Key] = {}
         self._interned: dict[Key, Key] = {}
-        self._chains: dict[tuple[Key, str | None], Chains] = {}
-        self._plans: dict[tuple[Key, tuple[TransitionNode, ...]], Plan | _ByHistory] = {}
+        #: the candidates by (configuration, event name): read directly on the hot path
+        self.candidates: dict[tuple[Key, str | None], Chains] = {}
+        #: the plans by (configuration, transitions selected): read directly on the hot path
+        self.made: dict[tuple[Key, tuple[TransitionNode, ...]], Plan | _ByHistory] = {}
+        #: finished working states of steps, kept for reuse (:mod:`statekeeper.core._quick`)
+        self.spare: list[Any] = []
+        #: whether a step copies the data deeply (code under the python datamodel writes
+        #: into nested values in place; functions and assigns copy what they change)
+        self.deep_data = chart.datamodel.name == "python"
 
     def _bounded(self, cache: dict[Any, Any]) -> dict[Any, Any]:
         """``cache``, emptied first when full: memory stays bounded, hot entries come back."""
@@ -155,7 +164,7 @@ class StepPlans:
     def sizes(self) -> dict[str, int]:
         """How many entries each cache holds (each at most ``max_entries``)."""
         return {"configurations": len(self._by_ids), "interned": len(self._interned),
-                "candidates": len(self._chains), "plans": len(self._plans)}
+                "candidates": len(self.candidates), "plans": len(self.made)}
 
     # ------------------------------------------------------------------ configurations
 
@@ -196,7 +205,7 @@ class StepPlans:
         first whose guard holds is the one the state contributes, exactly as in SCXML's
         selectTransitions.  States that offer nothing are left out.
         """
-        found = self._chains.get((key, name))
+        found = self.candidates.get((key, name))
         if found is None:
             chains = []
             for atomic in sorted((n for n in key if n.kind in LEAVES), key=ORDER):
@@ -206,7 +215,7 @@ class StepPlans:
                     chain = tuple(t for s in atomic.lineage for t in s.transitions_for(name))
                 if chain:
                     chains.append(chain)
-            found = self._bounded(self._chains)[(key, name)] = tuple(chains)
+            found = self._bounded(self.candidates)[(key, name)] = tuple(chains)
         return found
 
     # ------------------------------------------------------------------ plans
@@ -214,13 +223,13 @@ class StepPlans:
     def plan(self, key: Key, enabled: tuple[TransitionNode, ...],
              history: dict[str, tuple[str, ...]]) -> Plan:
         """The plan of taking ``enabled`` (selected, conflicts not yet removed) from ``key``."""
-        found = self._plans.get((key, enabled))
+        found = self.made.get((key, enabled))
         if found is None:
             plan, reads = self._compute(key, enabled, history)
             if not reads:
-                self._bounded(self._plans)[(key, enabled)] = plan
+                self._bounded(self.made)[(key, enabled)] = plan
                 return plan
-            found = self._bounded(self._plans)[(key, enabled)] = _ByHistory(reads)
+            found = self._bounded(self.made)[(key, enabled)] = _ByHistory(reads)
             found.plans[tuple(history.get(h) for h in reads)] = plan
             return plan
         if isinstance(found, Plan):

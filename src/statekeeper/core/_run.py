@@ -7,9 +7,10 @@ from dataclasses import replace
 from typing import Any
 
 from ._content import Content
+from ._microstep import Microsteps
 from ._plans import Key, Plan
 from ._records import positional_constructor
-from ._sets import LEAVES, ORDER, Entering, SetAlgorithms, history_updates
+from ._sets import LEAVES, ORDER, SetAlgorithms
 from .commands import (
     Command,
     ForwardEvent,
@@ -19,7 +20,7 @@ from .compile import CompiledChart
 from .datamodel import EvalContext
 from .errors import ExecutionError
 from .events import Event
-from .nodes import FINAL, PARALLEL, ROOT_ID, Node, TransitionNode
+from .nodes import Node, TransitionNode
 from .result import Status, StepResult
 from .snapshot import Snapshot
 
@@ -53,7 +54,7 @@ class ActiveIds:
         return self
 
 
-class Run(Content, SetAlgorithms):
+class Run(Microsteps, Content, SetAlgorithms):
     """The working state of one step; discarded when the step returns."""
 
     def __init__(
@@ -83,9 +84,9 @@ class Run(Content, SetAlgorithms):
         self.latest_at = 0
         self.latest_entered: Node | None = None
         self.sorted_ids: tuple[str, ...] | None = None  # of self.config, until it changes
-        self.origin = f"#_scxml_{session}"
         self.plans = chart.plans
         self.key: Key | None = None  # the configuration as the plans know it, while known
+        self.failed_guard: tuple[TransitionNode, str] | None = None  # the last, for livelocks
 
     # ------------------------------------------------------------------ results
 
@@ -109,7 +110,7 @@ class Run(Content, SetAlgorithms):
 
     def macrostep(self) -> None:
         """Take eventless transitions and internal events until the configuration is stable."""
-        taken = 0
+        taken = idle = 0
         eventless = bool(self.chart.index.eventless)
         while not self.done:
             enabled = self.select(None) if eventless else []
@@ -123,19 +124,33 @@ class Run(Content, SetAlgorithms):
                 self.ctx.event = event
                 enabled = self.select(event)
                 name: str | None = event.name
+                if not enabled:
+                    # SEM-6: an event that enables nothing is no microstep, but a guard that
+                    # fails on every evaluation raises one such event per look, forever
+                    idle += 1
+                    if idle > MAX_MICROSTEPS:
+                        raise self.livelock("internal events that enabled nothing")
             else:
                 name = None
             if enabled:
                 taken += 1
                 if taken > MAX_MICROSTEPS:
-                    raise ExecutionError(
-                        f"more than {MAX_MICROSTEPS} microsteps in one macrostep: the chart "
-                        f"loops without waiting for an event (configuration "
-                        f"{[n.id for n in sorted(self.config, key=ORDER)]})"
-                    )
+                    raise self.livelock("microsteps")
                 self.take(enabled, name)
         if self.done:
             self.exit_interpreter()
+
+    def livelock(self, what: str) -> ExecutionError:
+        """The error of a macrostep that does not settle: what it counted, and why if known."""
+        why = ""
+        if self.failed_guard is not None:
+            transition, error = self.failed_guard
+            why = (f"; the guard {transition.cond_text!r} of {transition!r} failed last "
+                   f"({error}), and SCXML makes each failure a new error.execution event")
+        configuration = [n.id for n in sorted(self.config, key=ORDER)]
+        return ExecutionError(
+            f"more than {MAX_MICROSTEPS} {what} in one macrostep: the chart loops without "
+            f"waiting for an event (configuration {configuration}){why}")
 
     def exit_interpreter(self) -> None:
         """Run the exit handlers of every state once a top-level final state is reached.
@@ -246,145 +261,12 @@ class Run(Content, SetAlgorithms):
         try:
             return bool(transition.cond(self.ctx))
         except Exception as exc:  # noqa: BLE001 - SCXML: a failing guard is false + error
-            self.error_execution(exc)
-            return False
+            return self.guard_failed(transition, exc)
 
-    # ------------------------------------------------------------------ microstep
-
-    def run_plan(self, plan: Plan, event: str | None) -> None:
-        """SCXML microstep from a plan: what :meth:`microstep` does, in the same order."""
-        self.latest = self.latest_entered = self.sorted_ids = None
-        if plan.dynamic:
-            self.dynamic = True
-        config = self.config
-        if self.states_to_invoke:
-            self.states_to_invoke.difference_update(plan.exited)
-        for hist_id, ids in plan.history:
-            self.history[hist_id] = ids
-        execute = self.execute_block
-        for node, blocks, invokes in plan.exits:
-            for block in blocks:
-                execute(block)
-            if invokes:
-                self.cancel_invokes(node)
-            config.discard(node)
-        for transition in plan.transitions:
-            if transition.actions:
-                execute(transition.actions)
-        late = self.chart.binding == "late"
-        finals: dict[Node, int] = {}
-        for node, blocks, leaf, invokes, final in plan.entries:
-            config.add(node)
-            if leaf:
-                self.latest_entered = node
-            if invokes:
-                self.states_to_invoke.add(node)
-            if late and node.data_items:
-                self.bind_data(node.data_items, skip=set(self.ctx.data))
-            for block in blocks:
-                execute(block)
-            if final:
-                self.enter_final(node, finals)
-        self.sorted_ids = plan.ids
-        self.key = plan.key
-        self.microsteps.append(plan.record(event))
-
-    def microstep(self, enabled: list[TransitionNode], event: str | None) -> None:
-        self.latest = self.latest_entered = self.sorted_ids = self.key = None
-        exited = self.exit_states(enabled)
-        for transition in enabled:
-            if transition.actions:
-                self.execute_block(transition.actions)
-        entered = self.enter_states(enabled)
-        self.microsteps.append(Microstep(
-            event,
-            tuple((t.source.id, tuple(n.id for n in t.targets)) for t in enabled),
-            tuple(n.id for n in exited),
-            tuple(n.id for n in entered),
-            self.configuration(),
-        ))
-
-    def exit_states(self, enabled: list[TransitionNode]) -> list[Node]:
-        to_exit = sorted(self.compute_exit_set(enabled), key=ORDER, reverse=True)
-        self.states_to_invoke.difference_update(to_exit)
-        if self.chart.has_history:
-            self.record_history(to_exit)
-        for node in to_exit:
-            for block in node.exit:
-                self.execute_block(block)
-            self.cancel_invokes(node)
-            self.config.discard(node)
-        return to_exit
-
-    def record_history(self, to_exit: list[Node]) -> None:
-        """Record the history of every state exited that has one, before any is exited."""
-        for hist_id, ids in history_updates(to_exit):
-            self.history[hist_id] = ids
-
-    def enter_states(self, enabled: list[TransitionNode]) -> list[Node]:
-        entering = Entering()
-        self.compute_entry_set(enabled, entering)
-        for_default, history_content = entering.for_default, entering.history_content
-        entered = sorted(entering.states, key=ORDER)
-        late = self.chart.binding == "late"
-        finals: dict[Node, int] = {}
-        for node in entered:
-            self.config.add(node)
-            if node.kind in _LEAVES:
-                self.latest_entered = node
-            if node.invokes:
-                self.states_to_invoke.add(node)
-            if late and node.data_items:
-                self.bind_data(node.data_items, skip=set(self.ctx.data))
-            for block in node.entry:
-                self.execute_block(block)
-            if node in for_default and node.initial is not None and node.initial.actions:
-                self.execute_block(node.initial.actions)
-            if node.id in history_content:
-                self.execute_block(history_content[node.id])
-            if node.kind == FINAL:
-                self.enter_final(node, finals)
-        return entered
-
-    def enter_final(self, node: Node, finals: dict[Node, int]) -> None:
-        """Raise ``done.state`` for ``node``'s parent, and for a parallel grandparent now done.
-
-        ``finals`` counts, per parallel state, its leading regions known to be in a final
-        state during this microstep's entry (states are only added then, so a region found
-        final stays final): each region is checked once per microstep, not once per final
-        state entered.
-        """
-        parent = node.parent
-        assert parent is not None
-        if parent.id == ROOT_ID:
-            self.done = True
-            self.done_data = self.donedata(node)
-            return
-        self.internal.append(Event(f"done.state.{parent.id}", self.donedata(node), "platform"))
-        grandparent = parent.parent
-        if grandparent is not None and grandparent.kind == PARALLEL:
-            regions = grandparent.children
-            done = finals.get(grandparent, 0)
-            while done < len(regions) and self.is_in_final_state(regions[done]):
-                done += 1
-            finals[grandparent] = done
-            if done == len(regions):
-                self.internal.append(Event(f"done.state.{grandparent.id}", None, "platform"))
-
-    def donedata(self, node: Node) -> Any:
-        if node.donedata is None:
-            return None
-        self.dynamic = True
-        try:
-            return node.donedata(self.ctx)
-        except Exception as exc:  # noqa: BLE001 - SCXML: evaluation errors become events
-            self.error_execution(exc)
-            return None
-
-    def is_in_final_state(self, node: Node) -> bool:
-        if node.kind == PARALLEL:
-            return all(self.is_in_final_state(c) for c in node.children)
-        config = self.config
-        return any(c in config for c in node.finals)
+    def guard_failed(self, transition: TransitionNode, exc: Exception) -> bool:
+        """SCXML: a guard that raises is false, and raises ``error.execution``."""
+        self.failed_guard = (transition, f"{type(exc).__name__}: {exc}")
+        self.error_execution(exc)
+        return False
 
     # ------------------------------------------------------------------ set algorithms

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import builtins
 import warnings
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Any
 
-from ._records import positional_constructor
+from ._context import EvalContext
 from .errors import ChartError, UnboundName
 from .events import Event
-from .views import DataView, ListView, freeze, thaw
+from .views import _PLAIN, DataView, ListView, thaw
 
 __all__ = [
     "AttrDict",
@@ -33,42 +34,6 @@ __all__ = [
 
 Evaluator = Callable[["EvalContext"], Any]
 Setter = Callable[["EvalContext", Any], None]
-
-
-class EvalContext:
-    """What an expression may see while a step runs: the data, the event, the session."""
-
-    __slots__ = ("active_ids", "data", "event", "name", "seen", "seen_view", "session", "system")
-
-    def __init__(self, data: dict[str, Any], session: str, name: str) -> None:
-        self.data = data
-        self.event: Event | None = None
-        self.session = session
-        self.name = name
-        self.active_ids: Callable[[], Container[object]] = set
-        self.system: dict[str, Any] = {}
-        self.seen: Event | None = None
-        self.seen_view: Event | None = None
-
-    def event_view(self) -> Event | None:
-        """The current event as guards and functions see it: its payload read-only.
-
-        Made once per event (guards of one event share it); an event whose payload is a
-        scalar or nothing is handed over as it is.
-        """
-        event = self.event
-        if event is None or (type(event.data) in _SCALARS and not event.meta):
-            return event
-        if self.seen is not event:
-            self.seen = event
-            self.seen_view = _new_event(event.name, freeze(event.data), event.type,
-                                        event.sendid, event.origin, event.origintype,
-                                        event.invokeid, dict(event.meta))
-        return self.seen_view
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-_new_event = positional_constructor(Event)
 
 
 class AttrDict(dict[str, Any]):
@@ -114,6 +79,16 @@ class DataModel:
 
     def read_location(self, text: str, where: str | None) -> Evaluator:
         return self.expr(text, where)
+
+    def assign_action(self, location: str, expr: str,
+                      where: str | None) -> Callable[[Any], None] | None:
+        """The action ``location = expr`` as one callable, where a datamodel can make one.
+
+        It is called with the step's working state (its ``ctx`` is the :class:`EvalContext`),
+        as every compiled action is.  ``None`` (the default) lets the caller combine
+        :meth:`location` and :meth:`expr`.
+        """
+        return None
 
     def script(self, source: str, where: str | None) -> Callable[[EvalContext], None]:
         raise ChartError(f"the {self.name!r} datamodel cannot run scripts", where)
@@ -166,13 +141,54 @@ class FunctionsDataModel(DataModel):
                 return lambda ctx: state not in ctx.active_ids()
             return lambda ctx: state in ctx.active_ids()
         fn = self._lookup(self.guards, "guard", name, where)
+        # the views are read inline: a guard runs on (almost) every event
         if negate:
-            return lambda ctx: not fn(DataView(ctx.data), ctx.event_view())
-        return lambda ctx: bool(fn(DataView(ctx.data), ctx.event_view()))
+            def guard_not(ctx: EvalContext) -> bool:
+                view = ctx.view
+                return not fn(ctx.data_view() if view is None else view,
+                              ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
+
+            return guard_not
+
+        def guard(ctx: EvalContext) -> bool:
+            view = ctx.view
+            held = fn(ctx.data_view() if view is None else view,
+                      ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
+            return held if held.__class__ is bool else bool(held)
+
+        return guard
 
     def expr(self, text: str, where: str | None) -> Evaluator:
         fn = self._lookup(self.functions, "function", need_text(text, EXPRESSION, where), where)
-        return lambda ctx: thaw(fn(DataView(ctx.data), ctx.event_view()))
+
+        def evaluate(ctx: EvalContext) -> Any:
+            view = ctx.view
+            value = fn(ctx.data_view() if view is None else view,
+                       ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
+            return value if type(value) in _PLAIN else thaw(value)
+
+        return evaluate
+
+    def assign_action(self, location: str, expr: str,
+                      where: str | None) -> Callable[[Any], None] | None:
+        """``location = expr`` in one call, when the location is a top-level name."""
+        parts = _path(location, where)
+        if len(parts) != 1:
+            return None
+        (name,) = parts
+        fn = self._lookup(self.functions, "function", need_text(expr, EXPRESSION, where), where)
+
+        def assign(run: Any) -> None:
+            ctx = run.ctx
+            view = ctx.view
+            value = fn(ctx.data_view() if view is None else view,
+                       ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
+            if type(value) not in _PLAIN:
+                value = thaw(value)
+                ctx.view = None  # a container now: the data is no longer flat
+            ctx.data[name] = value
+
+        return assign
 
     def read_location(self, text: str, where: str | None) -> Evaluator:
         parts = _path(text, where)
@@ -192,12 +208,15 @@ class FunctionsDataModel(DataModel):
 
             def assign_top(ctx: EvalContext, value: Any) -> None:
                 ctx.data[name] = value  # the step's own copy of the top-level dict
+                if type(value) not in _PLAIN:
+                    ctx.view = None  # a container now: the data is no longer flat
 
             return assign_top
 
         def assign(ctx: EvalContext, value: Any) -> None:
             # Copy each dict along the path: the snapshot the step started from is never mutated.
             target = ctx.data
+            ctx.view = None  # a copied dict replaces the top-level value
             for part in parts[:-1]:
                 child = target.get(part)
                 if not isinstance(child, dict):
@@ -213,13 +232,14 @@ class FunctionsDataModel(DataModel):
         fn = self._lookup(self.functions, "function", name, where)
 
         def run(ctx: EvalContext) -> None:
-            new = thaw(fn(DataView(ctx.data), ctx.event_view()))
+            new = thaw(fn(ctx.data_view(), ctx.event_view()))
             if new is not None and new is not ctx.data:
                 if not isinstance(new, Mapping):
                     raise TypeError(f"function {name!r} returned {type(new).__name__}, not data")
                 new = dict(new)
                 ctx.data.clear()
                 ctx.data.update(new)
+                ctx.view = None
 
         return run
 
@@ -341,7 +361,8 @@ def _dedent(source: str) -> str:
 def _event_view(event: Event | None) -> Any:
     if event is None:
         return None
-    data = AttrDict(event.data) if isinstance(event.data, dict) else event.data
+    data = AttrDict(event.data) if isinstance(event.data, dict | MappingProxyType) \
+        else event.data
     return AttrDict(
         name=event.name,
         type=event.type,

@@ -61,6 +61,10 @@ def _value(expr: str | None, value: Any, dm: DataModel, where: str | None) -> Ca
 
 def _assign(action: Assign, dm: DataModel, where: str | None) -> Compiled:
     setter = dm.location(action.location, where)
+    if action.expr is not None:
+        fused = dm.assign_action(action.location, action.expr, where)
+        if fused is not None:  # one call per assign: assigns run on (almost) every event
+            return fused
     get = _value(action.expr, action.value, dm, where)
 
     def run(r: Any) -> None:

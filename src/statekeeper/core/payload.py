@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+from types import MappingProxyType
 from typing import Any
 
 from .errors import InvalidPayload, LimitExceeded
@@ -90,12 +91,15 @@ _QUICK_KEYS, _QUICK_TEXT, _QUICK_BYTES = 16, 64, 4096
 _QUICK_INT = 2**63
 
 
-def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "payload") -> Any:
+def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "payload",
+                 read_only: bool = False) -> Any:
     """:func:`check_payload` then :func:`copy_payload`: what every sent payload goes through.
 
     The common payload, a small flat dict of short ASCII strings, small ints, booleans and
     ``None``, is checked and copied in one pass (it can be neither invalid nor too large for
-    limits of at least 4 KB); anything else takes the general walk.
+    limits of at least 4 KB); anything else takes the general walk.  With ``read_only``, such
+    a flat copy is returned as a ``types.MappingProxyType`` of it: read-only all the way down,
+    so a step shows it to guards and functions as it is, without a view per step.
     """
     if value.__class__ is dict and len(value) <= _QUICK_KEYS and limits.max_depth >= 1 \
             and limits.max_payload_bytes >= _QUICK_BYTES:
@@ -114,7 +118,7 @@ def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "pa
                 break
             out[key] = child
         else:
-            return out
+            return MappingProxyType(out) if read_only else out
     check_payload(value, limits=limits, what=what)
     if isinstance(value, dict | list | tuple):
         return copy_payload(value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from ._quick import unhandled
 from ._run import MAX_MICROSTEPS, Run
 from .compile import CompiledChart
 from .errors import MachineFinished
@@ -43,6 +44,7 @@ def initial_step(
     run.bind_data([i for _, i in items], skip=set(data or ()))
     if data:
         run.ctx.data.update(data)
+        run.ctx.view = None
     if chart.script is not None:
         run.execute_block((lambda r: chart.script(r.ctx),))
     assert chart.root.initial is not None
@@ -101,9 +103,8 @@ def step(chart: CompiledChart, snapshot: Snapshot, event: Event | str, *, now: f
     if enabled:
         run.take(enabled, ev.name)
     elif not run.internal and not handled:
-        ignorable = chart.index.ignoring and any(
-            n.ignores(ev.name) for s in run.config for n in (s, *s.ancestors))
         run.ctx.data = snapshot.data  # only conditions ran: the data is the one given, as given
-        return run.result("ignored" if ignorable else "rejected", ev)
+        run.ctx.view = None
+        return run.result(unhandled(run, ev), ev)
     run.macrostep()
     return run.result("applied", ev)

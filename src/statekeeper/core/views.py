@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, overload
 
 __all__ = ["DataView", "ListView", "freeze", "thaw"]
@@ -198,6 +199,8 @@ def thaw(value: Any) -> Any:
         return value._d
     if kind is ListView:
         return value._s
+    if kind is MappingProxyType:  # the view of flat data (EvalContext.data_view): scalars only
+        return dict(value)
     if kind is dict:
         if all(type(v) in _PLAIN for v in value.values()):
             return value

@@ -11,9 +11,11 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from time import time as _time
 from typing import Any, Unpack
 
-from ..clock import Clock
+from ..clock import Clock, SystemClock
+from ..core._quick import Quick, quick_step
 from ..core._records import positional_constructor
 from ..core.commands import (
     RunEffect,
@@ -22,14 +24,12 @@ from ..core.commands import (
 )
 from ..core.compile import CompiledChart, compile_chart
 from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
-from ..core.events import Event, as_event, refuse_reserved
+from ..core.events import RESERVED_PREFIX, Event, as_event, refuse_reserved
 from ..core.limits import Limits
-from ..core.migration import Migration
 from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload, checked_copy
 from ..core.snapshot import Snapshot
 from ..core.step import StepResult, initial_step, step
-from ..core.upgrade import upgrade_snapshot
 from ..core.views import DataView
 from ._commands import CommandRunner
 from ._env import (
@@ -39,10 +39,10 @@ from ._env import (
     MachineOptions,
     _Env,
     _Extras,
-    _system_clock,
 )
 from ._invokes import declared_params, load_child
-from ._memo import Config, Outcome, intern_config, remember
+from ._memo import Config, Outcome, intern_config, planned_key, remember
+from ._snapshots import copied
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
@@ -54,36 +54,13 @@ _new_snapshot = positional_constructor(Snapshot)
 _new_outcome = positional_constructor(Outcome)
 
 
-def routed(chart: Any, snapshot: Snapshot, migrations: Iterable[Migration] | None,
-           versions: Iterable[CompiledChart], clock: Clock | None) -> Snapshot:
-    """``snapshot`` brought to ``chart``'s version through ``migrations`` (when given).
-
-    Without migrations a snapshot of another version is refused later, as ever
-    (``Snapshot.validate``); with them it is routed, or refused with the reason
-    (:func:`~statekeeper.core.upgrade.upgrade_snapshot`).
-    """
-    if migrations is None:
-        return snapshot
-    compiled = chart if isinstance(chart, CompiledChart) else compile_chart(chart)
-    now = (clock or _system_clock()).now()
-    return upgrade_snapshot(snapshot, compiled, migrations=migrations, versions=versions,
-                            now=now)
-
-
-def _copied(snapshot: Snapshot) -> Snapshot:
-    """``snapshot`` with its own copies of everything mutable in it."""
-    return replace(snapshot, data=copy.deepcopy(snapshot.data),
-                   history=dict(snapshot.history), timers=copy.deepcopy(snapshot.timers),
-                   invokes=copy.deepcopy(snapshot.invokes),
-                   done_data=copy.deepcopy(snapshot.done_data))
-
-
 class BaseMachine(CommandRunner):
     """An instance of a compiled chart held in memory; see :class:`Machine`."""
 
-    __slots__ = ("_cfg", "_data", "_session", "chart")
+    __slots__ = ("_cfg", "_data", "_flat", "_session", "chart")
     _cfg: Config
     _data: dict[str, Any] | None
+    _flat: bool  # _data holds only scalars, as the quick step that made it said
     _env: _Env
     _rest: Snapshot | None
     _session: str | None
@@ -100,6 +77,7 @@ class BaseMachine(CommandRunner):
                 self._cfg = cached
                 self._env = _DEFAULT_ENV
                 self._session = self._x = self._rest = self._data = None
+                self._flat = False
                 return
         self._setup(chart, **options)
 
@@ -143,6 +121,7 @@ class BaseMachine(CommandRunner):
         self._x = None
         self._rest = None
         self._data = None
+        self._flat = False
         if _parent is not None:
             extras = self._extras()
             extras.parent, extras.invokeid = _parent
@@ -150,7 +129,7 @@ class BaseMachine(CommandRunner):
             self._extras().listeners.extend(listeners)
         if _snapshot is not None:
             _snapshot.validate(chart)
-            self._load(_copied(_snapshot))  # the caller keeps its snapshot to change
+            self._load(copied(_snapshot))  # the caller keeps its snapshot to change
             return
         cached = chart.memo.get(_INIT) if data is None and _parent is None else None
         if cached is not None:
@@ -222,7 +201,7 @@ class BaseMachine(CommandRunner):
 
         A deep copy: changing it does not change the machine.
         """
-        return _copied(self._snap())
+        return copied(self._snap())
 
     def _snap(self) -> Snapshot:
         """The state as a snapshot sharing the machine's data, for the step (which copies)."""
@@ -274,6 +253,7 @@ class BaseMachine(CommandRunner):
     def _load(self, snapshot: Snapshot) -> None:
         self._cfg = intern_config(self.chart, snapshot.configuration)
         self._data = snapshot.data or None
+        self._flat = False
         self._session = snapshot.session or self._session
         trivial = not (snapshot.history or snapshot.timers or snapshot.invokes
                        or snapshot.counter or snapshot.done_data is not None or snapshot.parent)
@@ -299,22 +279,55 @@ class BaseMachine(CommandRunner):
             name, payload = ev.name, ev.data
         if not name:
             as_event(name, None)  # raises the error an empty name gets
-        refuse_reserved(name)
+        if name.startswith(RESERVED_PREFIX):
+            refuse_reserved(name)  # raises
         limits = self._env.limits
         if len(name) > limits.max_name_length:
             raise LimitExceeded("max_name_length", limits.max_name_length, "event name",
                                 f"it is {len(name):,} characters")
         if payload is not None:
-            payload = checked_copy(payload, limits=limits, what="event data")
+            # a flat payload comes back read-only (a MappingProxyType of the machine's own
+            # copy): guards and functions get the event as it is, no view made per step
+            payload = checked_copy(payload, limits=limits, what="event data", read_only=True)
         if event.__class__ is str:
             return _new_event(name, payload, "external", None, None, None, None, {})
         return ev if payload is ev.data else replace(ev, data=payload)
 
     def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
         """Run the pure step for ``event`` and load its result; raise for rejected events."""
+        cfg = self._cfg
         try:
-            result = step(self.chart, self._snap(), event, now=self._now(),
-                          timer=event.meta.get("timer"))
+            key = cfg.key
+            if key is False:
+                key = planned_key(self.chart, cfg)
+            if key is not None and self._rest is None and self._x is None and not cfg.done \
+                    and self.chart.plans is not None:
+                # configuration and data are all there is: no snapshot in or out
+                clock = self._env.clock
+                found = quick_step(self.chart, key, cfg.ids,  # type: ignore[arg-type]
+                                   self._data if self._data is not None else {}, event,
+                                   now=_time() if clock.__class__ is SystemClock
+                                   else self._now(),  # SystemClock.now() is time.time()
+                                   session=self._session or self.session, flat=self._flat)
+                if found.__class__ is Quick:
+                    if found.status != "applied":
+                        return None, self._unapplied(event, found.status, strict)
+                    new = self._cfg = self.chart.memo.get(found.ids) or intern_config(
+                        self.chart, found.ids)  # loaded here: no frame more
+                    if new.key is False:
+                        new.key = found.key
+                    self._data = found.data or None
+                    self._flat = found.flat
+                    outcome = _new_outcome(event.name, "applied", new.ids,
+                                           found.microsteps, new.done)
+                    if found.static and event.data is None and event.sendid is None \
+                            and event.invokeid is None:
+                        remember(self.chart, cfg, event.name, new, outcome)
+                    return None, outcome
+                result: StepResult = found  # type: ignore[assignment]
+            else:
+                result = step(self.chart, self._snap(), event, now=self._now(),
+                              timer=event.meta.get("timer"))
         except MachineFinished:
             if strict:
                 raise
@@ -333,6 +346,14 @@ class BaseMachine(CommandRunner):
                 and event.data is None and event.sendid is None and event.invokeid is None):
             remember(self.chart, source, event.name, self._cfg, outcome)
         return result, outcome
+
+    def _unapplied(self, event: Event, status: str, strict: bool) -> Outcome:
+        """The outcome of a quick step that took nothing: rejected (raised) or ignored."""
+        if status == "rejected":
+            if strict:
+                raise EventNotAccepted(event.name, self._cfg.ids)
+            status = "ignored"
+        return _new_outcome(event.name, status, self._cfg.ids, (), False)
 
     def _after_step(self, result: StepResult) -> list[RunEffect]:
         """Notify listeners and carry out every command except effects (returned)."""

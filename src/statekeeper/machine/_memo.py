@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core._plans import Key
 from ..core.commands import Microstep
 from ..core.compile import CompiledChart
 from ..core.nodes import FINAL, ROOT_ID
 
-__all__ = ["Config", "Outcome", "intern_config"]
+__all__ = ["Config", "Outcome", "intern_config", "planned_key"]
 
 #: Per chart, at most this many (configuration, event) outcomes are memoised.
 MEMO_LIMIT = 100_000
@@ -49,14 +50,28 @@ class Outcome:
 
 
 class Config:
-    """An interned configuration: one object per distinct configuration of a chart."""
+    """An interned configuration: one object per distinct configuration of a chart.
 
-    __slots__ = ("done", "ids", "on")
+    ``key`` is the chart's plans' key of it (:mod:`statekeeper.core._plans`), looked up on
+    first use by :func:`planned_key`; ``None`` when it is too wide to plan.
+    """
+
+    __slots__ = ("done", "ids", "key", "on")
 
     def __init__(self, ids: tuple[str, ...], done: bool) -> None:
         self.ids = ids
         self.done = done
         self.on: dict[str, tuple[Config, Outcome]] = {}
+        self.key: Key | bool | None = False  # False: not looked up yet
+
+
+def planned_key(chart: CompiledChart, config: Config) -> Key | None:
+    """The plans' key of ``config`` (``None``: no plans, or too wide to plan)."""
+    key = config.key
+    if key is False:
+        plans = chart.plans
+        key = config.key = None if plans is None else plans.key_of_ids(config.ids)
+    return key  # type: ignore[return-value]
 
 
 def intern_config(chart: CompiledChart, ids: tuple[str, ...]) -> Config:

@@ -17,9 +17,10 @@ from ..core.events import Event
 from ..core.migration import Migration
 from ..core.model import Chart
 from ..core.snapshot import Snapshot
-from ._base import BaseMachine, MachineOptions, routed
+from ._base import BaseMachine, MachineOptions
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
 from ._memo import Outcome
+from ._snapshots import routed
 
 __all__ = ["AsyncMachine", "AsyncioClock"]
 

@@ -10,10 +10,12 @@ from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.migration import Migration
+from ..core.result import StepResult
 from ..core.snapshot import Snapshot
-from ._base import BaseMachine, routed
+from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
 from ._memo import Outcome
+from ._snapshots import routed
 
 __all__ = ["Machine"]
 
@@ -60,7 +62,13 @@ class Machine(BaseMachine):
                 return entry[1]
         ev = self._incoming(event, data)
         x = self._x
-        if x is not None and x.busy:
+        if x is None:
+            # nothing is waiting: what _run does first, without its frame (sends are hot)
+            result, outcome = self._step(ev, True)
+            if result is None or (not result.commands and not self._cfg.done):
+                return outcome
+            return self._carry_out(result, outcome)
+        if x.busy:
             x.queue.append(ev)
             return Outcome(ev.name, "queued", self._cfg.ids)
         return self._run(ev, strict=True)
@@ -111,15 +119,7 @@ class Machine(BaseMachine):
             result, outcome = self._step(event, strict)
             if result is None or (not result.commands and not self._cfg.done):
                 return outcome
-            x = self._extras()
-            x.busy = True
-            try:
-                self._effects(self._after_step(result))
-            finally:
-                x.busy = False
-            self._drain()
-            self._release()
-            return outcome
+            return self._carry_out(result, outcome)
         x = self._extras()
         x.busy = True
         try:
@@ -130,6 +130,18 @@ class Machine(BaseMachine):
             x.busy = False
             self._release()  # nothing changed: keep the fast path open
             raise
+        finally:
+            x.busy = False
+        self._drain()
+        self._release()
+        return outcome
+
+    def _carry_out(self, result: StepResult, outcome: Outcome) -> Outcome:
+        """Carry out a step's commands when nothing was waiting (the extras made now)."""
+        x = self._extras()
+        x.busy = True
+        try:
+            self._effects(self._after_step(result))
         finally:
             x.busy = False
         self._drain()

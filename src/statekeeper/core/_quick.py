@@ -1,0 +1,188 @@
+"""A step from a planned configuration and plain data, for drivers that keep nothing else.
+
+:func:`statekeeper.core.step.step` takes a :class:`~statekeeper.core.snapshot.Snapshot` and
+returns a :class:`~statekeeper.core.result.StepResult` with the next one.  For an instance that
+holds nothing but its configuration and its data (no recorded history, pending timer, running
+invocation or send counter: most instances, most of the time) both records are work nobody
+needs: the in-memory machine keeps the configuration and the data, not a snapshot.  So
+:func:`quick_step` starts from the plans' key of the configuration and the data, and returns a
+:class:`Quick` (status, next key and ids, next data, microsteps) when the step left the instance
+as simple as it found it.  When it did not (it produced commands, recorded history, started a
+timer, reached a final state...), it returns the full ``StepResult``, as ``step`` would: the
+work done is never repeated, only reported the long way.
+
+The working state of a step (:class:`~statekeeper.core._run.Run`) is reused: a quick step that
+ends simple gives its ``Run`` back to the chart's plans (a few of them, taken and given back
+atomically, so threads and re-entrant steps each get their own), emptied of everything the
+step left in it.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ._context import SHOWN_AS_IS
+from ._plans import Key, Plan
+from ._records import positional_constructor
+from ._run import Run
+from .commands import Microstep
+from .compile import CompiledChart
+from .events import Event
+from .result import Status, StepResult
+from .views import _PLAIN
+
+__all__ = ["Quick", "quick_step", "unhandled"]
+
+#: how many finished working states a chart keeps for reuse
+SPARE_RUNS = 4
+
+
+@dataclass(slots=True)
+class Quick:
+    """What a step did that changed only the configuration and the data.
+
+    ``status`` is as in :class:`~statekeeper.core.result.StepResult`; ``data`` is the data given
+    (the same object) unless the step applied; ``static`` says whether the outcome depended on
+    the configuration and the event name only; ``flat`` whether ``data`` holds only scalars.
+    """
+
+    status: Status
+    key: Key
+    ids: tuple[str, ...]
+    data: dict[str, Any]
+    microsteps: tuple[Microstep, ...]
+    static: bool
+    #: ``data`` holds only scalars (a caller may say so to the next quick step)
+    flat: bool
+
+
+# one made per step: stored field by field, without an __init__ frame
+_new_quick = positional_constructor(Quick)
+
+
+def unhandled(run: Run, event: Event) -> Status:
+    """The status of ``event`` when nothing took it: ``ignored`` if a state ignores it."""
+    chart = run.chart
+    ignorable = chart.index.ignoring and any(
+        n.ignores(event.name) for s in run.config for n in (s, *s.ancestors))
+    return "ignored" if ignorable else "rejected"
+
+
+def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[str, Any],
+               event: Event, *, now: float, session: str, flat: bool = False) -> Quick | StepResult:
+    """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
+
+    ``flat`` says ``data`` holds only scalars (as the previous quick step's ``Quick.flat``
+    said): its read-only view is then made at once, without looking at the values.
+
+    The caller vouches that the instance has no recorded history, timers, invocations, send
+    counter or parent and is not finished, and that ``key`` is the plans' key of ``ids``;
+    the result equals what :func:`~statekeeper.core.step.step` returns for the snapshot made
+    of them (``tests/core/test_quick.py``).  ``data`` is not changed.
+    """
+    plans = chart.plans
+    assert plans is not None
+    spare = plans.spare
+    run: Run
+    try:
+        run = spare.pop()  # atomic: another thread (or a step inside this one) gets another
+    except IndexError:
+        run = Run(chart, session, now, {}, {}, {}, {}, 0, None)
+    run.session = session
+    run.now = now
+    ctx = run.ctx
+    ctx.session = session
+    ctx.data = mine = copy.deepcopy(data) if plans.deep_data else dict(data)
+    # the python datamodel reads the data through its own views: its steps say nothing flat
+    deep = plans.deep_data
+    ctx.view = MappingProxyType(mine) if flat and not deep else None
+    ctx.event = event
+    if event.data.__class__ in SHOWN_AS_IS and not event.meta:
+        ctx.seen = ctx.seen_view = event  # guards and functions get it as it is
+    else:
+        ctx.seen = None  # its view is made on first use, again per step
+    if run.key is not key:  # a kept working state holds the configuration it ended in
+        run.config.clear()
+        run.config.update(key)
+        run.key = key
+    run.sorted_ids = ids
+    run.dynamic = chart.has_history
+    run.failed_guard = None
+    name = event.name
+    chains = plans.candidates.get((key, name))
+    if chains is None:
+        chains = plans.chains(key, name)
+    selected: Plan | None
+    if len(chains) == 1:
+        # one active state offers transitions (the usual case): the first whose guard holds
+        # is the one selected, as run.select would find it, without the general bookkeeping
+        chosen = None
+        for transition in chains[0]:
+            cond = transition.cond
+            if cond is None:
+                chosen = transition
+                break
+            run.dynamic = True
+            try:
+                held = cond(ctx)
+            except Exception as exc:  # noqa: BLE001 - SCXML: a failing guard is false + error
+                held = run.guard_failed(transition, exc)
+            if held:
+                chosen = transition
+                break
+        if chosen is None:
+            selected = None
+        else:
+            enabled = (chosen,)
+            found = plans.made.get((key, enabled))
+            # not made yet, or made per recorded history: the plans work it out
+            selected = found if found.__class__ is Plan else plans.plan(
+                key, enabled, run.history)
+    elif chains:
+        selected = run.select(event) or None  # type: ignore[assignment]
+    else:
+        selected = None  # no active state offers a transition on it
+    if selected is not None:
+        run.run_plan(selected, name)
+    elif not run.internal:
+        quick = _new_quick(unhandled(run, event), key, ids, data, (), not run.dynamic,
+                           flat and not deep)
+        _release(run, spare)
+        return quick
+    if run.internal or run.done or run.states_to_invoke or chart.index.eventless:
+        run.macrostep()  # otherwise it would find nothing to do
+    if run.commands or run.done or run.history or run.timers or run.invokes or run.counter \
+            or run.key is None:
+        return run.result("applied", event)
+    mine = ctx.data
+    view = ctx.view  # a proxy only while the data holds only scalars (EvalContext.data_view)
+    quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), mine,
+                       tuple(run.microsteps), not run.dynamic,
+                       not deep and (view.__class__ is MappingProxyType if view is not None
+                                     else _PLAIN.issuperset(map(type, mine.values()))))
+    # _release, inline: the working state kept for the next step (with its configuration,
+    # which is the next step's when the same instance steps again)
+    run.microsteps.clear()
+    if ctx.system:
+        ctx.system = {}
+    if len(spare) < SPARE_RUNS:
+        spare.append(run)
+    return quick
+
+
+def _release(run: Run, spare: list[Run]) -> None:
+    """Empty ``run`` of this step and keep it for the next one (when few are kept).
+
+    Only what the next quick step does not set again is emptied here; what it sets (session,
+    time, data, event, the sorted ids) is left until then, and the configuration stays with
+    its key (``run.key``): a step from the same configuration keeps it as it is.
+    """
+    run.microsteps.clear()
+    ctx = run.ctx
+    if ctx.system:
+        ctx.system = {}  # the python datamodel's names of this session
+    if len(spare) < SPARE_RUNS:
+        spare.append(run)

@@ -1,0 +1,290 @@
+"""The quick step (core/_quick.py) equals the reference step wherever it is used.
+
+A machine whose instance holds nothing but its configuration and its data steps with
+``quick_step``: no snapshot in, no result record out, a reused working state, one read-only
+view of the data per step (a C-level proxy when the data holds only scalars).  Each of these
+is checked here against ``step`` on a chart with ``plans = None`` (SCXML's algorithm run whole
+on every microstep): on generated charts (guards over data and payloads, ``In()``, assigns,
+raised and sent events, eventless, ``done.state`` and history transitions) at every step whose
+snapshot is simple enough, and on the benchmark's data-driven charts with their streams.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from property_drivers import machine_run
+
+from statekeeper import (
+    Assign,
+    Call,
+    Chart,
+    Event,
+    Machine,
+    Snapshot,
+    State,
+    StepResult,
+    Transition,
+    VirtualClock,
+    compile_chart,
+)
+from statekeeper.bench.adapters.lib_statekeeper import StatekeeperAdapter
+from statekeeper.bench.data_shapes import DATA_SHAPES, reference_run
+from statekeeper.core._quick import Quick, quick_step
+from statekeeper.core.compile import CompiledChart
+from statekeeper.core.events import as_event
+from statekeeper.core.step import initial_step, step
+from statekeeper.testing.reference import SESSION, PureDriver, run_pure
+from statekeeper.testing.strategies import (
+    INITIAL_DATA,
+    GeneratedChart,
+    Step,
+    chart_runs,
+    suite_settings,
+)
+
+PROPERTY = suite_settings()
+Case = tuple[GeneratedChart, list[Step]]
+
+
+def _simple(snapshot: Snapshot) -> bool:
+    """Whether ``quick_step`` may be given this snapshot (what the machine checks)."""
+    return not (snapshot.history or snapshot.timers or snapshot.invokes or snapshot.counter
+                or snapshot.parent or snapshot.done or snapshot.done_data is not None)
+
+
+def _is_flat(data: Any) -> bool:
+    return all(type(value) in (str, int, float, bool, type(None)) for value in data.values())
+
+
+def _assert_quick_equals(got: Quick | StepResult, want: StepResult, given: Snapshot) -> None:
+    if isinstance(got, StepResult):
+        assert got == want
+        return
+    assert got.status == want.status
+    assert got.static == want.static
+    if want.status == "applied":
+        assert want.commands == ()
+        assert _simple(want.snapshot)
+        assert got.ids == want.snapshot.configuration
+        assert got.data == want.snapshot.data
+        assert got.microsteps == want.microsteps
+    else:
+        assert got.data is given.data  # nothing applied: the data given, as given
+        assert got.ids == given.configuration
+
+
+class QuickChecking(PureDriver):
+    """The reference driver; each simple step is also taken quickly on a planned twin."""
+
+    planned: CompiledChart
+    quick_steps = 0
+
+    def step(self, snapshot: Snapshot, event: Event | str, timer: str | None = None) -> StepResult:
+        want = super().step(snapshot, event, timer)
+        plans = self.planned.plans
+        assert plans is not None
+        key = plans.key_of_ids(snapshot.configuration)
+        if _simple(snapshot) and key is not None:
+            ev = event if isinstance(event, Event) else as_event(event, None)
+            flat = _is_flat(snapshot.data)
+            for _ in range(2):  # a fresh working state, then a reused one
+                got = quick_step(self.planned, key, snapshot.configuration, snapshot.data, ev,
+                                 now=self.now, session=snapshot.session, flat=flat)
+                _assert_quick_equals(got, want, snapshot)
+                if isinstance(got, Quick):  # what it says of the data it returns is true
+                    assert got.flat == _is_flat(got.data)
+            type(self).quick_steps += 1
+        return want
+
+
+@PROPERTY
+@given(chart_runs(payloads=True))
+def test_quick_steps_equal_the_reference_steps(case: Case) -> None:
+    generated, items = case
+    reference = generated.compile()
+    reference.plans = None
+    QuickChecking.planned = generated.compile()
+    driver, _ = QuickChecking.start(reference)
+    for item in items:
+        driver.run(item)
+
+
+@PROPERTY
+@given(chart_runs(payloads=True))
+def test_quick_steps_on_flat_data_equal_the_reference_steps(case: Case) -> None:
+    # the generated data without its nested "box": guards and functions read it through the
+    # C-level proxy, until a "box.v" assign fails (error.execution) or a function returns
+    # data with a container in it; the reference reads it through a DataView throughout
+    generated, items = case
+    flat = {key: value for key, value in INITIAL_DATA.items() if key != "box"}
+    generated = replace(generated, chart=replace(generated.chart, data=flat))
+    reference = generated.compile()
+    reference.plans = None
+    QuickChecking.planned = generated.compile()
+    driver, _ = QuickChecking.start(reference)
+    for item in items:
+        driver.run(item)
+
+
+@PROPERTY
+@given(chart_runs(payloads=True))
+def test_a_machine_on_flat_data_follows_the_reference_step(case: Case) -> None:
+    # the machine passes what the last quick step said of its data (Quick.flat) to the next
+    generated, items = case
+    flat = {key: value for key, value in INITIAL_DATA.items() if key != "box"}
+    generated = replace(generated, chart=replace(generated.chart, data=flat))
+    reference = generated.compile()
+    reference.plans = None
+    want = run_pure(reference, items)
+    clock = VirtualClock()
+    machine = Machine(generated.compile(), session=SESSION, clock=clock)
+    assert machine.snapshot == want.start
+    for item, record in zip(items, want.records, strict=True):
+        got = machine_run(machine, clock, item)
+        assert (got.status, got.snapshot) == (record.status, record.snapshot.to_dict()), item
+        if got.outcome is not None:
+            assert got.outcome.microsteps == record.results[0].microsteps
+
+
+@pytest.mark.parametrize("shape", sorted(DATA_SHAPES))
+def test_the_benchmark_charts_follow_the_reference_step(shape: str) -> None:
+    # flat data (scalars only): guards and functions read it through the C-level proxy
+    adapter = StatekeeperAdapter()
+    chart = adapter.build(shape)
+    reference = adapter.build(shape)
+    reference.plans = None
+    machine = Machine(chart, session=SESSION)
+    snapshot = initial_step(reference, session=SESSION).snapshot
+    for name, payload in DATA_SHAPES[shape].stream(300):
+        outcome = machine.send(name, payload)
+        result = step(reference, snapshot, Event(name, payload))
+        snapshot = result.snapshot
+        assert outcome.configuration == snapshot.configuration
+        assert outcome.microsteps == result.microsteps
+        assert dict(machine.data) == snapshot.data
+
+
+def _chart(**functions: Any) -> CompiledChart:
+    return compile_chart(Chart("views", data={"n": 0, "items": None}, states={
+        "a": State(on={"go": Transition("b", actions=[Assign("items", expr="make_list")])}),
+        "b": State(entry=[Call("append_one")], on={"back": "a"}),
+    }), functions=functions, checks="ignore")
+
+
+def test_a_container_assigned_mid_step_is_read_only_to_later_functions() -> None:
+    # The data starts flat (the proxy view); an assign writes a list into it; a function run
+    # later in the same step must get a read-only view of that list, not the list itself.
+    seen: list[Any] = []
+
+    def append_one(data: Any, event: Any) -> None:
+        seen.append(type(data).__name__)
+        data["items"].append(1)
+
+    chart = _chart(make_list=lambda data, event: [0], append_one=append_one)
+    machine = Machine(chart)
+    outcome = machine.send("go")
+    assert outcome.configuration == ("b",)
+    assert machine.data == {"n": 0, "items": [0]}, "a function wrote into the data"
+    assert seen == ["DataView"]
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.booleans()),
+                max_size=4))
+def test_flat_data_is_read_only_to_guards_and_functions(values: list[Any]) -> None:
+    def writes(data: Any, event: Any) -> None:
+        data["n"] = 5
+
+    chart = compile_chart(Chart("flat", data={"n": 0, "v": None}, states={
+        "a": State(on={"go": Transition("b", actions=[Assign("v", expr="values")])}),
+        "b": State(entry=[Call("writes")]),
+    }), functions={"values": lambda data, event: event.data["v"], "writes": writes},
+        checks="ignore")
+    machine = Machine(chart)
+    machine.send("go", {"v": values})
+    assert machine.data == {"n": 0, "v": values}
+
+
+def test_a_guard_stepping_another_machine_of_the_chart_gets_its_own_working_state() -> None:
+    # the working states are reused: a step inside a step (same chart) must not share one
+    others: list[Machine] = []
+
+    def nested(data: Any, event: Any) -> bool:
+        if others:
+            inner = others.pop()
+            inner.send("go", {"n": 7})
+            assert inner.data["n"] == 7
+        return True
+
+    chart = compile_chart(Chart("nest", data={"n": 0}, states={
+        "a": State(on={"go": Transition("b", cond="nested", actions=[Assign("n", expr="n")])}),
+        "b": State(on={"go": Transition("a", actions=[Assign("n", expr="n")])}),
+    }), guards={"nested": nested}, functions={"n": lambda data, event: event.data["n"]},
+        checks="ignore")
+    outer, inner = Machine(chart), Machine(chart)
+    others.append(inner)
+    outer.send("go", {"n": 3})
+    assert (outer.configuration, outer.data["n"]) == (("b",), 3)
+    assert (inner.configuration, inner.data["n"]) == (("b",), 7)
+    outer.send("go", {"n": 4})
+    assert (outer.configuration, outer.data["n"]) == (("a",), 4)
+
+
+def test_machines_of_one_chart_on_threads_each_follow_the_model() -> None:
+    # the working states are shared per chart: taken and given back atomically, so threads
+    # stepping machines of one compiled chart never share one
+    adapter = StatekeeperAdapter()
+    chart = adapter.build("guarded_flat")
+    stream = DATA_SHAPES["guarded_flat"].stream(2_000)
+    leaves, data = reference_run(DATA_SHAPES["guarded_flat"], stream)
+    finals: list[tuple[frozenset[str], dict[str, int]]] = []
+
+    def drive() -> None:
+        machine = Machine(chart)
+        for name, payload in stream:
+            machine.send(name, payload)
+        finals.append((adapter.leaves(machine), adapter.data(machine, list(data))))
+
+    threads = [threading.Thread(target=drive) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert finals == [(leaves, data)] * 4
+
+
+def test_a_flat_payload_is_read_only_as_the_machine_passes_it() -> None:
+    # the machine hands a flat payload over as a read-only proxy of its own copy: a guard
+    # that writes into it fails (false, error.execution), and the sender's dict is not shared
+    def writes(data: Any, event: Any) -> bool:
+        event.data["amount"] = 0
+        return True
+
+    chart = compile_chart(Chart("pay", data={"total": 0}, states={
+        "a": State(on={"pay": [Transition("b", cond="writes"), Transition("c", actions=[
+            Assign("total", expr="amount")])]}),
+        "b": State(), "c": State(),
+    }), guards={"writes": writes},
+        functions={"amount": lambda data, event: event.data["amount"]}, checks="ignore")
+    sent = {"amount": 5}
+    machine = Machine(chart)
+    machine.send("pay", sent)
+    assert machine.configuration == ("c",)  # the write raised: the guard was false
+    assert machine.data == {"total": 5}
+    assert sent == {"amount": 5}
+
+
+def test_a_python_datamodel_reads_a_flat_payload_by_attribute() -> None:
+    chart = compile_chart(Chart("py", datamodel="python", data={"got": 0}, states={
+        "a": State(on={"go": Transition("b", cond="_event.data.n > 1", actions=[
+            Assign("got", expr="_event.data.n + _event.data['n']")])}),
+        "b": State(),
+    }), trusted=True, checks="ignore")
+    machine = Machine(chart)
+    machine.send("go", {"n": 3})
+    assert (machine.configuration, machine.data["got"]) == (("b",), 6)
