@@ -142,6 +142,7 @@ class Worker:
         self._threads.clear()
         abandoned = self._effect_threads.wait(timeout)
         self.runner.closed.set()
+        self._effect_threads.stop()  # the kept threads end (an abandoned one after its call)
         if abandoned:
             _log.warning("closing: %d effect(s) still running after %gs abandoned (%s); each "
                          "runs again when its lease ends, or is answered with error.effect "
