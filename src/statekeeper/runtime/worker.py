@@ -13,26 +13,27 @@ import functools
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..clock import Clock
 from ..core.actions import LATE_POLICIES
-from ..core.events import Event
 from ..resilience import Breaker
-from ..storage.base import Store, StoreUnavailable, UnknownInstance
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
+from ..storage.base import Store
+from ..storage.records import EffectRecord
 from ..storage.signals import SignalHandlers, Signals, open_signals
 from .effect_lookup import EffectFn, EffectLookup
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
-from .engine import CommitConflict, Engine
+from .engine import Engine
 from .leases import Leases
 from .planner import SEND_EFFECT
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
 from .requests import DeliverEvent
+from .sends import deliver_send
 from .settings import check_seconds
 from .timer_scan import TimerScan
 
@@ -82,9 +83,15 @@ class Worker:
         if late_policy not in LATE_POLICIES:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self._effect_threads = EffectThreads(concurrency)
-        self._wake = threading.Condition()
+        # One lock, two conditions: a wake-up for effects does not wake the timer loop (which
+        # would scan), and a new timer due after the loop's next look wakes nobody.
+        lock = threading.Lock()
+        self._wake = threading.Condition(lock)  # the effect loop's
+        self._wake_timer_loop = threading.Condition(lock)
         self._effects_due = True
         self._timer_at: float | None = 0.0
+        #: the clock time the timer loop sleeps until (None: it is not sleeping)
+        self._timer_sleep_until: float | None = None
         self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
                                 late_tolerance=late_tolerance, charts=self._timer_charts)
         self._running = False
@@ -134,6 +141,7 @@ class Worker:
         with self._wake:
             self._running = False
             self._wake.notify_all()
+            self._wake_timer_loop.notify_all()
         if self._signals is not None:
             self._signals.close()  # leadership given up: another worker takes it over
             self._signals = None
@@ -203,26 +211,39 @@ class Worker:
         self.wake_timers(0.0)
 
     def wake_timers(self, due: float) -> None:
+        """Scan for due timers at ``due`` (clock time) at the latest.
+
+        The timer loop is woken only when it sleeps past ``due``: a commit that sets a timer
+        an hour away does not cost a scan (under a stream of such commits, a scan each).
+        """
         with self._wake:
             if self._timer_at is None or due < self._timer_at:
                 self._timer_at = due
-            self._wake.notify_all()
+            until = self._timer_sleep_until
+            if until is None or due < until:
+                self._wake_timer_loop.notify()
 
     # ------------------------------------------------------------------ timers
 
     def _timer_loop(self) -> None:
         while True:
             with self._wake:
+                # Sleep until the next known due time, but rescan at least every ``poll``
+                # seconds of real time: other processes add timers this one is not told about.
+                wait = self.poll if not self.leases else min(self.poll, self.lease / 3)
+                poll_at = time.monotonic() + wait
+                while self._running:
+                    now, at = self.clock.now(), self._timer_at
+                    left = poll_at - time.monotonic()
+                    if (at is not None and at <= now) or left <= 0:
+                        break
+                    if at is not None:
+                        left = min(left, at - now)
+                    self._timer_sleep_until = now + left
+                    self._wake_timer_loop.wait(left)
+                self._timer_sleep_until = None
                 if not self._running:
                     return
-                now, at = self.clock.now(), self._timer_at
-                if at is None or at > now:
-                    # Sleep until the next known due time, but rescan at least every ``poll``
-                    # seconds: other processes add timers this one is not told about.
-                    wait = self.poll if not self.leases else min(self.poll, self.lease / 3)
-                    self._wake.wait(wait if at is None else max(0.0, min(wait, at - now)))
-                    if not self._running:
-                        return
                 self._timer_at = None
             self.leases.heartbeat()
             if self.leader:
@@ -344,29 +365,7 @@ class Worker:
     def _effect_outcome(self, effect: EffectRecord,
                         known: EffectFn | None = None) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
-            target, raw = effect.args["target"], effect.args["event"]
-            delivered = self.engine.submit(DeliverEvent(target, Event.from_dict(raw),
-                                                        strict=False, idempotency_key=effect.key))
-            # Close the outbox row only once the delivery is durable: closed in the same group
-            # commit, a lost (re-planned) delivery would die with a crash.  A transient failure
-            # leaves the row leased; it is sent again (a duplicate if it had landed).
-            failure = delivered.exception()
-            if isinstance(failure, (StoreUnavailable, CommitConflict)):
-                raise failure
-            if isinstance(failure, UnknownInstance):  # kept, to be replayed once it exists
-                letter = DeadLetterRecord("event", target, effect.key,
-                                          {"event": raw, "from": effect.instance},
-                                          [str(failure)], self.clock.now())
-                return DeliverEvent(effect.instance, Event("statekeeper.undeliverable",
-                                                           {"target": target}, "platform"),
-                                    strict=False, idempotency_key=outcome_key(effect),
-                                    effect_finish=EffectFinish(effect.key, "dead", str(failure),
-                                                                 owner=self.owner),
-                                    dead_letters=[letter])
-            return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
-                                strict=False,
-                                effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
-                                idempotency_key=outcome_key(effect))
+            return deliver_send(self.engine, effect, self.owner, self.clock)
         try:
             fn, policy = known if known is not None else self.lookup.one(effect)
         except UnknownChart as exc:
