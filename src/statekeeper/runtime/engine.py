@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..core.snapshot import Snapshot
 from ..storage.base import CommitUncertain, InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord, MailboxRecord
+from .birth_leases import Lessee, handed_to, lease_at_birth
 from .cache import InstanceCache
 from .chain import chain, unsettle
 from .conflicts import retry_lost
@@ -61,6 +62,8 @@ class Engine:
         self.on_commit: list[Callable[[InstanceState], None]] = []
         self.on_effects: list[Callable[[], None]] = []
         self.on_timer: list[Callable[[float], None]] = []
+        #: a running worker of this process: new effects are leased to it (birth_leases.py)
+        self.lessee: Lessee | None = None
         self.commits = 0
         self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
@@ -296,6 +299,8 @@ class Engine:
     def _commit(self, planned: list[tuple[Request, Plan]], later: list[Request], *,
                 poison: bool = True) -> None:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
+        if (lessee := self.lessee) is not None:
+            lease_at_birth(planned, lessee.owner, lessee.lease, self.clock.now())
         try:
             conflicts = self.store.apply(commits)
         except ValueError as exc:  # a malformed commit: the store refused it before writing
@@ -353,6 +358,8 @@ class Engine:
                 except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
                     _log.exception("commit listener failed")
             self._answer(request, plan)
+        if lessee is not None and (handed := handed_to(lessee.owner, planned, lost)):
+            lessee.take(handed)
 
     def _poison(self, request: DeliverEvent, error: str, later: list[Request]) -> None:
         """Keep a timer's or effect's event that cannot be stored as a dead letter.

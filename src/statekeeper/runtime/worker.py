@@ -24,6 +24,8 @@ from ..resilience import Breaker
 from ..storage.base import Store
 from ..storage.records import EffectRecord
 from ..storage.signals import SignalHandlers, Signals, open_signals
+from .birth_leases import Handed
+from .drive import run_due
 from .effect_lookup import EffectFn, EffectLookup
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
@@ -89,6 +91,8 @@ class Worker:
         self._wake = threading.Condition(lock)  # the effect loop's
         self._wake_timer_loop = threading.Condition(lock)
         self._effects_due = True
+        #: effects leased to this worker in the commits that wrote them (engine.lessee)
+        self._handed: list[Handed] = []
         self._timer_at: float | None = 0.0
         #: the clock time the timer loop sleeps until (None: it is not sleeping)
         self._timer_sleep_until: float | None = None
@@ -112,6 +116,7 @@ class Worker:
         if self._running:
             return
         self._running = True
+        self.engine.lessee = self  # new effects come leased to this worker, with no claim
         # Wake-ups from other processes, and the leader's lock, where the store has them
         self._signals = open_signals(self.store, SignalHandlers(
             effects=self.wake_effects, timer=self.wake_timers, resync=self._resync,
@@ -138,6 +143,8 @@ class Worker:
         check_seconds("close timeout", timeout, zero=True, optional=True)
         if self.runner.closed.is_set():
             return []
+        if self.engine.lessee is self:
+            self.engine.lessee = None
         with self._wake:
             self._running = False
             self._wake.notify_all()
@@ -148,6 +155,9 @@ class Worker:
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        with self._wake:
+            handed, self._handed = self._handed, []
+        self.leases.give_back([effect for effect, _ in handed])  # never started: runnable now
         abandoned = self._effect_threads.wait(timeout)
         self.runner.closed.set()
         self._effect_threads.stop()  # the kept threads end (an abandoned one after its call)
@@ -167,6 +177,15 @@ class Worker:
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
         return abandoned
+
+    def take(self, effects: list[Handed]) -> None:
+        """Run effects leased to this worker by the commit that wrote them (engine thread)."""
+        with self._wake:
+            if self._running:
+                self._handed += effects
+                self._wake.notify()
+                return
+        self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
     def wake_effects(self) -> None:
         with self._wake:
@@ -260,29 +279,7 @@ class Worker:
         could not fire (its instance row corrupted or gone) is logged and not counted, so
         :meth:`run_until_idle` still comes to an end.
         """
-        handled = 0
-        now = self.clock.now()
-        for timer in self.store.due_timers(now, limit=self.timers.limit,
-                                           charts=self.timers.charts()):
-            error = self.engine.submit(self.timers.request(timer, now)).exception()
-            if error is None:
-                handled += 1
-            else:  # its row stays, as after a scan: not work done, or idle would never come
-                self.timers.not_fired((timer.instance, timer.timer_id), error)
-        claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
-        known = self.lookup.claimed(claimed)
-        for effect in claimed:
-            if not self.leases.start(effect):
-                continue  # another worker's now: not run here
-            try:
-                request = self._effect_outcome(effect, known.get(effect.key))
-                if request is not None and not self._dropped(effect.key):
-                    self.engine.submit(request).exception()
-            finally:
-                self.leases.drop(effect.key)
-            handled += 1
-        self.engine.flush()
-        return handled
+        return run_due(self)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Call :meth:`run_due` until nothing is left to do at the current time."""
@@ -305,22 +302,27 @@ class Worker:
     def _effect_loop(self) -> None:
         while True:
             with self._wake:
-                while self._running and not self._effects_due:
-                    self._wake.wait(self.poll)
-                    self._effects_due = True  # periodic rescan: expired leases of dead workers
+                while self._running and not self._effects_due and not self._handed:
+                    if not self._wake.wait(self.poll):
+                        self._effects_due = True  # periodic: expired leases of dead workers
                 if not self._running:
                     return
-                self._effects_due = False
-            try:
-                claimed = self.store.claim_effects(self.owner, self.clock.now(), self.lease,
-                                                   limit=64)
-            except Exception:  # noqa: BLE001 - retried on the next wake-up
-                _log.exception("effect claim failed")
-                continue
-            known = self.lookup.claimed(claimed)
-            for index, effect in enumerate(claimed):
+                handed, self._handed = self._handed, []
+                claim, self._effects_due = self._effects_due, False
+            known = self.lookup.handed(handed)
+            effects = [effect for effect, _ in handed]
+            claimed: list[EffectRecord] = []
+            if claim:
+                try:
+                    claimed = self.store.claim_effects(self.owner, self.clock.now(), self.lease,
+                                                       limit=64)
+                except Exception:  # noqa: BLE001 - retried on the next wake-up
+                    _log.exception("effect claim failed")
+                known.update(self.lookup.claimed(claimed))
+                effects += claimed
+            for index, effect in enumerate(effects):
                 if not self._effect_threads.take_slot(lambda: self._running):
-                    self.leases.give_back(claimed[index:])  # closing: not started, so given back
+                    self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
                 self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
                                            functools.partial(self._run_effect, effect,
