@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import pstats
 import resource
 import tempfile
@@ -24,8 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from statekeeper.bench import durable_chart_runs
 from statekeeper.bench.durable_chart_runs import run_sk_chart, run_sk_starts
 from statekeeper.bench.timers import Settings, run_timers
+from statekeeper.storage.sqlite import SQLiteStore
 
 _profiles: list[tuple[str, cProfile.Profile, float]] = []
 _lock = threading.Lock()
@@ -60,6 +63,8 @@ def main() -> None:
                         help="run `bench timers` with COUNT timers due at --rate per second")
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--profile", action="store_true", help="cProfile every thread")
+    parser.add_argument("--synchronous", default="FULL",
+                        help="PRAGMA synchronous of the store (OFF: what the fsync costs)")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--thread", metavar="PREFIX",
@@ -67,6 +72,9 @@ def main() -> None:
     parser.add_argument("--callers", metavar="PATTERN", help="also print who calls these")
     args = parser.parse_args()
     main_profile = cProfile.Profile()
+    if args.synchronous.upper() != "FULL":
+        durable_chart_runs.SQLiteStore = functools.partial(  # type: ignore[misc]
+            SQLiteStore, synchronous=args.synchronous.upper())
     _profile_threads(args.profile)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     if args.profile:
