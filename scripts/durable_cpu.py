@@ -59,22 +59,29 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=12)
     parser.add_argument("--senders", type=int, default=16)
     parser.add_argument("--starts", action="store_true", help="measure durable starts")
-    parser.add_argument("--timers", type=int, metavar="COUNT",
-                        help="run `bench timers` with COUNT timers due at --rate per second")
+    parser.add_argument(
+        "--timers",
+        type=int,
+        metavar="COUNT",
+        help="run `bench timers` with COUNT timers due at --rate per second",
+    )
     parser.add_argument("--rate", type=float, default=5000.0)
     parser.add_argument("--profile", action="store_true", help="cProfile every thread")
-    parser.add_argument("--synchronous", default="FULL",
-                        help="PRAGMA synchronous of the store (OFF: what the fsync costs)")
+    parser.add_argument(
+        "--synchronous", default="FULL", help="PRAGMA synchronous of the store (OFF: what the fsync costs)"
+    )
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--sort", default="tottime")
-    parser.add_argument("--thread", metavar="PREFIX",
-                        help="profile only threads whose name starts with PREFIX")
+    parser.add_argument(
+        "--thread", metavar="PREFIX", help="profile only threads whose name starts with PREFIX"
+    )
     parser.add_argument("--callers", metavar="PATTERN", help="also print who calls these")
     args = parser.parse_args()
     main_profile = cProfile.Profile()
     if args.synchronous.upper() != "FULL":
         durable_chart_runs.SQLiteStore = functools.partial(  # type: ignore[misc]
-            SQLiteStore, synchronous=args.synchronous.upper())
+            SQLiteStore, synchronous=args.synchronous.upper()
+        )
     _profile_threads(args.profile)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     if args.profile:
@@ -85,43 +92,49 @@ def main() -> None:
         run: Any
         if args.timers:
             timers = run_timers(path, Settings(count=args.timers, rate=args.rate))
-            print(f"{timers.count:,} timers fired at {timers.fires_per_s:,.0f}/s, "
-                  f"{timers.cpu_us_per_fire:.0f} us CPU per fire, lateness ms p50 "
-                  f"{timers.quantile(0.5):.1f} p99 {timers.quantile(0.99):.1f} "
-                  f"max {timers.lateness_ms[-1]:.1f}; "
-                  f"{sum(1 for x in timers.lateness_ms if x > 1000):,} over 1 s late")
+            print(
+                f"{timers.count:,} timers fired at {timers.fires_per_s:,.0f}/s, "
+                f"{timers.cpu_us_per_fire:.0f} us CPU per fire, lateness ms p50 "
+                f"{timers.quantile(0.5):.1f} p99 {timers.quantile(0.99):.1f} "
+                f"max {timers.lateness_ms[-1]:.1f}; "
+                f"{sum(1 for x in timers.lateness_ms if x > 1000):,} over 1 s late"
+            )
             run = None
             unit = "timer"
         elif args.starts:
             run = run_sk_starts(path, count=args.instances, senders=args.senders)
             unit = "start"
         else:
-            run = run_sk_chart(path, instances=args.instances, senders=args.senders,
-                               rounds=args.rounds)
+            run = run_sk_chart(path, instances=args.instances, senders=args.senders, rounds=args.rounds)
             unit = "transition"
     main_cpu = time.thread_time() - main_cpu
     after = resource.getrusage(resource.RUSAGE_SELF)
     if args.profile:
         main_profile.disable()
     if run is not None:
-        print(f"{run.units:,} {unit}s ({run.effects:,} effect outcomes besides) in {run.seconds:.2f}s: "
-              f"{run.per_s:,.0f}/s, {run.cpu_us:.0f} us CPU per {unit}, "
-              f"synchronous={run.synchronous}")
+        print(
+            f"{run.units:,} {unit}s ({run.effects:,} effect outcomes besides) in {run.seconds:.2f}s: "
+            f"{run.per_s:,.0f}/s, {run.cpu_us:.0f} us CPU per {unit}, "
+            f"synchronous={run.synchronous}"
+        )
     user, system = after.ru_utime - usage.ru_utime, after.ru_stime - usage.ru_stime
-    print(f"whole run with setup: user {user:.2f}s, system {system:.2f}s, "
-          f"{after.ru_nvcsw - usage.ru_nvcsw:,} voluntary context switches")
+    print(
+        f"whole run with setup: user {user:.2f}s, system {system:.2f}s, "
+        f"{after.ru_nvcsw - usage.ru_nvcsw:,} voluntary context switches"
+    )
     by_name: dict[str, float] = {}
     for name, _, cpu in _profiles:
         key = name.split(" (")[0].rstrip("0123456789").rstrip("-_ ") or name
         by_name[key] = by_name.get(key, 0.0) + cpu
-    print(f"thread CPU (whole run, setup included): main {main_cpu:.2f}s, " + ", ".join(
-        f"{k} {v:.2f}s" for k, v in sorted(by_name.items(), key=lambda kv: -kv[1])))
+    print(
+        f"thread CPU (whole run, setup included): main {main_cpu:.2f}s, "
+        + ", ".join(f"{k} {v:.2f}s" for k, v in sorted(by_name.items(), key=lambda kv: -kv[1]))
+    )
     if not args.profile:
         return
-    profiles = [p for name, p, _ in _profiles
-                if args.thread is None or name.startswith(args.thread)]
+    profiles = [p for name, p, _ in _profiles if args.thread is None or name.startswith(args.thread)]
     stats = pstats.Stats(*([main_profile] if args.thread is None else profiles[:1]))
-    for profile in profiles[0 if args.thread is None else 1:]:
+    for profile in profiles[0 if args.thread is None else 1 :]:
         stats.add(profile)
     stats.sort_stats(args.sort).print_stats(args.top)
     if args.callers:

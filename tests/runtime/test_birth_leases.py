@@ -48,8 +48,7 @@ def counting_claims(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[int
     return claims
 
 
-def test_a_new_effect_runs_without_a_claim(tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_new_effect_runs_without_a_claim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     keys: list[str] = []
 
     def work(args: Any, key: str) -> str:
@@ -69,12 +68,12 @@ def test_a_new_effect_runs_without_a_claim(tmp_path: Path,
         assert keys == [row.key]
 
 
-def test_an_at_most_once_effect_is_still_claimed(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_at_most_once_effect_is_still_claimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ran: list[str] = []
     with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL) as client:
-        client.register(job_chart(), effects={"work": lambda args, key: ran.append(key)},
-                        at_most_once={"work"})
+        client.register(
+            job_chart(), effects={"work": lambda args, key: ran.append(key)}, at_most_once={"work"}
+        )
         client.start("job", "j-1")
         client.engine.flush()
         claims = counting_claims(client, monkeypatch)

@@ -44,8 +44,7 @@ def counting_scans(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[floa
     scans: list[float] = []
     read = client.store.due_timers
 
-    def counted(now: float, *, limit: int = 1000,
-                charts: list[str] | None = None) -> list[TimerRecord]:
+    def counted(now: float, *, limit: int = 1000, charts: list[str] | None = None) -> list[TimerRecord]:
         scans.append(now)
         return read(now, limit=limit, charts=charts)
 
@@ -54,7 +53,8 @@ def counting_scans(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[floa
 
 
 def test_far_timers_and_effects_do_not_wake_the_timer_scan(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     noted = threading.Semaphore(0)
 
     def note(args: Any, key: str) -> None:

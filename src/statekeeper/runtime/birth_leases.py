@@ -42,8 +42,7 @@ class Lessee(Protocol):
         """Run these effects, leased to ``owner``; called after their commit is durable."""
 
 
-def lease_at_birth(planned: Sequence[tuple[Request, Plan]], owner: str, lease: float,
-                   now: float) -> None:
+def lease_at_birth(planned: Sequence[tuple[Request, Plan]], owner: str, lease: float, now: float) -> None:
     """Write the runnable new effects of ``planned`` leased to ``owner``, in place.
 
     A plan whose effects are all leased so no longer wakes the worker's claim.  Effects
@@ -61,14 +60,14 @@ def lease_at_birth(planned: Sequence[tuple[Request, Plan]], owner: str, lease: f
             if effect.at_most_once or effect.available_at > now:
                 pending = True
                 continue
-            effects[index] = dataclasses.replace(effect, status="running", attempts=1,
-                                                 lease_owner=owner, lease_until=now + lease)
+            effects[index] = dataclasses.replace(
+                effect, status="running", attempts=1, lease_owner=owner, lease_until=now + lease
+            )
         if not pending:
             plan.wake_effects = False
 
 
-def handed_to(owner: str, planned: Sequence[tuple[Request, Plan]],
-              lost: set[int]) -> list[Handed]:
+def handed_to(owner: str, planned: Sequence[tuple[Request, Plan]], lost: set[int]) -> list[Handed]:
     """The effects of the committed plans leased to ``owner``, with their instance rows.
 
     ``lost`` holds the ids of the commits that were not written (their effects do not exist).
