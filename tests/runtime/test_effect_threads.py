@@ -52,6 +52,22 @@ def test_kept_threads_run_up_to_concurrency_at_once_and_are_reused() -> None:
         threads.stop()
 
 
+def test_a_stream_of_short_effects_never_starts_more_threads_than_slots() -> None:
+    """A thread that finished an effect counts as free before it gives its slot back, so the
+    next effect, in that slot, does not start a thread of its own (a race, seldom hit)."""
+    threads = EffectThreads(2)
+    done = threading.Semaphore(0)
+    try:
+        for n in range(300):
+            assert threads.take_slot(_always_open)
+            threads.start(f"k-{n}", "statekeeper-effect-job", done.release)
+        for _ in range(300):
+            assert done.acquire(timeout=WAIT)
+        assert threads.started <= 2
+    finally:
+        threads.stop()
+
+
 def test_a_fourth_effect_waits_for_a_slot_while_three_run() -> None:
     threads = EffectThreads(3)
     release = threading.Event()

@@ -36,7 +36,8 @@ class EffectThreads:
         self._lock = threading.Lock()
         self._work = threading.Condition(self._lock)  # a job queued, a thread free, or stop
         self._jobs: deque[tuple[str, str, Callable[[], None]]] = deque()
-        self._waiting = 0  # kept threads waiting for a job
+        #: threads that will take the next job (waiting for one, or just started for one)
+        self._idle = 0
         self._threads: set[threading.Thread] = set()
         self._running: dict[threading.Thread, str] = {}  # thread -> the effect key it runs
         self._stopped = False
@@ -64,11 +65,12 @@ class EffectThreads:
                 self._slots.release()
                 raise RuntimeError("the effect threads are stopped")
             self._jobs.append((key, name, run))
-            if self._waiting > len(self._jobs) - 1:
+            if self._idle >= len(self._jobs):  # a kept thread is free for it
                 self._work.notify()
                 return
             thread = threading.Thread(target=self._serve, name=name, daemon=True)
             self._threads.add(thread)
+            self._idle += 1  # it takes a job as soon as it runs
             self.started += 1
         thread.start()
 
@@ -81,11 +83,8 @@ class EffectThreads:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
-                    self._waiting += 1
-                    try:
-                        self._work.wait(left)
-                    finally:
-                        self._waiting -= 1
+                    self._work.wait(left)
+                self._idle -= 1
                 if not self._jobs:  # stopped, or idle for too long: this thread ends
                     self._threads.discard(me)
                     self._work.notify_all()
@@ -98,7 +97,8 @@ class EffectThreads:
             finally:
                 with self._lock:
                     self._running.pop(me, None)
-                    self._work.notify_all()  # a close() waiting for running effects
+                    self._idle += 1  # free again before its slot is: the next job is its
+                    self._work.notify_all()  # and a close() waiting for running effects
                 self._slots.release()
 
     def wait(self, timeout: float | None) -> list[str]:
