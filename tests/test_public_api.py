@@ -28,6 +28,8 @@ EXPECTED_TOP = {
     # versions and migrations of in-flight instances, and what a bad migration raises
     "Migration", "MigrationError", "UnmappedState", "UnknownMappedState", "DataMapFailed",
     "VersionConflict", "VersionCycle", "NoMigrationPath",
+    # the transition log across instances, and its retention
+    "AuditPage", "PruneReport", "ArchiveError",
 }
 
 

@@ -65,7 +65,7 @@ from .core import (
 )
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client, QueryPage
+    from .client import ArchiveError, AsyncClient, AuditPage, Client, PruneReport, QueryPage
     from .client.errors import ArgumentTypeError, InvalidArgument, UnknownState
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
@@ -113,6 +113,8 @@ _LAZY = {
     "ForeignDatabase": "storage.base", "NotADatabaseFile": "storage.base",
     "RevisionBehindLog": "storage.base", "CorruptedRow": "storage.records",
     "QueryPage": "client",
+    # the transition log across instances, and its retention
+    "AuditPage": "client", "PruneReport": "client", "ArchiveError": "client",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -136,10 +138,12 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchiveError",
     "ArgumentTypeError",
     "Assign",
     "AsyncClient",
     "AsyncMachine",
+    "AuditPage",
     "Breaker",
     "BreakerOpen",
     "BreakerState",
@@ -188,6 +192,7 @@ __all__ = [
     "Outcome",
     "Parallel",
     "Param",
+    "PruneReport",
     "QueryPage",
     "Raise",
     "RateLimit",

@@ -51,17 +51,25 @@ def test_instances_lists_and_filters(db: Path, capsys: pytest.CaptureFixture[str
     assert (row["id"], row["configuration"], row["labels"]) == ("d-2", ["closed"], {"floor": "2"})
 
 
+def _table(lines: list[str]) -> list[list[str]]:
+    """The cells of a printed table's rows (header left out), split on runs of spaces."""
+    return [line.split() for line in lines[1:]]
+
+
 def test_history_shows_the_audit_log(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["history", "--db", str(db), "d-3"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert [line.split("\t")[:3] for line in out[:-1]] == [
-        ["1", "statekeeper.start", "applied"], ["2", "lock", "applied"]]
-    assert "closed -> locked" in out[1]
-    assert out[-1] == "2 row(s)"
+    assert out[0] == "d-3: chart door v1, done, in locked (rev 2)"
+    assert out[1].split()[:4] == ["SEQ", "AT", "(UTC)", "EVENT"]
+    rows = _table(out[1:4])
+    assert [r[:1] + r[3:7] for r in rows] == [
+        ["1", "statekeeper.start", "applied", "(start)", "closed"],
+        ["2", "lock", "applied", "closed", "locked"]]
+    assert out[4] == "2 row(s)"
     assert main(["history", "--db", str(db), "d-2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].split("\t")[:3] == ["2", "close", "rejected"]
-    assert "no transition accepts the event" in out[1]
+    assert out[3].split()[:1] + out[3].split()[3:5] == ["2", "close", "rejected"]
+    assert "no transition accepts the event" in out[3]
     assert main(["history", "--db", str(db), "d-1", "--after", "1", "--json"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["seq"], row["event"], row["actor"], row["target"]) == (2, "open", "ann", ["opened"])

@@ -144,4 +144,4 @@ def test_the_hot_paths_know_the_fields_they_fill_positionally() -> None:
         "conflicts", "chained", "fingerprint"]
     assert [f.name for f in dataclasses.fields(Plan)] == [
         "commit", "state", "snapshot", "error", "logs", "wake_effects", "next_timer",
-        "unsettled"]
+        "unsettled", "since", "migration"]

@@ -14,8 +14,8 @@ from statekeeper.core.actions import Assign
 from statekeeper.core.compile import compile_chart
 from statekeeper.core.events import Event
 from statekeeper.core.step import initial_step, step
-from statekeeper.runtime.planner import _MEMO
 from statekeeper.runtime.rows import snapshot_from_row
+from statekeeper.runtime.step_memo import _MEMO
 
 CHART = Chart("memo", version=1, initial="off", states={
     "off": State(on={"on": "running", "noop": "off"}),

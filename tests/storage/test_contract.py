@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from contract import StoreContract
+from contract_audit import AuditStoreContract
 from contract_groups import GroupStoreContract
 from contract_integrity import IntegrityStoreContract
 from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_shadows import ShadowStoreContract
 from contract_timers import TimerStoreContract
 
 
@@ -42,3 +44,11 @@ class TestMigrationStoreContract(MigrationStoreContract):
 
 class TestTimerStoreContract(TimerStoreContract):
     """Timers of the charts a process serves, once per backend."""
+
+
+class TestAuditStoreContract(AuditStoreContract):
+    """The transition log across instances, and prunes, once per backend."""
+
+
+class TestShadowStoreContract(ShadowStoreContract):
+    """The shadow log, once per backend."""

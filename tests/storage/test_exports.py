@@ -12,7 +12,7 @@ EXPECTED = {
     "EffectReopen", "ForeignDatabase", "InstanceExists", "NotADatabaseFile", "PolicyStateRecord",
     "RevisionBehindLog",
     "InstanceRecord", "IntegrityError", "MailboxRecord", "MemoryStore", "SQLiteStore",
-    "SchemaTooNew", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
+    "SchemaTooNew", "ShadowRecord", "Store", "StoreError", "StoreUnavailable", "TimerRecord",
     "TransitionRecord", "UnknownInstance", "why_not_json",
     # stores opened by URL (storage.urls), and why a database server could not serve one
     "BackendNotInstalled", "InvalidStoreURL", "NoSuchStore",

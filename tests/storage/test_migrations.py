@@ -17,6 +17,7 @@ from contract import created
 
 from statekeeper.storage import Commit, SchemaTooNew, SQLiteStore, TimerRecord
 from statekeeper.storage._sql import load_migrations, parse_queries
+from statekeeper.storage.audit import AuditFilter
 from statekeeper.storage.sqlite import SCHEMA_VERSION
 from statekeeper.storage.sqlite._schema import MIGRATIONS, QUERIES, split_statements
 
@@ -271,3 +272,39 @@ def test_no_check_constraint_lists_three_values(sqlite_store: SQLiteStore) -> No
             "SELECT sql FROM sqlite_master WHERE type = 'table'"):
         for listed in re.findall(r"CHECK\s*\([^()]*\bIN\s*\(([^)]*)\)", sql, re.IGNORECASE):
             assert listed.count(",") < 2, f"a CHECK lists {listed} in: {sql}"
+
+
+def test_version_8_keeps_the_log_with_its_ids_and_indexes_the_audit_filters(
+        tmp_path: Path) -> None:
+    """Version 8 rebuilds the log to admit 'denied' (reserved for authorization): every row
+    and id is kept, the old outcomes still pass, and the audit indexes exist."""
+    path = _timers_at_version(tmp_path / "v7.db", 7, [])
+    rows = [*_ROWS_V4["transitions"],
+            (12, "o-1", 3, "statekeeper.migrate", '["b"]', '["c"]', "2", "migrated", 3.0,
+             "{}", "ops", None, None, None, "[]")]
+    raw = sqlite3.connect(path)
+    raw.executemany(f"INSERT INTO transitions VALUES ({', '.join('?' * 15)})", rows)
+    raw.execute("UPDATE instances SET rev = 3")
+    raw.commit()
+    raw.close()
+    store = SQLiteStore(path)
+    try:
+        store.migrate()
+        assert store.integrity_check() == []
+        assert [(r.id, r.seq, r.outcome) for r in store.audit(AuditFilter())] == [
+            (7, 1, "applied"), (9, 2, "rejected"), (12, 3, "migrated")]
+    finally:
+        store.close()
+    raw = sqlite3.connect(path)
+    try:
+        assert raw.execute("SELECT * FROM transitions ORDER BY id").fetchall() == rows
+        raw.execute("UPDATE transitions SET outcome = 'denied' WHERE id = 9")
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK constraint failed"):
+            raw.execute("UPDATE transitions SET outcome = 'forbidden' WHERE id = 9")
+        indexes = {name for (name,) in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'transitions'")}
+        assert {"transitions_by_at", "transitions_by_event", "transitions_by_actor",
+                "transitions_by_outcome"} <= indexes
+    finally:
+        raw.close()
+    assert _versions(path)[-1][0] >= 8

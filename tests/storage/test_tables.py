@@ -50,11 +50,12 @@ ROW_QUERIES = {
     "dead_letters": ["list_dead_letters", "instance_dead_letters", "load_dead_letter",
                      "all_dead_letters"],
     "policy_state": ["load_policy_state", "all_policy_state"],
+    "shadow_log": ["chart_shadows", "all_shadow_log"],
 }
 #: every named query that inserts a whole row as an encoder writes it
 INSERTS = {"instances": "insert_instance", "transitions": "insert_transition",
            "mailbox": "insert_mailbox", "outbox": "insert_effect", "timers": "upsert_timer",
-           "dead_letters": "insert_dead_letter"}
+           "dead_letters": "insert_dead_letter", "shadow_log": "insert_shadow"}
 
 
 @pytest.fixture
@@ -97,12 +98,16 @@ def test_queries_read_rows_in_the_described_order(db: sqlite3.Connection, name: 
     assert tuple(d[0] for d in cursor.description) == TABLES[name].names
 
 
+def inserted(sql: str) -> tuple[str, tuple[str, ...]]:
+    """The table and the columns that ``INSERT INTO table (a, b, ...)`` names (any backend)."""
+    match = re.search(r"INSERT INTO (\w+) \(([^)]*)\)", sql)
+    assert match is not None
+    return match.group(1), tuple(c.strip() for c in match.group(2).split(","))
+
+
 @pytest.mark.parametrize(("name", "query"), sorted(INSERTS.items()))
 def test_inserts_take_rows_as_the_encoder_writes_them(name: str, query: str) -> None:
-    match = re.search(r"INSERT INTO (\w+) \(([^)]*)\)", QUERIES[query])
-    assert match is not None
-    assert match.group(1) == name
-    assert tuple(c.strip() for c in match.group(2).split(",")) == TABLES[name].written
+    assert inserted(QUERIES[query]) == (name, TABLES[name].written)
 
 
 def _set_columns(query: str) -> list[str]:

@@ -7,8 +7,10 @@ background threads, so one process with one SQLite file is a complete deployment
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from ..core.compile import CompiledChart
@@ -17,14 +19,17 @@ from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
+from ..runtime.retention import ArchiveError, PruneReport
 from ..runtime.state import InstanceState
 from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
+from ._audit import AuditPage, Time
 from ._base import _BaseClient, _check_wait, check_text, check_wait_flag, open_store
 from ._page import QueryPage
 
-__all__ = ["AsyncClient", "Client", "QueryPage", "open_store"]
+__all__ = ["ArchiveError", "AsyncClient", "AuditPage", "Client", "PruneReport", "QueryPage",
+           "open_store"]
 
 
 class Client(_BaseClient):
@@ -89,6 +94,42 @@ class Client(_BaseClient):
         self._check_history(instance_id, limit, after)
         self.store.load(instance_id)
         return self.store.history(instance_id, limit=limit, after=after)
+
+    def audit(self, *, instance: str | None = None, chart: str | None = None,
+              actor: str | None = None, event: str | None = None, state: str | None = None,
+              outcome: str | None = None, since: Time | None = None,
+              until: Time | None = None, limit: int = 100,
+              after: str | None = None) -> AuditPage:
+        """Transition rows of every instance that pass every filter given, oldest first.
+
+        ``state`` matches a row whose source or target holds it; ``outcome`` is
+        ``applied``, ``rejected``, ``ignored``, ``migrated`` or ``denied``; ``since <= at <
+        until`` (seconds of the client's clock, or datetimes).  ``limit`` rows a page: pass
+        ``page.after`` as ``after=`` for the next (``None`` on the last page).
+
+        Raises:
+            ArgumentTypeError: a filter of the wrong type.
+            InvalidArgument: an unknown outcome, a limit below 1, a cursor that is not one.
+
+        """
+        return self._audit(instance=instance, chart=chart, actor=actor, event=event,
+                           state=state, outcome=outcome, since=since, until=until,
+                           limit=limit, after=after)
+
+    def prune_audit(self, *, older_than: str | float | timedelta,
+                    archive: str | os.PathLike[str]) -> PruneReport:
+        """Archive the log rows older than ``older_than`` to ``archive``, then delete them.
+
+        The archive (JSON Lines, appended to) is written and ``fsync``-ed first; only then
+        are exactly those rows deleted, in one transaction.  Each instance keeps its latest
+        row.  See :mod:`statekeeper.runtime.retention`.
+
+        Raises:
+            ArchiveError: the archive cannot be written; nothing was deleted.
+            InvalidArgument: ``older_than`` is not a duration.
+
+        """
+        return self._prune(older_than, archive)
 
     def query(self, *, chart: str | None = None, state: str | None = None,
               labels: Mapping[str, str] | None = None, status: str | None = None,
@@ -163,7 +204,8 @@ class Client(_BaseClient):
 
     def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
                 dry_run: bool = True, batch: int = 500, actor: str | None = None,
-                progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                progress: Callable[[int, int], None] | None = None,
+                lazy: bool = False) -> MigrationRun:
         """Move the live instances of ``chart`` to ``to_version`` through registered migrations.
 
         A dry run (the default) reads every live instance and reports, per instance, the
@@ -173,11 +215,36 @@ class Client(_BaseClient):
         stays on its version and is reported.  Run it again after a crash: it picks up the
         instances still to move, and moves none twice.
 
+        With ``lazy=True`` (and ``dry_run=False``) nothing is migrated now: from then on,
+        each live instance is migrated, with the same logged transition, in the same
+        transaction as its next event (a send, a timer, an effect's outcome), which is then
+        stepped on ``to_version``.  Per process, like shadows: turn it on in each process
+        that delivers events.  An instance whose migration fails stays on its version: a
+        caller's event is refused with the error, a timer's or effect's event is kept as
+        a dead letter.  See ``docs/versioning.md``.
+
         Raises:
             UnknownChart: ``to_version`` is not registered.
+            NoMigrationPath: ``lazy``, and no registered migrations lead to ``to_version``
+                from any other registered version.
+            InvalidArgument: ``lazy=True`` with a dry run.
 
         """
-        return self._migrate(chart, to_version, dry_run, batch, actor, progress)
+        return self._migrate(chart, to_version, dry_run, batch, actor, progress, lazy)
+
+    def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        """The divergence table of ``chart``'s shadows from the store: every process's.
+
+        What :meth:`Shadow.report <statekeeper.runtime.shadow.Shadow.report>` prints for
+        this process, counted over every comparison of a committed step that any process
+        stored, per pair of versions, then the ``latest`` divergences with their instance
+        ids.  ``statekeeper shadow-report`` prints the same.
+        """
+        return self._shadow_report(chart, latest)
+
+    def clear_shadow_log(self, chart: str) -> int:
+        """Forget the stored shadow comparisons of ``chart`` (a shadow over); how many."""
+        return self._clear_shadow_log(chart)
 
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         """Effects that exhausted their policy and undeliverable events, oldest first."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import Future
+from datetime import timedelta
+from functools import partial
 from typing import Any, TypeVar
 
 from ..core.compile import CompiledChart
@@ -14,8 +17,10 @@ from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
+from ..runtime.retention import PruneReport
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
+from ._audit import AuditPage, Time
 from ._base import _BaseClient, _check_wait, check_text, check_wait_flag
 from ._page import QueryPage
 from ._waker import LoopAnswer, LoopWaker
@@ -77,6 +82,22 @@ class AsyncClient(_BaseClient):
         await asyncio.to_thread(self.store.load, instance_id)
         return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
                                        after=after)
+
+    async def audit(self, *, instance: str | None = None, chart: str | None = None,
+                    actor: str | None = None, event: str | None = None,
+                    state: str | None = None, outcome: str | None = None,
+                    since: Time | None = None, until: Time | None = None, limit: int = 100,
+                    after: str | None = None) -> AuditPage:
+        """Transition rows of every instance that pass every filter (see ``Client.audit``)."""
+        return await asyncio.to_thread(
+            partial(self._audit, instance=instance, chart=chart, actor=actor, event=event,
+                    state=state, outcome=outcome, since=since, until=until, limit=limit,
+                    after=after))
+
+    async def prune_audit(self, *, older_than: str | float | timedelta,
+                          archive: str | os.PathLike[str]) -> PruneReport:
+        """Archive, then delete, the log rows older than ``older_than`` (see ``Client``)."""
+        return await asyncio.to_thread(self._prune, older_than, archive)
 
     async def query(self, *, chart: str | None = None, state: str | None = None,
                     labels: Mapping[str, str] | None = None, status: str | None = None,
@@ -179,9 +200,16 @@ class AsyncClient(_BaseClient):
 
     async def migrate(self, chart: str | Chart | CompiledChart, to_version: int | str, *,
                       dry_run: bool = True, batch: int = 500, actor: str | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                      progress: Callable[[int, int], None] | None = None,
+                      lazy: bool = False) -> MigrationRun:
         return await asyncio.to_thread(self._migrate, chart, to_version, dry_run, batch, actor,
-                                       progress)
+                                       progress, lazy)
+
+    async def shadow_report(self, chart: str, *, latest: int = 10) -> str:
+        return await asyncio.to_thread(self._shadow_report, chart, latest)
+
+    async def clear_shadow_log(self, chart: str) -> int:
+        return await asyncio.to_thread(self._clear_shadow_log, chart)
 
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,

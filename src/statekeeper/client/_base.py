@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
@@ -29,6 +30,7 @@ from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
+from ._audit import AuditMixin
 from ._page import QueryPage
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
@@ -131,7 +133,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient(VersionsMixin):
+class _BaseClient(VersionsMixin, AuditMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
@@ -139,7 +141,7 @@ class _BaseClient(VersionsMixin):
                  poll: float = 1.0, late_policy: str = "fire_late", late_tolerance: float = 1.0,
                  breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, log_level: int = logging.DEBUG) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -164,13 +166,22 @@ class _BaseClient(VersionsMixin):
             limits: bounds on the data and payloads callers give (``max_depth``,
                 ``max_payload_bytes``); :data:`~statekeeper.core.limits.DEFAULT_LIMITS` by
                 default.
+            log_level: the level of the structured records of every committed transition
+                (logger ``statekeeper.transitions``) and effect attempt
+                (``statekeeper.effects``): ``DEBUG`` by default, so nothing reaches an
+                ``INFO`` handler unless asked; see ``docs/observability.md``.
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store.
             ValueError: a setting is out of range (a lease or tolerance that is not a number
-                of seconds, a concurrency below 1); the message names it.
+                of seconds, a concurrency below 1, a log level that is not one); the message
+                names it.
 
         """
+        if isinstance(log_level, bool) or not isinstance(log_level, int) or log_level < 0:
+            raise ValueError(f"log_level= takes a logging level (logging.INFO, say), not "
+                             f"{log_level!r}")
+        self.log_level = log_level
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -187,6 +198,7 @@ class _BaseClient(VersionsMixin):
             self.worker = Worker(self.engine, lease=lease, concurrency=concurrency, poll=poll,
                                  late_policy=late_policy, late_tolerance=late_tolerance,
                                  breakers=breakers, hooks=hooks, rng=rng)
+            self.engine.log_level = self.worker.runner.log_level = log_level
         except BaseException:
             if opened:  # a store the caller handed in stays the caller's to close
                 self.store.close()

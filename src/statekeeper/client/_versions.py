@@ -16,10 +16,12 @@ from ..core.migration import Migration
 from ..core.model import Chart
 from ..runtime.migrate import MigrationRun, compatibility, migrate_chart
 from ..runtime.shadow import Shadow
-from .errors import ArgumentTypeError
+from ..runtime.shadow_log import ShadowRecorder, stored_report
+from .errors import ArgumentTypeError, InvalidArgument
 
 if TYPE_CHECKING:
     from ..clock import Clock
+    from ..runtime.engine import Engine
     from ..runtime.registry import Registry
     from ..storage.base import Store
 
@@ -33,6 +35,9 @@ class VersionsMixin:
     registry: Registry
     clock: Clock
     limits: Limits
+    log_level: int
+    engine: Engine
+    _shadow_recorder: ShadowRecorder | None
 
     def register_migration(self, migration: Migration) -> CompatibilityReport:
         """Register how instances move between two registered versions of a chart.
@@ -63,13 +68,16 @@ class VersionsMixin:
         self.registry.rollout(chart, version, percent, stable)
 
     def shadow(self, chart: str, from_version: int | str, to_version: int | str) -> Shadow:
-        """Step every event callers send to ``chart`` v``from_version`` on ``to_version`` too.
+        """Step every event delivered to ``chart`` v``from_version`` on ``to_version`` too.
 
-        The old version's result is committed as ever; the new version's, on the instance as
-        the registered migrations would move it, is only compared: divergences (target
-        configuration, data, effects and sends, acceptance) are counted per state and event
-        and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
-        shadow.report())`` prints the table.  Per process: register it in each.
+        Callers' events, timers and effects' outcomes (these as the migrations carry them
+        over).  The old version's result is committed as ever; the new version's, on the
+        instance as the registered migrations would move it, is only compared: divergences
+        (target configuration, data, effects and sends, acceptance) are counted per state
+        and event and logged with the instance id (logger ``statekeeper.shadow``).  ``print(
+        shadow.report())`` prints this process's table; each comparison of a committed step
+        is also stored, for :meth:`shadow_report` over every process.  Per process:
+        register it in each.
 
         Raises:
             UnknownChart: either version is not registered.
@@ -77,10 +85,27 @@ class VersionsMixin:
 
         """
         _check_text("shadow", "chart", chart, longest=self.limits.max_name_length)
-        return self.registry.shadow(chart, from_version, to_version)
+        made = self.registry.shadow(chart, from_version, to_version)
+        recorder = getattr(self, "_shadow_recorder", None)
+        if recorder is None:  # the store keeps what landed, for every process's report
+            recorder = self._shadow_recorder = ShadowRecorder(self.store, self.registry,
+                                                              self.engine.after_answers)
+            self.engine.on_commit.append(recorder.committed)
+        made.on_pending = recorder.schedule
+        return made
+
+    def _shadow_report(self, chart: Any, latest: Any) -> str:
+        _check_text("shadow_report", "chart", chart, longest=self.limits.max_name_length)
+        _check_count("shadow_report", "latest", latest, least=0)
+        self.engine.flush()  # this process's comparisons are stored after their group
+        return stored_report(self.store, chart, latest=latest)
+
+    def _clear_shadow_log(self, chart: Any) -> int:
+        _check_text("clear_shadow_log", "chart", chart, longest=self.limits.max_name_length)
+        return self.store.delete_shadow_records(chart)
 
     def _migrate(self, chart: Any, to_version: Any, dry_run: Any, batch: Any, actor: Any,
-                 progress: Any) -> MigrationRun:
+                 progress: Any, lazy: Any = False) -> MigrationRun:
         longest = self.limits.max_name_length
         name = chart.name if isinstance(chart, (Chart, CompiledChart)) else chart
         _check_text("migrate", "chart", name, longest=longest)
@@ -92,8 +117,18 @@ class VersionsMixin:
                                     f"{_show(dry_run)}")
         _check_count("migrate", "batch", batch, least=1)
         _check_text("migrate", "actor", actor, optional=True, empty=True, longest=longest)
+        if lazy is not True and lazy is not False:
+            raise ArgumentTypeError(f"migrate() lazy= takes True or False, not {_show(lazy)}")
+        if lazy:
+            if dry_run:
+                raise InvalidArgument("migrate(lazy=True) turns lazy migration on, which "
+                                      "writes: pass dry_run=False with it (a dry run, without "
+                                      "lazy=, reports what it would do)")
+            self.registry.migrate_lazily(name, to_version)
+            return MigrationRun(name, str(to_version), dry_run=False, lazy=True)
         return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
-                             dry_run=dry_run, batch=batch, actor=actor, progress=progress)
+                             dry_run=dry_run, batch=batch, actor=actor, progress=progress,
+                             log_level=self.log_level)
 
 
 

@@ -24,7 +24,7 @@ from .nodes import COMPOUND, PARALLEL, ROOT_ID, Node
 from .payload import check_payload
 from .snapshot import Snapshot
 
-__all__ = ["Migrated", "migrate_snapshot"]
+__all__ = ["Migrated", "migrate_snapshot", "renamed_timer"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +153,19 @@ def _afters(new: Any, node: Node) -> list[tuple[str, float, str | None]]:
     return out
 
 
+def renamed_timer(migration: Migration, timer_id: str) -> str | None:
+    """The id an ``after`` timer gets under ``migration``'s ``keep`` policy (``None``: none).
+
+    The mapped state's timer of the same index; whether the new chart arms one there is the
+    caller's to check (a timer the new state does not have is dropped).
+    """
+    if not timer_id.startswith(AFTER_PREFIX):
+        return None
+    state, _, index = timer_id[len(AFTER_PREFIX):].rpartition(".")
+    target = migration.target(state)
+    return _after_id(target, int(index)) if target is not None and index.isdigit() else None
+
+
 def _timers(migration: Migration, new: Any, snapshot: Snapshot,
             configuration: tuple[str, ...], now: float) -> dict[str, dict[str, Any]]:
     if migration.timers == "cancel":
@@ -166,9 +179,7 @@ def _timers(migration: Migration, new: Any, snapshot: Snapshot,
             continue
         if migration.timers == "rearm":
             continue
-        state, _, index = tid[len(AFTER_PREFIX):].rpartition(".")
-        target = migration.target(state)
-        new_id = _after_id(target, int(index)) if target is not None else None
+        new_id = renamed_timer(migration, tid)
         if new_id in wanted and new_id not in timers:  # keep its due time, under its new id
             event = dict(timer["event"], name=new_id, sendid=new_id)
             timers[new_id] = dict(timer, event=event)

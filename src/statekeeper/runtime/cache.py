@@ -11,15 +11,22 @@ first delivery (``is_unchecked``), once, not on every event.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 
 from ..core.errors import SnapshotError
 from ..core.snapshot import Snapshot
 from ..storage.base import IntegrityError, Store
-from ..storage.records import InstanceRecord
+from ..storage.records import InstanceRecord, MailboxRecord
+from .requests import DeliverEvent, Request, StartInstance
 from .rows import snapshot_from_row
 
 __all__ = ["InstanceCache"]
+
+_log = logging.getLogger("statekeeper.runtime")
+#: no idempotency key read ahead (shared: the engine only reads it)
+_NO_KEYS: Mapping[tuple[str, str], MailboxRecord | None] = {}
 
 
 class InstanceCache:
@@ -73,6 +80,32 @@ class InstanceCache:
                 continue
             self.unchecked.add(instance_id)
             self.remember(instance_id, record, snapshot)
+
+    def prefetch_group(self, batch: Sequence[Request]
+                       ) -> Mapping[tuple[str, str], MailboxRecord | None]:
+        """Read what a group will need in two reads: its instances, then its keys.
+
+        Returns the idempotency keys read ahead: the first result recorded for each, or
+        ``None`` if it was not seen.  The instances first and the mailbox second, as the
+        engine reads one request's (see ``Engine._plan``).  A failed read is not an error
+        here: each request then reads alone, and hears of its own failure.
+        """
+        rows = self.rows
+        cold = [r.instance for r in batch
+                if r.__class__ is not StartInstance and r.instance not in rows]
+        keys = [(r.instance, r.idempotency_key) for r in batch
+                if r.__class__ is DeliverEvent and r.idempotency_key]
+        if len(cold) < 2 and len(keys) < 2:
+            return _NO_KEYS  # the usual small group of cached instances: nothing to gain
+        try:
+            self.prefetch(cold)
+            if len(keys) > 1:
+                read: dict[tuple[str, str], MailboxRecord | None] = dict.fromkeys(keys)
+                read.update(self.store.mailboxes(keys))
+                return read
+        except Exception:  # noqa: BLE001 - read again request by request
+            _log.debug("prefetch failed; reading request by request", exc_info=True)
+        return _NO_KEYS
 
     def remember(self, instance_id: str, record: InstanceRecord, snapshot: Snapshot) -> None:
         """Keep ``instance_id`` as committed; the least recently used fall out past ``size``."""

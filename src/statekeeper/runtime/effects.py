@@ -34,6 +34,7 @@ from ..storage.records import (
     EffectRelease,
     EffectStatus,
 )
+from .logs import log_effect
 from .policies import SharedPolicies
 from .requests import DeliverEvent
 
@@ -72,6 +73,8 @@ class EffectRunner:
         self.owner = owner
         self.policies = policies
         self.hooks = list(hooks)
+        #: the level of the records of effect attempts (``statekeeper.effects``)
+        self.log_level = logging.DEBUG
         self.rng = rng or random.Random()  # jitter spreads retries; it need not be secret
         self._event_loop = event_loop
         #: set when the worker closes: a call that returns afterwards writes nothing
@@ -106,7 +109,7 @@ class EffectRunner:
         except Exception as exc:  # noqa: BLE001 - the policy and the chart decide what it means
             if self.closed.is_set():
                 raise Abandoned(effect.key) from None
-            return self._attempt_failed(effect, exc, policy, breaker, wake)
+            return self._attempt_failed(effect, exc, policy, breaker, wake, now)
         if self.closed.is_set():
             raise Abandoned(effect.key)
         done_at = self.clock.now()
@@ -118,9 +121,9 @@ class EffectRunner:
             # return the same kind of value, so this is the effect's failure, not a retry.
             text = (f"TypeError: effect {effect.name!r} returned a value that cannot be stored "
                     f"as JSON: {unstorable}")
-            self._report(effect, "finished", done_at, outcome="error", error=text)
+            self._report(effect, "finished", done_at, outcome="error", error=text, began=now)
             return self._failed(effect, text, policy, reason="its result is not JSON")
-        self._report(effect, "finished", done_at, outcome="ok")
+        self._report(effect, "finished", done_at, outcome="ok", began=now)
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
                             strict=False,
                             effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
@@ -129,7 +132,8 @@ class EffectRunner:
     # -- outcomes --------------------------------------------------------------------------------
 
     def _attempt_failed(self, effect: EffectRecord, exc: Exception, policy: Mapping[str, Any],
-                        breaker: str | None, wake: Callable[[float], None]) -> DeliverEvent | None:
+                        breaker: str | None, wake: Callable[[float], None],
+                        began: float) -> DeliverEvent | None:
         text = f"{type(exc).__name__}: {exc}"
         timed_out = isinstance(exc, TimeoutError)
         now = self.clock.now()
@@ -138,7 +142,7 @@ class EffectRunner:
         raw = policy.get("retry")
         if raw is None:  # no policy: one attempt, and the chart decides
             self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
-                         error=text)
+                         error=text, began=began)
             return self._failed(effect, text, policy)
         retry = Retry.from_dict(raw)
         hint = getattr(exc, "retry_after", None)
@@ -146,7 +150,7 @@ class EffectRunner:
                                 retry_after=float(hint) if isinstance(hint, (int, float)) else None,
                                 elapsed=now - effect.created_at, deadline=policy.get("deadline"))
         self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
-                     error=text, delay=decision.delay)
+                     error=text, delay=decision.delay, began=began)
         if decision.retry:
             at = now + decision.delay
             if self.store.release_effect(effect.key, self.owner, available_at=at, error=text):
@@ -239,7 +243,11 @@ class EffectRunner:
             handle.cancel()
 
     def _report(self, effect: EffectRecord, phase: str, at: float, *, outcome: str | None = None,
-                error: str | None = None, delay: float = 0.0) -> None:
+                error: str | None = None, delay: float = 0.0, began: float | None = None) -> None:
+        if outcome is not None:  # a finished attempt: its record, when the logger takes it
+            log_effect(self.log_level, instance=effect.instance, effect=effect.name,
+                       key=effect.key, attempt=effect.attempts, outcome=outcome, error=error,
+                       duration=None if began is None else at - began, retry_in=delay, at=at)
         if not self.hooks:
             return
         attempt = Attempt(effect.name, effect.attempts, phase, at, outcome, error, delay,

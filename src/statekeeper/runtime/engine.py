@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -32,6 +32,7 @@ from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .idempotency import check_repeat
 from .inbox import STOP, Inbox
+from .logs import TRANSITIONS, log_transitions
 from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
@@ -67,10 +68,12 @@ class Engine:
         self.commits = 0
         self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
-        # the idempotency keys the group being planned read ahead (_prefetch): the first
+        # the idempotency keys the group being planned read ahead (prefetch_group): the first
         # result recorded for each, or None if it was not seen
-        self._keys_read: dict[tuple[str, str], MailboxRecord | None] = {}
+        self._keys_read: Mapping[tuple[str, str], MailboxRecord | None] = {}
         self._ident: int | None = None
+        #: the level of the records of committed transitions (``statekeeper.transitions``)
+        self.log_level = logging.DEBUG
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -203,33 +206,8 @@ class Engine:
                 else:
                     barrier.set_result(None)
 
-    def _prefetch(self, batch: list[Request]) -> None:
-        """Read what the group will need in two reads: its instances, then its keys.
-
-        The instances first and the mailbox second, as :meth:`_plan` reads one request's
-        (see there).  A failed read is not an error here: each request then reads alone, and
-        hears of its own failure.
-        """
-        if self._keys_read:
-            self._keys_read = {}
-        cached = self._cache.rows
-        cold = [r.instance for r in batch
-                if r.__class__ is not StartInstance and r.instance not in cached]
-        keys = [(r.instance, r.idempotency_key) for r in batch
-                if r.__class__ is DeliverEvent and r.idempotency_key]
-        if len(cold) < 2 and len(keys) < 2:
-            return  # the usual small group of cached instances: nothing to gain
-        try:
-            self._cache.prefetch(cold)
-            if len(keys) > 1:
-                read: dict[tuple[str, str], MailboxRecord | None] = dict.fromkeys(keys)
-                read.update(self.store.mailboxes(keys))
-                self._keys_read = read
-        except Exception:  # noqa: BLE001 - read again request by request
-            _log.debug("prefetch failed; reading request by request", exc_info=True)
-
     def _process(self, batch: list[Request]) -> list[Request]:
-        self._prefetch(batch)
+        self._keys_read = self._cache.prefetch_group(batch)
         now = self.clock.now()
         working: dict[str, tuple[InstanceRecord, Snapshot]] = {}
         planned: list[tuple[Request, Plan]] = []
@@ -301,6 +279,9 @@ class Engine:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
         if (lessee := self.lessee) is not None:
             lease_at_birth(planned, lessee.owner, lessee.lease, self.clock.now())
+        if self.registry.lazy:  # a lazily migrated instance: its migration's commit first
+            commits = [c for _, plan in planned for c in (plan.migration, plan.commit)
+                       if c is not None]
         try:
             conflicts = self.store.apply(commits)
         except ValueError as exc:  # a malformed commit: the store refused it before writing
@@ -358,6 +339,9 @@ class Engine:
                 except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
                     _log.exception("commit listener failed")
             self._answer(request, plan)
+        if TRANSITIONS.isEnabledFor(self.log_level):  # once per group: off costs ~nothing
+            log_transitions(self.log_level, [(p.commit, p.since) for _, p in planned
+                                             if p.commit is not None and id(p.commit) not in lost])
         if lessee is not None and (handed := handed_to(lessee.owner, planned, lost)):
             lessee.take(handed)
 

@@ -26,11 +26,12 @@ from ..core.migration import Migration, MigrationError
 from ..core.snapshot import Snapshot
 from ..storage.base import Store
 from ..storage.records import Commit, CorruptedRow, InstanceRecord, TimerRecord, TransitionRecord
+from .logs import log_migrations
 from .registry import Registry
 from .rows import snapshot_from_row, snapshot_to_row
 
 __all__ = ["MIGRATE_EVENT", "InstanceMigration", "MigrationRun", "compatibility",
-           "migrate_chart", "plan_migration"]
+           "migrate_chart", "migration_commit", "plan_migration"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -61,7 +62,11 @@ class InstanceMigration:
 
 @dataclass(slots=True)
 class MigrationRun:
-    """The outcome of :func:`migrate_chart`: one entry per instance not yet on the version."""
+    """The outcome of :func:`migrate_chart`: one entry per instance not yet on the version.
+
+    ``lazy``: nothing was migrated now; each live instance migrates in the commit before its
+    next event (``instances`` is empty).
+    """
 
     chart: str
     to_version: str
@@ -69,6 +74,7 @@ class MigrationRun:
     instances: list[InstanceMigration] = field(default_factory=list)
     corrupted: list[CorruptedRow] = field(default_factory=list)
     transactions: int = 0
+    lazy: bool = False
 
     @property
     def migrated(self) -> list[InstanceMigration]:
@@ -103,6 +109,18 @@ def plan_migration(registry: Registry, record: InstanceRecord, to_version: str, 
     path = registry.migration_path(record.chart, record.version, to_version)
     before = snapshot_from_row(record)
     before.check(start.chart)
+    report, commit, _ = migration_commit(registry, record, before, path, to_version, now, actor)
+    return report, commit
+
+
+def migration_commit(registry: Registry, record: InstanceRecord, before: Snapshot,
+                     path: list[Migration], to_version: str, now: float,
+                     actor: str | None) -> tuple[InstanceMigration, Commit, Snapshot]:
+    """The commit moving ``record`` (holding ``before``, checked) along ``path``.
+
+    What :func:`plan_migration` and a lazy migration (:mod:`.lazy`) share; also returns the
+    snapshot after the migration.  Raises as :func:`plan_migration` does.
+    """
     snapshot = before
     for migration in path:
         old = registry.for_start(record.chart, migration.from_version).chart
@@ -110,7 +128,7 @@ def plan_migration(registry: Registry, record: InstanceRecord, to_version: str, 
         snapshot = migrate_snapshot(migration, old, new, snapshot, now=now).snapshot
     final = registry.for_start(record.chart, to_version).chart
     snapshot.validate(final)  # the promise: a legal state of the new chart, or nothing
-    return _describe(record, before, snapshot, path, now, actor)
+    return (*_describe(record, before, snapshot, path, now, actor), snapshot)
 
 
 def _describe(record: InstanceRecord, before: Snapshot, after: Snapshot,
@@ -159,7 +177,8 @@ def _pending(store: Store, chart: str, to_version: str, batch: int,
 def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int | str, *,
                   now: Callable[[], float], dry_run: bool = True, batch: int = 500,
                   actor: str | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> MigrationRun:
+                  progress: Callable[[int, int], None] | None = None,
+                  log_level: int = logging.DEBUG) -> MigrationRun:
     """Move every live instance of ``chart`` to ``to_version`` (or only say how, ``dry_run``).
 
     ``batch`` bounds the instances written per transaction; ``progress(done, total)`` is
@@ -196,7 +215,7 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
             except Exception as exc:  # noqa: BLE001 - this instance stays; the others go on
                 run.instances.append(_failed(record, target, exc))
         if not dry_run and planned:
-            _apply(store, registry, run, planned, target, actor, now)
+            _apply(store, registry, run, planned, target, actor, now, log_level)
         elif planned:
             run.instances.extend(report for report, _ in planned)
         done += len(page)
@@ -214,11 +233,12 @@ def _failed(record: InstanceRecord, target: str, exc: BaseException) -> Instance
 
 def _apply(store: Store, registry: Registry, run: MigrationRun,
            planned: list[tuple[InstanceMigration, Commit]], target: str,
-           actor: str | None, now: Callable[[], float]) -> None:
+           actor: str | None, now: Callable[[], float], log_level: int) -> None:
     """Write one page in one transaction; plan an instance that changed meanwhile again."""
     for _attempt in range(8):
         lost = {id(c) for c in store.apply([c for _, c in planned])}
         run.transactions += 1
+        log_migrations(log_level, [(c, None) for _, c in planned if id(c) not in lost])
         for report, commit in planned:
             if id(commit) not in lost:
                 run.instances.append(_done(report))

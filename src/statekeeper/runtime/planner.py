@@ -1,5 +1,8 @@
 """Turn one request into one commit: run the pure step and describe what it writes.
 
+(Into two for an instance migrated lazily first: the migration's commit rides along with the
+event's, see :mod:`.lazy`.)
+
 No I/O happens here apart from reading the instance through the engine's loader; the commit is
 written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
 """
@@ -15,7 +18,6 @@ from ..core.commands import (
     CancelTimer,
     Command,
     LogEntry,
-    Microstep,
     RunEffect,
     SendEvent,
     StartInvoke,
@@ -23,9 +25,8 @@ from ..core.commands import (
 )
 from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, SnapshotMismatch
 from ..core.events import Event
-from ..core.result import Status
+from ..core.migration import MigrationError
 from ..core.snapshot import Snapshot
-from ..core.step import step
 from ..storage import why_not_json
 from ..storage.base import IntegrityError
 from ..storage.records import (
@@ -39,12 +40,14 @@ from ..storage.records import (
     TimerRecord,
     TransitionRecord,
 )
+from .lazy import migrate_first
 from .microsteps import audit_microsteps
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
+from .step_memo import Outcome, memo_step
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
 
@@ -72,6 +75,11 @@ class Plan:
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
     #: them with the chain's (kept in case the chain is not committed with this plan)
     unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
+    #: the instance's ``updated_at`` before the step (``None``: a start), for the log records
+    since: float | None = None
+    #: the lazy migration of the instance, written just before ``commit`` in the same
+    #: transaction (:mod:`~statekeeper.runtime.lazy`)
+    migration: Commit | None = None
 
 
 def plan_start(request: StartInstance, entry: Registered, now: float) -> Plan:
@@ -105,6 +113,18 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
         except SnapshotError as exc:  # the row names its chart but its state is not of it
             raise IntegrityError(f"instance {record.id!r} holds a corrupted snapshot: "
                                  f"{exc}") from None
+    if registry.lazy and record.chart in registry.lazy:
+        try:
+            moved = migrate_first(request, record, snapshot, registry, now)
+        except MigrationError as exc:  # the instance stays; the event is not applied on it
+            if request.strict:
+                raise
+            return plan_poisoned(request, record, snapshot, now, f"lazy migration: {exc}")
+        if moved is not None:  # the migration's commit, then the event's (lazy.py)
+            plan = plan_delivery(moved.request, moved.record, moved.snapshot, registry, now,
+                                 checked=True)
+            plan.migration = moved.commit if plan.commit is not None else None
+            return plan
     event = request.event
     if entry.outcome_events and (request.effect_finish or request.effect_release) is not None:
         # an effect in flight when its instance was migrated: its outcome under the name
@@ -130,9 +150,9 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
         return _bookkeeping(record, dataclasses.replace(snapshot, timers=timers), request, now,
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late", before=snapshot)
-    result = _step(entry, snapshot, event, now, request)
-    if registry.shadows and request.strict:  # a caller's event: also stepped on a new version
-        _shadow(registry, record, snapshot, event, now, result)
+    result = memo_step(entry, snapshot, event, now, request)
+    if registry.shadows:  # also stepped on a new version
+        _shadow(registry, record, snapshot, event, now, result, request)
     if result[1] == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result[0], request, now, outcome,
@@ -155,7 +175,8 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     )
     commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
                     dead_letters_deleted=[request.letter_id])
-    plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot)
+    plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
+                since=record.updated_at)
     plan.wake_effects = bool(request.reopen)
     return plan
 
@@ -193,68 +214,20 @@ def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
 # costs ~60 ns more per record, five records a step.  mypy checks each call's arguments against
 # the class's own fields (positional_constructor is typed as the class); everything else in
 # the runtime builds records by keyword.
-_new_snapshot = positional_constructor(Snapshot)
 _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
 _new_plan = positional_constructor(Plan)
 
-#: per compiled chart, how many durable step outcomes are memoised at most
-MEMO_LIMIT = 100_000
-_MEMO = "statekeeper.runtime.memo"
-
-
-#: a step's outcome as the planner uses it: the snapshot after, the status, the microsteps
-#: and the commands (a tuple, not a StepResult: one fewer record per memoised step), and
-#: whether the snapshot is the one before with only its configuration moved (memoised)
-Outcome = tuple[Snapshot, Status, tuple[Microstep, ...], tuple[Command, ...], bool]
-
-
-def _step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
-          request: DeliverEvent) -> Outcome:
-    """The pure step, or its memoised outcome when only the configuration can change.
-
-    A step the core reports as *static* (no guard, action, data, history or timer took part)
-    depends on nothing but the configuration and the event name, so the next snapshot is the
-    same snapshot in another configuration.  Skipping the algorithm for those is what makes a
-    plain transition cheap in the engine's single writer thread; the memo is a pure function's
-    cache and cannot disagree with :func:`statekeeper.core.step.step`.
-    """
-    memo: dict[tuple[tuple[str, ...], str], tuple[tuple[str, ...], tuple[Microstep, ...]]] | None = \
-        entry.chart.memo.get(_MEMO)
-    if memo is None:
-        memo = entry.chart.memo.setdefault(_MEMO, {})
-    key = (snapshot.configuration, event.name)
-    if request.timer_id is None:
-        hit = memo.get(key)
-        if hit is not None:
-            configuration, microsteps = hit
-            moved = _new_snapshot(snapshot.chart, snapshot.version, snapshot.hash,
-                                  snapshot.session, configuration, snapshot.data,
-                                  snapshot.history, snapshot.timers, snapshot.invokes,
-                                  snapshot.done, snapshot.done_data, snapshot.counter,
-                                  snapshot.parent)
-            return moved, "applied", microsteps, (), True
-    # Which timer fired: a send without an id delivers an event without a sendid, so only
-    # this lets the step drop it from the snapshot's pending timers.
-    result = step(entry.chart, snapshot, event, now=now, timer=request.timer_id)
-    after = result.snapshot
-    if (result.static and result.status == "applied" and not result.commands
-            and request.timer_id is None and not after.done and after.data == snapshot.data
-            and after.timers == snapshot.timers and after.history == snapshot.history
-            and after.counter == snapshot.counter and after.invokes == snapshot.invokes
-            and len(memo) < MEMO_LIMIT):
-        memo[key] = (after.configuration, result.microsteps)
-    return after, result.status, result.microsteps, result.commands, False
-
-
 def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
-            now: float, result: Outcome) -> None:
+            now: float, result: Outcome, request: DeliverEvent) -> None:
     shadow = registry.shadows.get((record.chart, record.version))
     if shadow is None:
         return
     try:
-        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3])
+        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3],
+                       rev=record.rev + 1, timer=request.timer_id,
+                       outcome=(request.effect_finish or request.effect_release) is not None)
     except Exception:  # noqa: BLE001 - a shadow never fails the step it watches
         _log.exception("shadow of %r failed", record.id)
 
@@ -292,7 +265,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     if request.idempotency_key and outcome == "ignored":
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
-    return Plan(commit, state, snapshot)
+    return Plan(commit, state, snapshot, since=record.updated_at)
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
@@ -339,8 +312,9 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, status), after,
-                     None, [], False, None, None)  # error logs wake_effects next_timer unsettled
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, [], False,
+                     None, None,  # error logs wake_effects next_timer unsettled, then since
+                     None if before is None else record.updated_at, None)  # and migration
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev)
     if delivery is not None and delivery.idempotency_key:

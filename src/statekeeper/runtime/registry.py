@@ -59,6 +59,8 @@ class Registry:
         self._rollouts: dict[str, tuple[str, float, str]] = {}
         #: per (chart, version), the shadow its live events are also stepped in
         self.shadows: dict[tuple[str, str], Shadow] = {}
+        #: per chart, the version its instances migrate to before their next event (lazy)
+        self.lazy: dict[str, str] = {}
 
     def register(
         self,
@@ -170,6 +172,33 @@ class Registry:
                       chain)
         self.shadows[(name, str(self.for_start(name, source).chart.version))] = made
         return made
+
+    def migrate_lazily(self, name: str, target: int | str) -> None:
+        """Migrate each live instance of ``name`` to ``target`` before its next event.
+
+        Instances on a version from which no chain of registered migrations leads to
+        ``target`` are left on it (they are stepped as they are).
+
+        Raises:
+            UnknownChart: ``target`` is not registered.
+            NoMigrationPath: other versions of ``name`` are registered and no chain of
+                registered migrations leads from any of them to ``target``.
+
+        """
+        version = str(self.for_start(name, target).chart.version)
+        others = [v for v in self.versions(name) if v != version]
+        if others and all(self._path(name, v, version) is None for v in others):
+            raise NoMigrationPath(f"chart {name!r}: no registered migration leads to "
+                                  f"v{version} from v{', v'.join(others)}: register them first")
+        self.lazy[name] = version
+
+    def lazy_path(self, name: str, source: str) -> tuple[str, list[Migration]] | None:
+        """The lazy target of ``name`` and the chain to it from ``source``, if one leads there."""
+        target = self.lazy.get(name)
+        if target is None or target == source:
+            return None
+        path = self._path(name, source, target)
+        return None if path is None else (target, path)
 
     def start_version(self, name: str, instance_id: str) -> str | None:
         """The version a new instance ``instance_id`` starts on under a rollout (or ``None``)."""

@@ -39,6 +39,7 @@ from .records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "SQLiteStore",
     "SchemaTooNew",
     "ServerUnreachable",
+    "ShadowRecord",
     "Store",
     "StoreError",
     "StoreUnavailable",

@@ -41,11 +41,15 @@ from .tables import (
 
 __all__ = [
     "EFFECT_STATUSES",
+    "FINISH",
     "INSTANCE_STATUSES",
     "LETTER_KINDS",
     "OPEN_EFFECT",
     "OUTCOMES",
     "POLICIES",
+    "RELEASE",
+    "REOPEN",
+    "TIMER_KEY",
     "EncodedCommit",
     "MalformedCommit",
     "Row",
@@ -110,6 +114,13 @@ def _dump_names(names: tuple[str, ...]) -> str:
         _names[names] = text
     return text
 
+#: the names of an :class:`EncodedCommit`'s statement parameters, in their order: a store that
+#: binds them by name (PostgreSQL) takes the names from here
+FINISH = ("status", "error", "owner", "key")
+RELEASE = ("available_at", "error", "refund", "owner", "key")
+REOPEN = ("available_at", "key")
+TIMER_KEY = ("instance", "timer_id")
+
 OPEN_EFFECT = frozenset({"pending", "running"})
 CLOSED_EFFECT = EFFECT_STATUSES - OPEN_EFFECT
 
@@ -123,7 +134,8 @@ class EncodedCommit:
     the store's adapter binds them.  The others are statement parameters in the order of the
     named queries: ``finish`` ``(status, error, owner, key)``, ``release`` ``(available_at,
     error, refund, owner, key)`` (``owner`` ``None``: any holder), ``reopened``
-    ``(available_at, key)``, timers as ``(instance, timer_id)``.
+    ``(available_at, key)``, timers as ``(instance, timer_id)``: the names :data:`FINISH`,
+    :data:`RELEASE`, :data:`REOPEN` and :data:`TIMER_KEY` give, for a store binding by name.
 
     ``plain`` says the commit has no rows but its instance and transition rows (a plain step,
     the common case); the other sequences are then one shared empty tuple, never mutated.
@@ -333,8 +345,8 @@ def encode_commit(commit: Commit, adapter: Adapter = SQLITE) -> EncodedCommit:
                 or commit.effect_finished is not None or commit.effect_released is not None):
             _check_rest(commit, iid)
             _encode_rest(encoded, commit, iid, rev)
-        if adapter is not SQLITE or not encoded.plain:
-            _for_driver(encoded, adapter)
+        if adapter.converted and (adapter is not SQLITE or not encoded.plain):
+            _for_driver(encoded, adapter)  # an adapter converting no kind (PostgreSQL): never
         return encoded
     except _Malformed:
         raise

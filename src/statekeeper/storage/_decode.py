@@ -21,6 +21,7 @@ from .records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -31,6 +32,7 @@ from .tables import (
     MAILBOX_FINGERPRINT,
     OUTBOX,
     POLICY_STATE,
+    SHADOW_LOG,
     TABLES,
     TIMERS,
     TRANSITIONS,
@@ -48,6 +50,7 @@ __all__ = [
     "decode_mailbox",
     "decode_policy_state",
     "decode_problems",
+    "decode_shadow",
     "decode_timer",
     "decode_transition",
     "decoded",
@@ -206,11 +209,13 @@ class RowDecoders:
         self.timer = _decoder(TIMERS, TimerRecord, adapter)
         self.dead_letter = _decoder(DEAD_LETTERS, DeadLetterRecord, adapter)
         self.policy_state = _decoder(POLICY_STATE, PolicyStateRecord, adapter)
+        self.shadow = _decoder(SHADOW_LOG, ShadowRecord, adapter)
         #: every decoder by its table's name
         self.by_table: dict[str, Callable[[Row], object]] = {
             "instances": self.instance, "transitions": self.transition,
             "mailbox": self.mailbox, "outbox": self.effect, "timers": self.timer,
-            "dead_letters": self.dead_letter, "policy_state": self.policy_state}
+            "dead_letters": self.dead_letter, "policy_state": self.policy_state,
+            "shadow_log": self.shadow}
 
     def problems(self, table: str, rows: Iterable[Sequence[Any]]) -> list[str]:
         """Try to decode every row of ``table``; the message of each one refused."""
@@ -233,6 +238,7 @@ decode_effect: Callable[[Row], EffectRecord] = SQLITE_ROWS.effect
 decode_timer: Callable[[Row], TimerRecord] = SQLITE_ROWS.timer
 decode_dead_letter: Callable[[Row], DeadLetterRecord] = SQLITE_ROWS.dead_letter
 decode_policy_state: Callable[[Row], PolicyStateRecord] = SQLITE_ROWS.policy_state
+decode_shadow: Callable[[Row], ShadowRecord] = SQLITE_ROWS.shadow
 DECODERS = SQLITE_ROWS.by_table
 decode_problems = SQLITE_ROWS.problems
 

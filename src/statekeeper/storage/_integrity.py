@@ -28,7 +28,7 @@ def orphan(table: str, instance: str) -> str:
 
 
 def seq_gap(instance: str, rows: int, low: int, high: int) -> str:
-    """An instance's log is not numbered 1..n without gaps."""
+    """An instance's log has gaps in ``seq`` (a pruned log may start after 1, without gaps)."""
     return f"transitions of {instance!r} have gaps in seq ({rows} rows, seq {low}..{high})"
 
 
@@ -54,7 +54,7 @@ def row_problems(tables: Mapping[str, Sequence[Sequence[Any]]]) -> list[str]:
         seqs.setdefault(row[_INSTANCE], []).append(row[_SEQ])
     problems += [seq_gap(iid, len(found), min(found), max(found))
                  for iid, found in sorted(seqs.items())
-                 if sorted(found) != list(range(1, len(found) + 1))]
+                 if sorted(found) != list(range(min(found), min(found) + len(found)))]
     problems += [done_timer(iid, tid) for iid, tid in _sorted_pairs(tables["timers"])
                  if status.get(iid) == "done"]
     return problems

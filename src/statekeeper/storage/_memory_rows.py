@@ -17,7 +17,7 @@ from ._decode import decode_effect
 from .tables import INSTANCES, MAILBOX, OUTBOX, POLICY_STATE, TIMERS, TRANSITIONS
 
 __all__ = [
-    "I_CHART", "I_ID", "I_STATUS", "O_ATTEMPTS", "O_AVAILABLE", "O_ID", "O_INSTANCE", "O_NAME",
+    "I_CHART", "I_ID", "I_REV", "I_STATUS", "O_ATTEMPTS", "O_AVAILABLE", "O_ID", "O_INSTANCE", "O_NAME",
     "O_OWNER", "O_STATUS", "O_UNTIL", "P_VERSION", "TIMER_COLUMNS", "MemoryRows", "timer_order",
 ]
 
@@ -60,6 +60,8 @@ class MemoryRows:
         self._timers: dict[tuple[str, str], Row] = {}
         self._dead: dict[int, Row] = {}
         self._policy: dict[str, Row] = {}
+        self._shadows: list[Row] = []  # the shadow log, in id order
+        self._shadow_id = 0
         self._transition_ids = itertools.count(1)
         self._effect_ids = itertools.count(1)
         self._letter_ids = itertools.count(1)

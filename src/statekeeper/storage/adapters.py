@@ -17,8 +17,8 @@ and what it gives back:
 * ``is_collision``: whether a driver error means a row with that key already exists (another
   step got there first: a conflict, not a failure).
 
-The SQLite and memory stores use :data:`SQLITE`; :data:`POSTGRES` is written for a
-PostgreSQL store, without importing its driver.
+The SQLite and memory stores use :data:`SQLITE`, the PostgreSQL store :data:`POSTGRES` (this
+module does not import its driver).
 """
 
 from __future__ import annotations

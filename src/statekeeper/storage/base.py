@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from ..core.errors import StatekeeperError
+from .audit import AuditCursor, AuditFilter
 from .records import (
     Commit,
     CorruptedRow,
@@ -23,6 +24,7 @@ from .records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
@@ -219,6 +221,30 @@ class Store(Protocol):
         Raises :class:`UnknownInstance` when there is no such instance.
         """
 
+    def audit(self, filters: AuditFilter, *, limit: int = 100,
+              after: AuditCursor | None = None) -> list[TransitionRecord]:
+        """Transition rows of any instances that pass every filter, by ``(at, id)``, a page.
+
+        ``after`` is the ``(at, id)`` of the previous page's last row; see
+        :mod:`statekeeper.storage.audit` for what each filter means.  A corrupted row raises
+        :class:`IntegrityError`, as :meth:`history` does.
+        """
+
+    def prunable(self, before: float, *, limit: int = 1000,
+                 after: AuditCursor | None = None) -> list[TransitionRecord]:
+        """Rows old enough to prune, by ``(at, id)``: ``at < before``, not an instance's latest.
+
+        Read a page at a time (``after`` as for :meth:`audit`); the retention code archives
+        and deletes each log's beginning of them (:mod:`statekeeper.runtime.retention`).
+        """
+
+    def prune(self, rows: Sequence[tuple[str, int]]) -> int:
+        """Delete the transition rows ``(instance, seq)`` in one transaction; return how many.
+
+        An instance's latest row is never deleted (it proves its ``rev``), whatever ``rows``
+        say; rows already gone are skipped.
+        """
+
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
         """The first result recorded for an idempotency key, if the key was seen."""
 
@@ -343,6 +369,23 @@ class Store(Protocol):
         ``False`` when there is no such letter.  Raises :class:`StoreError` when the letter
         holds no set-aside row, or the row cannot go back (its key is taken again).
         """
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        """Append what shadows compared (one transaction).
+
+        Raises:
+            TypeError: a record is not a :class:`ShadowRecord`, or holds a wrong type.
+
+        """
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        """``chart``'s shadow records with an id above ``after``, oldest first, at most ``limit``."""
+
+    def delete_shadow_records(self, chart: str) -> int:
+        """Forget ``chart``'s shadow records; how many there were."""
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -32,12 +32,14 @@ from ._decode import (
     decode_instance,
     decode_mailbox,
     decode_policy_state,
+    decode_shadow,
     decode_timer,
     decode_transition,
     decoded,
     decoded_or_report,
 )
 from ._integrity import row_problems
+from ._memory_audit import MemoryAudit
 from ._memory_rows import (
     I_CHART,
     I_ID,
@@ -52,9 +54,9 @@ from ._memory_rows import (
     O_UNTIL,
     P_VERSION,
     TIMER_COLUMNS,
-    MemoryRows,
     timer_order,
 )
+from ._shadow_rows import check_shadow_page, encode_shadows
 from .base import StoreError, UnknownInstance
 from .records import (
     Commit,
@@ -64,10 +66,11 @@ from .records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
-from .tables import DEAD_LETTERS, POLICY_STATE, TIMERS
+from .tables import DEAD_LETTERS, POLICY_STATE, SHADOW_LOG, TIMERS
 
 if TYPE_CHECKING:
     from .base import Store
@@ -76,8 +79,9 @@ __all__ = ["MemoryStore"]
 
 T_INSTANCE, T_DUE = TIMERS.positions("instance", "due")
 D_INSTANCE = DEAD_LETTERS.at("instance")
+S_ID, S_CHART = SHADOW_LOG.positions("id", "chart")
 
-class MemoryStore(MemoryRows):
+class MemoryStore(MemoryAudit):
     """Instances, logs, outbox and timers in dictionaries; nothing survives the process."""
 
     def _check_open(self) -> None:
@@ -328,6 +332,31 @@ class MemoryStore(MemoryRows):
                 return False
         raise StoreError(f"dead letter {letter_id} holds no set-aside row")
 
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        rows = encode_shadows(records)
+        with self._lock:
+            self._check_open()
+            for row in rows:
+                self._shadow_id += 1
+                self._shadows.append((self._shadow_id, *row))
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        check_shadow_page(chart, after, limit)
+        with self._lock:
+            self._check_open()
+            rows = [r for r in self._shadows if r[S_CHART] == chart and r[S_ID] > after]
+        return [decode_shadow(r) for r in rows[:limit]]
+
+    def delete_shadow_records(self, chart: str) -> int:
+        with self._lock:
+            self._check_open()
+            kept = [r for r in self._shadows if r[S_CHART] != chart]
+            gone, self._shadows = len(self._shadows) - len(kept), kept
+            return gone
+
     # -- checks ------------------------------------------------------------------------------
 
     def integrity_check(self) -> list[str]:
@@ -342,6 +371,7 @@ class MemoryStore(MemoryRows):
                 "timers": [r[:TIMER_COLUMNS] for r in self._timers.values()],
                 "dead_letters": list(self._dead.values()),
                 "policy_state": list(self._policy.values()),
+                "shadow_log": list(self._shadows),
             }
         return row_problems(tables)
 

@@ -20,13 +20,14 @@ __all__ = [
     "InstanceRecord",
     "MailboxRecord",
     "PolicyStateRecord",
+    "ShadowRecord",
     "TimerRecord",
     "TransitionRecord",
 ]
 
 InstanceStatus = Literal["active", "done"]
 EffectStatus = Literal["pending", "running", "done", "failed", "dead"]
-Outcome = Literal["applied", "ignored", "rejected", "migrated"]
+Outcome = Literal["applied", "ignored", "rejected", "migrated", "denied"]
 
 
 class FrozenList(list):  # type: ignore[type-arg]
@@ -281,6 +282,30 @@ class PolicyStateRecord:
     value: dict[str, Any]
     version: int
     updated_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ShadowRecord:
+    """One event a shadow stepped on a new version too, and how the two versions differed.
+
+    ``state`` is the instance's configuration before the event (its ids joined by commas);
+    ``kinds`` what diverged (``configuration``, ``data``, ``commands``, ``accepted``,
+    ``unmappable``), empty when the versions agreed; ``expected`` the old version's target
+    configuration moved to the new version, ``got`` the new version's.  Kept across processes
+    for ``statekeeper shadow-report``; ``id`` is assigned by the store (ignored on write).
+    """
+
+    chart: str
+    from_version: str
+    to_version: str
+    instance: str
+    state: str
+    event: str
+    kinds: list[str]
+    expected: tuple[str, ...]
+    got: tuple[str, ...]
+    at: float
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ __all__ = [
     "OUTCOMES",
     "POLICIES",
     "POLICY_STATE",
+    "SHADOW_LOG",
     "TABLES",
     "TIMERS",
     "TRANSITIONS",
@@ -50,7 +51,8 @@ Kind = Literal["text", "int", "real", "bool", "json"]
 Shape = Literal["any", "object", "list", "strings", "names", "labels"]
 
 INSTANCE_STATUSES = frozenset({"active", "done"})
-OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated"})
+#: ``denied``: refused by authorization (reserved: no code path writes it yet)
+OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated", "denied"})
 EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 POLICIES = frozenset({"default", "fire_late", "skip"})
 LETTER_KINDS = frozenset({"effect", "event", "row"})
@@ -230,7 +232,15 @@ POLICY_STATE = Table(
      Column("updated_at", "real")),
     key=("key",), named_by=("key",))
 
+SHADOW_LOG = Table(
+    "shadow_log",
+    (Column("id", "int"), _text("chart"), _text("from_version"), _text("to_version"),
+     _text("instance"), _text("state"), _text("event"), _json("kinds", "strings"),
+     _json("expected", "names"), _json("got", "names"), Column("at", "real")),
+    # not owned: a diagnostic about an instance, kept whatever becomes of it
+    key=("id",), named_by=("id", "chart"), generated="id")
+
 #: every table, by name, in the order an integrity check reads them
 TABLES: Mapping[str, Table] = {t.name: t for t in (
-    INSTANCES, TRANSITIONS, MAILBOX, OUTBOX, TIMERS, DEAD_LETTERS, POLICY_STATE)}
+    INSTANCES, TRANSITIONS, MAILBOX, OUTBOX, TIMERS, DEAD_LETTERS, POLICY_STATE, SHADOW_LOG)}
 

@@ -5,12 +5,14 @@ Each command module has ``register(subparsers)``, which adds its parser and sets
 """
 
 from . import (
+    audit,
     check,
     dead_letters,
     diagram,
     history,
     instances,
     migrate,
+    shadow_report,
     validate,
     version,
     worker,
@@ -19,5 +21,5 @@ from . import (
 __all__ = ["COMMANDS"]
 
 #: The command modules, in the order ``statekeeper --help`` lists them.
-COMMANDS = (validate, diagram, instances, history, dead_letters, check, worker, migrate,
-            version)
+COMMANDS = (validate, diagram, instances, history, audit, dead_letters, check, worker,
+            migrate, shadow_report, version)

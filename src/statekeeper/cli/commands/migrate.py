@@ -10,6 +10,12 @@ configuration and data diff; the ones that cannot be mapped), nothing is written
 ``--apply`` it writes at most ``--batch`` instances per transaction, printing progress on
 stderr; killed, it is run again and picks up the instances still to move, none twice.
 
+Lazy migration (each instance migrated right before its next event) has no flag here: it is
+turned on in every process that delivers events, the application's and ``statekeeper worker``'s,
+by ``client.migrate(chart, version, dry_run=False, lazy=True)`` in the module's
+``register(client)`` (``docs/versioning.md``); a process that exits at once would turn it on
+for nothing.
+
 Exit status: 0 every instance was (or would be) migrated; 1 some cannot be (listed), or the
 migration is refused (an unregistered version, no chain of migrations); 2 usage error.
 """
@@ -37,7 +43,9 @@ def register(subparsers: Subparsers) -> None:
         description="Report (a dry run, the default) or carry out (--apply) the migration of "
                     "every live instance of CHART to --to VERSION, through the migrations "
                     "the --module files register. Exit status 0 (all migrated), 1 (some "
-                    "cannot be, listed; or refused).")
+                    "cannot be, listed; or refused). Lazy migration is turned on in each "
+                    "process that delivers events instead: client.migrate(..., dry_run=False, "
+                    "lazy=True) in the module's register(client).")
     parser.add_argument("chart", type=text_argument, metavar="CHART", help="the chart's name")
     parser.add_argument("--to", required=True, type=text_argument, metavar="VERSION",
                         help="the version to move the instances to")

@@ -15,61 +15,56 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from .._codec import Row, dumps, loads
-from .._decode import DECODERS
+from .._codec import Row, dumps
 from ..base import IntegrityError, StoreError
+from ..tables import OUTBOX, TIMERS, Table
 from ._pool import Connection
+from ._rows import ROWS
 from ._use import q
 
 __all__ = ["restore_row_txn", "set_aside_txn"]
 
 _log = logging.getLogger("statekeeper.storage")
-#: the tables whose rows may be set aside: the query reading one row, and its key columns
-_TABLES = {"timers": ("row_as_json_timers", "set_aside_timer", 2),
-           "outbox": ("row_as_json_outbox", "set_aside_outbox", 1)}
-_READ = {"timers": "one_timer", "outbox": "one_outbox"}
+#: the tables whose rows may be set aside
+_ASIDE: dict[str, Table] = {"timers": TIMERS, "outbox": OUTBOX}
 
 
 def _problem(table: str, row: Row) -> str | None:
     try:
-        DECODERS[table](tuple(row))
+        ROWS.by_table[table](tuple(row))
     except IntegrityError as exc:
         return str(exc)
     return None
 
 
 def set_aside_txn(table: str, rows: Sequence[Row], now: float, conn: Connection) -> None:
-    """Move each of ``rows`` (as read, in the decoder's column order) into a dead letter.
+    """Move each of ``rows`` (as read: the described columns) into a dead letter.
 
     Each row is locked and read again in this transaction: one a commit replaced meanwhile
     (a timer re-armed), or that another process set aside first, is left alone.
     """
-    read_json, delete, width = _TABLES[table]
+    described = _ASIDE[table]
+    at = described.positions(*described.key)  # the row's key: the queries' parameters
+    label = described.named_by[-1]  # what the letter's key is: a timer's id, an effect's key
     for seen in rows:
-        key = (seen[0], seen[1]) if table == "timers" else (seen[0],)
-        found = conn.execute(q(read_json), key).fetchone()
+        key = tuple(seen[i] for i in at)
+        found = conn.execute(q(f"row_as_json_{table}"), key).fetchone()
         if found is None:
             continue
-        current = _current(conn, table, key)
+        current = conn.execute(q(f"one_{table}"), key).fetchone()
         problem = None if current is None else _problem(table, current)
         if problem is None:
             continue
-        stored = loads(found[0])
+        stored = found[0]  # every column by name, as stored
         instance = stored.get("instance")
-        row_key = stored.get("timer_id" if table == "timers" else "key")
-        conn.execute(q(delete), key[:width])
+        row_key = stored.get(label)
+        conn.execute(q(f"set_aside_{table}"), key)
         letter = conn.execute(q("insert_row_letter"), (
             instance if type(instance) is str else "?", row_key if type(row_key) is str else "?",
             dumps({"table": table, "row": stored}), dumps([f"set aside: {problem}"]),
             now)).fetchone()
         _log.warning("%s; the row was set aside as dead letter %s (kind 'row'): replay it "
                      "once repaired, or discard it", problem, letter[0] if letter else "?")
-
-
-def _current(conn: Connection, table: str, key: tuple[object, ...]) -> Row | None:
-    """The row of ``key`` in the decoders' column order."""
-    row = conn.execute(q(_READ[table]), key).fetchone()
-    return None if row is None else tuple(row)
 
 
 def restore_row_txn(letter_id: int, conn: Connection) -> bool:
@@ -81,8 +76,8 @@ def restore_row_txn(letter_id: int, conn: Connection) -> bool:
     found = conn.execute(q("load_letter_for_restore"), (letter_id,)).fetchone()
     if found is None:
         return False
-    payload = loads(found[1]) if found[0] == "row" else None
-    if not isinstance(payload, dict) or payload.get("table") not in _TABLES:
+    kind, payload = found
+    if kind != "row" or not isinstance(payload, dict) or payload.get("table") not in _ASIDE:
         raise StoreError(f"dead letter {letter_id} holds no set-aside row")
     table, row = payload["table"], payload.get("row")
     known = {r[0] for r in conn.execute(q("table_columns"), (table,))}

@@ -35,22 +35,14 @@ from typing import Any
 
 from .._codec import EncodedCommit, Row
 from ..records import Commit
+from ..tables import INSTANCES, TRANSITIONS
 from ._pool import Connection
-from ._rows import (
-    INSTANCE_ARRAYS,
-    TRANSITION_ARRAYS,
-    columns,
-    effect_params,
-    finish_params,
-    release_params,
-    update_params,
-)
+from ._rows import arrays, finish_params, release_params, update_params
 from ._use import Database, q
 
 __all__ = ["Redo", "apply_group"]
 
-#: the columns of ``update_instances``: an encoded instance row less created_at, then the rev
-_UPDATE_ARRAYS = (*INSTANCE_ARRAYS[:9], "updated_at", "expected")
+_ID = INSTANCES.written_at("id")
 
 
 class Redo(Exception):
@@ -60,7 +52,7 @@ class Redo(Exception):
 def _batchable(encoded: Sequence[EncodedCommit]) -> bool:
     seen: set[str] = set()
     for e in encoded:
-        iid = e.instance[0]
+        iid = e.instance[_ID]
         if iid in seen or (not e.plain and (e.reopened or e.letters_deleted)):
             return False
         seen.add(iid)
@@ -84,9 +76,9 @@ def _batched_txn(encoded: Sequence[EncodedCommit], conn: Connection) -> list[Com
     updated = [e for e in encoded if e.expected_rev is not None]
     created = [e.instance for e in encoded if e.expected_rev is None]
     if updated:
-        changes = [(*e.instance[:9], e.instance[10], e.expected_rev) for e in updated]
-        if conn.execute(q("update_instances"),
-                        columns(_UPDATE_ARRAYS, changes)).rowcount != len(changes):
+        changes = arrays(INSTANCES, [e.instance for e in updated])
+        changes["expected"] = [e.expected_rev for e in updated]
+        if conn.execute(q("update_instances"), changes).rowcount != len(updated):
             raise Redo  # some rev is stale: find out which, commit by commit
     rest = [e for e in encoded if not e.plain]
     checked: list[tuple[str, Sequence[Any]]] = [
@@ -97,13 +89,13 @@ def _batched_txn(encoded: Sequence[EncodedCommit], conn: Connection) -> list[Com
         if _many(conn, name, rows) != len(rows):
             raise Redo  # a timer gone, an effect closed: find out which commit
     if created and conn.execute(q("insert_instances"),
-                                columns(INSTANCE_ARRAYS, created)).rowcount != len(created):
+                                arrays(INSTANCES, created)).rowcount != len(created):
         raise Redo  # an id taken
     logged: list[Row] = [r for e in encoded for r in e.transitions]
     if logged and conn.execute(q("insert_transitions"),
-                               columns(TRANSITION_ARRAYS, logged)).rowcount != len(logged):
+                               arrays(TRANSITIONS, logged)).rowcount != len(logged):
         raise Redo  # a seq written first
-    effects = [effect_params(r) for e in rest for r in e.effects]
+    effects = [r for e in rest for r in e.effects]
     mailboxes = [e.mailbox for e in rest if e.mailbox is not None]
     if (_many(conn, "insert_effect", effects) != len(effects)
             or _many(conn, "insert_mailbox", mailboxes) != len(mailboxes)):
@@ -141,7 +133,7 @@ def _write_rows(conn: Connection, e: EncodedCommit) -> bool:
         ("reopen_effect", e.reopened),
         ("delete_dead_letter", e.letters_deleted),
         ("insert_transition", e.transitions),
-        ("insert_effect", [effect_params(r) for r in e.effects]),
+        ("insert_effect", e.effects),
         ("insert_mailbox", [e.mailbox] if e.mailbox is not None else []),
     ]
     for name, rows in checked:
@@ -159,7 +151,7 @@ def _one_by_one_txn(encoded: Sequence[EncodedCommit], savepoints: bool,
     conflicts: list[Commit] = []
     lost: set[str] = set()  # a later commit of a lost one's instance was built on it: lost too
     for e in encoded:
-        iid = e.instance[0]
+        iid = e.instance[_ID]
         if iid in lost:
             conflicts.append(e.commit)
             continue
@@ -183,7 +175,7 @@ class _Undo(Exception):
 
 
 def _instance_id(e: EncodedCommit) -> str:
-    iid: str = e.instance[0]
+    iid: str = e.instance[_ID]
     return iid
 
 

@@ -1,13 +1,18 @@
-r"""The shared rows (SQLite's column order, JSON as text, flags as 0/1) as PostgreSQL takes them.
+r"""Rows as PostgreSQL takes them, by column name: what only this backend needs on top of them.
 
-Why one module: the codec (``storage/_codec.py``) encodes records into rows shaped for SQLite,
-and the decoders (``storage/_decode.py``) read rows of that shape.  PostgreSQL keeps JSON as
-``jsonb`` and flags as ``boolean``.  Reading needs nothing here: every ``SELECT`` of
-``queries.sql`` lists its columns in the decoders' order, with ``::text`` on jsonb and
-``::int`` on booleans.  Writing needs what is here: the parameters of each statement built from
-an encoded row, the few values PostgreSQL cannot hold refused by name, and the rows of a group
-turned into one array per column.  When storage grows a neutral row description with an
-adapter per backend (issue 16, item 1), this module is what that adapter replaces.
+Rows are built and read the same way as in every store.  The shared encoder
+(``storage/_codec.py``) builds each row by column name from its table's description
+(:mod:`statekeeper.storage.tables`) for the PostgreSQL adapter
+(:data:`statekeeper.storage.adapters.POSTGRES`): JSON as text, which the server casts to
+``jsonb``, booleans as ``bool``.  The shared decoders read rows through the same adapter
+(:data:`ROWS`): every ``SELECT`` of ``queries.sql`` lists a table's described columns, uncast,
+and psycopg hands ``jsonb`` back parsed and ``boolean`` as ``bool``.  What is here is what only
+PostgreSQL needs, each part keyed by the column names of the descriptions:
+
+* :func:`prepare`: a commit holding a value PostgreSQL cannot store is refused whole, and JSON
+  numbers are written so that ``jsonb`` keeps them floats (:func:`keep_floats`).
+* :func:`arrays` and :func:`update_params`: a group's rows as one array per column, and an
+  instance update's parameters, by column name.
 
 What PostgreSQL cannot hold that SQLite can: the character U+0000 (NUL), in a text column or
 in a jsonb string (``\u0000``).  A commit holding one, or text that is no valid Unicode (a
@@ -19,43 +24,33 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from ...core.errors import UnstorableValue
-from .._codec import EncodedCommit, Row
+from .._codec import FINISH, RELEASE, REOPEN, TIMER_KEY, EncodedCommit, Row
+from .._decode import RowDecoders
+from ..adapters import POSTGRES
+from ..tables import DEAD_LETTERS, INSTANCES, MAILBOX, OUTBOX, TIMERS, TRANSITIONS, Table
 
 __all__ = [
-    "INSTANCE_ARRAYS",
-    "TRANSITION_ARRAYS",
-    "check_storable",
-    "columns",
-    "effect_params",
+    "ROWS",
+    "arrays",
     "finish_params",
     "keep_floats",
-    "keep_floats_in",
+    "prepare",
     "release_params",
     "update_params",
 ]
 
-#: the columns of an encoded instance row, in its order (the arrays of ``insert_instances``)
-INSTANCE_ARRAYS = ("id", "chart", "version", "hash", "snapshot", "configuration", "status",
-                   "rev", "labels", "created_at", "updated_at")
-#: the columns of an encoded transition row (the arrays of ``insert_transitions``)
-TRANSITION_ARRAYS = ("instance", "seq", "event", "source", "target", "chart_version", "outcome",
-                     "at", "data", "actor", "trace_id", "reason", "idempotency_key",
-                     "microsteps")
-_AT_MOST_ONCE = 9  # the position of the flag in an encoded outbox row
-
-# Which positions of each kind of encoded row hold JSON text, and their column names.
-_INSTANCE_JSON = {4: "snapshot", 5: "configuration", 8: "labels"}
-_TRANSITION_JSON = {3: "source", 4: "target", 8: "data", 13: "microsteps"}
-_EFFECT_JSON = {3: "args", 11: "errors"}
-_TIMER_JSON = {3: "event"}
-_MAILBOX_JSON = {3: "result"}
-_LETTER_JSON = {3: "payload", 4: "errors"}
+#: the decoders of the rows the PostgreSQL store reads (jsonb parsed, booleans as bool)
+ROWS = RowDecoders(POSTGRES)
+_ID = INSTANCES.written_at("id")
 _NUL, _NUL_ESCAPE = "\x00", "\\u0000"
+#: JSON shapes that never hold a number (state ids, error messages, labels)
+_NO_NUMBERS = frozenset({"names", "strings", "labels"})
 
 
 #: a JSON string (skipped whole), or a number written with a positive exponent (captured)
@@ -80,53 +75,60 @@ def keep_floats(text: str) -> str:
     return _STRING_OR_BIG_FLOAT.sub(_expand, text) if "e+" in text else text
 
 
-def _floats_at(rows: Sequence[Row], at: int) -> list[Row]:
-    return [(*row[:at], keep_floats(row[at]), *row[at + 1:]) for row in rows]
+def arrays(table: Table, rows: Sequence[Row]) -> dict[str, list[Any]]:
+    """``rows`` as ``table``'s encoder writes them, one list per column, keyed by its name.
+
+    The parameters of a statement that writes many rows from ``unnest`` of one array per
+    column (``insert_instances``, ``insert_transitions``).
+    """
+    names = table.written
+    if not rows:
+        return {name: [] for name in names}
+    return dict(zip(names, map(list, zip(*rows, strict=True)), strict=True))
 
 
-def keep_floats_in(e: EncodedCommit) -> None:
-    """Apply :func:`keep_floats` to every JSON column of ``e`` that may hold a number."""
-    row = e.instance
-    if "e+" in row[4]:
-        e.instance = (*row[:4], keep_floats(row[4]), *row[5:])
-    if any("e+" in t[8] or "e+" in t[13] for t in e.transitions):
-        e.transitions = _floats_at(_floats_at(e.transitions, 8), 13)
-    if e.plain:
-        return
-    e.effects = _floats_at(e.effects, 3)
-    e.timers_set = _floats_at(e.timers_set, 3)
-    if e.mailbox is not None:
-        e.mailbox = _floats_at([e.mailbox], 3)[0]
-    e.dead_letters = _floats_at(e.dead_letters, 3)
-
-
-def update_params(e: EncodedCommit) -> Row:
-    """``update_instance``'s parameters: the new columns, then the id and the rev read."""
-    row = e.instance
-    return (*row[1:9], row[10], row[0], e.expected_rev)
-
-
-def effect_params(row: Row) -> Row:
-    """``insert_effect``'s parameters: the flag ``at_most_once`` as a boolean, not 0/1."""
-    return (*row[:_AT_MOST_ONCE], bool(row[_AT_MOST_ONCE]), *row[_AT_MOST_ONCE + 1:])
+def update_params(e: EncodedCommit) -> dict[str, Any]:
+    """``update_instance``'s parameters: the instance row's columns by name, and the rev read."""
+    return {**dict(zip(INSTANCES.written, e.instance, strict=True)), "expected": e.expected_rev}
 
 
 def finish_params(finish: tuple[str, str | None, str | None, str]) -> dict[str, Any]:
-    """``finish_effect``'s parameters from the codec's ``(status, error, owner, key)``."""
-    status, error, owner, key = finish
-    return {"status": status, "error": error, "owner": owner, "key": key}
+    """``finish_effect``'s parameters by name."""
+    return dict(zip(FINISH, finish, strict=True))
 
 
 def release_params(release: tuple[float, str | None, int, str | None, str]) -> dict[str, Any]:
-    """``release_open_effect``'s from the codec's ``(available_at, error, refund, owner, key)``."""
-    available_at, error, refund, owner, key = release
-    return {"available_at": available_at, "error": error, "refund": int(refund),
-            "owner": owner, "key": key}
+    """``release_open_effect``'s parameters by name."""
+    return dict(zip(RELEASE, release, strict=True))
 
 
-def columns(names: Sequence[str], rows: Sequence[Row]) -> dict[str, list[Any]]:
-    """The rows as one list per column, for the ``unnest`` of a statement writing many rows."""
-    return {name: [row[i] for row in rows] for i, name in enumerate(names)}
+@dataclass(frozen=True)
+class _Plan:
+    """What :func:`prepare` checks in one kind of row: its column names, which hold JSON."""
+
+    #: how a message names such a row ("" for the instance row: the instance is named anyway)
+    what: str
+    names: tuple[str, ...]
+    #: the positions of the JSON columns
+    json: frozenset[int] = frozenset()
+    #: the positions of the JSON columns that may hold a number
+    numbers: tuple[int, ...] = ()
+
+
+def _plan(what: str, table: Table) -> _Plan:
+    kinds = {c.name: c for c in (*table.columns, *table.write_only)}
+    json_at = [i for i, n in enumerate(table.written) if kinds[n].kind == "json"]
+    return _Plan(what, table.written, frozenset(json_at),
+                 tuple(i for i in json_at if kinds[table.written[i]].shape not in _NO_NUMBERS))
+
+
+_INSTANCE, _TRANSITION = _plan("", INSTANCES), _plan("transition", TRANSITIONS)
+_EFFECT, _TIMER = _plan("effect", OUTBOX), _plan("timer", TIMERS)
+_MAILBOX, _LETTER = _plan("mailbox", MAILBOX), _plan("dead letter", DEAD_LETTERS)
+_CANCELLED, _FIRED = _Plan("timer", TIMER_KEY), _Plan("fired timer", TIMER_KEY)
+_OUTCOME_FINISH, _OUTCOME_RELEASE = _Plan("effect outcome", FINISH), _Plan("effect outcome",
+                                                                           RELEASE)
+_REOPENED = _Plan("reopened effect", REOPEN)
 
 
 def _has_nul(text: str) -> bool:
@@ -159,61 +161,69 @@ def _where_in_json(text: str, bad: Callable[[str], bool]) -> str | None:
     return None
 
 
-def _check_rows(iid: str, what: str, rows: Iterable[Sequence[Any]],
-                json_at: dict[int, str], names: Sequence[str] = ()) -> None:
-    for row in rows:
-        for position, value in enumerate(row):
-            if type(value) is not str:
-                continue
-            if not value.isascii() and _not_utf8(value):
-                _refuse_at(iid, what, position, value, json_at, names, _not_utf8,
-                           "text that is not valid Unicode (a lone surrogate), which no "
-                           "database can store")
-            if _NUL in value or _NUL_ESCAPE in value:
-                _refuse_at(iid, what, position, value, json_at, names, _has_nul,
-                           "the character U+0000 (NUL), which PostgreSQL cannot store in text "
-                           "or jsonb")
+def _storable(iid: str, plan: _Plan, row: Row) -> Row:
+    """``row`` as PostgreSQL stores it; :class:`UnstorableValue` for a value it cannot hold."""
+    for at, value in enumerate(row):
+        if type(value) is not str:
+            continue
+        if not value.isascii() and _not_utf8(value):
+            _refuse(iid, plan, at, value, _not_utf8,
+                    "text that is not valid Unicode (a lone surrogate), which no database can "
+                    "store")
+        if _NUL in value or _NUL_ESCAPE in value:
+            _refuse(iid, plan, at, value, _has_nul,
+                    "the character U+0000 (NUL), which PostgreSQL cannot store in text or jsonb")
+    numbers = plan.numbers
+    for i in numbers:
+        if "e+" in row[i]:
+            return tuple(keep_floats(v) if i in numbers else v for i, v in enumerate(row))
+    return row
 
 
-def _refuse_at(iid: str, what: str, position: int, value: str, json_at: dict[int, str],
-               names: Sequence[str], bad: Callable[[str], bool], holds: str) -> None:
+def _refuse(iid: str, plan: _Plan, at: int, value: str, bad: Callable[[str], bool],
+            holds: str) -> None:
     r"""Raise :class:`UnstorableValue` naming the column (and JSON path) of a ``bad`` value.
 
     Returns when the value is fine after all: in a JSON column, the six characters
     ``\u0000`` may be an escaped backslash followed by ``u0000``, which is plain text.
     """
-    column = json_at.get(position)
-    if column is None:
-        if not bad(value):
-            return
-        name = names[position] if position < len(names) else f"column {position + 1}"
-        where = f"{what} {name}"
-    else:
+    if at in plan.json:
         path = _where_in_json(value, bad)
         if path is None:
             return
-        where = f"{what} {column} {path}"
+        where = f"{plan.what} {plan.names[at]} {path}"
+    elif bad(value):
+        where = f"{plan.what} {plan.names[at]}"
+    else:
+        return
     raise UnstorableValue(f"instance {iid!r} {where.strip()}",
                           f"holds {holds}; nothing was stored. Remove it, or encode the value "
                           f"(base64, say) before it reaches the data")
 
 
-def check_storable(e: EncodedCommit) -> None:
-    """Refuse ``e`` whole if a value of it is one PostgreSQL cannot hold (U+0000 anywhere)."""
-    iid = e.instance[0]
-    _check_rows(iid, "", [e.instance], _INSTANCE_JSON, INSTANCE_ARRAYS)
-    _check_rows(iid, "transition", e.transitions, _TRANSITION_JSON, TRANSITION_ARRAYS)
+def prepare(e: EncodedCommit) -> None:
+    """Make ``e``'s rows what PostgreSQL stores, in place, or refuse ``e`` whole.
+
+    Raises:
+        UnstorableValue: a value PostgreSQL cannot hold (U+0000, a lone surrogate), named by
+            its column and JSON path; nothing is stored.
+
+    """
+    iid = e.instance[_ID]
+    e.instance = _storable(iid, _INSTANCE, e.instance)
+    e.transitions = [_storable(iid, _TRANSITION, r) for r in e.transitions]
     if e.plain:
         return
-    _check_rows(iid, "effect", e.effects, _EFFECT_JSON)
-    _check_rows(iid, "timer", e.timers_set, _TIMER_JSON)
-    _check_rows(iid, "timer", e.timers_cancelled, {})
-    if e.timer_fired is not None:
-        _check_rows(iid, "fired timer", [e.timer_fired], {})
+    e.effects = [_storable(iid, _EFFECT, r) for r in e.effects]
+    e.timers_set = [_storable(iid, _TIMER, r) for r in e.timers_set]
     if e.mailbox is not None:
-        _check_rows(iid, "mailbox", [e.mailbox], _MAILBOX_JSON)
-    _check_rows(iid, "dead letter", e.dead_letters, _LETTER_JSON)
-    for row in (e.finish, e.release):
-        if row is not None:
-            _check_rows(iid, "effect outcome", [row], {})
-    _check_rows(iid, "reopened effect", e.reopened, {})
+        e.mailbox = _storable(iid, _MAILBOX, e.mailbox)
+    e.dead_letters = [_storable(iid, _LETTER, r) for r in e.dead_letters]
+    checked: list[tuple[_Plan, Sequence[Row]]] = [
+        (_CANCELLED, e.timers_cancelled), (_REOPENED, e.reopened),
+        (_FIRED, [e.timer_fired] if e.timer_fired is not None else []),
+        (_OUTCOME_FINISH, [e.finish] if e.finish is not None else []),
+        (_OUTCOME_RELEASE, [e.release] if e.release is not None else [])]
+    for plan, rows in checked:
+        for row in rows:
+            _storable(iid, plan, row)

@@ -1,9 +1,11 @@
 """The PostgreSQL store: the ``Store`` protocol over one schema, shared by many processes.
 
 It behaves as the memory and SQLite stores do (the contract suite in ``tests/storage`` runs on
-all three); what differs is only how.  Rows are the shared codec's, translated in ``_rows.py``;
-SQL is in ``queries.sql``; a group commit is written as ``_commit.py`` says; connections come
-from a pool and a transaction that loses a race (a deadlock) is run again (``_use.py``).
+all three); what differs is only how.  Rows are built and read by column name as in every store
+(the shared encoder and decoders, with the PostgreSQL adapter: ``jsonb`` and ``boolean``), and
+``_rows.py`` adds what only PostgreSQL needs; SQL is in ``queries.sql``; a group commit is
+written as ``_commit.py`` says; connections come from a pool and a transaction that loses a
+race (a deadlock) is run again (``_use.py``).
 
 What makes it safe for many processes at once: each commit's optimistic ``rev`` check and its
 inserts that find a row taken (``ON CONFLICT DO NOTHING``, counted); ``claim_effects`` with
@@ -26,19 +28,10 @@ from .._arguments import (
     query_filters,
 )
 from .._codec import dumps, encode_commit
-from .._decode import (
-    decode_dead_letter,
-    decode_effect,
-    decode_instance,
-    decode_mailbox,
-    decode_policy_state,
-    decode_problems,
-    decode_timer,
-    decode_transition,
-    decoded,
-    decoded_or_report,
-)
+from .._decode import decoded, decoded_or_report
 from .._integrity import done_timer, orphan, seq_gap
+from .._shadow_rows import check_shadow_page, encode_shadows
+from ..adapters import POSTGRES
 from ..base import IntegrityError, SchemaTooNew, UnknownInstance
 from ..records import (
     Commit,
@@ -48,14 +41,17 @@ from ..records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
 from ..signals import SignalHandlers
+from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
+from ._audit import AuditQueries
 from ._commit import apply_group
 from ._pool import Connection
-from ._rows import check_storable, keep_floats, keep_floats_in
+from ._rows import ROWS, keep_floats, prepare
 from ._schema import LATEST, apply_migrations, schema_version
 from ._settings import PostgresSettings, parse_postgres_url
 from ._signals import PostgresSignals
@@ -66,21 +62,20 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresStore"]
 
-_TABLES = ("instances", "transitions", "mailbox", "outbox", "timers", "dead_letters",
-           "policy_state")
+_ID = INSTANCES.at("id")
 
 
 def _integrity_txn(conn: Connection) -> list[str]:
     problems: list[str] = []
-    for table in _TABLES:
-        problems += decode_problems(table, conn.execute(q(f"all_{table}")))
+    for table in TABLES:
+        problems += ROWS.problems(table, conn.execute(q(f"all_{table}")))
     problems += [orphan(table, iid) for table, iid in conn.execute(q("check_orphans"))]
     problems += [seq_gap(*row) for row in conn.execute(q("check_seq_gaps"))]
     problems += [done_timer(iid, tid) for iid, tid in conn.execute(q("check_timers_of_done"))]
     return problems
 
 
-class PostgresStore:
+class PostgresStore(AuditQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one schema.
 
     Args:
@@ -148,21 +143,20 @@ class PostgresStore:
         rows = self._rows("load_instance", (instance_id,))
         if not rows:
             raise UnknownInstance(instance_id)
-        return decode_instance(rows[0])
+        return ROWS.instance(rows[0])
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
         ids = check_ids(instance_ids)
         rows = self._rows("load_instances", (ids,)) if ids else []
-        return {record.id: record for row in rows for record in decoded(decode_instance, row)}
+        return {record.id: record for row in rows for record in decoded(ROWS.instance, row)}
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Write ``commits`` in one transaction; return the conflicts (see ``_commit.py``)."""
         if not commits:
             return []
-        encoded = [encode_commit(c) for c in commits]
+        encoded = [encode_commit(c, POSTGRES) for c in commits]
         for e in encoded:
-            check_storable(e)
-            keep_floats_in(e)
+            prepare(e)
         return apply_group(self._db, encoded)
 
     def query(
@@ -186,10 +180,10 @@ class PostgresStore:
             want = limit - len(found)
             rows = self._rows(name, {**params, "after": position, "limit": want})
             for row in rows:
-                found += decoded_or_report(decode_instance, row, "instances", corrupted)
+                found += decoded_or_report(ROWS.instance, row, "instances", corrupted)
             if len(rows) < want or len(found) >= limit:
                 return found
-            position = rows[-1][0]
+            position = rows[-1][_ID]
 
     # -- the audit log and the mailbox -----------------------------------------------------------
 
@@ -199,17 +193,17 @@ class PostgresStore:
         rows = self._rows("history", (instance_id, after, limit))
         if not rows and not self._rows("instance_exists", (instance_id,)):
             raise UnknownInstance(instance_id)
-        return [decode_transition(r) for r in rows]
+        return [ROWS.transition(r) for r in rows]
 
     def mailboxes(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], MailboxRecord]:
         pairs = check_keys(keys)
         rows = (self._rows("load_mailboxes", ([p[0] for p in pairs], [p[1] for p in pairs]))
                 if pairs else [])
-        return {(m.instance, m.key): m for row in rows for m in decoded(decode_mailbox, row)}
+        return {(m.instance, m.key): m for row in rows for m in decoded(ROWS.mailbox, row)}
 
     def mailbox(self, instance_id: str, key: str) -> MailboxRecord | None:
         rows = self._rows("load_mailbox", (instance_id, key))
-        return decode_mailbox(rows[0]) if rows else None
+        return ROWS.mailbox(rows[0]) if rows else None
 
     # -- timers ------------------------------------------------------------------------------------
 
@@ -223,7 +217,7 @@ class PostgresStore:
                 else self._rows("due_timers_of_charts", (now, served, limit)))
         for row in rows:
             try:
-                due.append(decode_timer(row))
+                due.append(ROWS.timer(row))
             except IntegrityError:
                 bad.append(row)
         if bad:
@@ -237,7 +231,7 @@ class PostgresStore:
         return None if due is None else float(due)
 
     def timers(self, instance_id: str) -> list[TimerRecord]:
-        return [decode_timer(r) for r in self._rows("instance_timers", (instance_id,))]
+        return [ROWS.timer(r) for r in self._rows("instance_timers", (instance_id,))]
 
     # -- the outbox --------------------------------------------------------------------------------
 
@@ -257,7 +251,7 @@ class PostgresStore:
             bad: list[Any] = []
             for row in conn.execute(q("claim_effects"), params).fetchall():
                 try:
-                    claimed.append(decode_effect(row))
+                    claimed.append(ROWS.effect(row))
                 except IntegrityError:
                     bad.append(row)
             if bad:
@@ -270,7 +264,7 @@ class PostgresStore:
     def effects(self, instance_id: str | None = None,
                 status: str | None = None) -> list[EffectRecord]:
         rows = self._rows("list_effects", {"instance": instance_id, "status": status})
-        return [decode_effect(r) for r in rows]
+        return [ROWS.effect(r) for r in rows]
 
     def extend_lease(self, key: str, owner: str, until: float) -> bool:
         return self._db.change("extend_lease", (until, key, owner)) == 1
@@ -288,7 +282,7 @@ class PostgresStore:
 
     def policy_state(self, key: str) -> PolicyStateRecord | None:
         rows = self._rows("load_policy_state", (key,))
-        return decode_policy_state(rows[0]) if rows else None
+        return ROWS.policy_state(rows[0]) if rows else None
 
     def put_policy_state(self, key: str, value: dict[str, Any], *, expected_version: int | None,
                          now: float) -> bool:
@@ -304,11 +298,11 @@ class PostgresStore:
     def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         rows = (self._rows("list_dead_letters") if instance_id is None
                 else self._rows("instance_dead_letters", (instance_id,)))
-        return [decode_dead_letter(r) for r in rows]
+        return [ROWS.dead_letter(r) for r in rows]
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord | None:
         rows = self._rows("load_dead_letter", (check_letter_id(letter_id),))
-        return decode_dead_letter(rows[0]) if rows else None
+        return ROWS.dead_letter(rows[0]) if rows else None
 
     def delete_dead_letter(self, letter_id: int) -> bool:
         return self._db.change("delete_dead_letter", (check_letter_id(letter_id),)) == 1
@@ -316,6 +310,21 @@ class PostgresStore:
     def restore_row(self, letter_id: int) -> bool:
         letter = check_letter_id(letter_id)
         return self._db.write(lambda conn: restore_row_txn(letter, conn))
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        rows = encode_shadows(records)
+        if rows:
+            self._db.write(lambda conn: conn.cursor().executemany(q("insert_shadow"), rows))
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        check_shadow_page(chart, after, limit)
+        return [ROWS.shadow(r) for r in self._rows("chart_shadows", (chart, after, limit))]
+
+    def delete_shadow_records(self, chart: str) -> int:
+        return self._db.change("delete_shadows", (chart,))
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -34,18 +34,19 @@ WHERE configuration @> jsonb_build_array(%(state)s::text)
 ORDER BY id;
 
 -- ---------------------------------------------------------------------------------------------
--- The store.  Every SELECT lists its columns in the order of statekeeper/storage/_codec.py (the
--- SQLite order the shared decoders read), jsonb as text (::text) and booleans as 0/1 (::int):
--- see _rows.py, the one place that knows this translation.  JSON is written as text cast to
--- jsonb (%s::jsonb).
+-- The store.  Column lists follow the tables described in statekeeper/storage/tables.py (in
+-- that order): a SELECT of whole rows returns them uncast (jsonb, boolean) for the decoders of
+-- the PostgreSQL adapter, an INSERT takes a row as the shared encoder writes it.
+-- tests/storage/postgres/test_pg_tables.py checks them against the descriptions.  JSON is
+-- written as text cast to jsonb (%s::jsonb).
 
 -- name: load_instance
-SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
        created_at, updated_at
 FROM instances WHERE id = %s;
 
 -- name: load_instances
-SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
        created_at, updated_at
 FROM instances WHERE id = ANY(%s::text[]);
 
@@ -65,9 +66,10 @@ ON CONFLICT DO NOTHING;
 -- name: update_instance
 -- The optimistic check: no row changes unless the stored rev is the one the step read.
 UPDATE instances
-SET chart = %s, version = %s, hash = %s, snapshot = %s::jsonb, configuration = %s::jsonb,
-    status = %s, rev = %s, labels = %s::jsonb, updated_at = %s
-WHERE id = %s AND rev = %s;
+SET chart = %(chart)s, version = %(version)s, hash = %(hash)s, snapshot = %(snapshot)s::jsonb,
+    configuration = %(configuration)s::jsonb, status = %(status)s, rev = %(rev)s,
+    labels = %(labels)s::jsonb, updated_at = %(updated_at)s
+WHERE id = %(id)s AND rev = %(expected)s;
 
 -- name: update_instances
 -- A group's instance updates in one statement, one array per column; the row count says
@@ -107,7 +109,7 @@ ON CONFLICT DO NOTHING;
 -- Filters left NULL match everything.  A row whose configuration is not a JSON array, or
 -- whose labels are not an object, passes the filters on them (instances_malformed finds such
 -- rows), so the store reports it as corrupted instead of hiding it.
-SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
        created_at, updated_at
 FROM instances
 WHERE (%(after)s::text IS NULL OR id > %(after)s::text)
@@ -123,8 +125,8 @@ LIMIT %(limit)s;
 -- ("configuration @> a one-element array") and the partial index instances_malformed (rows whose
 -- configuration or labels are malformed, reported by the store as corrupted, never hidden).
 -- Written as one WHERE with an OR, the planner walked the primary key and filtered every row.
-SELECT i.id, i.chart, i.version, i.hash, i.snapshot::text, i.configuration::text, i.status,
-       i.rev, i.labels::text, i.created_at, i.updated_at
+SELECT i.id, i.chart, i.version, i.hash, i.snapshot, i.configuration, i.status,
+       i.rev, i.labels, i.created_at, i.updated_at
 FROM instances AS i
 JOIN (SELECT id FROM instances WHERE configuration @> jsonb_build_array(%(state)s::text)
       UNION
@@ -163,8 +165,8 @@ ON CONFLICT DO NOTHING;
 
 -- name: history
 -- LIMIT NULL is no limit.
-SELECT id, instance, seq, event, source::text, target::text, chart_version, outcome, at,
-       data::text, actor, trace_id, reason, idempotency_key, microsteps::text
+SELECT id, instance, seq, event, source, target, chart_version, outcome, at,
+       data, actor, trace_id, reason, idempotency_key, microsteps
 FROM transitions WHERE instance = %s AND seq > %s ORDER BY seq LIMIT %s;
 
 -- name: insert_mailbox
@@ -172,10 +174,10 @@ INSERT INTO mailbox (instance, key, event, result, at) VALUES (%s, %s, %s, %s::j
 ON CONFLICT DO NOTHING;
 
 -- name: load_mailbox
-SELECT instance, key, event, result::text, at FROM mailbox WHERE instance = %s AND key = %s;
+SELECT instance, key, event, result, at FROM mailbox WHERE instance = %s AND key = %s;
 
 -- name: load_mailboxes
-SELECT m.instance, m.key, m.event, m.result::text, m.at
+SELECT m.instance, m.key, m.event, m.result, m.at
 FROM mailbox AS m
 JOIN unnest(%s::text[], %s::text[]) AS k (instance, key)
   ON m.instance = k.instance AND m.key = k.key;
@@ -195,13 +197,13 @@ DELETE FROM timers WHERE instance = %s AND timer_id = %s;
 -- Timers due together fire in the order they were set (by each instance's commits).  A read:
 -- what keeps a timer from firing twice, across processes, is the commit that fires it
 -- deleting its row (a timer already gone is a conflict).
-SELECT instance, timer_id, due, event::text, target, policy
+SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE due <= %s ORDER BY due, instance, set_rev, position, timer_id LIMIT %s;
 
 -- name: due_timers_of_charts
 -- The due timers of the instances of some charts: a process serving only those.  A timer of
 -- no instance (a damaged store) is kept: firing it fails, and says so.
-SELECT t.instance, t.timer_id, t.due, t.event::text, t.target, t.policy
+SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy
 FROM timers AS t LEFT JOIN instances AS i ON i.id = t.instance
 WHERE t.due <= %s AND (i.id IS NULL OR i.chart = ANY(%s::text[]))
 ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT %s;
@@ -213,7 +215,7 @@ SELECT min(due) FROM timers;
 SELECT min(due) FROM timers WHERE due > %s;
 
 -- name: instance_timers
-SELECT instance, timer_id, due, event::text, target, policy
+SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE instance = %s ORDER BY due, instance, set_rev, position, timer_id;
 
 -- name: insert_effect
@@ -249,13 +251,13 @@ SET status = 'running', lease_owner = %(owner)s, lease_until = %(until)s,
     attempts = o.attempts + 1
 FROM picked
 WHERE o.instance = picked.instance AND o.key = picked.key
-RETURNING o.id, o.key, o.instance, o.name, o.args::text, o.status, o.attempts, o.available_at,
-          o.lease_owner, o.lease_until, o.at_most_once::int, o.last_error, o.errors::text,
+RETURNING o.id, o.key, o.instance, o.name, o.args, o.status, o.attempts, o.available_at,
+          o.lease_owner, o.lease_until, o.at_most_once, o.last_error, o.errors,
           o.created_at;
 
 -- name: list_effects
-SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once::int, last_error, errors::text, created_at
+SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once, last_error, errors, created_at
 FROM outbox
 WHERE (%(instance)s::text IS NULL OR instance = %(instance)s::text)
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
@@ -296,7 +298,7 @@ WHERE key = %s AND status IN ('done', 'failed', 'dead');
 SELECT count(*) FROM outbox WHERE name = %s AND status = 'running' AND lease_until > %s;
 
 -- name: load_policy_state
-SELECT key, value::text, version, updated_at FROM policy_state WHERE key = %s;
+SELECT key, value, version, updated_at FROM policy_state WHERE key = %s;
 
 -- name: insert_policy_state
 INSERT INTO policy_state (key, value, version, updated_at) VALUES (%s, %s::jsonb, 1, %s)
@@ -313,26 +315,26 @@ INSERT INTO dead_letters (kind, instance, key, payload, errors, at)
 VALUES (%s, %s, %s, %s::jsonb, %s::jsonb, %s);
 
 -- name: list_dead_letters
-SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters ORDER BY id;
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
 
 -- name: instance_dead_letters
-SELECT id, kind, instance, key, payload::text, errors::text, at
+SELECT id, kind, instance, key, payload, errors, at
 FROM dead_letters WHERE instance = %s ORDER BY id;
 
 -- name: load_dead_letter
-SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters WHERE id = %s;
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters WHERE id = %s;
 
 -- name: delete_dead_letter
 DELETE FROM dead_letters WHERE id = %s;
 
 -- name: row_as_json_timers
 -- A row as it is stored, every column by name (to set it aside as a dead letter).
-SELECT to_jsonb(t)::text FROM timers AS t WHERE instance = %s AND timer_id = %s FOR UPDATE;
+SELECT to_jsonb(t) FROM timers AS t WHERE instance = %s AND timer_id = %s FOR UPDATE;
 
 -- name: row_as_json_outbox
-SELECT to_jsonb(o)::text FROM outbox AS o WHERE id = %s FOR UPDATE;
+SELECT to_jsonb(o) FROM outbox AS o WHERE id = %s FOR UPDATE;
 
--- name: set_aside_timer
+-- name: set_aside_timers
 DELETE FROM timers WHERE instance = %s AND timer_id = %s;
 
 -- name: set_aside_outbox
@@ -344,7 +346,7 @@ VALUES ('row', %s, %s, %s::jsonb, %s::jsonb, %s)
 RETURNING id;
 
 -- name: load_letter_for_restore
-SELECT kind, payload::text FROM dead_letters WHERE id = %s FOR UPDATE;
+SELECT kind, payload FROM dead_letters WHERE id = %s FOR UPDATE;
 
 -- name: table_columns
 SELECT column_name FROM information_schema.columns
@@ -358,13 +360,13 @@ ON CONFLICT DO NOTHING;
 INSERT INTO outbox SELECT * FROM jsonb_populate_record(NULL::outbox, %s::jsonb)
 ON CONFLICT DO NOTHING;
 
--- name: one_timer
-SELECT instance, timer_id, due, event::text, target, policy
+-- name: one_timers
+SELECT instance, timer_id, due, event, target, policy
 FROM timers WHERE instance = %s AND timer_id = %s;
 
 -- name: one_outbox
-SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once::int, last_error, errors::text, created_at
+SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once, last_error, errors, created_at
 FROM outbox WHERE id = %s;
 
 -- name: check_orphans
@@ -379,9 +381,10 @@ SELECT 'timers', instance FROM timers WHERE instance NOT IN (SELECT id FROM inst
 ORDER BY 1, 2;
 
 -- name: check_seq_gaps
+-- A log runs without gaps to its latest row; a pruned one starts after 1 (storage/audit.py).
 SELECT instance, count(*), min(seq), max(seq)
 FROM transitions GROUP BY instance
-HAVING min(seq) != 1 OR max(seq) != count(*)
+HAVING max(seq) - min(seq) + 1 != count(*)
 ORDER BY instance;
 
 -- name: check_timers_of_done
@@ -391,29 +394,54 @@ WHERE i.status = 'done'
 ORDER BY t.instance, t.timer_id;
 
 -- name: all_instances
-SELECT id, chart, version, hash, snapshot::text, configuration::text, status, rev, labels::text,
+SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
        created_at, updated_at
 FROM instances ORDER BY id;
 
 -- name: all_transitions
-SELECT id, instance, seq, event, source::text, target::text, chart_version, outcome, at,
-       data::text, actor, trace_id, reason, idempotency_key, microsteps::text
+SELECT id, instance, seq, event, source, target, chart_version, outcome, at,
+       data, actor, trace_id, reason, idempotency_key, microsteps
 FROM transitions ORDER BY id;
 
 -- name: all_mailbox
-SELECT instance, key, event, result::text, at FROM mailbox ORDER BY instance, key;
+SELECT instance, key, event, result, at FROM mailbox ORDER BY instance, key;
 
 -- name: all_outbox
-SELECT id, key, instance, name, args::text, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once::int, last_error, errors::text, created_at
+SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
+       lease_until, at_most_once, last_error, errors, created_at
 FROM outbox ORDER BY id;
 
 -- name: all_timers
-SELECT instance, timer_id, due, event::text, target, policy FROM timers
+SELECT instance, timer_id, due, event, target, policy FROM timers
 ORDER BY instance, timer_id;
 
 -- name: all_dead_letters
-SELECT id, kind, instance, key, payload::text, errors::text, at FROM dead_letters ORDER BY id;
+SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
 
 -- name: all_policy_state
-SELECT key, value::text, version, updated_at FROM policy_state ORDER BY key;
+SELECT key, value, version, updated_at FROM policy_state ORDER BY key;
+
+-- name: delete_transitions
+-- exactly the rows a prune archived, by their key, in one transaction; the latest row stays
+DELETE FROM transitions AS t
+USING unnest(%(instances)s::text[], %(seqs)s::bigint[]) AS d (instance, seq), instances AS i
+WHERE t.instance = d.instance AND t.seq = d.seq AND i.id = t.instance AND t.seq < i.rev;
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s::jsonb, %s);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got,
+       at
+FROM shadow_log WHERE chart = %s AND id > %s ORDER BY id LIMIT %s;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = %s;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got,
+       at
+FROM shadow_log ORDER BY id;

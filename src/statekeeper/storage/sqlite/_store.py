@@ -42,12 +42,14 @@ from .._decode import (
     decode_mailbox,
     decode_policy_state,
     decode_problems,
+    decode_shadow,
     decode_timer,
     decode_transition,
     decoded,
     decoded_or_report,
 )
 from .._integrity import done_timer, orphan, seq_gap
+from .._shadow_rows import check_shadow_page, encode_shadows
 from ..adapters import SQLITE
 from ..base import IntegrityError, StoreUnavailable, UnknownInstance
 from ..records import (
@@ -58,11 +60,13 @@ from ..records import (
     InstanceRecord,
     MailboxRecord,
     PolicyStateRecord,
+    ShadowRecord,
     TimerRecord,
     TransitionRecord,
 )
 from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
+from ._audit import AuditQueries
 from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
@@ -104,7 +108,7 @@ def _integrity_txn(cur: sqlite3.Cursor) -> list[str]:
     return problems
 
 
-class SQLiteStore:
+class SQLiteStore(AuditQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one SQLite file.
 
     Args:
@@ -353,6 +357,21 @@ class SQLiteStore:
 
     def restore_row(self, letter_id: int) -> bool:
         return self._db.write(partial(restore_row_txn, check_letter_id(letter_id)))
+
+    # -- the shadow log ----------------------------------------------------------------------
+
+    def add_shadow_records(self, records: Sequence[ShadowRecord]) -> None:
+        rows = encode_shadows(records)
+        if rows:
+            self._db.write(lambda cur: cur.executemany(Q["insert_shadow"], rows).rowcount)
+
+    def shadow_records(self, chart: str, *, after: int = 0,
+                       limit: int = 1000) -> list[ShadowRecord]:
+        check_shadow_page(chart, after, limit)
+        return [decode_shadow(r) for r in self._rows(Q["chart_shadows"], (chart, after, limit))]
+
+    def delete_shadow_records(self, chart: str) -> int:
+        return self._change(Q["delete_shadows"], (chart,))
 
     # -- checks ------------------------------------------------------------------------------
 

@@ -263,9 +263,10 @@ SELECT 'timers', instance FROM timers WHERE instance NOT IN (SELECT id FROM inst
 ORDER BY 1, 2;
 
 -- name: check_seq_gaps
+-- A log runs without gaps to its latest row; a pruned one starts after 1 (storage/audit.py).
 SELECT instance, count(*), min(seq), max(seq)
 FROM transitions GROUP BY instance
-HAVING min(seq) != 1 OR max(seq) != count(*)
+HAVING max(seq) - min(seq) + 1 != count(*)
 ORDER BY instance;
 
 -- name: check_timers_of_done
@@ -297,3 +298,28 @@ SELECT instance, timer_id, due, event, target, policy FROM timers ORDER BY insta
 
 -- name: all_dead_letters
 SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
+
+-- name: delete_transitions
+-- exactly the rows a prune archived, by their key (a JSON array of [instance, seq] pairs), in
+-- one transaction; an instance's latest row stays whatever the list says
+DELETE FROM transitions
+WHERE (instance, seq) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')
+                          FROM json_each(:rows))
+  AND seq < (SELECT rev FROM instances WHERE id = transitions.instance);
+
+-- name: insert_shadow
+INSERT INTO shadow_log (chart, from_version, to_version, instance, state, event, kinds,
+                        expected, got, at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: chart_shadows
+-- By the shadow_log_by_chart index, a page at a time.
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log WHERE chart = ? AND id > ? ORDER BY id LIMIT ?;
+
+-- name: delete_shadows
+DELETE FROM shadow_log WHERE chart = ?;
+
+-- name: all_shadow_log
+SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
+FROM shadow_log ORDER BY id;
