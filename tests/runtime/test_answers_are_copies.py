@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from statekeeper import Chart, State, Transition, VirtualClock
 from statekeeper.client import AsyncClient, Client
 from statekeeper.core.actions import Assign
 from statekeeper.runtime.rows import snapshot_from_row
+from statekeeper.runtime.state import copy_data
 
 CART = Chart("cart", version=1, initial="open", states={
     "open": State(on={"touch": "open", "close": "closed"}),
@@ -135,3 +139,35 @@ def test_dict_and_list_subclasses_in_data_are_copied(tmp_path: Path) -> None:
         assert client.send("c-1", "touch").data == expected
         assert client.get("c-1").data == expected
         assert type(started.data["order"]) is dict and type(started.data["order"]["items"]) is list
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=4),
+    lambda inner: (st.lists(inner, max_size=4) | st.tuples(inner, inner)
+                   | st.dictionaries(st.text(max_size=3), inner, max_size=4)),
+    max_leaves=20)
+
+
+def _containers(value: object) -> list[object]:
+    found: list[object] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            found.append(item)
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            found.append(item)
+            stack.extend(item)
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(_json)
+def test_copy_data_is_equal_and_shares_no_container(value: object) -> None:
+    """``copy_data`` skips calls for plain values (a leaf is returned as it is); still a copy."""
+    copied = copy_data(value)
+    assert copied == value
+    originals = {id(c) for c in _containers(value) if not isinstance(c, tuple) or c}
+    mutable = [c for c in _containers(copied) if isinstance(c, dict | list)]
+    assert not any(id(c) in originals for c in mutable)

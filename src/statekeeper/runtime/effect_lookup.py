@@ -57,6 +57,21 @@ class EffectLookup:
                 continue
         return known
 
+    def handed(self, handed: list[tuple[EffectRecord, InstanceRecord]]) -> dict[str, EffectFn]:
+        """The functions and policies of effects handed over with their instance rows.
+
+        No read: the engine hands each new effect with the row of the step that wrote it.
+        """
+        known: dict[str, EffectFn] = {}
+        for effect, record in handed:
+            if effect.name == SEND_EFFECT:
+                continue
+            try:
+                known[effect.key] = self.of(record, effect.name)
+            except Exception:  # noqa: BLE001 - not known here (or refused): its thread decides
+                continue
+        return known
+
     def one(self, effect: EffectRecord) -> EffectFn:
         """The function and policy of one effect (``None, {}``: its instance is gone)."""
         try:

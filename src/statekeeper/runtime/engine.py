@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..core.snapshot import Snapshot
 from ..storage.base import CommitUncertain, InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord, MailboxRecord
+from .birth_leases import Lessee, handed_to, lease_at_birth
 from .cache import InstanceCache
 from .chain import chain, unsettle
 from .conflicts import retry_lost
@@ -62,6 +63,8 @@ class Engine:
         self.on_commit: list[Callable[[InstanceState], None]] = []
         self.on_effects: list[Callable[[], None]] = []
         self.on_timer: list[Callable[[float], None]] = []
+        #: a running worker of this process: new effects are leased to it (birth_leases.py)
+        self.lessee: Lessee | None = None
         self.commits = 0
         self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
@@ -274,6 +277,8 @@ class Engine:
     def _commit(self, planned: list[tuple[Request, Plan]], later: list[Request], *,
                 poison: bool = True) -> None:
         commits = [plan.commit for _, plan in planned if plan.commit is not None]
+        if (lessee := self.lessee) is not None:
+            lease_at_birth(planned, lessee.owner, lessee.lease, self.clock.now())
         if self.registry.lazy:  # a lazily migrated instance: its migration's commit first
             commits = [c for _, plan in planned for c in (plan.migration, plan.commit)
                        if c is not None]
@@ -337,6 +342,8 @@ class Engine:
         if TRANSITIONS.isEnabledFor(self.log_level):  # once per group: off costs ~nothing
             log_transitions(self.log_level, [(p.commit, p.since) for _, p in planned
                                              if p.commit is not None and id(p.commit) not in lost])
+        if lessee is not None and (handed := handed_to(lessee.owner, planned, lost)):
+            lessee.take(handed)
 
     def _poison(self, request: DeliverEvent, error: str, later: list[Request]) -> None:
         """Keep a timer's or effect's event that cannot be stored as a dead letter.

@@ -97,13 +97,19 @@ def copy_data(value: Any) -> Any:
     Data crosses between callers and the engine's cached snapshots both ways (event and start
     data in, answers out); each side gets its own, so neither can change the other's.
     """
+    leaves = _LEAVES  # not copied, and not worth a call each: most values of most data
     if isinstance(value, dict):  # a subclass (an OrderedDict) comes back a plain dict
-        return {k: copy_data(v) for k, v in value.items()} if value else {}
+        return {k: v if type(v) in leaves else copy_data(v)
+                for k, v in value.items()} if value else {}
     if isinstance(value, list):
-        return [copy_data(v) for v in value]
+        return [v if type(v) in leaves else copy_data(v) for v in value]
     if isinstance(value, tuple):
-        return tuple(copy_data(v) for v in value)
+        return tuple(v if type(v) in leaves else copy_data(v) for v in value)
     return value  # str, numbers, bool, None; anything else is refused when the step is written
+
+
+#: the types of JSON's plain values (exactly these: a subclass goes through copy_data)
+_LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
 # every field, positionally: one answer per committed step, without object.__setattr__

@@ -13,26 +13,29 @@ import functools
 import logging
 import random
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..clock import Clock
 from ..core.actions import LATE_POLICIES
-from ..core.events import Event
 from ..resilience import Breaker
-from ..storage.base import Store, StoreUnavailable, UnknownInstance
-from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
+from ..storage.base import Store
+from ..storage.records import EffectRecord
 from ..storage.signals import SignalHandlers, Signals, open_signals
+from .birth_leases import Handed
+from .drive import run_due
 from .effect_lookup import EffectFn, EffectLookup
 from .effect_threads import EffectThreads
 from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
-from .engine import CommitConflict, Engine
+from .engine import Engine
 from .leases import Leases
 from .planner import SEND_EFFECT
 from .policies import SharedPolicies
 from .registry import Registry, UnknownChart
 from .requests import DeliverEvent
+from .sends import deliver_send
 from .settings import check_seconds
 from .timer_scan import TimerScan
 
@@ -82,9 +85,17 @@ class Worker:
         if late_policy not in LATE_POLICIES:
             raise ValueError(f"late_policy must be 'fire_late' or 'skip', not {late_policy!r}")
         self._effect_threads = EffectThreads(concurrency)
-        self._wake = threading.Condition()
+        # One lock, two conditions: a wake-up for effects does not wake the timer loop (which
+        # would scan), and a new timer due after the loop's next look wakes nobody.
+        lock = threading.Lock()
+        self._wake = threading.Condition(lock)  # the effect loop's
+        self._wake_timer_loop = threading.Condition(lock)
         self._effects_due = True
+        #: effects leased to this worker in the commits that wrote them (engine.lessee)
+        self._handed: list[Handed] = []
         self._timer_at: float | None = 0.0
+        #: the clock time the timer loop sleeps until (None: it is not sleeping)
+        self._timer_sleep_until: float | None = None
         self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
                                 late_tolerance=late_tolerance, charts=self._timer_charts)
         self._running = False
@@ -105,6 +116,7 @@ class Worker:
         if self._running:
             return
         self._running = True
+        self.engine.lessee = self  # new effects come leased to this worker, with no claim
         # Wake-ups from other processes, and the leader's lock, where the store has them
         self._signals = open_signals(self.store, SignalHandlers(
             effects=self.wake_effects, timer=self.wake_timers, resync=self._resync,
@@ -131,17 +143,24 @@ class Worker:
         check_seconds("close timeout", timeout, zero=True, optional=True)
         if self.runner.closed.is_set():
             return []
+        if self.engine.lessee is self:
+            self.engine.lessee = None
         with self._wake:
             self._running = False
             self._wake.notify_all()
+            self._wake_timer_loop.notify_all()
         if self._signals is not None:
             self._signals.close()  # leadership given up: another worker takes it over
             self._signals = None
         for thread in self._threads:
             thread.join()
         self._threads.clear()
+        with self._wake:
+            handed, self._handed = self._handed, []
+        self.leases.give_back([effect for effect, _ in handed])  # never started: runnable now
         abandoned = self._effect_threads.wait(timeout)
         self.runner.closed.set()
+        self._effect_threads.stop()  # the kept threads end (an abandoned one after its call)
         if abandoned:
             _log.warning("closing: %d effect(s) still running after %gs abandoned (%s); each "
                          "runs again when its lease ends, or is answered with error.effect "
@@ -158,6 +177,15 @@ class Worker:
             loop.run_until_complete(asyncio.sleep(0))
             loop.close()
         return abandoned
+
+    def take(self, effects: list[Handed]) -> None:
+        """Run effects leased to this worker by the commit that wrote them (engine thread)."""
+        with self._wake:
+            if self._running:
+                self._handed += effects
+                self._wake.notify()
+                return
+        self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
     def wake_effects(self) -> None:
         with self._wake:
@@ -202,26 +230,39 @@ class Worker:
         self.wake_timers(0.0)
 
     def wake_timers(self, due: float) -> None:
+        """Scan for due timers at ``due`` (clock time) at the latest.
+
+        The timer loop is woken only when it sleeps past ``due``: a commit that sets a timer
+        an hour away does not cost a scan (under a stream of such commits, a scan each).
+        """
         with self._wake:
             if self._timer_at is None or due < self._timer_at:
                 self._timer_at = due
-            self._wake.notify_all()
+            until = self._timer_sleep_until
+            if until is None or due < until:
+                self._wake_timer_loop.notify()
 
     # ------------------------------------------------------------------ timers
 
     def _timer_loop(self) -> None:
         while True:
             with self._wake:
+                # Sleep until the next known due time, but rescan at least every ``poll``
+                # seconds of real time: other processes add timers this one is not told about.
+                wait = self.poll if not self.leases else min(self.poll, self.lease / 3)
+                poll_at = time.monotonic() + wait
+                while self._running:
+                    now, at = self.clock.now(), self._timer_at
+                    left = poll_at - time.monotonic()
+                    if (at is not None and at <= now) or left <= 0:
+                        break
+                    if at is not None:
+                        left = min(left, at - now)
+                    self._timer_sleep_until = now + left
+                    self._wake_timer_loop.wait(left)
+                self._timer_sleep_until = None
                 if not self._running:
                     return
-                now, at = self.clock.now(), self._timer_at
-                if at is None or at > now:
-                    # Sleep until the next known due time, but rescan at least every ``poll``
-                    # seconds: other processes add timers this one is not told about.
-                    wait = self.poll if not self.leases else min(self.poll, self.lease / 3)
-                    self._wake.wait(wait if at is None else max(0.0, min(wait, at - now)))
-                    if not self._running:
-                        return
                 self._timer_at = None
             self.leases.heartbeat()
             if self.leader:
@@ -238,29 +279,7 @@ class Worker:
         could not fire (its instance row corrupted or gone) is logged and not counted, so
         :meth:`run_until_idle` still comes to an end.
         """
-        handled = 0
-        now = self.clock.now()
-        for timer in self.store.due_timers(now, limit=self.timers.limit,
-                                           charts=self.timers.charts()):
-            error = self.engine.submit(self.timers.request(timer, now)).exception()
-            if error is None:
-                handled += 1
-            else:  # its row stays, as after a scan: not work done, or idle would never come
-                self.timers.not_fired((timer.instance, timer.timer_id), error)
-        claimed = self.store.claim_effects(self.owner, now, self.lease, limit=5000)
-        known = self.lookup.claimed(claimed)
-        for effect in claimed:
-            if not self.leases.start(effect):
-                continue  # another worker's now: not run here
-            try:
-                request = self._effect_outcome(effect, known.get(effect.key))
-                if request is not None and not self._dropped(effect.key):
-                    self.engine.submit(request).exception()
-            finally:
-                self.leases.drop(effect.key)
-            handled += 1
-        self.engine.flush()
-        return handled
+        return run_due(self)
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Call :meth:`run_due` until nothing is left to do at the current time."""
@@ -283,22 +302,27 @@ class Worker:
     def _effect_loop(self) -> None:
         while True:
             with self._wake:
-                while self._running and not self._effects_due:
-                    self._wake.wait(self.poll)
-                    self._effects_due = True  # periodic rescan: expired leases of dead workers
+                while self._running and not self._effects_due and not self._handed:
+                    if not self._wake.wait(self.poll):
+                        self._effects_due = True  # periodic: expired leases of dead workers
                 if not self._running:
                     return
-                self._effects_due = False
-            try:
-                claimed = self.store.claim_effects(self.owner, self.clock.now(), self.lease,
-                                                   limit=64)
-            except Exception:  # noqa: BLE001 - retried on the next wake-up
-                _log.exception("effect claim failed")
-                continue
-            known = self.lookup.claimed(claimed)
-            for index, effect in enumerate(claimed):
+                handed, self._handed = self._handed, []
+                claim, self._effects_due = self._effects_due, False
+            known = self.lookup.handed(handed)
+            effects = [effect for effect, _ in handed]
+            claimed: list[EffectRecord] = []
+            if claim:
+                try:
+                    claimed = self.store.claim_effects(self.owner, self.clock.now(), self.lease,
+                                                       limit=64)
+                except Exception:  # noqa: BLE001 - retried on the next wake-up
+                    _log.exception("effect claim failed")
+                known.update(self.lookup.claimed(claimed))
+                effects += claimed
+            for index, effect in enumerate(effects):
                 if not self._effect_threads.take_slot(lambda: self._running):
-                    self.leases.give_back(claimed[index:])  # closing: not started, so given back
+                    self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
                 self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
                                            functools.partial(self._run_effect, effect,
@@ -343,29 +367,7 @@ class Worker:
     def _effect_outcome(self, effect: EffectRecord,
                         known: EffectFn | None = None) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
-            target, raw = effect.args["target"], effect.args["event"]
-            delivered = self.engine.submit(DeliverEvent(target, Event.from_dict(raw),
-                                                        strict=False, idempotency_key=effect.key))
-            # Close the outbox row only once the delivery is durable: closed in the same group
-            # commit, a lost (re-planned) delivery would die with a crash.  A transient failure
-            # leaves the row leased; it is sent again (a duplicate if it had landed).
-            failure = delivered.exception()
-            if isinstance(failure, (StoreUnavailable, CommitConflict)):
-                raise failure
-            if isinstance(failure, UnknownInstance):  # kept, to be replayed once it exists
-                letter = DeadLetterRecord("event", target, effect.key,
-                                          {"event": raw, "from": effect.instance},
-                                          [str(failure)], self.clock.now())
-                return DeliverEvent(effect.instance, Event("statekeeper.undeliverable",
-                                                           {"target": target}, "platform"),
-                                    strict=False, idempotency_key=outcome_key(effect),
-                                    effect_finish=EffectFinish(effect.key, "dead", str(failure),
-                                                                 owner=self.owner),
-                                    dead_letters=[letter])
-            return DeliverEvent(effect.instance, Event("statekeeper.sent", None, "platform"),
-                                strict=False,
-                                effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
-                                idempotency_key=outcome_key(effect))
+            return deliver_send(self.engine, effect, self.owner, self.clock)
         try:
             fn, policy = known if known is not None else self.lookup.one(effect)
         except UnknownChart as exc:

@@ -1,0 +1,119 @@
+"""New effects are leased to the process's running worker in the commit that writes them.
+
+Before, each effect was claimed after its commit in a write transaction of its own (an fsync
+at ``synchronous=FULL``) and its instance read again to find its function.  Now the outbox row
+is written leased to the worker and handed to it once the commit is durable.  What must not
+change: the effect runs after its commit, once, under its key; an at-most-once effect still
+goes through the claim; effects handed over but never started are given back when the worker
+closes, runnable at once and their attempt refunded, so another worker runs them.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from statekeeper import Chart, Final, State
+from statekeeper.client import Client
+from statekeeper.core.actions import Effect
+from statekeeper.storage.records import EffectRecord
+from statekeeper.storage.sqlite import SQLiteStore
+
+WAIT = 30.0
+POLL = 600.0  # the periodic claim never comes during a test
+
+
+def job_chart() -> Chart:
+    return Chart("job", initial="waiting", states={
+        "waiting": State(on={"go": "working"}),
+        "working": State(entry=[Effect("work")],
+                         on={"done.effect.work": "finished"}),
+        "finished": Final(),
+    })  # fmt: skip
+
+
+def counting_claims(client: Client, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    claims: list[int] = []
+    claim = client.store.claim_effects
+
+    def counted(owner: str, now: float, lease: float, *, limit: int = 100) -> list[EffectRecord]:
+        found = claim(owner, now, lease, limit=limit)
+        claims.append(len(found))
+        return found
+
+    monkeypatch.setattr(client.store, "claim_effects", counted)
+    return claims
+
+
+def test_a_new_effect_runs_without_a_claim(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keys: list[str] = []
+
+    def work(args: Any, key: str) -> str:
+        keys.append(key)
+        return key
+
+    with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL) as client:
+        client.register(job_chart(), effects={"work": work})
+        client.start("job", "j-1")
+        client.engine.flush()
+        claims = counting_claims(client, monkeypatch)
+        client.send("j-1", "go")
+        assert client.when("j-1", "finished", timeout=WAIT).state == "finished"
+        assert sum(claims) == 0, "the worker claimed an effect it was handed"
+        (row,) = client.store.effects("j-1")
+        assert (row.status, row.attempts, row.key) == ("done", 1, keys[0])
+        assert keys == [row.key]
+
+
+def test_an_at_most_once_effect_is_still_claimed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ran: list[str] = []
+    with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL) as client:
+        client.register(
+            job_chart(), effects={"work": lambda args, key: ran.append(key)}, at_most_once={"work"}
+        )
+        client.start("job", "j-1")
+        client.engine.flush()
+        claims = counting_claims(client, monkeypatch)
+        client.send("j-1", "go")
+        assert client.when("j-1", "finished", timeout=WAIT).state == "finished"
+        assert sum(claims) == 1 and len(ran) == 1
+        (row,) = client.store.effects("j-1")
+        assert (row.status, row.attempts) == ("done", 1)
+
+
+def test_effects_handed_over_but_not_started_are_given_back_on_close(tmp_path: Path) -> None:
+    file = tmp_path / "jobs.db"
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def blocking(args: Any, key: str) -> str:
+        started.set()
+        assert release.wait(WAIT)
+        return key
+
+    try:
+        first = Client(f"sqlite:///{file}", poll=POLL, concurrency=1)
+        first.register(job_chart(), effects={"work": blocking})
+        for name in ("j-1", "j-2"):
+            first.start("job", name)
+        first.send("j-1", "go")
+        assert started.wait(WAIT)
+        first.send("j-2", "go")  # handed over; waits for the one slot, held by j-1's
+        first.close(timeout=0)  # j-1's effect is abandoned; j-2's never started
+    finally:
+        release.set()
+    store = SQLiteStore(file)
+    try:
+        (abandoned,) = store.effects("j-1")
+        assert (abandoned.status, abandoned.lease_owner) == ("running", first.worker.owner)
+        (row,) = store.effects("j-2")
+        assert (row.status, row.attempts, row.lease_owner) == ("pending", 0, None)
+    finally:
+        store.close()
+    with Client(f"sqlite:///{file}") as second:
+        second.register(job_chart(), effects={"work": lambda args, key: ran.append(key)})
+        assert second.when("j-2", "finished", timeout=WAIT).state == "finished"
+        assert ran == [row.key]
