@@ -11,9 +11,12 @@ import itertools
 import logging
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from statekeeper import Chart, Final, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.core.errors import EventNotAccepted, MachineFinished
 from statekeeper.runtime.authz import Allow, NotAuthorized, Policy, Principal
 from statekeeper.runtime.state import InstanceState
 
@@ -195,3 +198,56 @@ def test_a_denied_key_is_free_for_an_allowed_send(client: Client) -> None:
         client.send("o-1", "cancel", idempotency_key="k-1", principal=PEOPLE["bob"])
     again = client.send("o-1", "cancel", idempotency_key="k-1", principal=PEOPLE["alice"])
     assert again.outcome == "duplicate"
+
+
+ROLES = ("customer", "support", "warehouse", "manager")
+LIFE = {  # the order's chart, by hand: (state, event) -> target
+    ("placed", "cancel"): "cancelled", ("placed", "ship"): "shipped",
+    ("placed", "poke"): "placed", ("shipped", "refund"): "refunded",
+    ("shipped", "deliver"): "delivered",
+}
+
+
+def _may_send(roles: frozenset[str], who: str, event: str) -> bool:
+    """What POLICY's events say, worked out by hand (every order here is "alice"'s)."""
+    if event == "cancel":
+        return "support" in roles or ("customer" in roles and who == "alice")
+    if event in ("ship", "deliver"):
+        return "warehouse" in roles
+    if event == "refund":
+        return bool(roles & {"support", "manager"})
+    return False  # "poke" is not in the policy
+
+
+@given(st.lists(st.tuples(st.sampled_from(["alice", "bob"]),
+                          st.frozensets(st.sampled_from(ROLES), max_size=2),
+                          st.sampled_from(["cancel", "ship", "refund", "deliver", "poke"])),
+                max_size=12))
+@settings(max_examples=40, deadline=None)
+def test_a_refusal_never_changes_the_instance(sends: list[tuple[str, frozenset[str], str]]
+                                              ) -> None:
+    with Client("memory://", clock=VirtualClock(1_000.0), worker=False) as client:
+        client.register(ORDER)
+        client.authorize("order", POLICY)
+        client.start("order", "o-1", data={"customer": "alice"})
+        refused = []
+        for who, roles, event in sends:
+            before = client.get("o-1")
+            target = LIFE.get((before.state, event)) if before.status == "active" else None
+            expected: type[Exception] | None = None
+            if not _may_send(roles, who, event):
+                expected = NotAuthorized  # before the step: even on a finished order
+            elif target is None:
+                expected = EventNotAccepted if before.status == "active" else MachineFinished
+            elif target == "refunded" and "manager" not in roles:
+                expected = NotAuthorized  # the sensitive state, after the step
+            if expected is None:
+                assert client.send("o-1", event, principal=Principal(who, roles)).state == target
+                continue
+            with pytest.raises(expected):
+                client.send("o-1", event, principal=Principal(who, roles))
+            after = client.get("o-1")
+            assert (after.configuration, after.data) == (before.configuration, before.data)
+            if expected is NotAuthorized:
+                refused.append(who)
+        assert [r.actor for r in client.audit(outcome="denied", limit=100)] == refused
