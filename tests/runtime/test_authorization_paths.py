@@ -182,7 +182,7 @@ def test_principals_of_the_wrong_shape(make: Any, message: str) -> None:
 
 def test_a_principal_is_read_only() -> None:
     attributes = {"tenant": "t-1"}
-    principal = Principal("a", {"x"}, attributes)  # type: ignore[arg-type]
+    principal = Principal("a", {"x"}, attributes)
     attributes["tenant"] = "t-2"
     assert principal.roles == frozenset({"x"}) and principal.attributes["tenant"] == "t-1"
     with pytest.raises(TypeError):

@@ -26,7 +26,7 @@ actor, the reason), logs a warning on ``statekeeper.authz``, and raises
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
@@ -94,7 +94,8 @@ class Principal:
     """
 
     id: str
-    roles: frozenset[str] = frozenset()
+    #: any set of role names; kept as a ``frozenset``
+    roles: Set[str] = frozenset()
     attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -123,7 +124,8 @@ class Allow:
     the principal and the instance's committed :class:`InstanceState` (its own copy).
     """
 
-    roles: frozenset[str] | None = None
+    #: any set of role names (kept as a ``frozenset``); ``None``: any principal
+    roles: Set[str] | None = None
     guard: Guard | None = None
 
     def __post_init__(self) -> None:
@@ -258,8 +260,7 @@ def check_event(policy: Policy, principal: Principal | None, event: str,
         except Exception as exc:  # noqa: BLE001 - fail closed, and say why
             _log.exception("authorization guard of %r for %r failed", event, record.chart)
             return f"its guard failed ({type(exc).__name__}: {exc})"
-    return (f"roles {sorted(principal.roles)} do not pass any rule for it"
-            if principal.roles else "no role or guard allows it")
+    return f"no rule allows it (roles: {', '.join(sorted(principal.roles)) or 'none'})"
 
 
 def check_entered(policy: Policy, principal: Principal | None,
