@@ -202,3 +202,20 @@ def test_bad_principal_arguments_to_send(client: Client) -> None:
     assert [r.outcome for r in client.history("o-1")] == ["applied", "applied"]  # no denials
     with pytest.raises(TypeError, match="takes a Principal"):
         Client("memory://", principal="kim")  # type: ignore[arg-type]
+
+
+def test_a_sensitive_state_passed_through_counts_as_entered(client: Client) -> None:
+    # "vault" is left at once by an eventless transition: entered all the same
+    chart = Chart("bank", version=1, initial="lobby", states={
+        "lobby": State(on={"walk": "vault"}),
+        "vault": State(always="street"),
+        "street": Final(),
+    })
+    client.register(chart)
+    client.authorize("bank", Policy(events={"walk": Allow()}, states={"vault": {"banker"}}))
+    client.start("bank", "b-1")
+    with pytest.raises(NotAuthorized, match="entering state 'vault'"):
+        client.send("b-1", "walk", principal=GUEST)
+    assert client.get("b-1").state == "lobby"
+    banker = Principal("ben", frozenset({"banker"}))
+    assert client.send("b-1", "walk", principal=banker).state == "street"
