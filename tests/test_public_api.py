@@ -30,6 +30,8 @@ EXPECTED_TOP = {
     "VersionConflict", "VersionCycle", "NoMigrationPath",
     # the transition log across instances, and its retention
     "AuditPage", "PruneReport", "ArchiveError",
+    # per-event authorization
+    "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
 }
 
 

@@ -80,6 +80,14 @@ if TYPE_CHECKING:
         Retry,
         Timeout,
     )
+    from .runtime.authz import (
+        Allow,
+        InvalidPolicy,
+        InvalidPrincipal,
+        NotAuthorized,
+        Policy,
+        Principal,
+    )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.errors import IdempotencyKeyReused
     from .runtime.registry import UnknownChart
@@ -115,6 +123,10 @@ _LAZY = {
     "QueryPage": "client",
     # the transition log across instances, and its retention
     "AuditPage": "client", "PruneReport": "client", "ArchiveError": "client",
+    # per-event authorization (docs/security.md)
+    "Allow": "runtime.authz", "InvalidPolicy": "runtime.authz",
+    "InvalidPrincipal": "runtime.authz", "NotAuthorized": "runtime.authz",
+    "Policy": "runtime.authz", "Principal": "runtime.authz",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -138,6 +150,7 @@ def __dir__() -> list[str]:
 __version__ = "0.1.0"
 
 __all__ = [
+    "Allow",
     "ArchiveError",
     "ArgumentTypeError",
     "Assign",
@@ -178,6 +191,8 @@ __all__ = [
     "IntegrityError",
     "InvalidArgument",
     "InvalidPayload",
+    "InvalidPolicy",
+    "InvalidPrincipal",
     "Invoke",
     "LimitExceeded",
     "Limits",
@@ -189,9 +204,12 @@ __all__ = [
     "MigrationError",
     "NoMigrationPath",
     "NotADatabaseFile",
+    "NotAuthorized",
     "Outcome",
     "Parallel",
     "Param",
+    "Policy",
+    "Principal",
     "PruneReport",
     "QueryPage",
     "Raise",

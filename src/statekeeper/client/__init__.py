@@ -17,6 +17,7 @@ from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
+from ..runtime.authz import Principal
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
 from ..runtime.retention import ArchiveError, PruneReport
@@ -61,23 +62,28 @@ class Client(_BaseClient):
 
     def send(self, instance_id: str, event: str | Event, data: Any = None, *,
              idempotency_key: str | None = None, actor: str | None = None,
-             trace_id: str | None = None, wait: bool = True) -> Any:
+             trace_id: str | None = None, wait: bool = True,
+             principal: Principal | None = None) -> Any:
         """Deliver an event; return the settled state once it is committed.
 
         With ``wait=False`` return a :class:`concurrent.futures.Future` of it instead.  A
         repeated ``idempotency_key`` returns the first result (``outcome="duplicate"``) and
-        changes nothing.
+        changes nothing.  ``principal`` (or the client's default) is who sends it: checked
+        against the chart's :meth:`authorize` policy, and the log's actor.
 
         Raises:
             UnknownInstance: no such instance.
             EventNotAccepted: the configuration does not accept the event (recorded in the
                 history as rejected; the state is unchanged).
             MachineFinished: the instance already finished.
+            NotAuthorized: the chart's policy refuses the principal this event (or the
+                state it leads to); logged with outcome ``denied``, nothing else applied.
 
         """
         if wait is not True and wait is not False:
             check_wait_flag(wait)
-        future = self._send(instance_id, event, data, idempotency_key, actor, trace_id)
+        future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
+                            principal)
         return future.result() if wait else future
 
     def get(self, instance_id: str) -> InstanceState:
@@ -256,14 +262,22 @@ class Client(_BaseClient):
         """One dead letter with its error history.  Raises :class:`UnknownDeadLetter`."""
         return dead_letters.find(self.engine, letter_id)
 
-    def replay_dead_letter(self, letter_id: int, *, actor: str | None = None) -> InstanceState:
+    def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,
+                           principal: Principal | None = None) -> InstanceState:
         """Run a dead effect again, or deliver a dead event; logged with ``actor``.
 
-        The effect keeps its idempotency key and gets its whole policy again.
+        The effect keeps its idempotency key and gets its whole policy again.  A dead event
+        is authorized like a send, for ``principal`` (or the client's default).
+
+        Raises:
+            NotAuthorized: the event's chart has a policy that refuses the principal; the
+                letter stays.
+
         """
         check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
                    longest=self.limits.max_name_length)
-        return dead_letters.replay(self.engine, letter_id, actor).result()
+        principal, actor = self._principal(principal, actor)
+        return dead_letters.replay(self.engine, letter_id, actor, principal).result()
 
     def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         """Drop a dead letter for good; logged in the instance's history with ``actor``."""

@@ -15,6 +15,7 @@ from ..core.compile import CompiledChart
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
+from ..runtime.authz import Principal
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
 from ..runtime.retention import PruneReport
@@ -59,16 +60,18 @@ class AsyncClient(_BaseClient):
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
-                   trace_id: str | None = None, wait: bool = True) -> Any:
+                   trace_id: str | None = None, wait: bool = True,
+                   principal: Principal | None = None) -> Any:
         if wait is not True and wait is not False:
             check_wait_flag(wait)
         if not wait:
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
-                                         trace_id))
+                                         trace_id, principal))
         waker = self._waker()
         waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
-                                       trace_id, LoopAnswer(waker, waiter)), self.engine.post_many)
+                                       trace_id, LoopAnswer(waker, waiter), principal),
+                        self.engine.post_many)
         return await waiter
 
     async def get(self, instance_id: str) -> InstanceState:
@@ -219,11 +222,13 @@ class AsyncClient(_BaseClient):
     async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
         return await asyncio.to_thread(dead_letters.find, self.engine, letter_id)
 
-    async def replay_dead_letter(self, letter_id: int, *,
-                                 actor: str | None = None) -> InstanceState:
+    async def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,
+                                 principal: Principal | None = None) -> InstanceState:
         check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
                    longest=self.limits.max_name_length)
-        future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor)
+        principal, actor = self._principal(principal, actor)
+        future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor,
+                                         principal)
         return await self._wrap(future)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:

@@ -19,6 +19,7 @@ from ..core.model import Chart
 from ..core.payload import check_payload
 from ..core.validate import did_you_mean
 from ..resilience import Breaker
+from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.idempotency import fingerprint
@@ -31,6 +32,7 @@ from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
 from ._audit import AuditMixin
+from ._authz import AuthzMixin
 from ._page import QueryPage
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
@@ -133,7 +135,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient(VersionsMixin, AuditMixin):
+class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,
@@ -141,7 +143,8 @@ class _BaseClient(VersionsMixin, AuditMixin):
                  poll: float = 1.0, late_policy: str = "fire_late", late_tolerance: float = 1.0,
                  breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
-                 limits: Limits | None = None, log_level: int = logging.DEBUG) -> None:
+                 limits: Limits | None = None, log_level: int = logging.DEBUG,
+                 principal: Principal | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -170,6 +173,8 @@ class _BaseClient(VersionsMixin, AuditMixin):
                 (logger ``statekeeper.transitions``) and effect attempt
                 (``statekeeper.effects``): ``DEBUG`` by default, so nothing reaches an
                 ``INFO`` handler unless asked; see ``docs/observability.md``.
+            principal: who calls that name no ``principal=`` act as, for the charts given
+                a policy with :meth:`authorize` (see ``docs/security.md``).
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store.
@@ -182,6 +187,9 @@ class _BaseClient(VersionsMixin, AuditMixin):
             raise ValueError(f"log_level= takes a logging level (logging.INFO, say), not "
                              f"{log_level!r}")
         self.log_level = log_level
+        if principal is not None and not isinstance(principal, Principal):
+            raise TypeError(f"principal= takes a Principal, not {principal!r}")
+        self.principal = principal
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -267,7 +275,8 @@ class _BaseClient(VersionsMixin, AuditMixin):
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
-                  trace_id: str | None, answer: Answer | None = None) -> DeliverEvent:
+                  trace_id: str | None, answer: Answer | None = None,
+                  principal: Principal | None = None) -> DeliverEvent:
         longest = self.limits.max_name_length
         # the usual id passes untouched; anything else gets check_text's answer
         if not (type(instance_id) is str and instance_id and instance_id.isascii()
@@ -297,16 +306,20 @@ class _BaseClient(VersionsMixin, AuditMixin):
             check_payload(ev.data, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
             _check_options(idempotency_key, actor, trace_id, longest)
+        if principal is not None or self.principal is not None:
+            principal, actor = self._principal(principal, actor)
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
             instance_id, ev, True, idempotency_key, actor, trace_id,
             None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
             Future() if answer is None else answer, None, 0, False,  # future due conflicts chained
-            None if idempotency_key is None else fingerprint(ev))
+            None if idempotency_key is None else fingerprint(ev),
+            principal, True)  # principal authorize: a caller's event
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
-              actor: str | None, trace_id: str | None) -> Future[InstanceState]:
+              actor: str | None, trace_id: str | None,
+              principal: Principal | None = None) -> Future[InstanceState]:
         return self.engine.submit(self._delivery(instance_id, event, data, idempotency_key,
-                                                 actor, trace_id))
+                                                 actor, trace_id, principal=principal))
 
     def _check_state(self, current: InstanceState, state: str) -> None:
         """Refuse to wait for a state the instance's chart does not have: it would never come.

@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from ..core.events import Event
 from ..storage.base import UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectReopen
+from .authz import Principal
 from .engine import Engine, UnknownDeadLetter
 from .requests import Administer, DeliverEvent
 from .state import InstanceState
@@ -36,8 +37,13 @@ def find(engine: Engine, letter_id: int) -> DeadLetterRecord:
     return letter
 
 
-def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState]:
-    """Run the dead effect again (or deliver the dead event) under its original key."""
+def replay(engine: Engine, letter_id: int, actor: str | None,
+           principal: Principal | None = None) -> Future[InstanceState]:
+    """Run the dead effect again (or deliver the dead event) under its original key.
+
+    A dead event is a caller's delivery now: authorized for ``principal`` when its chart
+    has a policy (:mod:`.authz`).
+    """
     letter = find(engine, letter_id)
     if letter.kind == "row":  # a malformed row set aside: back into its table, as it was
         if not engine.store.restore_row(letter_id):
@@ -50,7 +56,7 @@ def replay(engine: Engine, letter_id: int, actor: str | None) -> Future[Instance
     if letter.kind == "event":
         delivered = engine.submit(DeliverEvent(
             letter.instance, Event.from_dict(letter.payload["event"]), strict=False,
-            idempotency_key=letter.key, actor=actor))
+            idempotency_key=letter.key, actor=actor, principal=principal, authorize=True))
         answered: Future[InstanceState] = Future()
         delivered.add_done_callback(lambda f: _drop_after_delivery(engine, letter, f, answered))
         return answered

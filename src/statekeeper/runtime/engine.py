@@ -25,6 +25,7 @@ from ..clock import Clock
 from ..core.snapshot import Snapshot
 from ..storage.base import CommitUncertain, InstanceExists, Store
 from ..storage.records import Commit, InstanceRecord, MailboxRecord
+from .authz import check_event
 from .birth_leases import Lessee, handed_to, lease_at_birth
 from .cache import InstanceCache
 from .chain import chain, unsettle
@@ -33,7 +34,7 @@ from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .idempotency import check_repeat
 from .inbox import STOP, Inbox
 from .logs import TRANSITIONS, log_transitions
-from .planner import Plan, plan_admin, plan_delivery, plan_poisoned, plan_start
+from .planner import Plan, plan_admin, plan_delivery, plan_denied, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .state import InstanceState
@@ -256,6 +257,11 @@ class Engine:
             # and the rev check sends this one back to be planned again.  (The other order
             # could plan a strict event on the state *after* its own first delivery.)
             record, snapshot = working.get(request.instance) or self._cache.read(request.instance)
+            if request.authorize and self.registry.policies:  # before the mailbox: a
+                policy = self.registry.policies.get(record.chart)  # repeat is checked too
+                if policy is not None and (why := check_event(
+                        policy, request.principal, request.event.name, record)) is not None:
+                    return plan_denied(request, record, snapshot, now, why)
             if request.idempotency_key:
                 key = (request.instance, request.idempotency_key)
                 read = self._keys_read

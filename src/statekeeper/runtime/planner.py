@@ -40,6 +40,7 @@ from ..storage.records import (
     TimerRecord,
     TransitionRecord,
 )
+from .authz import NotAuthorized, check_entered, log_denied
 from .lazy import migrate_first
 from .microsteps import audit_microsteps
 from .registry import Registered, Registry
@@ -49,7 +50,7 @@ from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
 from .step_memo import Outcome, memo_step
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_poisoned", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start"]
 
 _log = logging.getLogger("statekeeper.shadow")
 
@@ -151,6 +152,11 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
                             "ignored", f"timer {request.timer_id} skipped: "
                             f"{request.lateness or 0.0:.3f}s late", before=snapshot)
     result = memo_step(entry, snapshot, event, now, request)
+    if request.authorize and registry.policies and record.chart in registry.policies:
+        # a sensitive state entered: the pure step's result is dropped, not committed
+        why = check_entered(registry.policies[record.chart], request.principal, result[2])
+        if why is not None:
+            return plan_denied(request, record, snapshot, now, why)
     if registry.shadows:  # also stepped on a new version
         _shadow(registry, record, snapshot, event, now, result, request)
     if result[1] == "rejected":
@@ -178,6 +184,23 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
                 since=record.updated_at)
     plan.wake_effects = bool(request.reopen)
+    return plan
+
+
+def plan_denied(request: DeliverEvent, record: InstanceRecord, snapshot: Snapshot,
+                now: float, reason: str) -> Plan:
+    """A caller's event refused by authorization: a ``denied`` log row, nothing else changes.
+
+    Written like a rejected event (the row in the group commit, the error raised once it is
+    durable), so ``audit(outcome="denied")`` finds every refusal with its actor.
+    """
+    principal = request.principal
+    log_denied(record.id, record.chart, request.event.name, principal, reason)
+    if request.actor is None and principal is not None:
+        request.actor = principal.id
+    plan = _bookkeeping(record, snapshot, request, now, "denied", reason, before=snapshot)
+    plan.error = NotAuthorized(record.id, request.event.name,
+                               None if principal is None else principal.id, reason)
     return plan
 
 

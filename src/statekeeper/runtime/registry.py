@@ -23,6 +23,7 @@ from ..core.migration import (
     find_path,
 )
 from ..core.model import Chart
+from .authz import Policy
 from .shadow import Shadow
 
 __all__ = ["MigrationError", "Registered", "Registry", "UnknownChart", "rollout_bucket"]
@@ -61,6 +62,9 @@ class Registry:
         self.shadows: dict[tuple[str, str], Shadow] = {}
         #: per chart, the version its instances migrate to before their next event (lazy)
         self.lazy: dict[str, str] = {}
+        #: per chart, its authorization policy (:mod:`~statekeeper.runtime.authz`): none, none
+        #: is checked
+        self.policies: dict[str, Policy] = {}
 
     def register(
         self,

@@ -14,6 +14,7 @@ from ..storage.records import (
     EffectReopen,
     TimerRecord,
 )
+from .authz import Principal
 from .state import InstanceState
 
 __all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance", "timer_delivery",
@@ -91,6 +92,11 @@ class DeliverEvent:
     #: a caller's keyed request: the fingerprint of its content, which its mailbox row keeps
     #: (:mod:`~statekeeper.runtime.idempotency`); taken when it is sent, on the caller's thread
     fingerprint: str | None = None
+    #: who sends it, for the chart's authorization policy (:mod:`~statekeeper.runtime.authz`)
+    principal: Principal | None = None
+    #: a caller's delivery (a send, a dead letter's replay): checked against the policy of
+    #: its chart, if it has one; the system's own events are not
+    authorize: bool = False
 
 
 @dataclass(slots=True)

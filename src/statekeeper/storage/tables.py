@@ -51,7 +51,7 @@ Kind = Literal["text", "int", "real", "bool", "json"]
 Shape = Literal["any", "object", "list", "strings", "names", "labels"]
 
 INSTANCE_STATUSES = frozenset({"active", "done"})
-#: ``denied``: refused by authorization (reserved: no code path writes it yet)
+#: ``denied``: a caller's event refused by authorization (:mod:`statekeeper.runtime.authz`)
 OUTCOMES = frozenset({"applied", "ignored", "rejected", "migrated", "denied"})
 EFFECT_STATUSES = frozenset({"pending", "running", "done", "failed", "dead"})
 POLICIES = frozenset({"default", "fire_late", "skip"})

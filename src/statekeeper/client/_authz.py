@@ -1,0 +1,75 @@
+"""The authorization part of the clients: policies per chart and the caller's principal.
+
+Split from ``_base`` for size; see :mod:`statekeeper.runtime.authz` for what is checked and
+``docs/security.md`` for how to use it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..runtime.authz import InvalidPolicy, InvalidPrincipal, Policy, Principal, validate
+from ..runtime.registry import UnknownChart
+from .errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from ..runtime.registry import Registry
+
+__all__ = ["AuthzMixin"]
+
+
+class AuthzMixin:
+    """``authorize()`` and the principal each delivery carries (set up by ``_BaseClient``)."""
+
+    registry: Registry
+    #: the principal of calls that name none (``Client(..., principal=...)``)
+    principal: Principal | None
+
+    def authorize(self, chart: str, policy: Policy | None) -> None:
+        """Check every caller's event to ``chart`` against ``policy`` from now on.
+
+        Register the chart (every version you run) first: the policy is checked against
+        them, so a misspelt event or state is refused here rather than left unguarded.
+        ``None`` removes the chart's policy (its events are no longer checked).  Per
+        process, like the registry: authorize in each process that takes callers' events.
+
+        Raises:
+            UnknownChart: no chart of that name is registered.
+            InvalidPolicy: not a :class:`Policy`, or it names an event or state that no
+                registered version of the chart has.
+
+        """
+        if type(chart) is not str:
+            raise InvalidPolicy(f"authorize() takes a chart name, not {chart!r}")
+        versions = [found.chart for v in self.registry.versions(chart)
+                    if (found := self.registry.find(chart, v)) is not None]
+        if not versions:
+            raise UnknownChart(f"authorize(): no chart {chart!r} is registered; register it "
+                               f"before its policy")
+        if policy is None:
+            self.registry.policies.pop(chart, None)
+            return
+        validate(policy, chart, versions)
+        self.registry.policies[chart] = policy
+
+    def _principal(self, principal: Any, actor: str | None) -> tuple[Principal | None, str | None]:
+        """The principal of a delivery (given, or the client's) and its actor for the log.
+
+        Raises:
+            InvalidPrincipal: ``principal`` is not a :class:`Principal`.
+            InvalidArgument: ``actor`` names someone other than the principal.
+
+        """
+        if principal is None:
+            principal = self.principal
+            if principal is None:
+                return None, actor
+        elif not isinstance(principal, Principal):
+            raise InvalidPrincipal(f"principal= takes a Principal, not {principal!r}")
+        if actor is None:
+            return principal, principal.id
+        if actor != principal.id:
+            raise InvalidArgument(f"actor={actor!r} is not the principal {principal.id!r}: the "
+                                  f"log's actor of an authorized call is its principal (give "
+                                  f"one or the other)")
+        return principal, actor

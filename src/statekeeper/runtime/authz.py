@@ -1,0 +1,285 @@
+"""Per-event authorization: who may send which event to which instance.
+
+Why here and not in the chart: a chart may come from a file or an untrusted source and runs
+no application code, while "a customer may cancel their own order" needs the application's
+idea of who the caller is.  So a :class:`Policy` is registered with the client per chart
+(``client.authorize("order", policy)``), its guards are application callables, and charts
+stay as they are.  Authorization is opt-in: a chart with no policy pays nothing.
+
+What is checked, and when:
+
+* before the step, for every event a caller delivers (``send`` on either client, and the
+  replay of a dead letter's event): the event's rules (roles, then the guard over the
+  principal and the instance as committed);
+* after the step and before its commit, the states the step entered: a sensitive state
+  (``Policy(states={"refunded": {"manager"}})``) can be entered only by a principal holding
+  one of its roles.  The step is pure, so a refused result is simply not written.
+
+The system's own events (timers, effect outcomes, events a chart sends itself or to another
+instance) are not authorized again: the caller whose event started them was.
+
+A refusal commits one row to the transition log (outcome ``denied``, the principal's id as
+actor, the reason), logs a warning on ``statekeeper.authz``, and raises
+:class:`NotAuthorized`; the instance's state and data are unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+from ..core.commands import Microstep
+from ..core.compile import CompiledChart
+from ..core.errors import StatekeeperError
+from ..storage.records import InstanceRecord
+from .state import InstanceState
+
+__all__ = ["Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy",
+           "Principal", "check_entered", "check_event", "log_denied", "validate"]
+
+_log = logging.getLogger("statekeeper.authz")
+
+
+class NotAuthorized(StatekeeperError, PermissionError):
+    """The caller may not deliver this event (or enter the state it leads to).
+
+    Nothing of the event was applied; the refusal is in the transition log with outcome
+    ``denied`` and the principal's id as actor.
+    """
+
+    def __init__(self, instance: str, event: str, principal: str | None, reason: str) -> None:
+        self.instance = instance
+        self.event = event
+        self.principal = principal
+        self.reason = reason
+        who = "an anonymous caller" if principal is None else f"principal {principal!r}"
+        super().__init__(f"{who} may not send {event!r} to instance {instance!r}: {reason}; "
+                         f"nothing was applied")
+
+
+class InvalidPolicy(StatekeeperError, ValueError):
+    """A policy that cannot be registered; nothing was registered.
+
+    An event or state the chart does not have, roles that are not a set of names, a guard
+    that is not callable.
+    """
+
+
+class InvalidPrincipal(StatekeeperError, TypeError):
+    """A principal of the wrong shape: an empty id, roles that are not a set of names."""
+
+
+def _role_names(value: Any, what: str, error: type[Exception]) -> frozenset[str]:
+    """``value`` as a frozenset of non-empty role names, or ``error`` saying why not."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise error(f"{what} takes a set of role names (a frozenset of strings), not "
+                    f"{value!r}" + (f"; write {{{value!r}}} for one role"
+                                    if isinstance(value, str) else ""))
+    names = frozenset(value)
+    bad = [r for r in names if type(r) is not str or not r.strip()]
+    if bad:
+        raise error(f"{what}: a role is a non-empty string, not {bad[0]!r}")
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who sends an event: an id (written to the log as the actor), roles and attributes.
+
+    ``attributes`` are the application's own (a tenant, a region) for guards to read; they
+    are copied and read-only.
+    """
+
+    id: str
+    #: any set of role names; kept as a ``frozenset``
+    roles: Set[str] = frozenset()
+    attributes: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if type(self.id) is not str or not self.id.strip() or "\x00" in self.id:
+            raise InvalidPrincipal(f"Principal id takes a non-empty string, not {self.id!r}")
+        object.__setattr__(self, "roles", _role_names(self.roles, "Principal roles=",
+                                                      InvalidPrincipal))
+        if not isinstance(self.attributes, Mapping):
+            raise InvalidPrincipal(f"Principal attributes= takes a mapping, not "
+                                   f"{self.attributes!r}")
+        object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.roles))
+
+
+#: ``guard(principal, instance) -> bool``: the instance as committed before the event
+Guard = Callable[[Principal, InstanceState], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Allow:
+    """One way to be allowed an event: hold one of ``roles`` and pass ``guard`` (if any).
+
+    ``roles=None`` means any principal (not an anonymous caller); ``guard`` is called with
+    the principal and the instance's committed :class:`InstanceState` (its own copy).
+    """
+
+    #: any set of role names (kept as a ``frozenset``); ``None``: any principal
+    roles: Set[str] | None = None
+    guard: Guard | None = None
+
+    def __post_init__(self) -> None:
+        if self.roles is not None:
+            roles = _role_names(self.roles, "Allow roles=", InvalidPolicy)
+            if not roles:
+                raise InvalidPolicy("Allow roles= is empty: nobody could pass; leave the "
+                                    "event out of the policy to refuse it to everyone")
+            object.__setattr__(self, "roles", roles)
+        if self.guard is not None and not callable(self.guard):
+            raise InvalidPolicy(f"Allow guard= takes a callable guard(principal, instance), "
+                                f"not {self.guard!r}")
+
+    def passes(self, principal: Principal, instance: Callable[[], InstanceState]) -> bool:
+        """Whether ``principal`` passes this rule (``instance`` is read only if needed)."""
+        if self.roles is not None and not (self.roles & principal.roles):
+            return False
+        return self.guard is None or self.guard(principal, instance()) is True
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Per event, the ways to be allowed it; per sensitive state, the roles that may enter.
+
+    ``events`` maps an event name to one :class:`Allow` or a sequence of them (any one
+    passing allows the event); a set of role names is short for ``Allow(roles=...)``.  An
+    event a caller sends that the policy does not name is refused (``unlisted="deny"``, the
+    default) or allowed to anyone (``unlisted="allow"``).  A name is looked up as SCXML
+    matches descriptors: ``cancel`` also covers ``cancel.order``.
+    """
+
+    events: Mapping[str, Any] = field(default_factory=dict)
+    states: Mapping[str, Any] = field(default_factory=dict)
+    unlisted: Literal["deny", "allow"] = "deny"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.events, Mapping) or not isinstance(self.states, Mapping):
+            raise InvalidPolicy("Policy events= and states= take mappings by name")
+        rules: dict[str, tuple[Allow, ...]] = {}
+        for name, value in self.events.items():
+            _check_name(name, "event")
+            rules[name] = _rules(name, value)
+        states = {}
+        for name, roles in self.states.items():
+            _check_name(name, "state")
+            states[name] = _role_names(roles, f"Policy states[{name!r}]", InvalidPolicy)
+            if not states[name]:
+                raise InvalidPolicy(f"Policy states[{name!r}] is empty: name the roles that "
+                                    f"may enter it")
+        if self.unlisted not in ("deny", "allow"):
+            raise InvalidPolicy(f"Policy unlisted= takes 'deny' or 'allow', not "
+                                f"{self.unlisted!r}")
+        object.__setattr__(self, "events", MappingProxyType(rules))
+        object.__setattr__(self, "states", MappingProxyType(states))
+
+    def rules_for(self, event: str) -> tuple[Allow, ...] | None:
+        """The rules of ``event`` (the longest descriptor naming it), or ``None``."""
+        events = self.events
+        name = event
+        while True:
+            found = events.get(name)
+            if found is not None:
+                return found  # type: ignore[no-any-return]
+            cut = name.rfind(".")
+            if cut <= 0:
+                return None
+            name = name[:cut]
+
+
+def _check_name(name: Any, what: str) -> None:
+    if type(name) is not str or not name:
+        raise InvalidPolicy(f"Policy {what} names are non-empty strings, not {name!r}")
+
+
+def _rules(event: str, value: Any) -> tuple[Allow, ...]:
+    if isinstance(value, Allow):
+        return (value,)
+    if isinstance(value, (set, frozenset)):
+        return (Allow(roles=frozenset(value)),)
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value \
+            and all(isinstance(v, Allow) for v in value):
+        return tuple(value)
+    raise InvalidPolicy(f"Policy events[{event!r}] takes an Allow, a sequence of them or a set "
+                        f"of role names, not {value!r}")
+
+
+def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None:
+    """Refuse a policy that names an event or state no registered version of ``chart`` has.
+
+    Raises:
+        InvalidPolicy: not a :class:`Policy`, or a name the chart does not have (a typo would
+            otherwise leave the real event unguarded or a state unprotected).
+
+    """
+    if not isinstance(policy, Policy):
+        raise InvalidPolicy(f"authorize() takes a Policy, not {policy!r}")
+    for event in policy.events:
+        if not any(t.matches(event) for c in versions for node in c.states
+                   for t in node.transitions):
+            raise InvalidPolicy(f"chart {chart!r} has no transition on event {event!r}: "
+                                f"check the name (no registered version takes it)")
+    for state in policy.states:
+        if not any(state in c.nodes for c in versions):
+            raise InvalidPolicy(f"chart {chart!r} has no state {state!r} (in no registered "
+                                f"version)")
+
+
+def check_event(policy: Policy, principal: Principal | None, event: str,
+                record: InstanceRecord) -> str | None:
+    """Why ``principal`` may not send ``event`` to the instance of ``record``; ``None``: it may.
+
+    A guard that raises refuses (and is logged): a broken guard must not let callers through.
+    """
+    rules = policy.rules_for(event)
+    if rules is None:
+        if policy.unlisted == "allow":
+            return None
+        return f"the policy of chart {record.chart!r} does not name event {event!r}"
+    if principal is None:
+        return "no principal was given (the chart's policy names who may send it)"
+    view: list[InstanceState] = []
+
+    def instance() -> InstanceState:
+        if not view:
+            view.append(InstanceState.from_record(record))
+        return view[0]
+
+    for rule in rules:
+        try:
+            if rule.passes(principal, instance):
+                return None
+        except Exception as exc:  # noqa: BLE001 - fail closed, and say why
+            _log.exception("authorization guard of %r for %r failed", event, record.chart)
+            return f"its guard failed ({type(exc).__name__}: {exc})"
+    return f"no rule allows it (roles: {', '.join(sorted(principal.roles)) or 'none'})"
+
+
+def check_entered(policy: Policy, principal: Principal | None,
+                  microsteps: Sequence[Microstep]) -> str | None:
+    """Why ``principal`` may not enter the sensitive states the step entered; ``None``: it may."""
+    sensitive = policy.states
+    for micro in microsteps:
+        for state in micro.entered:
+            roles = sensitive.get(state)
+            if roles is not None and (principal is None or not roles & principal.roles):
+                return f"entering state {state!r} takes one of the roles {sorted(roles)}"
+    return None
+
+
+def log_denied(instance: str, chart: str, event: str, principal: Principal | None,
+               reason: str) -> None:
+    """A warning record of a refusal, with the fields the transition records carry."""
+    _log.warning("%s %s: %s denied to %s: %s", instance, chart, event,
+                 principal.id if principal is not None else "(anonymous)", reason,
+                 extra={"instance": instance, "chart": chart, "event": event,
+                        "actor": principal.id if principal is not None else None,
+                        "outcome": "denied", "reason": reason})
