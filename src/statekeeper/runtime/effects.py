@@ -253,11 +253,11 @@ class EffectRunner:
                 chart: str = "") -> None:
         if outcome is not None:  # a finished attempt: its record, when the logger takes it
             duration = None if began is None else at - began
+            if (metrics := self.metrics) is not None:  # first, as the engine does
+                metrics.effect(chart, effect.name, outcome, duration)
             log_effect(self.log_level, instance=effect.instance, effect=effect.name,
                        key=effect.key, attempt=effect.attempts, outcome=outcome, error=error,
                        duration=duration, retry_in=delay, at=at)
-            if (metrics := self.metrics) is not None:
-                metrics.effect(chart, effect.name, outcome, duration)
         if not self.hooks:
             return
         attempt = Attempt(effect.name, effect.attempts, phase, at, outcome, error, delay,
