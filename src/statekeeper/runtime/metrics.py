@@ -140,7 +140,8 @@ class Metrics:
                 self.rows(plan.migration, None)
             self.rows(commit, plan.since)
             if (type(request) is DeliverEvent and request.lateness is not None
-                    and not (request.timer_id or "").startswith(SELF_SEND_PREFIX)):
+                    and commit.timer_fired is not None  # not a stale timer's bookkeeping
+                    and not commit.timer_fired.startswith(SELF_SEND_PREFIX)):
                 chart = commit.instance.chart
                 self.lateness.child((chart,), (chart,)).observe(request.lateness)
 
