@@ -7,6 +7,7 @@ duration exact.
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 import textwrap
@@ -271,3 +272,23 @@ def test_without_prometheus_client_statekeeper_works_and_metrics_are_a_named_err
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == ("refused: metrics need prometheus-client: pip install "
                                    "'statekeeper[metrics]' (or leave metrics off)")
+
+
+def test_an_async_client_records_its_sends(store_url: str, clock: VirtualClock,
+                                           registry: CollectorRegistry) -> None:
+    from statekeeper import AsyncClient
+
+    async def main() -> None:
+        async with AsyncClient(store_url, clock=clock, worker=False,
+                               metrics=registry) as client:
+            client.register(DOOR)
+            await asyncio.gather(*(client.start("door", f"d-{n}") for n in range(8)))
+            clock.advance(2)
+            await asyncio.gather(*(client.send(f"d-{n}", "open") for n in range(8)))
+
+    asyncio.run(main())
+    samples = scrape(registry)
+    assert value(samples, "statekeeper_transitions_total", chart="door", event="open",
+                 outcome="applied") == 8
+    assert value(samples, "statekeeper_state_duration_seconds_sum", chart="door",
+                 state="closed") == 16.0
