@@ -32,6 +32,8 @@ EXPECTED_TOP = {
     "AuditPage", "PruneReport", "ArchiveError",
     # per-event authorization
     "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
+    # Prometheus metrics
+    "MetricsPortInUse", "MetricsUnavailable",
 }
 
 

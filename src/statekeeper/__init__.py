@@ -90,6 +90,7 @@ if TYPE_CHECKING:
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.errors import IdempotencyKeyReused
+    from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
     from .storage.base import (
@@ -127,6 +128,8 @@ _LAZY = {
     "Allow": "runtime.authz", "InvalidPolicy": "runtime.authz",
     "InvalidPrincipal": "runtime.authz", "NotAuthorized": "runtime.authz",
     "Policy": "runtime.authz", "Principal": "runtime.authz",
+    # Prometheus metrics (docs/observability.md)
+    "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -199,6 +202,8 @@ __all__ = [
     "Log",
     "Machine",
     "MachineFinished",
+    "MetricsPortInUse",
+    "MetricsUnavailable",
     "Microstep",
     "Migration",
     "MigrationError",

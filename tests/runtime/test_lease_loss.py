@@ -94,7 +94,7 @@ def test_the_store_refuses_an_outcome_whose_lease_was_taken_over(shared_url: str
         [mine] = a.store.claim_effects(a.worker.owner, clock.now(), LEASE)
         clock.advance(LEASE + 1)
         [theirs] = b.store.claim_effects(b.worker.owner, clock.now(), LEASE)
-        fn, policy = a.worker.lookup.one(mine)
+        fn, policy, _chart = a.worker.lookup.one(mine)
         late = a.worker.runner.run(mine, fn, policy, lambda at: None)
         assert late is not None
         answer = a.engine.submit(late).result(timeout=60)
@@ -102,7 +102,7 @@ def test_the_store_refuses_an_outcome_whose_lease_was_taken_over(shared_url: str
         assert [row.event for row in a.history("o-1")] == ["statekeeper.start"]
         [row] = a.store.effects("o-1")
         assert (row.status, row.lease_owner) == ("running", b.worker.owner)
-        fn, policy = b.worker.lookup.one(theirs)
+        fn, policy, _chart = b.worker.lookup.one(theirs)
         outcome = b.worker.runner.run(theirs, fn, policy, lambda at: None)
         assert outcome is not None
         assert b.engine.submit(outcome).result(timeout=60).state == "paid"

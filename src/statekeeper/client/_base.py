@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
@@ -23,6 +23,7 @@ from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
 from ..runtime.idempotency import fingerprint
+from ..runtime.metrics import Metrics, metrics_for
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
 from ..runtime.settings import check_seconds
@@ -36,6 +37,9 @@ from ._authz import AuthzMixin
 from ._page import QueryPage
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 __all__ = ["check_count", "check_text", "check_wait_flag", "open_store"]
 
@@ -144,7 +148,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                  breakers: Mapping[str, Breaker] | None = None,
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
                  limits: Limits | None = None, log_level: int = logging.DEBUG,
-                 principal: Principal | None = None) -> None:
+                 principal: Principal | None = None,
+                 metrics: bool | CollectorRegistry = False) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -175,9 +180,15 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                 ``INFO`` handler unless asked; see ``docs/observability.md``.
             principal: who calls that name no ``principal=`` act as, for the charts given
                 a policy with :meth:`authorize` (see ``docs/security.md``).
+            metrics: record Prometheus metrics of transitions, time in state, effects and
+                timers: ``True`` in prometheus-client's default registry, or in the
+                ``CollectorRegistry`` given (needs ``statekeeper[metrics]``; see
+                ``docs/observability.md``).
 
         Raises:
-            TypeError: ``store`` is not a URL, a path or a store.
+            TypeError: ``store`` is not a URL, a path or a store, or ``metrics`` is not a
+                bool or a ``CollectorRegistry``.
+            MetricsUnavailable: ``metrics`` was asked for without prometheus-client.
             ValueError: a setting is out of range (a lease or tolerance that is not a number
                 of seconds, a concurrency below 1, a log level that is not one); the message
                 names it.
@@ -190,6 +201,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         if principal is not None and not isinstance(principal, Principal):
             raise TypeError(f"principal= takes a Principal, not {principal!r}")
         self.principal = principal
+        self.metrics: Metrics | None = (None if metrics is False or metrics is None
+                                        else metrics_for(None if metrics is True else metrics))
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -207,6 +220,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                                  late_policy=late_policy, late_tolerance=late_tolerance,
                                  breakers=breakers, hooks=hooks, rng=rng)
             self.engine.log_level = self.worker.runner.log_level = log_level
+            self.engine.metrics = self.worker.runner.metrics = self.metrics
         except BaseException:
             if opened:  # a store the caller handed in stays the caller's to close
                 self.store.close()

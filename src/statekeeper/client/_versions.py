@@ -128,7 +128,7 @@ class VersionsMixin:
             return MigrationRun(name, str(to_version), dry_run=False, lazy=True)
         return migrate_chart(self.store, self.registry, name, to_version, now=self.clock.now,
                              dry_run=dry_run, batch=batch, actor=actor, progress=progress,
-                             log_level=self.log_level)
+                             log_level=self.log_level, metrics=self.engine.metrics)
 
 
 

@@ -20,8 +20,9 @@ __all__ = ["EffectFn", "EffectLookup"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
-#: an effect's registered function (None: not registered) and its policy settings
-EffectFn = tuple[Callable[..., Any] | None, Mapping[str, Any]]
+#: an effect's registered function (None: not registered), its policy settings, and the name
+#: of its instance's chart ("": the instance is gone), which the effect metrics are labelled by
+EffectFn = tuple[Callable[..., Any] | None, Mapping[str, Any], str]
 
 
 class EffectLookup:
@@ -73,15 +74,16 @@ class EffectLookup:
         return known
 
     def one(self, effect: EffectRecord) -> EffectFn:
-        """The function and policy of one effect (``None, {}``: its instance is gone)."""
+        """The function and policy of one effect (``None, {}, ""``: its instance is gone)."""
         try:
             record = self.store.load(effect.instance)
         except KeyError:
-            return None, {}
+            return None, {}, ""
         return self.of(record, effect.name)
 
     def of(self, record: InstanceRecord, name: str) -> EffectFn:
         """The function registered for effect ``name`` of ``record``'s chart, and its policy."""
         entry = self.registry.get(record.chart, record.version, record.hash)
-        return entry.effects.get(name), entry.chart.effect_policies.get(name, {})
+        return (entry.effects.get(name), entry.chart.effect_policies.get(name, {}),
+                record.chart)
 

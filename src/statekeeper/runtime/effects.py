@@ -35,6 +35,7 @@ from ..storage.records import (
     EffectStatus,
 )
 from .logs import log_effect
+from .metrics import Metrics
 from .policies import SharedPolicies
 from .requests import DeliverEvent
 
@@ -75,16 +76,20 @@ class EffectRunner:
         self.hooks = list(hooks)
         #: the level of the records of effect attempts (``statekeeper.effects``)
         self.log_level = logging.DEBUG
+        #: Prometheus metrics of finished attempts (``None``: off)
+        self.metrics: Metrics | None = None
         self.rng = rng or random.Random()  # jitter spreads retries; it need not be secret
         self._event_loop = event_loop
         #: set when the worker closes: a call that returns afterwards writes nothing
         self.closed = threading.Event()
 
     def run(self, effect: EffectRecord, fn: Callable[..., Any] | None,
-            policy: Mapping[str, Any], wake: Callable[[float], None]) -> DeliverEvent | None:
+            policy: Mapping[str, Any], wake: Callable[[float], None],
+            chart: str = "") -> DeliverEvent | None:
         """Attempt ``effect`` once; return the outcome event, or ``None`` when it was released.
 
-        ``wake(at)`` is told when a released row becomes runnable again.
+        ``wake(at)`` is told when a released row becomes runnable again; ``chart`` (its
+        instance's) labels the attempt's metrics.
         """
         failures = sum(1 for e in effect.errors if not e.startswith(_BLOCKED))
         if effect.at_most_once and effect.attempts - 1 > failures:
@@ -109,7 +114,7 @@ class EffectRunner:
         except Exception as exc:  # noqa: BLE001 - the policy and the chart decide what it means
             if self.closed.is_set():
                 raise Abandoned(effect.key) from None
-            return self._attempt_failed(effect, exc, policy, breaker, wake, now)
+            return self._attempt_failed(effect, exc, policy, breaker, wake, now, chart)
         if self.closed.is_set():
             raise Abandoned(effect.key)
         done_at = self.clock.now()
@@ -121,9 +126,10 @@ class EffectRunner:
             # return the same kind of value, so this is the effect's failure, not a retry.
             text = (f"TypeError: effect {effect.name!r} returned a value that cannot be stored "
                     f"as JSON: {unstorable}")
-            self._report(effect, "finished", done_at, outcome="error", error=text, began=now)
+            self._report(effect, "finished", done_at, outcome="error", error=text, began=now,
+                         chart=chart)
             return self._failed(effect, text, policy, reason="its result is not JSON")
-        self._report(effect, "finished", done_at, outcome="ok", began=now)
+        self._report(effect, "finished", done_at, outcome="ok", began=now, chart=chart)
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
                             strict=False,
                             effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
@@ -133,7 +139,7 @@ class EffectRunner:
 
     def _attempt_failed(self, effect: EffectRecord, exc: Exception, policy: Mapping[str, Any],
                         breaker: str | None, wake: Callable[[float], None],
-                        began: float) -> DeliverEvent | None:
+                        began: float, chart: str) -> DeliverEvent | None:
         text = f"{type(exc).__name__}: {exc}"
         timed_out = isinstance(exc, TimeoutError)
         now = self.clock.now()
@@ -142,7 +148,7 @@ class EffectRunner:
         raw = policy.get("retry")
         if raw is None:  # no policy: one attempt, and the chart decides
             self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
-                         error=text, began=began)
+                         error=text, began=began, chart=chart)
             return self._failed(effect, text, policy)
         retry = Retry.from_dict(raw)
         hint = getattr(exc, "retry_after", None)
@@ -150,7 +156,7 @@ class EffectRunner:
                                 retry_after=float(hint) if isinstance(hint, (int, float)) else None,
                                 elapsed=now - effect.created_at, deadline=policy.get("deadline"))
         self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
-                     error=text, delay=decision.delay, began=began)
+                     error=text, delay=decision.delay, began=began, chart=chart)
         if decision.retry:
             at = now + decision.delay
             if self.store.release_effect(effect.key, self.owner, available_at=at, error=text):
@@ -243,11 +249,15 @@ class EffectRunner:
             handle.cancel()
 
     def _report(self, effect: EffectRecord, phase: str, at: float, *, outcome: str | None = None,
-                error: str | None = None, delay: float = 0.0, began: float | None = None) -> None:
+                error: str | None = None, delay: float = 0.0, began: float | None = None,
+                chart: str = "") -> None:
         if outcome is not None:  # a finished attempt: its record, when the logger takes it
+            duration = None if began is None else at - began
+            if (metrics := self.metrics) is not None:  # first, as the engine does
+                metrics.effect(chart, effect.name, outcome, duration)
             log_effect(self.log_level, instance=effect.instance, effect=effect.name,
                        key=effect.key, attempt=effect.attempts, outcome=outcome, error=error,
-                       duration=None if began is None else at - began, retry_in=delay, at=at)
+                       duration=duration, retry_in=delay, at=at)
         if not self.hooks:
             return
         attempt = Attempt(effect.name, effect.attempts, phase, at, outcome, error, delay,

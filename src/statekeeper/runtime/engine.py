@@ -33,7 +33,8 @@ from .conflicts import retry_lost
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .idempotency import check_repeat
 from .inbox import STOP, Inbox
-from .logs import TRANSITIONS, log_transitions
+from .metrics import Metrics
+from .observe import after_group
 from .planner import Plan, plan_admin, plan_delivery, plan_denied, plan_poisoned, plan_start
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
@@ -75,6 +76,8 @@ class Engine:
         self._ident: int | None = None
         #: the level of the records of committed transitions (``statekeeper.transitions``)
         self.log_level = logging.DEBUG
+        #: Prometheus metrics recorded after each group commit (``None``: off)
+        self.metrics: Metrics | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -345,9 +348,7 @@ class Engine:
                 except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
                     _log.exception("commit listener failed")
             self._answer(request, plan)
-        if TRANSITIONS.isEnabledFor(self.log_level):  # once per group: off costs ~nothing
-            log_transitions(self.log_level, [(p.commit, p.since) for _, p in planned
-                                             if p.commit is not None and id(p.commit) not in lost])
+        after_group(self.log_level, self.metrics, planned, lost)  # off: ~nothing per group
         if lessee is not None and (handed := handed_to(lessee.owner, planned, lost)):
             lessee.take(handed)
 
@@ -397,5 +398,3 @@ class Engine:
         if plan.next_timer is not None:
             for wake_at in self.on_timer:
                 wake_at(plan.next_timer)
-
-    # ------------------------------------------------------------------ the instance cache

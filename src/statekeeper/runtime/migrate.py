@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..core._migrate_map import migrate_snapshot
 from ..core.compatibility import CompatibilityReport, compare_charts
@@ -29,6 +29,9 @@ from ..storage.records import Commit, CorruptedRow, InstanceRecord, TimerRecord,
 from .logs import log_migrations
 from .registry import Registry
 from .rows import snapshot_from_row, snapshot_to_row
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 __all__ = ["MIGRATE_EVENT", "InstanceMigration", "MigrationRun", "compatibility",
            "migrate_chart", "migration_commit", "plan_migration"]
@@ -178,7 +181,8 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
                   now: Callable[[], float], dry_run: bool = True, batch: int = 500,
                   actor: str | None = None,
                   progress: Callable[[int, int], None] | None = None,
-                  log_level: int = logging.DEBUG) -> MigrationRun:
+                  log_level: int = logging.DEBUG,
+                  metrics: Metrics | None = None) -> MigrationRun:
     """Move every live instance of ``chart`` to ``to_version`` (or only say how, ``dry_run``).
 
     ``batch`` bounds the instances written per transaction; ``progress(done, total)`` is
@@ -215,7 +219,7 @@ def migrate_chart(store: Store, registry: Registry, chart: str, to_version: int 
             except Exception as exc:  # noqa: BLE001 - this instance stays; the others go on
                 run.instances.append(_failed(record, target, exc))
         if not dry_run and planned:
-            _apply(store, registry, run, planned, target, actor, now, log_level)
+            _apply(store, registry, run, planned, target, actor, now, log_level, metrics)
         elif planned:
             run.instances.extend(report for report, _ in planned)
         done += len(page)
@@ -233,12 +237,15 @@ def _failed(record: InstanceRecord, target: str, exc: BaseException) -> Instance
 
 def _apply(store: Store, registry: Registry, run: MigrationRun,
            planned: list[tuple[InstanceMigration, Commit]], target: str,
-           actor: str | None, now: Callable[[], float], log_level: int) -> None:
+           actor: str | None, now: Callable[[], float], log_level: int,
+           metrics: Metrics | None) -> None:
     """Write one page in one transaction; plan an instance that changed meanwhile again."""
     for _attempt in range(8):
         lost = {id(c) for c in store.apply([c for _, c in planned])}
         run.transactions += 1
         log_migrations(log_level, [(c, None) for _, c in planned if id(c) not in lost])
+        if metrics is not None:
+            metrics.migrated(c for _, c in planned if id(c) not in lost)
         for report, commit in planned:
             if id(commit) not in lost:
                 run.instances.append(_done(report))

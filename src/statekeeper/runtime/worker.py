@@ -369,7 +369,7 @@ class Worker:
         if effect.name == SEND_EFFECT:
             return deliver_send(self.engine, effect, self.owner, self.clock)
         try:
-            fn, policy = known if known is not None else self.lookup.one(effect)
+            fn, policy, chart = known if known is not None else self.lookup.one(effect)
         except UnknownChart as exc:
             # Not this worker's to decide: its chart is not registered here (yet: a process
             # starts its worker before the application registers its charts; or another
@@ -380,7 +380,7 @@ class Worker:
                                       refund=True)
             self._wake_at(at)
             return None
-        return self.runner.run(effect, fn, policy, self._wake_at)
+        return self.runner.run(effect, fn, policy, self._wake_at, chart)
 
     def _wake_at(self, at: float) -> None:
         """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""

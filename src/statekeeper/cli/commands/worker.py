@@ -11,13 +11,17 @@ is on the path).  A module either
 - defines ``EFFECTS``, ``GUARDS``, ``FUNCTIONS`` (mappings of name to function) and
   ``AT_MOST_ONCE`` (names), which bind the ``--chart`` files by name.
 
+``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
+``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
+the log names.
+
 SIGTERM or Ctrl-C drains: no new effect is claimed, those running get ``--drain-timeout``
 seconds to finish and commit their outcome; the leases of any still running are released
 (their attempt counted) so another worker takes them up at once; the process then exits.
 
 Exit status: 0 stopped by a signal with every running effect finished; 1 could not start
 (a store that does not exist or cannot be reached, a chart or module that does not load, an
-effect no module provides); 2 usage error; 3 stopped with effects abandoned after
+effect no module provides, a metrics port in use); 2 usage error; 3 stopped with effects abandoned after
 ``--drain-timeout`` (their leases released).
 """
 
@@ -66,6 +70,16 @@ def _count(text: str) -> int:
     return value
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535, not {text!r}")
+    return value
+
+
 def register(subparsers: Subparsers) -> None:
     """Add the ``worker`` command."""
     parser = subparsers.add_parser(
@@ -98,6 +112,11 @@ def register(subparsers: Subparsers) -> None:
     parser.add_argument("--log-level", default="INFO",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="what to log on stderr (default INFO: leases and leadership)")
+    parser.add_argument("--metrics-port", type=_port, default=None, metavar="N",
+                        help="serve Prometheus metrics at http://HOST:N/metrics (needs "
+                             "statekeeper[metrics]; 0: any free port, logged)")
+    parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
+                        help="the address the metrics server listens on (default 0.0.0.0)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -125,12 +144,26 @@ def run(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
            charts: list[tuple[str, Any]], stop: threading.Event) -> int:
     from statekeeper.client import Client
+    from statekeeper.runtime.metrics import MetricsUnavailable, serve_metrics
 
-    client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
-                    poll=args.poll)
+    metered = args.metrics_port is not None
     try:
+        client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
+                        poll=args.poll, metrics=metered)
+    except MetricsUnavailable as exc:
+        raise CommandError(f"--metrics-port: {exc}") from None
+    server = None
+    try:
+        if metered:
+            try:
+                server = serve_metrics(args.metrics_port, addr=args.metrics_host)
+            except OSError as exc:  # MetricsPortInUse, or an address not of this machine
+                raise CommandError(f"--metrics-port: {exc}") from None
+            _log.info("serving metrics at http://%s:%d/metrics", args.metrics_host, server.port)
         return _run(args, url, client, modules, charts, stop)
     finally:
+        if server is not None:
+            server.close()
         client.close(0)  # idempotent: after a drain it does nothing; on a failure it frees all
 
 
