@@ -50,7 +50,8 @@ from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
 from .step_memo import Outcome, memo_step
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start",
+           "stale_timer"]
 
 _log = logging.getLogger("statekeeper.shadow")
 
@@ -134,17 +135,17 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
         event = dataclasses.replace(event, data=copy_data(event.data))
-    stale_timer = _stale_timer(request, snapshot)
-    if snapshot.done or stale_timer:
+    stale = stale_timer(request, snapshot)
+    if snapshot.done or stale:
         # Finished, or a timer another worker already fired (or that was cancelled, or re-armed
         # since: ``after`` ids are reused): keep the books, change nothing.
         if request.strict:
             error: BaseException = MachineFinished(event.name, snapshot.configuration)
             return Plan(None, InstanceState.from_record(record), error=error)
         return _bookkeeping(record, snapshot, request, now, "ignored",
-                            "timer cancelled or already fired" if stale_timer
+                            "timer cancelled or already fired" if stale
                             else "instance finished", before=snapshot,
-                            close_timer=not stale_timer)
+                            close_timer=not stale)
     if event.name == SKIPPED_TIMER and request.timer_id is not None:
         # Overdue under a "skip" policy: the chart never sees it; the log keeps its lateness.
         timers = {k: v for k, v in snapshot.timers.items() if k != request.timer_id}
@@ -255,8 +256,12 @@ def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, even
         _log.exception("shadow of %r failed", record.id)
 
 
-def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
-    """Whether a timer delivery no longer matches the timer the snapshot holds under its id."""
+def stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
+    """Whether a timer delivery no longer matches the timer the snapshot holds under its id.
+
+    Fired elsewhere, cancelled, or re-armed since (``after`` ids are reused): the engine
+    answers it as a duplicate when the timer's row is gone too (see ``Engine._plan``).
+    """
     timer_id = request.timer_id
     if timer_id is None or timer_id.startswith(SELF_SEND_PREFIX):
         return False
@@ -285,7 +290,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
                     effect_finished=request.effect_finish if release is None else None,
                     effect_released=release, dead_letters=list(request.dead_letters))
     state = InstanceState.from_record(new, outcome)
-    if request.idempotency_key and outcome == "ignored":
+    if request.idempotency_key and outcome == "ignored" and request.timer_id is None:
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
     return Plan(commit, state, snapshot, since=record.updated_at)
@@ -340,7 +345,8 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
                      None if before is None else record.updated_at, None)  # and migration
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev)
-    if delivery is not None and delivery.idempotency_key:
+    if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:
+        # (a timer's firing is guarded by its row, which this commit deletes: no mailbox row)
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now, delivery.fingerprint)
     return plan
