@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from ..core._records import positional_constructor
 from ..core.commands import (
@@ -242,6 +243,10 @@ _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
 _new_plan = positional_constructor(Plan)
+#: Rows of a kind a step writes none of: a shared empty sequence no one appends to (a step with
+#: commands gets lists of its own), so a fire allocates no empty lists for the GC (durable.md)
+_NO_ROWS: list[Any] = cast("list[Any]", ())
+_NONE: tuple[list[Any], list[Any], list[Any], list[Any]] = (_NO_ROWS,) * 4
 
 def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
             now: float, result: Outcome, request: DeliverEvent) -> None:
@@ -335,12 +340,14 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
         audit_microsteps(microsteps), None)  # microsteps id
+    effects, timers, cancelled, logs = ([], [], [], []) if commands else _NONE  # _commands appends
+    letters = list(delivery.dead_letters) if delivery and delivery.dead_letters else _NO_ROWS
     commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
-        new, None if before is None else record.rev, [row], [], [], [],
+        new, None if before is None else record.rev, [row], effects, timers, cancelled,
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
-        list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, [], False,
+        letters, None, _NO_ROWS, _NO_ROWS)  # dead_letters effect_released reopened deleted
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, logs, False,
                      None, None,  # error logs wake_effects next_timer unsettled, then since
                      None if before is None else record.updated_at, None)  # and migration
     if commands:
