@@ -339,7 +339,7 @@ class Engine:
                     later.append(request)  # planned again on what the other writer committed
                 continue
             self.commits += 1
-            self._cache.remember(instance, plan.commit.instance, plan.snapshot)
+            self._cache.committed(instance, plan.commit.instance, plan.snapshot)
             if plan.logs or plan.wake_effects or plan.next_timer is not None:
                 self._after(plan)
             # Watchers hear of a commit before its caller is answered: a watch that starts
