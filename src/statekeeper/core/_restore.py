@@ -86,6 +86,8 @@ def _timers_shape(timers: Any) -> Iterator[str]:
         yield f"timers is {_show(timers)}, not a dict of timer ids"
         return
     for key, timer in timers.items():
+        if type(key) is str and isinstance(timer, dict) and _timer_fine(timer):
+            continue  # the usual case: no message to build (each a repr of the key)
         where = f"timers{_key(key)}"
         if type(key) is not str or not isinstance(timer, dict):
             yield f"{where} is {_show(timer)}, not a timer ({{'due', 'event', 'target'}})"
@@ -106,6 +108,17 @@ def _timers_shape(timers: Any) -> Iterator[str]:
             yield f"{where}.target is {_show(target)}, not a target (a string) or null"
         if "late" in timer and timer["late"] not in LATE_POLICIES:
             yield f"{where}.late is {_show(timer['late'])}, not one of {list(LATE_POLICIES)}"
+
+
+def _timer_fine(timer: dict[str, Any]) -> bool:
+    """Whether one timer has the shape :func:`_timers_shape` checks field by field."""
+    due: Any = timer.get("due")
+    event, target = timer.get("event"), timer.get("target")
+    return (type(due) in (int, float) and math.isfinite(due) and isinstance(event, dict)
+            and type(event.get("name")) is str
+            and all(event.get(f) is None or isinstance(event.get(f), str) for f in _EVENT_TEXT)
+            and (target is None or type(target) is str)
+            and ("late" not in timer or timer["late"] in LATE_POLICIES))
 
 
 def _invokes_shape(invokes: Any) -> Iterator[str]:

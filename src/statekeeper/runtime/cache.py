@@ -93,8 +93,8 @@ class InstanceCache:
         rows = self.rows
         cold = [r.instance for r in batch
                 if r.__class__ is not StartInstance and r.instance not in rows]
-        keys = [(r.instance, r.idempotency_key) for r in batch
-                if r.__class__ is DeliverEvent and r.idempotency_key]
+        keys = [(r.instance, r.idempotency_key) for r in batch  # a timer's has no mailbox row
+                if r.__class__ is DeliverEvent and r.idempotency_key and r.timer_id is None]
         if len(cold) < 2 and len(keys) < 2:
             return _NO_KEYS  # the usual small group of cached instances: nothing to gain
         try:
@@ -116,9 +116,25 @@ class InstanceCache:
             evicted, _ = rows.popitem(last=False)
             self.unchecked.discard(evicted)
 
+    def committed(self, instance_id: str, record: InstanceRecord, snapshot: Snapshot) -> None:
+        """Keep an instance as just committed, unless it finished: then drop it.
+
+        A finished instance leaves the working set: few events reach it after its last step,
+        and each is refused or ignored after one read.  Keeping it would hold its objects
+        for ``size`` more steps, long enough for the cyclic GC to promote them to its oldest
+        generation, and each full collection visits every object held there: with timers
+        that end their instance, a full cache made each fire pay for it (docs/durable.md,
+        "Timers under load").
+        """
+        if snapshot.done:
+            self.forget(instance_id)
+        else:
+            self.remember(instance_id, record, snapshot)
+
     def forget(self, instance_id: str) -> None:
         """Drop one instance (its commit was lost: the store holds another state now)."""
         self.rows.pop(instance_id, None)
+        self.unchecked.discard(instance_id)  # a later read marks it again
 
     def clear(self) -> None:
         """Drop everything (after an error that may have left the store unlike the cache)."""

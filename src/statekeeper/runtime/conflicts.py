@@ -16,13 +16,15 @@ what is wrong, instead of a :class:`CommitConflict` blaming another writer.
 
 from __future__ import annotations
 
+from ..core.snapshot import Snapshot
 from ..storage.base import RevisionBehindLog, Store
 from ..storage.records import Commit
 from .errors import CommitConflict, UnknownDeadLetter
+from .planner import stale_timer
 from .requests import Administer, DeliverEvent
 from .state import InstanceState
 
-__all__ = ["retry_lost"]
+__all__ = ["retry_lost", "timer_handled"]
 
 
 def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
@@ -39,10 +41,7 @@ def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
             if letter is None or letter.instance != instance:
                 request.future.set_exception(UnknownDeadLetter(request.letter_id))
                 return False
-        elif commit.timer_fired is not None and not any(
-                t.timer_id == commit.timer_fired
-                and (request.timer_due is None or t.due == request.timer_due)
-                for t in store.timers(instance)):
+        elif commit.timer_fired is not None and not _timer_row_left(store, request):
             _settle(store, request, instance)
             return False
         finish = commit.effect_finished or commit.effect_released
@@ -62,6 +61,27 @@ def retry_lost(store: Store, request: DeliverEvent | Administer, commit: Commit,
         request.future.set_exception(CommitConflict(instance, request.conflicts))
         return False
     return True
+
+
+def timer_handled(store: Store, request: DeliverEvent, snapshot: Snapshot) -> bool:
+    """Whether a timer delivery was already handled: fired or cancelled by a committed step.
+
+    A timer fires once because the commit that fires it deletes its row (and a commit that
+    finds the row gone loses), not because of a mailbox row: firing writes none.  So when the
+    snapshot holds no such timer (:func:`~.planner.stale_timer`) and the row is gone too, read
+    after the state, the delivery changes nothing.  With the row still there the snapshot may
+    be a stale cached one: the delivery is planned, and the rev check decides.
+    """
+    return stale_timer(request, snapshot) and not _timer_row_left(store, request)
+
+
+def _timer_row_left(store: Store, request: DeliverEvent | Administer) -> bool:
+    """Whether the store still holds the timer row ``request`` fires."""
+    if not isinstance(request, DeliverEvent):
+        return False
+    return any(t.timer_id == request.timer_id
+               and (request.timer_due is None or t.due == request.timer_due)
+               for t in store.timers(request.instance))
 
 
 def _check_not_rewound(store: Store, commit: Commit) -> None:

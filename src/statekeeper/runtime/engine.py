@@ -24,12 +24,12 @@ from typing import Any
 from ..clock import Clock
 from ..core.snapshot import Snapshot
 from ..storage.base import CommitUncertain, InstanceExists, Store
-from ..storage.records import Commit, InstanceRecord, MailboxRecord
+from ..storage.records import InstanceRecord, MailboxRecord
 from .authz import check_event
 from .birth_leases import Lessee, handed_to, lease_at_birth
 from .cache import InstanceCache
 from .chain import chain, unsettle
-from .conflicts import retry_lost
+from .conflicts import retry_lost, timer_handled
 from .errors import CommitConflict, EngineClosed, UnknownDeadLetter
 from .idempotency import check_repeat
 from .inbox import STOP, Inbox
@@ -265,7 +265,11 @@ class Engine:
                 if policy is not None and (why := check_event(
                         policy, request.principal, request.event.name, record)) is not None:
                     return plan_denied(request, record, snapshot, now, why)
-            if request.idempotency_key:
+            if request.timer_id is not None:  # guarded by its row, not a mailbox row
+                if timer_handled(self.store, request, snapshot):
+                    request.future.set_result(InstanceState.from_record(record, "duplicate"))
+                    return None
+            elif request.idempotency_key:
                 key = (request.instance, request.idempotency_key)
                 read = self._keys_read
                 seen = read[key] if key in read else self.store.mailbox(*key)
@@ -333,11 +337,12 @@ class Engine:
                     request.future.set_exception(CommitConflict(instance, 1))
                 elif id(plan.commit) in created_conflicts:
                     request.future.set_exception(InstanceExists(instance))
-                elif isinstance(request, (DeliverEvent, Administer)):
-                    self._lost(request, plan.commit, later)
+                elif isinstance(request, (DeliverEvent, Administer)) and retry_lost(
+                        self.store, request, plan.commit, self.max_conflicts):
+                    later.append(request)  # planned again on what the other writer committed
                 continue
             self.commits += 1
-            self._cache.remember(instance, plan.commit.instance, plan.snapshot)
+            self._cache.committed(instance, plan.commit.instance, plan.snapshot)
             if plan.logs or plan.wake_effects or plan.next_timer is not None:
                 self._after(plan)
             # Watchers hear of a commit before its caller is answered: a watch that starts
@@ -373,12 +378,6 @@ class Engine:
         for request, _ in planned:
             request.future.set_exception(exc)
         self._cache.clear()
-
-    def _lost(self, request: DeliverEvent | Administer, commit: Commit,
-              later: list[Request]) -> None:
-        """A commit lost its optimistic check: plan it again (``later``), settle it, or give up."""
-        if retry_lost(self.store, request, commit, self.max_conflicts):
-            later.append(request)
 
     def _answer(self, request: Request, plan: Plan) -> None:
         if request.future.done():

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from ..core._records import positional_constructor
 from ..core.commands import (
@@ -50,7 +51,8 @@ from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
 from .step_memo import Outcome, memo_step
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start"]
+__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start",
+           "stale_timer"]
 
 _log = logging.getLogger("statekeeper.shadow")
 
@@ -134,17 +136,17 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
         event = dataclasses.replace(event, data=copy_data(event.data))
-    stale_timer = _stale_timer(request, snapshot)
-    if snapshot.done or stale_timer:
+    stale = stale_timer(request, snapshot)
+    if snapshot.done or stale:
         # Finished, or a timer another worker already fired (or that was cancelled, or re-armed
         # since: ``after`` ids are reused): keep the books, change nothing.
         if request.strict:
             error: BaseException = MachineFinished(event.name, snapshot.configuration)
             return Plan(None, InstanceState.from_record(record), error=error)
         return _bookkeeping(record, snapshot, request, now, "ignored",
-                            "timer cancelled or already fired" if stale_timer
+                            "timer cancelled or already fired" if stale
                             else "instance finished", before=snapshot,
-                            close_timer=not stale_timer)
+                            close_timer=not stale)
     if event.name == SKIPPED_TIMER and request.timer_id is not None:
         # Overdue under a "skip" policy: the chart never sees it; the log keeps its lateness.
         timers = {k: v for k, v in snapshot.timers.items() if k != request.timer_id}
@@ -241,6 +243,10 @@ _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
 _new_plan = positional_constructor(Plan)
+#: Rows of a kind a step writes none of: a shared empty sequence no one appends to (a step with
+#: commands gets lists of its own), so a fire allocates no empty lists for the GC (durable.md)
+_NO_ROWS: list[Any] = cast("list[Any]", ())
+_NONE: tuple[list[Any], list[Any], list[Any], list[Any]] = (_NO_ROWS,) * 4
 
 def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
             now: float, result: Outcome, request: DeliverEvent) -> None:
@@ -255,8 +261,12 @@ def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, even
         _log.exception("shadow of %r failed", record.id)
 
 
-def _stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
-    """Whether a timer delivery no longer matches the timer the snapshot holds under its id."""
+def stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
+    """Whether a timer delivery no longer matches the timer the snapshot holds under its id.
+
+    Fired elsewhere, cancelled, or re-armed since (``after`` ids are reused): the engine
+    answers it as a duplicate when the timer's row is gone too (see ``Engine._plan``).
+    """
     timer_id = request.timer_id
     if timer_id is None or timer_id.startswith(SELF_SEND_PREFIX):
         return False
@@ -285,7 +295,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
                     effect_finished=request.effect_finish if release is None else None,
                     effect_released=release, dead_letters=list(request.dead_letters))
     state = InstanceState.from_record(new, outcome)
-    if request.idempotency_key and outcome == "ignored":
+    if request.idempotency_key and outcome == "ignored" and request.timer_id is None:
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
     return Plan(commit, state, snapshot, since=record.updated_at)
@@ -330,17 +340,20 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
         audit_microsteps(microsteps), None)  # microsteps id
+    effects, timers, cancelled, logs = ([], [], [], []) if commands else _NONE  # _commands appends
+    letters = list(delivery.dead_letters) if delivery and delivery.dead_letters else _NO_ROWS
     commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
-        new, None if before is None else record.rev, [row], [], [], [],
+        new, None if before is None else record.rev, [row], effects, timers, cancelled,
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
-        list(delivery.dead_letters) if delivery else [], None, [], [])  # ... deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, [], False,
+        letters, None, _NO_ROWS, _NO_ROWS)  # dead_letters effect_released reopened deleted
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, logs, False,
                      None, None,  # error logs wake_effects next_timer unsettled, then since
                      None if before is None else record.updated_at, None)  # and migration
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev)
-    if delivery is not None and delivery.idempotency_key:
+    if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:
+        # (a timer's firing is guarded by its row, which this commit deletes: no mailbox row)
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now, delivery.fingerprint)
     return plan

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -80,7 +81,7 @@ class DeliverEvent:
     #: waits and runs later (a ``blocked.effect.<name>`` the chart has no transition for)
     effect_release: EffectRelease | None = None
     #: rows kept for inspection and replay, written with this delivery's commit
-    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    dead_letters: Sequence[DeadLetterRecord] = ()  # (shared when empty: no list per request)
     future: Answer = field(default_factory=_future)
     #: the due time of the timer row this delivery fires (a re-armed timer keeps its id)
     timer_due: float | None = None
