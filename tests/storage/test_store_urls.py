@@ -112,7 +112,7 @@ def test_an_unmigrated_postgres_schema_is_no_existing_store(pg_url: str) -> None
 
 
 def test_a_down_postgres_server_is_a_named_error() -> None:
-    pytest.importorskip("psycopg")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
     for opened in (open_store, existing_store_url):
         with pytest.raises(StoreUnavailable, match="no PostgreSQL server answered") as info:
             opened("postgresql://u:hunter2@127.0.0.1:1/test?connect_timeout=2")
@@ -120,7 +120,7 @@ def test_a_down_postgres_server_is_a_named_error() -> None:
 
 
 def test_a_bad_postgres_url_is_refused_before_that() -> None:
-    pytest.importorskip("psycopg")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
     with pytest.raises(InvalidStoreURL, match="schema='Bad-Name'"):
         open_store("postgresql://127.0.0.1/test?schema=Bad-Name")
 
@@ -165,7 +165,7 @@ def test_the_cli_reads_a_postgres_store(pg_url: str, capsys: pytest.CaptureFixtu
 
 
 def test_the_cli_names_a_down_postgres_server(capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("psycopg")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
     url = "postgresql://u:hunter2@127.0.0.1:1/test?connect_timeout=2"
     assert main(["history", "i-1", "--db", url]) == 1
     err = capsys.readouterr().err

@@ -29,7 +29,7 @@ from typing import Any
 from .records import TransitionRecord
 from .tables import OUTCOMES
 
-__all__ = ["AuditCursor", "AuditFilter", "check_audit", "check_prune", "check_prune_rows",
+__all__ = ["AuditCursor", "AuditFilter", "SqlAudit", "check_audit", "check_prune", "check_prune_rows",
            "matches", "sql_terms", "transition_dict"]
 
 #: the ``(at, id)`` of the last row of a page: where the next page starts (after it)
@@ -168,3 +168,25 @@ def transition_dict(row: TransitionRecord) -> dict[str, Any]:
             "data": row.data, "actor": row.actor, "trace_id": row.trace_id,
             "reason": row.reason, "idempotency_key": row.idempotency_key,
             "microsteps": row.microsteps}
+
+
+class SqlAudit:
+    """``audit`` and ``prunable`` of a store that reads its log by the SQL terms of ``sql_terms``.
+
+    SQLite and PostgreSQL differ only in how a query built from those terms is run and its
+    rows decoded (``_audit_rows``); the checks and the terms are the same, so they live here once.
+    """
+
+    def _audit_rows(self, names: list[str], params: dict[str, Any]) -> list[TransitionRecord]:
+        raise NotImplementedError
+
+    def audit(self, filters: AuditFilter, *, limit: int = 100,
+              after: AuditCursor | None = None) -> list[TransitionRecord]:
+        check_audit(filters, limit, after)
+        return self._audit_rows(*sql_terms(filters, after, limit))
+
+    def prunable(self, before: float, *, limit: int = 1000,
+                 after: AuditCursor | None = None) -> list[TransitionRecord]:
+        check_prune(before, limit, after)
+        names, params = sql_terms(AuditFilter(until=before), after, limit)
+        return self._audit_rows([*names, "audit_where_prunable"], params)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage.audit import AuditFilter, sql_terms  # noqa: E402
 from statekeeper.storage.postgres import migrate  # noqa: E402

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage import (  # noqa: E402
     CredentialsRefused,

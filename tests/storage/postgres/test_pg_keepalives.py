@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage import InvalidStoreURL  # noqa: E402
 from statekeeper.storage.postgres import (  # noqa: E402

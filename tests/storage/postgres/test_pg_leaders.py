@@ -15,7 +15,7 @@ import pytest
 
 from statekeeper.storage.signals import SignalHandlers
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage.postgres import PostgresStore, leader_lock_key  # noqa: E402
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage import ForeignDatabase, SchemaTooNew, StoreError  # noqa: E402
 from statekeeper.storage._sql import Migration  # noqa: E402

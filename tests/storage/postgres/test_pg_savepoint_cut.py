@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import pytest
 
-pytest.importorskip("psycopg")
+pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from contract import advance, created, step
 

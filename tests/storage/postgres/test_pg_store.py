@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-pytest.importorskip("psycopg")
+pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from contract import advance, created, effect, step, timer, transition
 

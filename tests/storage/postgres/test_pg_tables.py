@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from test_tables import INSERTS, inserted  # noqa: E402
 

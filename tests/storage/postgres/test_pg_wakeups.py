@@ -16,7 +16,7 @@ from statekeeper import Chart, Effect, Final, State, VirtualClock
 from statekeeper.client import Client
 from statekeeper.storage.records import Commit, DeadLetterRecord, EffectFinish, EffectReopen
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 from psycopg import sql  # noqa: E402
 
 from statekeeper.storage.postgres import wake_channel  # noqa: E402

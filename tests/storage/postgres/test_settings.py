@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-psycopg = pytest.importorskip("psycopg")
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests need the postgres extra")
 
 from statekeeper.storage import InvalidStoreURL  # noqa: E402
 from statekeeper.storage.postgres import DEFAULT_SCHEMA, parse_postgres_url  # noqa: E402

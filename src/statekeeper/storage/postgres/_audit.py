@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any, LiteralString
 
 from .._sql import load_queries
-from ..audit import AuditCursor, AuditFilter, check_audit, check_prune, check_prune_rows, sql_terms
+from ..audit import SqlAudit, check_prune_rows
 from ..records import TransitionRecord
 from ._pool import Connection
 from ._rows import ROWS
@@ -38,7 +38,7 @@ def audit_sql(names: list[str]) -> LiteralString:
     return _t("audit_select") + " " + _t("audit_order")
 
 
-class AuditQueries:
+class AuditQueries(SqlAudit):
     """``audit``, ``prunable`` and ``prune`` over the store's connections."""
 
     _db: Database
@@ -47,17 +47,6 @@ class AuditQueries:
         sql = audit_sql(names)
         rows: list[Any] = self._db.read(lambda conn: conn.execute(sql, params).fetchall())
         return [ROWS.transition(r) for r in rows]
-
-    def audit(self, filters: AuditFilter, *, limit: int = 100,
-              after: AuditCursor | None = None) -> list[TransitionRecord]:
-        check_audit(filters, limit, after)
-        return self._audit_rows(*sql_terms(filters, after, limit))
-
-    def prunable(self, before: float, *, limit: int = 1000,
-                 after: AuditCursor | None = None) -> list[TransitionRecord]:
-        check_prune(before, limit, after)
-        names, params = sql_terms(AuditFilter(until=before), after, limit)
-        return self._audit_rows([*names, "audit_where_prunable"], params)
 
     def prune(self, rows: Sequence[tuple[str, int]]) -> int:
         keys = check_prune_rows(rows)

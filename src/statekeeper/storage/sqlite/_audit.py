@@ -16,7 +16,7 @@ from typing import Any
 from .._decode import decode_transition
 from .._sql import load_queries
 from ..adapters import SQLITE
-from ..audit import AuditCursor, AuditFilter, check_audit, check_prune, check_prune_rows, sql_terms
+from ..audit import SqlAudit, check_prune_rows
 from ..records import TransitionRecord
 from ._connection import Connections
 from ._schema import QUERIES as Q
@@ -37,7 +37,7 @@ def _delete_txn(rows: list[tuple[str, int]], cur: sqlite3.Cursor) -> int:
     return int(cur.execute(Q["delete_transitions"], {"rows": SQLITE.list_param(rows)}).rowcount)
 
 
-class AuditQueries:
+class AuditQueries(SqlAudit):
     """``audit``, ``prunable`` and ``prune`` over the store's connections."""
 
     _db: Connections
@@ -46,17 +46,6 @@ class AuditQueries:
         sql = audit_sql(names)
         rows: list[Any] = self._db.read(lambda cur: cur.execute(sql, params).fetchall())
         return [decode_transition(r) for r in rows]
-
-    def audit(self, filters: AuditFilter, *, limit: int = 100,
-              after: AuditCursor | None = None) -> list[TransitionRecord]:
-        check_audit(filters, limit, after)
-        return self._audit_rows(*sql_terms(filters, after, limit))
-
-    def prunable(self, before: float, *, limit: int = 1000,
-                 after: AuditCursor | None = None) -> list[TransitionRecord]:
-        check_prune(before, limit, after)
-        names, params = sql_terms(AuditFilter(until=before), after, limit)
-        return self._audit_rows([*names, "audit_where_prunable"], params)
 
     def prune(self, rows: Sequence[tuple[str, int]]) -> int:
         keys = check_prune_rows(rows)
