@@ -8,9 +8,11 @@ stay as they are.  Authorization is opt-in: a chart with no policy pays nothing.
 
 What is checked, and when:
 
-* before the step, for every event a caller delivers (``send`` on either client, and the
-  replay of a dead letter's event): the event's rules (roles, then the guard over the
-  principal and the instance as committed);
+* before the step, for every event a caller delivers (``send`` on either client, the
+  replay of a dead letter's event, ``statekeeper send`` and ``dead-letters replay``): the
+  event's rules (roles, then the guard over the principal and the instance as committed);
+* before a start, when the policy has ``start`` rules: the same, over the instance as asked
+  for (:func:`check_start`); a refused start creates nothing, so it leaves no log row;
 * after the step and before its commit, the states the step entered: a sensitive state
   (``Policy(states={"refunded": {"manager"}})``) can be entered only by a principal holding
   one of its roles.  The step is pure, so a refused result is simply not written.
