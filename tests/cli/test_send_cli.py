@@ -23,18 +23,23 @@ APP = ["--module", "statekeeper.examples.food_delivery_ops"]
 LUIGI = ["--principal", "luigi", "--role", "restaurant", "--attribute", "restaurant=trattoria"]
 
 
-@pytest.fixture
-def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+def _order_in(store: str | Path, tmp_path: Path) -> None:
     """An order o-1 of alice's, paid and offered to the restaurant ``trattoria``."""
-    monkeypatch.setenv(ops.LEDGER_ENV, str(tmp_path / "payments.jsonl"))
-    path = tmp_path / "orders.db"
-    with Client(path, clock=VirtualClock(ops.START_AT), worker=False) as client:
+    with Client(store, clock=VirtualClock(ops.START_AT), worker=False) as client:
         ops.register(client, PaymentAPI(tmp_path / "payments.jsonl", 0))
         client.start(ops.CHART, "o-1", data={"customer": "alice", "restaurant": "trattoria",
                                              "couriers": ["ana"], "order_id": "o-1"},
                      principal=ops.ALICE)
         client.worker.run_until_idle()
         assert client.get("o-1").state == "OfferedToRestaurant"
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A SQLite file holding :func:`_order_in`'s order."""
+    monkeypatch.setenv(ops.LEDGER_ENV, str(tmp_path / "payments.jsonl"))
+    path = tmp_path / "orders.db"
+    _order_in(path, tmp_path)
     return str(path)
 
 
@@ -80,6 +85,20 @@ def test_send_with_data_a_key_and_json_output(db: str,
     assert main(["send", "--db", db, "o-1", "accept", *APP, *LUIGI, "--json",
                  "--idempotency-key", "k-1"]) == 0
     assert json.loads(capsys.readouterr().out)["outcome"] == "duplicate"
+
+
+@pytest.mark.postgres
+def test_send_on_postgresql(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                            capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv(ops.LEDGER_ENV, str(tmp_path / "payments.jsonl"))
+    _order_in(pg_url, tmp_path)
+    assert main(["send", "--db", pg_url, "o-1", "accept", *APP, "--principal", "bob",
+                 "--role", "customer"]) == 1
+    assert main(["send", "--db", pg_url, "o-1", "accept", *APP, *LUIGI]) == 0
+    assert "o-1: FindingCourier" in capsys.readouterr().out
+    with Client(pg_url, worker=False) as client:
+        rows = [(r.event, r.outcome, r.actor) for r in client.history("o-1")][-2:]
+    assert rows == [("accept", "denied", "bob"), ("accept", "applied", "luigi")]
 
 
 @pytest.mark.parametrize(("argv", "status", "message"), [

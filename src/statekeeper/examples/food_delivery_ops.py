@@ -325,6 +325,7 @@ def run_demo(db: Path, out: TextIO) -> int:
     handler = logging.FileHandler(log_path)
     handler.setFormatter(JsonFormatter(static={"service": "food-delivery"}))
     logger = logging.getLogger("statekeeper")
+    level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     setup_tracing(out)
@@ -344,6 +345,7 @@ def run_demo(db: Path, out: TextIO) -> int:
         cli_ok = _command_line(run, db, ledger)
     finally:
         logger.removeHandler(handler)
+        logger.setLevel(level)
         handler.close()
     expected = ["o-1:start:bob", "o-1:cancel:bob", "o-1:refund:alice"]
     ok = (run.refusals == expected and final == {"o-1": "Refunded", "o-2": "Cancelled"}
