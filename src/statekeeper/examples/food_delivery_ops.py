@@ -228,16 +228,17 @@ class _Run:
         self.say(f"  {who.id:<6} {'start':<17} {instance}  -> {self.client.get(instance).state}")
 
 
-def _order(customer: str) -> dict[str, Any]:
+def _order(customer: str, order_id: str) -> dict[str, Any]:
+    """The data a customer's order starts with (its restaurant, couriers to offer it to)."""
     return {"customer": customer, "restaurant": "trattoria", "couriers": ["ana", "bo"],
-            "order_id": None, "total": 30}
+            "order_id": order_id, "total": 30}
 
 
 def _story(run: _Run) -> None:
     run.say("== principals send events; the policy decides (customer, restaurant, courier, "
             "support)")
-    run.start(BOB, "o-1", {**_order("alice"), "order_id": "o-1"})  # not bob's order
-    run.start(ALICE, "o-1", {**_order("alice"), "order_id": "o-1"})
+    run.start(BOB, "o-1", _order("alice", "o-1"))  # not bob's order
+    run.start(ALICE, "o-1", _order("alice", "o-1"))
     run.send(BOB, "o-1", "cancel")  # another customer's order
     run.send(LUIGI, "o-1", "accept")
     run.send(ANA, "o-1", "courier_accepted", {"courier": "ana"})
@@ -247,9 +248,9 @@ def _story(run: _Run) -> None:
     run.send(ALICE, "o-1", "refund")  # her event to ask; Refunded is support's to enter
     run.send(SAM, "o-1", "refund", wait=300)
     show_public_view(run.client, "o-1", run.out)
-    run.start(ALICE, "o-2", {**_order("alice"), "order_id": "o-2"})
+    run.start(ALICE, "o-2", _order("alice", "o-2"))
     run.send(ALICE, "o-2", "cancel")
-    run.start(ALICE, "o-3", {**_order("alice"), "order_id": "o-3"})
+    run.start(ALICE, "o-3", _order("alice", "o-3"))
 
 
 def _command(run: _Run, db: Path, ledger: Path, *argv: str) -> subprocess.CompletedProcess[str]:
