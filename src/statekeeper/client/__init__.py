@@ -47,18 +47,23 @@ class Client(_BaseClient):
     def start(self, chart: str | Chart | CompiledChart, instance_id: str,
               data: Mapping[str, Any] | None = None,
               labels: Mapping[str, str] | None = None, *,
-              version: int | str | None = None) -> InstanceState:
+              version: int | str | None = None,
+              principal: Principal | None = None) -> InstanceState:
         """Create an instance and run it to its first stable configuration (committed).
 
         It runs on ``version`` of the chart, or on the newest registered one, and stays on
-        it until migrated (:meth:`migrate`): versions run side by side.
+        it until migrated (:meth:`migrate`): versions run side by side.  ``principal`` (or
+        the client's default) is checked against the ``start`` rules of the chart's
+        :meth:`authorize` policy, if it has any.
 
         Raises:
             InstanceExists: an instance with that id exists.
             UnknownChart: no chart of that name (or no such version) is registered.
+            NotAuthorized: the chart's policy does not let the principal start it; nothing
+                was created.
 
         """
-        return self._start(chart, instance_id, data, labels, version).result()
+        return self._start(chart, instance_id, data, labels, version, principal).result()
 
     def send(self, instance_id: str, event: str | Event, data: Any = None, *,
              idempotency_key: str | None = None, actor: str | None = None,

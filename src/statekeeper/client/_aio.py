@@ -55,8 +55,10 @@ class AsyncClient(_BaseClient):
     async def start(self, chart: str | Chart | CompiledChart, instance_id: str,
                     data: Mapping[str, Any] | None = None,
                     labels: Mapping[str, str] | None = None, *,
-                    version: int | str | None = None) -> InstanceState:
-        return await self._wrap(self._start(chart, instance_id, data, labels, version))
+                    version: int | str | None = None,
+                    principal: Principal | None = None) -> InstanceState:
+        return await self._wrap(self._start(chart, instance_id, data, labels, version,
+                                            principal))
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,

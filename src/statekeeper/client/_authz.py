@@ -6,10 +6,22 @@ Split from ``_base`` for size; see :mod:`statekeeper.runtime.authz` for what is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..runtime.authz import InvalidPolicy, InvalidPrincipal, Policy, Principal, validate
+from ..runtime.authz import (
+    START,
+    InvalidPolicy,
+    InvalidPrincipal,
+    NotAuthorized,
+    Policy,
+    Principal,
+    check_start,
+    log_denied,
+    validate,
+)
 from ..runtime.registry import UnknownChart
+from ..runtime.state import InstanceState, copy_data
 from .errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -29,7 +41,10 @@ class AuthzMixin:
         """Check every caller's event to ``chart`` against ``policy`` from now on.
 
         Register the chart (every version you run) first: the policy is checked against
-        them, so a misspelt event or state is refused here rather than left unguarded.
+        them, so a misspelt event or state is refused here rather than left unguarded.  A
+        version registered later is checked against the policy on its own, and refused
+        (``InvalidPolicy``) if it lacks a name the policy uses: a renamed state would
+        otherwise be left unprotected on the new version.
         ``None`` removes the chart's policy (its events are no longer checked).  Per
         process, like the registry: authorize in each process that takes callers' events.
 
@@ -73,3 +88,32 @@ class AuthzMixin:
                                   f"log's actor of an authorized call is its principal (give "
                                   f"one or the other)")
         return principal, actor
+
+    def _authorize_start(self, chart: str, instance_id: str, data: Mapping[str, Any] | None,
+                         labels: Mapping[str, str] | None, version: int | str | None,
+                         principal: Any) -> None:
+        """Refuse a start the chart's policy (``Policy(start=...)``) does not allow.
+
+        Checked on the caller's thread, before anything is submitted: a refused start
+        creates nothing, so there is no instance whose log could keep a ``denied`` row; the
+        refusal is a warning record on ``statekeeper.authz`` and :class:`NotAuthorized`.
+
+        Raises:
+            NotAuthorized: no start rule passes the principal (or none was given).
+            InvalidPrincipal: ``principal`` is not a :class:`Principal`.
+
+        """
+        if principal is not None or self.principal is not None:
+            principal, _ = self._principal(principal, None)
+        policy = self.registry.policies.get(chart)
+        if policy is None or policy.start is None:
+            return
+        entry = self.registry.for_start(chart, version)
+        asked = InstanceState(id=instance_id, chart=chart, version=str(entry.chart.version),
+                              configuration=(), data=copy_data(dict(data or {})),
+                              status="active", rev=0, labels=dict(labels or {}))
+        why = check_start(policy, principal, asked)
+        if why is not None:
+            log_denied(instance_id, chart, START, principal, why)
+            raise NotAuthorized(instance_id, START, None if principal is None else principal.id,
+                                why)

@@ -252,7 +252,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
 
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
                data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
-               version: int | str | None = None) -> Future[InstanceState]:
+               version: int | str | None = None,
+               principal: Principal | None = None) -> Future[InstanceState]:
         longest = self.limits.max_name_length
         check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
@@ -283,6 +284,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                 raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
                                         f"string), not {_shown(version)}")
             self.registry.for_start(name, version)  # refused here, on the caller's thread
+        self._authorize_start(name, instance_id, data, labels, version, principal)
         return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
                                                 dict(labels or {}),
                                                 version=None if version is None else str(version)))

@@ -8,9 +8,11 @@ stay as they are.  Authorization is opt-in: a chart with no policy pays nothing.
 
 What is checked, and when:
 
-* before the step, for every event a caller delivers (``send`` on either client, and the
-  replay of a dead letter's event): the event's rules (roles, then the guard over the
-  principal and the instance as committed);
+* before the step, for every event a caller delivers (``send`` on either client, the
+  replay of a dead letter's event, ``statekeeper send`` and ``dead-letters replay``): the
+  event's rules (roles, then the guard over the principal and the instance as committed);
+* before a start, when the policy has ``start`` rules: the same, over the instance as asked
+  for (:func:`check_start`); a refused start creates nothing, so it leaves no log row;
 * after the step and before its commit, the states the step entered: a sensitive state
   (``Policy(states={"refunded": {"manager"}})``) can be entered only by a principal holding
   one of its roles.  The step is pure, so a refused result is simply not written.
@@ -37,17 +39,22 @@ from ..core.errors import StatekeeperError
 from ..storage.records import InstanceRecord
 from .state import InstanceState
 
-__all__ = ["Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy",
-           "Principal", "check_entered", "check_event", "log_denied", "validate"]
+__all__ = ["START", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized",
+           "Policy", "Principal", "check_entered", "check_event", "check_start", "check_version",
+           "log_denied", "validate"]
 
 _log = logging.getLogger("statekeeper.authz")
+#: the event name a refused ``start`` is logged and raised under (``NotAuthorized.event``)
+START = "statekeeper.start"
 
 
 class NotAuthorized(StatekeeperError, PermissionError):
-    """The caller may not deliver this event (or enter the state it leads to).
+    """The caller may not deliver this event (or enter the state it leads to, or start).
 
-    Nothing of the event was applied; the refusal is in the transition log with outcome
-    ``denied`` and the principal's id as actor.
+    Nothing of the event was applied; the refusal of an event is in the transition log with
+    outcome ``denied`` and the principal's id as actor.  A refused start (``event`` is
+    :data:`START`) created nothing, so it has no log of its own to be in: it is in the
+    ``statekeeper.authz`` log records only.
     """
 
     def __init__(self, instance: str, event: str, principal: str | None, reason: str) -> None:
@@ -56,7 +63,8 @@ class NotAuthorized(StatekeeperError, PermissionError):
         self.principal = principal
         self.reason = reason
         who = "an anonymous caller" if principal is None else f"principal {principal!r}"
-        super().__init__(f"{who} may not send {event!r} to instance {instance!r}: {reason}; "
+        what = "start" if event == START else f"send {event!r} to"
+        super().__init__(f"{who} may not {what} instance {instance!r}: {reason}; "
                          f"nothing was applied")
 
 
@@ -155,11 +163,20 @@ class Policy:
     event a caller sends that the policy does not name is refused (``unlisted="deny"``, the
     default) or allowed to anyone (``unlisted="allow"``).  A name is looked up as SCXML
     matches descriptors: ``cancel`` also covers ``cancel.order``.
+
+    ``start`` says who may create an instance (``client.start``), in the same forms as an
+    event's rules; its guards see the instance as asked for (its id, chart, version, the data
+    and labels given; no configuration, ``rev`` 0).  ``None`` (the default) does not check
+    starts: creating an instance is often the application's own business (a checkout
+    handler), and a policy written before starts were checked keeps its meaning.
     """
 
     events: Mapping[str, Any] = field(default_factory=dict)
     states: Mapping[str, Any] = field(default_factory=dict)
     unlisted: Literal["deny", "allow"] = "deny"
+    #: who may start an instance: an :class:`Allow`, a sequence of them or a set of role
+    #: names (kept as a tuple of :class:`Allow`); ``None``: starts are not checked
+    start: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.events, Mapping) or not isinstance(self.states, Mapping):
@@ -180,6 +197,8 @@ class Policy:
                                 f"{self.unlisted!r}")
         object.__setattr__(self, "events", MappingProxyType(rules))
         object.__setattr__(self, "states", MappingProxyType(states))
+        if self.start is not None:
+            object.__setattr__(self, "start", _rules(None, self.start))
 
     def rules_for(self, event: str) -> tuple[Allow, ...] | None:
         """The rules of ``event`` (the longest descriptor naming it), or ``None``."""
@@ -200,7 +219,8 @@ def _check_name(name: Any, what: str) -> None:
         raise InvalidPolicy(f"Policy {what} names are non-empty strings, not {name!r}")
 
 
-def _rules(event: str, value: Any) -> tuple[Allow, ...]:
+def _rules(event: str | None, value: Any) -> tuple[Allow, ...]:
+    """An event's rules (``event=None``: the start's) in their one form, a tuple of Allow."""
     if isinstance(value, Allow):
         return (value,)
     if isinstance(value, (set, frozenset)):
@@ -208,8 +228,9 @@ def _rules(event: str, value: Any) -> tuple[Allow, ...]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value \
             and all(isinstance(v, Allow) for v in value):
         return tuple(value)
-    raise InvalidPolicy(f"Policy events[{event!r}] takes an Allow, a sequence of them or a set "
-                        f"of role names, not {value!r}")
+    where = "Policy start=" if event is None else f"Policy events[{event!r}]"
+    raise InvalidPolicy(f"{where} takes an Allow, a sequence of them or a set of role names, "
+                        f"not {value!r}")
 
 
 def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None:
@@ -223,14 +244,45 @@ def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None
     if not isinstance(policy, Policy):
         raise InvalidPolicy(f"authorize() takes a Policy, not {policy!r}")
     for event in policy.events:
-        if not any(t.matches(event) for c in versions for node in c.states
-                   for t in node.transitions):
+        if not any(_takes(c, event) for c in versions):
             raise InvalidPolicy(f"chart {chart!r} has no transition on event {event!r}: "
                                 f"check the name (no registered version takes it)")
     for state in policy.states:
         if not any(state in c.nodes for c in versions):
             raise InvalidPolicy(f"chart {chart!r} has no state {state!r} (in no registered "
                                 f"version)")
+
+
+def check_version(policy: Policy, chart: CompiledChart) -> None:
+    """Refuse a version, registered after its chart's policy, that lacks a name it uses.
+
+    Why refuse rather than register: a version that renamed ``refunded`` to ``Refunded``
+    would start instances whose sensitive state nobody protects, and one that renamed an
+    event would leave the new name to ``unlisted``.  Registering every version before
+    authorizing (what :meth:`~statekeeper.client.Client.authorize` asks) checks the policy
+    against all of them together instead, so a version may drop a name on purpose.
+
+    Raises:
+        InvalidPolicy: the version has no transition on an event, or no state, that the
+            policy names; nothing was registered.
+
+    """
+    where = f"chart {chart.name!r} version {chart.version}"
+    todo = (f"register it before authorizing (client.authorize({chart.name!r}, None), "
+            f"register every version, then authorize a policy that fits them), or fix the name")
+    for event in policy.events:
+        if not _takes(chart, event):
+            raise InvalidPolicy(f"{where} has no transition on event {event!r}, which the "
+                                f"chart's policy names: {todo}")
+    for state in policy.states:
+        if state not in chart.nodes:
+            raise InvalidPolicy(f"{where} has no state {state!r}, which the chart's policy "
+                                f"protects: {todo}")
+
+
+def _takes(chart: CompiledChart, event: str) -> bool:
+    """Whether a transition of ``chart`` matches ``event``."""
+    return any(t.matches(event) for node in chart.states for t in node.transitions)
 
 
 def check_event(policy: Policy, principal: Principal | None, event: str,
@@ -244,8 +296,6 @@ def check_event(policy: Policy, principal: Principal | None, event: str,
         if policy.unlisted == "allow":
             return None
         return f"the policy of chart {record.chart!r} does not name event {event!r}"
-    if principal is None:
-        return "no principal was given (the chart's policy names who may send it)"
     view: list[InstanceState] = []
 
     def instance() -> InstanceState:
@@ -253,12 +303,35 @@ def check_event(policy: Policy, principal: Principal | None, event: str,
             view.append(InstanceState.from_record(record))
         return view[0]
 
+    return _refusal(rules, principal, instance, event, record.chart)
+
+
+def check_start(policy: Policy, principal: Principal | None,
+                asked: InstanceState) -> str | None:
+    """Why ``principal`` may not start the instance ``asked`` for; ``None``: it may.
+
+    ``asked`` is the instance as the caller asks for it (no configuration yet): the start's
+    guards see its id, chart, version, data and labels.  A policy without ``start`` rules
+    lets anyone start.
+    """
+    rules = policy.start
+    if rules is None:
+        return None
+    return _refusal(rules, principal, lambda: asked, START, asked.chart)
+
+
+def _refusal(rules: tuple[Allow, ...], principal: Principal | None,
+             instance: Callable[[], InstanceState], event: str, chart: str) -> str | None:
+    """Why no rule of ``rules`` passes ``principal``; ``None`` when one does."""
+    if principal is None:
+        return (f"no principal was given (the chart's policy names who may "
+                f"{'start it' if event == START else 'send it'})")
     for rule in rules:
         try:
             if rule.passes(principal, instance):
                 return None
         except Exception as exc:  # noqa: BLE001 - fail closed, and say why
-            _log.exception("authorization guard of %r for %r failed", event, record.chart)
+            _log.exception("authorization guard of %r for %r failed", event, chart)
             return f"its guard failed ({type(exc).__name__}: {exc})"
     return f"no rule allows it (roles: {', '.join(sorted(principal.roles)) or 'none'})"
 

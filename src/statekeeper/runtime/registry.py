@@ -23,7 +23,7 @@ from ..core.migration import (
     find_path,
 )
 from ..core.model import Chart
-from .authz import Policy
+from .authz import Policy, check_version
 from .shadow import Shadow
 
 __all__ = ["MigrationError", "Registered", "Registry", "UnknownChart", "rollout_bucket"]
@@ -83,6 +83,8 @@ class Registry:
             ValueError: ``at_most_once`` names an effect neither the chart nor ``effects`` has.
             ChartError: a state invokes a child (not run durably yet), or this name and
                 version are registered with another structure.
+            InvalidPolicy: the chart has an authorization policy, and this version lacks an
+                event or state it names (:func:`~.authz.check_version`).
 
         """
         compiled = chart if isinstance(chart, CompiledChart) else compile_chart(
@@ -106,6 +108,8 @@ class Registry:
             # Its instances would stop loading (their snapshots name the other structure).
             raise VersionConflict(compiled.name, str(compiled.version), known.chart.hash,
                                   compiled.hash)
+        if known is None and compiled.name in self.policies:  # a new version after its policy
+            check_version(self.policies[compiled.name], compiled)
         entry = Registered(compiled, bound, once,
                            known.outcome_events if known is not None else {})
         self._put(entry)

@@ -12,6 +12,7 @@ from . import (
     history,
     instances,
     migrate,
+    send,
     shadow_report,
     validate,
     version,
@@ -21,5 +22,5 @@ from . import (
 __all__ = ["COMMANDS"]
 
 #: The command modules, in the order ``statekeeper --help`` lists them.
-COMMANDS = (validate, diagram, instances, history, audit, dead_letters, check, worker,
+COMMANDS = (validate, diagram, instances, history, audit, send, dead_letters, check, worker,
             migrate, shadow_report, version)

@@ -4,6 +4,12 @@ Works on the database directly (no chart code is needed): replaying an effect re
 outbox row, and the next worker with the chart registered runs it with its original
 idempotency key.  Replay and discard are written to the instance's transition log with
 ``--actor`` (default: the login name), in the same commit that changes the letter.
+
+Replaying an *event* delivers it: its chart steps it, and the chart's authorization policy
+checks it like any caller's event.  Both are the application's, so an event is replayed only
+with the application (``--module pkg.mod``, as ``statekeeper worker`` loads it) and as a
+principal (``--principal NAME --role ROLE``, the log's actor); without ``--module`` the
+command refuses, rather than deliver an event unchecked.
 """
 
 from __future__ import annotations
@@ -15,7 +21,15 @@ from typing import Any
 
 from statekeeper.storage.records import DeadLetterRecord
 
-from .._common import Subparsers, add_db_argument, database_path, int_argument, text_argument
+from .._app import add_app_arguments, add_principal_arguments, bind_app, principal_from
+from .._common import (
+    CommandError,
+    Subparsers,
+    add_db_argument,
+    database_path,
+    int_argument,
+    text_argument,
+)
 
 __all__ = ["register", "run"]
 
@@ -41,7 +55,11 @@ def register(subparsers: Subparsers) -> None:
         action.add_argument("letter", type=int_argument, metavar="ID")
         if name != "show":
             action.add_argument("--actor", default=None, type=text_argument,
-                                help="who did it, for the log (default: your login name)")
+                                help="who did it, for the log (default: the --principal, or "
+                                     "your login name)")
+        if name == "replay":
+            add_app_arguments(action, required=False)
+            add_principal_arguments(action)
     parser.set_defaults(run=run)
 
 
@@ -49,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     """Open the store, do the action, print what happened."""
     from statekeeper.client import Client
 
+    principal = principal_from(args) if args.action == "replay" else None
     with Client(database_path(str(args.db)), worker=False) as client:
         if args.action == "list":
             letters = client.dead_letters(args.instance)
@@ -61,13 +80,21 @@ def run(args: argparse.Namespace) -> int:
         if args.action == "show":
             print(json.dumps(_as_dict(letter), indent=2))
             return 0
-        actor = args.actor or _login()
         if args.action == "replay":
-            client.replay_dead_letter(args.letter, actor=actor)
+            bind_app(client, args)
+            if letter.kind == "event" and not (args.module or args.chart):
+                raise CommandError(
+                    f"dead letter {args.letter} is an event for {letter.instance!r}: replaying "
+                    f"delivers it, which takes its chart and the application's policies; give "
+                    f"--module PKG.MOD (the application's register(client)) and --principal "
+                    f"NAME --role ROLE")
+            actor = args.actor or (principal.id if principal is not None else _login())
+            client.replay_dead_letter(args.letter, actor=actor, principal=principal)
             print(f"dead letter {args.letter} replayed by {actor}: {_line(letter)}")
-        else:
-            client.discard_dead_letter(args.letter, actor=actor)
-            print(f"dead letter {args.letter} discarded by {actor}: {_line(letter)}")
+            return 0
+        actor = args.actor or _login()
+        client.discard_dead_letter(args.letter, actor=actor)
+        print(f"dead letter {args.letter} discarded by {actor}: {_line(letter)}")
     return 0
 
 
