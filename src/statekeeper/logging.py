@@ -29,6 +29,10 @@ __all__ = ["JsonFormatter"]
 #: the attributes every LogRecord has: not "fields" of a record
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
+#: made once: ``json.dumps`` with options builds an encoder per call
+_STRICT = json.JSONEncoder(ensure_ascii=False, allow_nan=False, default=str)
+_LENIENT = json.JSONEncoder(ensure_ascii=False, default=str)
+
 
 def _plain(value: Any) -> Any:
     """``value`` with every float JSON cannot hold (NaN, infinities) as text."""
@@ -68,6 +72,6 @@ class JsonFormatter(logging.Formatter):
         if record.stack_info:
             out["stack"] = self.formatStack(record.stack_info)
         try:
-            return json.dumps(out, ensure_ascii=False, allow_nan=False, default=str)
+            return _STRICT.encode(out)
         except ValueError:  # a NaN or an infinity somewhere
-            return json.dumps(_plain(out), ensure_ascii=False, default=str)
+            return _LENIENT.encode(_plain(out))

@@ -24,9 +24,10 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ..client import AsyncClient
@@ -49,7 +50,9 @@ from .durable_chart import (
 from .durable_statekeeper import instance_ids, synchronous_of
 
 __all__ = [
+    "PLAIN",
     "ChartRun",
+    "ClientSetup",
     "run_sk_chart",
     "run_sk_starts",
     "run_xstate_chart",
@@ -121,12 +124,14 @@ def _register(client: AsyncClient) -> None:
                     effects=BINDINGS["effects"])
 
 
-async def _send_rounds(client: AsyncClient, ids: list[str], senders: int, rounds: int) -> int:
+async def _send_rounds(client: AsyncClient, ids: list[str], senders: int, rounds: int,
+                      send_options: Mapping[str, Any] = MappingProxyType({})) -> int:
     async def sender(j: int) -> int:
         mine = _owned(ids, senders, j)
         for r in range(rounds):
             for i, instance in mine:
-                state = await client.send(instance, EVENT, {"amount": amount(i, r)})
+                state = await client.send(instance, EVENT, {"amount": amount(i, r)},
+                                          **send_options)
                 if state.outcome != "applied":
                     raise RuntimeError(f"send to {instance!r} was not applied: {state!r}")
         return rounds * len(mine)
@@ -143,23 +148,41 @@ async def _check_sk(client: AsyncClient, ids: list[str], rounds: int) -> None:
             raise RuntimeError(_mismatch("statekeeper", instance, found, want))
 
 
+@dataclass(frozen=True)
+class ClientSetup:
+    """What a run adds to the plain client: its options, a setup call, each send's options.
+
+    ``bench features`` measures the cost of logging, metrics, authorization and tracing
+    with these; the plain run of ``bench durable`` uses none.
+    """
+
+    options: Mapping[str, Any] = field(default_factory=dict)
+    setup: Callable[[AsyncClient], None] | None = None
+    send_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+PLAIN = ClientSetup()
+
+
 async def _sk_chart(path: Path, instances: int, senders: int, rounds: int,
-                    warmup_rounds: int) -> ChartRun:
+                    warmup_rounds: int, extra: ClientSetup = PLAIN) -> ChartRun:
     ids, warm = instance_ids(instances, "m"), instance_ids(senders, "w")
     store = SQLiteStore(path)
-    client = AsyncClient(store)
+    client = AsyncClient(store, **extra.options)
     commits = _Commits()
     try:
         _register(client)
+        if extra.setup is not None:
+            extra.setup(client)
         await asyncio.gather(*(client.start(CHART_NAME, i) for i in ids + warm))
         client.engine.on_commit.append(commits)
         commits.expect(len(warm) * warmup_rounds + effects_expected(len(warm), warmup_rounds))
-        await _send_rounds(client, warm, senders, warmup_rounds)
+        await _send_rounds(client, warm, senders, warmup_rounds, extra.send_options)
         await asyncio.to_thread(commits.wait)
         effects = effects_expected(instances, rounds)
         commits.expect(instances * rounds + effects)
         cpu, start = time.process_time(), time.perf_counter()
-        applied = await _send_rounds(client, ids, senders, rounds)
+        applied = await _send_rounds(client, ids, senders, rounds, extra.send_options)
         await asyncio.to_thread(commits.wait)  # and every effect's outcome committed
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
         await _check_sk(client, ids, rounds)
@@ -169,9 +192,9 @@ async def _sk_chart(path: Path, instances: int, senders: int, rounds: int,
 
 
 def run_sk_chart(path: Path, *, instances: int, senders: int, rounds: int,
-                 warmup_rounds: int = 4) -> ChartRun:
+                 warmup_rounds: int = 4, extra: ClientSetup = PLAIN) -> ChartRun:
     """Statekeeper on the data-driven chart: ``rounds`` adds to each of ``instances``."""
-    return asyncio.run(_sk_chart(path, instances, senders, rounds, warmup_rounds))
+    return asyncio.run(_sk_chart(path, instances, senders, rounds, warmup_rounds, extra))
 
 
 async def _sk_starts(path: Path, count: int, senders: int, warmup: int) -> ChartRun:
