@@ -9,9 +9,9 @@ import logging
 import re
 import sqlite3
 import threading
-from typing import Any
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from contract import created
