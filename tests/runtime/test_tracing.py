@@ -7,6 +7,7 @@ a timer continues is the one its row kept, read back from the store.
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import textwrap
@@ -353,3 +354,15 @@ def test_with_tracing_off_nothing_imports_opentelemetry_and_on_it_is_a_named_err
                          check=True).stdout
     assert out.strip() == ("tracing needs opentelemetry-api: pip install "
                            "'statekeeper[tracing]' (or leave tracing off)")
+
+
+def test_an_effect_attempts_log_record_names_the_trace_its_row_kept(
+        traced: Client, caplog: pytest.LogCaptureFixture) -> None:
+    traced.register(order(), effects={"charge": Downstream().charge})
+    traced.start("order", "o-1")
+    traced.send("o-1", "pay", traceparent=CALLER)
+    with caplog.at_level(logging.DEBUG, logger="statekeeper.effects"):
+        traced.worker.run_until_idle()
+    attempts = [r for r in caplog.records if r.name == "statekeeper.effects"]
+    assert [(r.__dict__["effect"], r.__dict__["trace_id"]) for r in attempts] == [
+        ("charge", CALLER)]

@@ -264,7 +264,7 @@ class EffectRunner:
                 tracing.effect(effect, chart, outcome, error, began, at, delay)
             log_effect(self.log_level, instance=effect.instance, effect=effect.name,
                        key=effect.key, attempt=effect.attempts, outcome=outcome, error=error,
-                       duration=duration, retry_in=delay, at=at)
+                       duration=duration, retry_in=delay, at=at, trace_id=effect.traceparent)
         if not self.hooks:
             return
         attempt = Attempt(effect.name, effect.attempts, phase, at, outcome, error, delay,
