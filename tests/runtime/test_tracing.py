@@ -366,3 +366,4 @@ def test_an_effect_attempts_log_record_names_the_trace_its_row_kept(
     attempts = [r for r in caplog.records if r.name == "statekeeper.effects"]
     assert [(r.__dict__["effect"], r.__dict__["trace_id"]) for r in attempts] == [
         ("charge", CALLER)]
+
