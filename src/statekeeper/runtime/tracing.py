@@ -21,6 +21,9 @@ raises :class:`TracingUnavailable`.  The application brings the SDK, its exporte
 sampler, as for any instrumented library.
 
 Span attributes never hold an instance's data or an event's payload, only names and ids.
+They are set once the span is started, only when the sampler keeps it: the SDK's attribute
+checks are most of a span's cost, and a sampled-out span then costs its ids and the
+sampler's decision.  (A sampler therefore sees no statekeeper attributes.)
 """
 
 from __future__ import annotations
@@ -146,19 +149,19 @@ class Tracing:
             if commit is None or id(commit) in lost or not commit.transitions:
                 continue
             first, last = commit.transitions[0], commit.transitions[-1]
-            instance = commit.instance
-            span = start_span(
-                f"{STEP_SPAN} {first.event}", self.parent(getattr(request, "traceparent", None)),
-                attributes={
+            span = start_span(f"{STEP_SPAN} {first.event}",
+                              self.parent(getattr(request, "traceparent", None)),
+                              start_time=_ns(first.at))
+            if span.is_recording():  # a span the sampler dropped costs no attributes
+                instance = commit.instance
+                span.set_attributes({
                     "statekeeper.instance": instance.id, "statekeeper.chart": instance.chart,
                     "statekeeper.chart_version": instance.version,
                     "statekeeper.event": first.event, "statekeeper.seq": last.seq,
-                    "statekeeper.source": list(first.source),
-                    "statekeeper.target": list(last.target),
-                    "statekeeper.outcome": last.outcome},
-                start_time=_ns(first.at))
-            if last.outcome in _REFUSED:
-                span.set_status(error)
+                    "statekeeper.source": first.source, "statekeeper.target": last.target,
+                    "statekeeper.outcome": last.outcome})
+                if last.outcome in _REFUSED:
+                    span.set_status(error)
             span.end(max(end, _ns(last.at)))
 
     # -- the effect runner -------------------------------------------------------------------
@@ -166,6 +169,12 @@ class Tracing:
     def effect(self, effect: EffectRecord, chart: str, outcome: str, error: str | None,
                began: float | None, at: float, retry_in: float) -> None:
         """A span for one finished attempt of ``effect``, in the trace its row names."""
+        span = self.tracer.start_span(f"{EFFECT_SPAN} {effect.name}",
+                                      self.parent(effect.traceparent),
+                                      start_time=_ns(at if began is None else began))
+        if not span.is_recording():  # dropped by the sampler: no attributes to clean
+            span.end(_ns(at))
+            return
         attributes: dict[str, Any] = {
             "statekeeper.instance": effect.instance, "statekeeper.chart": chart,
             "statekeeper.effect": effect.name, "statekeeper.effect.key": effect.key,
@@ -174,9 +183,7 @@ class Tracing:
             attributes["statekeeper.error"] = error
         if retry_in:
             attributes["statekeeper.effect.retry_in"] = retry_in
-        span = self.tracer.start_span(f"{EFFECT_SPAN} {effect.name}",
-                                      self.parent(effect.traceparent), attributes=attributes,
-                                      start_time=_ns(at if began is None else began))
+        span.set_attributes(attributes)
         if outcome != "ok":
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
         span.end(_ns(at))
