@@ -113,6 +113,9 @@ class Tracing:
             provider = trace.get_tracer_provider()
         self.tracer: Tracer = provider.get_tracer("statekeeper")
         self.clock = clock
+        #: parent contexts by traceparent: a request's header is the parent of its step, of
+        #: the steps its events chain, and of its effects' attempts and outcome steps
+        self._parents: dict[str, Context] = {}
 
     # -- contexts ----------------------------------------------------------------------------
 
@@ -129,13 +132,21 @@ class Tracing:
         A stored value is not trusted: a malformed one (a row edited by hand) starts a trace
         of its own instead of failing the step or the attempt.
         """
-        parsed = None if traceparent is None else parse_traceparent(traceparent)
+        if traceparent is None:
+            return self._empty
+        found = self._parents.get(traceparent)
+        if found is not None:
+            return found
+        parsed = parse_traceparent(traceparent)
         if parsed is None:
             return self._empty
         trace = self._trace
         remote = trace.SpanContext(parsed[0], parsed[1], is_remote=True,
                                    trace_flags=trace.TraceFlags(parsed[2] & 0xFF))
         made: Context = trace.set_span_in_context(trace.NonRecordingSpan(remote), self._empty)
+        if len(self._parents) >= 4096:  # the engine's and the effect threads': a race
+            self._parents.clear()  # costs at most a context made twice
+        self._parents[traceparent] = made
         return made
 
     # -- the engine's group ------------------------------------------------------------------
