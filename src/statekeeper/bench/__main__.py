@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "timers": ("timers", "lateness of 100,000 pending durable timers due 5,000/s on SQLite"),
     "postgres": ("postgres", "transitions/s on PostgreSQL with 1-4 client processes vs DBOS"),
     "migrate": ("migrate", "batch migrations/s of live instances beside plain transitions/s"),
+    "tracing": ("tracing", "CPU per durable step with OpenTelemetry spans off, on and sampled"),
 }
 
 
