@@ -34,6 +34,8 @@ EXPECTED_TOP = {
     "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
     # Prometheus metrics
     "MetricsPortInUse", "MetricsUnavailable",
+    # OpenTelemetry spans
+    "InvalidTraceparent", "TracingUnavailable",
 }
 
 

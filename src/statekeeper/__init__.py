@@ -66,7 +66,12 @@ from .core import (
 
 if TYPE_CHECKING:
     from .client import ArchiveError, AsyncClient, AuditPage, Client, PruneReport, QueryPage
-    from .client.errors import ArgumentTypeError, InvalidArgument, UnknownState
+    from .client.errors import (
+        ArgumentTypeError,
+        InvalidArgument,
+        InvalidTraceparent,
+        UnknownState,
+    )
     from .clock import Clock, SystemClock, VirtualClock
     from .machine import AsyncMachine, Machine, Outcome
     from .resilience import (
@@ -93,6 +98,7 @@ if TYPE_CHECKING:
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
+    from .runtime.tracing import TracingUnavailable
     from .storage.base import (
         ForeignDatabase,
         InstanceExists,
@@ -130,6 +136,8 @@ _LAZY = {
     "Policy": "runtime.authz", "Principal": "runtime.authz",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
+    # OpenTelemetry spans (docs/observability.md)
+    "InvalidTraceparent": "client.errors", "TracingUnavailable": "runtime.tracing",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -196,6 +204,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
+    "InvalidTraceparent",
     "Invoke",
     "LimitExceeded",
     "Limits",
@@ -235,6 +244,7 @@ __all__ = [
     "StoreUnavailable",
     "SystemClock",
     "Timeout",
+    "TracingUnavailable",
     "Transition",
     "UnboundName",
     "UnknownChart",

@@ -141,7 +141,7 @@ def test_the_hot_paths_know_the_fields_they_fill_positionally() -> None:
     assert [f.name for f in dataclasses.fields(DeliverEvent)] == [
         "instance", "event", "strict", "idempotency_key", "actor", "trace_id", "timer_id",
         "lateness", "effect_finish", "effect_release", "dead_letters", "future", "timer_due",
-        "conflicts", "chained", "fingerprint", "principal", "authorize"]
+        "conflicts", "chained", "fingerprint", "principal", "authorize", "traceparent"]
     assert [f.name for f in dataclasses.fields(Plan)] == [
         "commit", "state", "snapshot", "error", "logs", "wake_effects", "next_timer",
         "unsettled", "since", "migration"]

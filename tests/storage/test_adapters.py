@@ -111,7 +111,7 @@ def test_the_sqlite_hot_path_converts_nothing() -> None:
     row = TABLES["outbox"].build(
         key="e", instance="o", name="n", args="null", status="pending", attempts=0,
         available_at=0.0, lease_owner=None, lease_until=None, at_most_once=False,
-        last_error=None, errors="[]", created_at=0.0)
+        last_error=None, errors="[]", created_at=0.0, traceparent=None)
     assert convert(row)[TABLES["outbox"].written_at("at_most_once")] == 0
     assert all(row_converter(POSTGRES, name) is None for name in TABLES)
 

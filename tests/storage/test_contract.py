@@ -12,6 +12,7 @@ from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
 from contract_shadows import ShadowStoreContract
 from contract_timers import TimerStoreContract
+from contract_trace import TraceStoreContract
 
 
 class TestStoreContract(StoreContract):
@@ -52,3 +53,7 @@ class TestAuditStoreContract(AuditStoreContract):
 
 class TestShadowStoreContract(ShadowStoreContract):
     """The shadow log, once per backend."""
+
+
+class TestTraceStoreContract(TraceStoreContract):
+    """The trace context of outbox and timer rows, once per backend."""

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "postgres": ("postgres", "transitions/s on PostgreSQL with 1-4 client processes vs DBOS"),
     "migrate": ("migrate", "batch migrations/s of live instances beside plain transitions/s"),
     "features": ("features", "cost of logs, metrics, authorization and tracing on durable tx/s"),
+    "tracing": ("tracing", "CPU per durable step with OpenTelemetry spans off, on and sampled"),
 }
 
 

@@ -26,7 +26,7 @@ from ..runtime.watch import Watch
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._aio import AsyncClient
 from ._audit import AuditPage, Time
-from ._base import _BaseClient, _check_wait, check_text, check_wait_flag, open_store
+from ._base import _BaseClient, check_text, check_wait, check_wait_flag, open_store
 from ._page import QueryPage
 
 __all__ = ["ArchiveError", "AsyncClient", "AuditPage", "Client", "PruneReport", "QueryPage",
@@ -48,33 +48,41 @@ class Client(_BaseClient):
               data: Mapping[str, Any] | None = None,
               labels: Mapping[str, str] | None = None, *,
               version: int | str | None = None,
-              principal: Principal | None = None) -> InstanceState:
+              principal: Principal | None = None,
+              traceparent: str | None = None) -> InstanceState:
         """Create an instance and run it to its first stable configuration (committed).
 
         It runs on ``version`` of the chart, or on the newest registered one, and stays on
         it until migrated (:meth:`migrate`): versions run side by side.  ``principal`` (or
         the client's default) is checked against the ``start`` rules of the chart's
-        :meth:`authorize` policy, if it has any.
+        :meth:`authorize` policy, if it has any.  ``traceparent`` (a W3C header; with
+        tracing on, the current span's by default) is the trace the first step, its effects
+        and its timers continue.
 
         Raises:
             InstanceExists: an instance with that id exists.
             UnknownChart: no chart of that name (or no such version) is registered.
             NotAuthorized: the chart's policy does not let the principal start it; nothing
                 was created.
+            InvalidTraceparent: ``traceparent`` is malformed (nothing is written).
 
         """
-        return self._start(chart, instance_id, data, labels, version, principal).result()
+        return self._start(chart, instance_id, data, labels, version, principal,
+                           traceparent).result()
 
     def send(self, instance_id: str, event: str | Event, data: Any = None, *,
              idempotency_key: str | None = None, actor: str | None = None,
              trace_id: str | None = None, wait: bool = True,
-             principal: Principal | None = None) -> Any:
+             principal: Principal | None = None, traceparent: str | None = None) -> Any:
         """Deliver an event; return the settled state once it is committed.
 
         With ``wait=False`` return a :class:`concurrent.futures.Future` of it instead.  A
         repeated ``idempotency_key`` returns the first result (``outcome="duplicate"``) and
         changes nothing.  ``principal`` (or the client's default) is who sends it: checked
-        against the chart's :meth:`authorize` policy, and the log's actor.
+        against the chart's :meth:`authorize` policy, and the log's actor.  ``traceparent``
+        (a W3C header; with tracing on, the current span's by default) is the trace the
+        step, its effects and its timers continue; the transition row's ``trace_id`` keeps
+        it unless ``trace_id`` is given.
 
         Raises:
             UnknownInstance: no such instance.
@@ -83,12 +91,13 @@ class Client(_BaseClient):
             MachineFinished: the instance already finished.
             NotAuthorized: the chart's policy refuses the principal this event (or the
                 state it leads to); logged with outcome ``denied``, nothing else applied.
+            InvalidTraceparent: ``traceparent`` is malformed (nothing is written).
 
         """
         if wait is not True and wait is not False:
             check_wait_flag(wait)
         future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
-                            principal)
+                            principal, traceparent)
         return future.result() if wait else future
 
     def get(self, instance_id: str) -> InstanceState:
@@ -166,7 +175,7 @@ class Client(_BaseClient):
         """
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
-        _check_wait("watch", timeout)
+        check_wait("watch", timeout)
         return Watch(self._watchers, instance_id, timeout, self._closers)
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
@@ -185,7 +194,7 @@ class Client(_BaseClient):
                    longest=self.limits.max_name_length)
         check_text("when", "state", state,
                    longest=self.limits.max_name_length)
-        _check_wait("when", timeout)
+        check_wait("when", timeout)
         reached = threading.Event()
         closed: list[bool] = []
 

@@ -22,7 +22,7 @@ from ..runtime.retention import PruneReport
 from ..runtime.state import InstanceState
 from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._audit import AuditPage, Time
-from ._base import _BaseClient, _check_wait, check_text, check_wait_flag
+from ._base import _BaseClient, check_text, check_wait, check_wait_flag
 from ._page import QueryPage
 from ._waker import LoopAnswer, LoopWaker
 
@@ -56,23 +56,25 @@ class AsyncClient(_BaseClient):
                     data: Mapping[str, Any] | None = None,
                     labels: Mapping[str, str] | None = None, *,
                     version: int | str | None = None,
-                    principal: Principal | None = None) -> InstanceState:
+                    principal: Principal | None = None,
+                    traceparent: str | None = None) -> InstanceState:
         return await self._wrap(self._start(chart, instance_id, data, labels, version,
-                                            principal))
+                                            principal, traceparent))
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,
                    trace_id: str | None = None, wait: bool = True,
-                   principal: Principal | None = None) -> Any:
+                   principal: Principal | None = None, traceparent: str | None = None) -> Any:
         if wait is not True and wait is not False:
             check_wait_flag(wait)
         if not wait:
             return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
-                                         trace_id, principal))
+                                         trace_id, principal, traceparent))
         waker = self._waker()
         waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
-                                       trace_id, LoopAnswer(waker, waiter), principal),
+                                       trace_id, LoopAnswer(waker, waiter), principal,
+                                       traceparent),
                         self.engine.post_many)
         return await waiter
 
@@ -123,7 +125,7 @@ class AsyncClient(_BaseClient):
         """
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
-        _check_wait("watch", timeout)
+        check_wait("watch", timeout)
         return self._watch(instance_id, timeout)
 
     async def _watch(self, instance_id: str | None,
@@ -156,7 +158,7 @@ class AsyncClient(_BaseClient):
                    longest=self.limits.max_name_length)
         check_text("when", "state", state,
                    longest=self.limits.max_name_length)
-        _check_wait("when", timeout)
+        check_wait("when", timeout)
         changes, stop = self._subscribe(instance_id)  # before reading: no change is missed
         try:
             current = await self.get(instance_id)

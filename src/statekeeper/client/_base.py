@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
-from ..core.errors import LimitExceeded
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
@@ -26,22 +25,25 @@ from ..runtime.idempotency import fingerprint
 from ..runtime.metrics import Metrics, metrics_for
 from ..runtime.registry import Registry
 from ..runtime.requests import Answer, DeliverEvent, StartInstance
-from ..runtime.settings import check_seconds
 from ..runtime.state import InstanceState
+from ..runtime.tracing import tracing_for
 from ..runtime.worker import Worker
 from ..storage.base import Store
 from ..storage.records import CorruptedRow
 from ..storage.urls import open_store
 from ._audit import AuditMixin
 from ._authz import AuthzMixin
+from ._checks import check_count, check_options, check_text, check_wait, check_wait_flag, shown
 from ._page import QueryPage
+from ._tracing import trace_context
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import TracerProvider
     from prometheus_client import CollectorRegistry
 
-__all__ = ["check_count", "check_text", "check_wait_flag", "open_store"]
+__all__ = ["check_count", "check_text", "check_wait", "check_wait_flag", "open_store"]
 
 
 # every field, positionally (name data type sendid origin origintype invokeid meta): one per send
@@ -49,94 +51,6 @@ _new_event = positional_constructor(Event)
 _new_delivery = positional_constructor(DeliverEvent)
 
 _T = TypeVar("_T")
-
-
-def _check_wait(what: str, timeout: Any) -> None:
-    """Refuse a wait that is not a number of seconds >= 0 (``None`` waits as long as it takes)."""
-    try:
-        check_seconds(f"{what} timeout", timeout, zero=True, optional=True)
-    except ValueError as exc:
-        raise InvalidArgument(str(exc)) from None
-
-
-def _shown(value: Any) -> str:
-    """``value`` for a message: its repr, cut short, and its type."""
-    text = repr(value)
-    return f"{text[:60]}... ({type(value).__name__})" if len(text) > 60 else \
-        f"{text} ({type(value).__name__})"
-
-
-def check_text(method: str, name: str, value: Any, *, optional: bool = False,
-               empty: bool = False, longest: int = DEFAULT_LIMITS.max_name_length) -> None:
-    """Refuse a string argument that is not one, or that the store could not keep.
-
-    Every id, event name, key, actor and trace id goes through here (ids on every method),
-    so a wrong argument gets the same answer whichever method it reached.
-
-    Raises:
-        ArgumentTypeError: ``value`` is not a ``str`` (nor ``None`` when ``optional``).
-        InvalidArgument: it is empty (unless ``empty``), or holds a NUL character or a lone
-            surrogate, which cannot be stored as text.
-        LimitExceeded: it is longer than ``longest`` characters (the client's
-            ``Limits.max_name_length``): a name is stored in every row that names it.
-
-    """
-    if not isinstance(value, str):
-        if value is None and optional:
-            return
-        raise ArgumentTypeError(f"{method}() {name}= takes a string"
-                                f"{' or None' if optional else ''}, not {_shown(value)}")
-    if not value and not empty:
-        raise InvalidArgument(f"{method}() {name}= must not be empty"
-                              f"{' (pass None for none)' if optional else ''}")
-    if len(value) > longest:
-        raise LimitExceeded("max_name_length", longest, f"{method}() {name}=",
-                            f"it is {len(value):,} characters: {value[:20]!r}...")
-    if "\x00" in value:
-        raise InvalidArgument(f"{method}() {name}= holds a NUL character at index "
-                              f"{value.index(chr(0))}, which PostgreSQL text cannot store and no "
-                              f"name needs; remove it")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidArgument(
-                f"{method}() {name}= holds a lone surrogate {value[exc.start]!r} at index "
-                f"{exc.start}, which cannot be stored as UTF-8 text; pass well-formed Unicode "
-                f"(decode bytes with errors='replace', say)") from None
-
-
-def _check_options(idempotency_key: Any, actor: Any, trace_id: Any, longest: int) -> None:
-    """Refuse what the log would store wrongly: a number as a key, an empty key (no key)."""
-    check_text("send", "idempotency_key", idempotency_key, optional=True, longest=longest)
-    check_text("send", "actor", actor, optional=True, empty=True, longest=longest)
-    check_text("send", "trace_id", trace_id, optional=True, empty=True, longest=longest)
-
-
-def check_count(method: str, name: str, value: Any, *, least: int,
-                optional: bool = False) -> None:
-    """Refuse a row count or a ``seq`` that is not an int SQLite can hold (64 bits).
-
-    Raises:
-        ArgumentTypeError: ``value`` is not an ``int`` (a bool is not one either).
-        InvalidArgument: it is below ``least`` or above 2**63 - 1 (the store would fail
-            with a raw ``OverflowError``).
-
-    """
-    if value is None and optional:
-        return
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ArgumentTypeError(f"{method}() {name}= takes an int"
-                                f"{' or None' if optional else ''}, not {_shown(value)}")
-    if not least <= value < 2 ** 63:
-        raise InvalidArgument(f"{method}() {name}= must be from {least} to 2**63 - 1, not "
-                              f"{value if value.bit_length() < 200 else 'a larger number'}")
-
-
-def check_wait_flag(wait: Any) -> None:
-    """Refuse a ``wait=`` that is not a bool (``"no"`` would wait)."""
-    if wait is not True and wait is not False:
-        raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
 class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
@@ -149,7 +63,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
                  limits: Limits | None = None, log_level: int = logging.DEBUG,
                  principal: Principal | None = None,
-                 metrics: bool | CollectorRegistry = False) -> None:
+                 metrics: bool | CollectorRegistry = False,
+                 tracing: bool | TracerProvider = False) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -184,11 +99,15 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                 timers: ``True`` in prometheus-client's default registry, or in the
                 ``CollectorRegistry`` given (needs ``statekeeper[metrics]``; see
                 ``docs/observability.md``).
+            tracing: make OpenTelemetry spans of every committed step and effect attempt:
+                ``True`` with the global tracer provider, or with the ``TracerProvider``
+                given (needs ``statekeeper[tracing]``; see ``docs/observability.md``).
 
         Raises:
-            TypeError: ``store`` is not a URL, a path or a store, or ``metrics`` is not a
-                bool or a ``CollectorRegistry``.
+            TypeError: ``store`` is not a URL, a path or a store, ``metrics`` is not a
+                bool or a ``CollectorRegistry``, or ``tracing`` a bool or a ``TracerProvider``.
             MetricsUnavailable: ``metrics`` was asked for without prometheus-client.
+            TracingUnavailable: ``tracing`` was asked for without opentelemetry-api.
             ValueError: a setting is out of range (a lease or tolerance that is not a number
                 of seconds, a concurrency below 1, a log level that is not one); the message
                 names it.
@@ -203,6 +122,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         self.principal = principal
         self.metrics: Metrics | None = (None if metrics is False or metrics is None
                                         else metrics_for(None if metrics is True else metrics))
+        self.clock: Clock = clock or SystemClock()
+        self.tracing = tracing_for(tracing, self.clock)
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -213,7 +134,6 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         self.store: Store = open_store(store) if isinstance(store, (str, Path)) else store
         try:  # every argument is checked before a thread starts
             self.store.migrate()
-            self.clock: Clock = clock or SystemClock()
             self.registry = Registry()
             self.engine = Engine(self.store, self.registry, self.clock)
             self.worker = Worker(self.engine, lease=lease, concurrency=concurrency, poll=poll,
@@ -221,6 +141,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                                  breakers=breakers, hooks=hooks, rng=rng)
             self.engine.log_level = self.worker.runner.log_level = log_level
             self.engine.metrics = self.worker.runner.metrics = self.metrics
+            self.engine.tracing = self.worker.runner.tracing = self.tracing
         except BaseException:
             if opened:  # a store the caller handed in stays the caller's to close
                 self.store.close()
@@ -253,7 +174,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
     def _start(self, chart: str | Chart | CompiledChart, instance_id: str,
                data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
                version: int | str | None = None,
-               principal: Principal | None = None) -> Future[InstanceState]:
+               principal: Principal | None = None,
+               traceparent: str | None = None) -> Future[InstanceState]:
         longest = self.limits.max_name_length
         check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
@@ -263,15 +185,15 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
             name = chart.name
         else:
             raise ArgumentTypeError(f"start() chart= takes a chart name, a Chart or a "
-                                    f"CompiledChart, not {_shown(chart)}")
+                                    f"CompiledChart, not {shown(chart)}")
         if data is not None and not isinstance(data, Mapping):
             raise ArgumentTypeError(
-                f"start() data= takes a mapping (the instance's data), not {_shown(data)}")
+                f"start() data= takes a mapping (the instance's data), not {shown(data)}")
         if labels is not None:
             if not (isinstance(labels, Mapping) and all(
                     type(k) is str and type(v) is str for k, v in labels.items())):
                 raise ArgumentTypeError(
-                    f"start() labels= maps strings to strings, not {_shown(labels)}")
+                    f"start() labels= maps strings to strings, not {shown(labels)}")
             for key, value in labels.items():
                 check_text("start", "labels", key, longest=longest)
                 check_text("start", "labels", value, empty=True, longest=longest)
@@ -282,17 +204,20 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         else:
             if type(version) not in (int, str):
                 raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
-                                        f"string), not {_shown(version)}")
+                                        f"string), not {shown(version)}")
             self.registry.for_start(name, version)  # refused here, on the caller's thread
         self._authorize_start(name, instance_id, data, labels, version, principal)
-        return self.engine.submit(StartInstance(name, instance_id, dict(data or {}),
-                                                dict(labels or {}),
-                                                version=None if version is None else str(version)))
+        if traceparent is not None or self.tracing is not None:
+            traceparent = trace_context(self.tracing, "start", traceparent)
+        return self.engine.submit(StartInstance(
+            name, instance_id, dict(data or {}), dict(labels or {}),
+            version=None if version is None else str(version), traceparent=traceparent))
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
                   trace_id: str | None, answer: Answer | None = None,
-                  principal: Principal | None = None) -> DeliverEvent:
+                  principal: Principal | None = None,
+                  traceparent: str | None = None) -> DeliverEvent:
         longest = self.limits.max_name_length
         # the usual id passes untouched; anything else gets check_text's answer
         if not (type(instance_id) is str and instance_id and instance_id.isascii()
@@ -309,7 +234,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
             ev = _new_event(str(event), data, "external", None, None, None, None, {})
         else:
             raise ArgumentTypeError(
-                f"send() event= takes an event name (str) or an Event, not {_shown(event)}")
+                f"send() event= takes an event name (str) or an Event, not {shown(event)}")
         name = ev.name
         if not (type(name) is str and name.isascii() and len(name) <= longest
                 and "\x00" not in name):
@@ -321,21 +246,25 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         if ev.data is not None:
             check_payload(ev.data, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
-            _check_options(idempotency_key, actor, trace_id, longest)
+            check_options(idempotency_key, actor, trace_id, longest)
         if principal is not None or self.principal is not None:
             principal, actor = self._principal(principal, actor)
+        if traceparent is not None or self.tracing is not None:
+            traceparent = trace_context(self.tracing, "send", traceparent)
         return _new_delivery(  # instance event strict idempotency_key actor trace_id ...
             instance_id, ev, True, idempotency_key, actor, trace_id,
             None, None, None, None, [],  # timer_id lateness effect_finish effect_release letters
             Future() if answer is None else answer, None, 0, False,  # future due conflicts chained
             None if idempotency_key is None else fingerprint(ev),
-            principal, True)  # principal authorize: a caller's event
+            principal, True, traceparent)  # principal authorize: a caller's event, its trace
 
     def _send(self, instance_id: str, event: str | Event, data: Any, idempotency_key: str | None,
               actor: str | None, trace_id: str | None,
-              principal: Principal | None = None) -> Future[InstanceState]:
+              principal: Principal | None = None,
+              traceparent: str | None = None) -> Future[InstanceState]:
         return self.engine.submit(self._delivery(instance_id, event, data, idempotency_key,
-                                                 actor, trace_id, principal=principal))
+                                                 actor, trace_id, principal=principal,
+                                                 traceparent=traceparent))
 
     def _check_state(self, current: InstanceState, state: str) -> None:
         """Refuse to wait for a state the instance's chart does not have: it would never come.
@@ -361,7 +290,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         if labels is not None and not (isinstance(labels, Mapping) and all(
                 type(k) is str and type(v) is str for k, v in labels.items())):
             raise ArgumentTypeError(
-                f"query() labels= maps strings to strings, not {_shown(labels)}")
+                f"query() labels= maps strings to strings, not {shown(labels)}")
         check_count("query", "limit", limit, least=1)
         corrupted: list[CorruptedRow] = []
         records = self.store.query(chart=chart, state=state, labels=labels, status=status,

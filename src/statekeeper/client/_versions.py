@@ -133,18 +133,18 @@ class VersionsMixin:
 
 
 def _check_text(*args: Any, **kwargs: Any) -> None:
-    from ._base import check_text
+    from ._checks import check_text
 
     check_text(*args, **kwargs)
 
 
 def _check_count(*args: Any, **kwargs: Any) -> None:
-    from ._base import check_count
+    from ._checks import check_count
 
     check_count(*args, **kwargs)
 
 
 def _show(value: Any) -> str:
-    from ._base import _shown
+    from ._checks import shown as _shown
 
     return _shown(value)

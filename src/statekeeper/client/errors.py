@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..core.errors import StatekeeperError
 
-__all__ = ["ArgumentTypeError", "InvalidArgument", "UnknownState"]
+__all__ = ["ArgumentTypeError", "InvalidArgument", "InvalidTraceparent", "UnknownState"]
 
 
 class ArgumentTypeError(StatekeeperError, TypeError):
@@ -22,6 +22,24 @@ class InvalidArgument(StatekeeperError, ValueError):
     An empty id, a string with a lone surrogate (it cannot be stored as UTF-8 text), an
     ``Event`` given data twice, a wait that is not a number of seconds.
     """
+
+
+class InvalidTraceparent(InvalidArgument):
+    """A ``traceparent=`` that is not a W3C Trace Context ``traceparent`` header.
+
+    Refused before anything is queued: a malformed one would be kept with every row the step
+    writes and make every span that continues it a root of its own.
+    """
+
+    def __init__(self, method: str, value: str) -> None:
+        self.value = value
+        shown = value if len(value) <= 80 else f"{value[:80]}..."
+        super().__init__(
+            f"{method}() traceparent={shown!r} is not a W3C traceparent: expected "
+            f"'00-<32 hex digits: trace id>-<16 hex digits: parent id>-<2 hex digits: flags>', "
+            f"lowercase, ids not all zeros (see https://www.w3.org/TR/trace-context/); pass "
+            f"the header as it was received, or None to continue the current OpenTelemetry "
+            f"context (Client(tracing=...))")
 
 
 class UnknownState(StatekeeperError, KeyError):

@@ -38,6 +38,7 @@ from .logs import log_effect
 from .metrics import Metrics
 from .policies import SharedPolicies
 from .requests import DeliverEvent
+from .tracing import Tracing
 
 __all__ = ["Abandoned", "AttemptHook", "EffectRunner", "outcome_key"]
 
@@ -78,6 +79,8 @@ class EffectRunner:
         self.log_level = logging.DEBUG
         #: Prometheus metrics of finished attempts (``None``: off)
         self.metrics: Metrics | None = None
+        #: OpenTelemetry spans of finished attempts (``None``: off)
+        self.tracing: Tracing | None = None
         self.rng = rng or random.Random()  # jitter spreads retries; it need not be secret
         self._event_loop = event_loop
         #: set when the worker closes: a call that returns afterwards writes nothing
@@ -133,7 +136,7 @@ class EffectRunner:
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
                             strict=False,
                             effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
-                            idempotency_key=outcome_key(effect))
+                            idempotency_key=outcome_key(effect), traceparent=effect.traceparent)
 
     # -- outcomes --------------------------------------------------------------------------------
 
@@ -181,7 +184,8 @@ class EffectRunner:
         return DeliverEvent(effect.instance, Event(f"error.effect.{effect.name}", data),
                             strict=False, effect_finish=EffectFinish(effect.key, status, error,
                                                                        owner=self.owner),
-                            idempotency_key=outcome_key(effect), dead_letters=letters)
+                            idempotency_key=outcome_key(effect), dead_letters=letters,
+                            traceparent=effect.traceparent)
 
     def _blocked(self, effect: EffectRecord, until: float, reason: str,
                  wake: Callable[[float], None]) -> DeliverEvent | None:
@@ -202,7 +206,8 @@ class EffectRunner:
             # not taken: the effect waits for the breaker and runs when it lets calls through
             effect_release=EffectRelease(effect.key, until, text, refund=True,
                                          owner=self.owner),
-            idempotency_key=f"statekeeper.blocked:{effect.key}@{self.clock.now()!r}")
+            idempotency_key=f"statekeeper.blocked:{effect.key}@{self.clock.now()!r}",
+            traceparent=effect.traceparent)
 
     # -- calling -----------------------------------------------------------------------------------
 
@@ -255,9 +260,11 @@ class EffectRunner:
             duration = None if began is None else at - began
             if (metrics := self.metrics) is not None:  # first, as the engine does
                 metrics.effect(chart, effect.name, outcome, duration)
+            if (tracing := self.tracing) is not None:
+                tracing.effect(effect, chart, outcome, error, began, at, delay)
             log_effect(self.log_level, instance=effect.instance, effect=effect.name,
                        key=effect.key, attempt=effect.attempts, outcome=outcome, error=error,
-                       duration=duration, retry_in=delay, at=at)
+                       duration=duration, retry_in=delay, at=at, trace_id=effect.traceparent)
         if not self.hooks:
             return
         attempt = Attempt(effect.name, effect.attempts, phase, at, outcome, error, delay,

@@ -39,6 +39,7 @@ from .planner import Plan, plan_admin, plan_delivery, plan_denied, plan_poisoned
 from .registry import Registry
 from .requests import Administer, DeliverEvent, Request, StartInstance
 from .state import InstanceState
+from .tracing import Tracing
 from .uncertain import sort_out
 
 __all__ = ["CommitConflict", "Engine", "EngineClosed", "UnknownDeadLetter"]
@@ -55,8 +56,7 @@ class Engine:
         self.store = store
         self.registry = registry
         self.clock = clock
-        self.max_batch = max_batch
-        self.max_conflicts = max_conflicts
+        self.max_batch, self.max_conflicts = max_batch, max_conflicts
         self._queue = Inbox()
         self._cache = InstanceCache(store, cache_size)  # recently used instances
         self._thread: threading.Thread | None = None
@@ -67,8 +67,7 @@ class Engine:
         self.on_timer: list[Callable[[float], None]] = []
         #: a running worker of this process: new effects are leased to it (birth_leases.py)
         self.lessee: Lessee | None = None
-        self.commits = 0
-        self.batches = 0
+        self.commits = self.batches = 0
         self._deferred: list[Callable[[], None]] | None = None
         # the idempotency keys the group being planned read ahead (prefetch_group): the first
         # result recorded for each, or None if it was not seen
@@ -76,8 +75,9 @@ class Engine:
         self._ident: int | None = None
         #: the level of the records of committed transitions (``statekeeper.transitions``)
         self.log_level = logging.DEBUG
-        #: Prometheus metrics recorded after each group commit (``None``: off)
+        #: Prometheus metrics and OpenTelemetry spans made after each group commit (None: off)
         self.metrics: Metrics | None = None
+        self.tracing: Tracing | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -353,7 +353,7 @@ class Engine:
                 except Exception:  # noqa: BLE001 - a broken watcher must not stop commits
                     _log.exception("commit listener failed")
             self._answer(request, plan)
-        after_group(self.log_level, self.metrics, planned, lost)  # off: ~nothing per group
+        after_group(self, planned, lost)  # off: ~nothing per group
         if lessee is not None and (handed := handed_to(lessee.owner, planned, lost)):
             lessee.take(handed)
 

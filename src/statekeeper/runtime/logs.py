@@ -15,7 +15,8 @@ that did not happen.
 ``in_source`` is the number of seconds since the instance's previous step committed: the
 time it spent in the source configuration, unless a rejected or ignored event was logged
 in between (``statekeeper history`` reads the exact time from the log).  ``trace_id`` is
-the caller's, when it gave one.
+the caller's, when it gave one, else the W3C ``traceparent`` the step continued (an effect
+attempt's: the one its outbox row keeps).
 """
 
 from __future__ import annotations
@@ -88,13 +89,16 @@ def log_migrations(level: int, commits: Sequence[tuple[Commit, float | None]]) -
 
 def log_effect(level: int, *, instance: str, effect: str, key: str, attempt: int,
                outcome: str, error: str | None, duration: float | None, retry_in: float,
-               at: float) -> None:
-    """A record of one effect attempt that called the effect (when the logger takes it)."""
+               at: float, trace_id: str | None = None) -> None:
+    """A record of one effect attempt that called the effect (when the logger takes it).
+
+    ``trace_id`` is the trace context its outbox row keeps (the step's ``traceparent``).
+    """
     if not EFFECTS.isEnabledFor(level):
         return
     fields = {"instance": instance, "effect": effect, "key": key, "attempt": attempt,
               "outcome": outcome, "error": error, "duration": duration,
-              "retry_in": retry_in, "trace_id": "", "at": at}
+              "retry_in": retry_in, "trace_id": trace_id or "", "at": at}
     if error is None:
         _record(EFFECTS, level, "%s effect %s attempt %d: %s",
                 (instance, effect, attempt, outcome), fields)

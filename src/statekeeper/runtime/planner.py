@@ -10,7 +10,6 @@ written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -47,14 +46,13 @@ from .microsteps import audit_microsteps
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
+from .shadow_step import observe_shadow
 from .start_memo import initial_outcome
 from .state import InstanceState, copy_data
 from .step_memo import Outcome, memo_step
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start",
            "stale_timer"]
-
-_log = logging.getLogger("statekeeper.shadow")
 
 #: Outbox name of a send to another instance (delivered by the effect worker, durably).
 SEND_EFFECT = "statekeeper.send"
@@ -160,7 +158,7 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
         if why is not None:
             return plan_denied(request, record, snapshot, now, why)
     if registry.shadows:  # also stepped on a new version
-        _shadow(registry, record, snapshot, event, now, result, request)
+        observe_shadow(registry, record, snapshot, event, now, result, request)
     if result[1] == "rejected":
         outcome = "rejected" if request.strict else "ignored"
         plan = _bookkeeping(record, result[0], request, now, outcome,
@@ -248,18 +246,6 @@ _new_plan = positional_constructor(Plan)
 _NO_ROWS: list[Any] = cast("list[Any]", ())
 _NONE: tuple[list[Any], list[Any], list[Any], list[Any]] = (_NO_ROWS,) * 4
 
-def _shadow(registry: Registry, record: InstanceRecord, snapshot: Snapshot, event: Event,
-            now: float, result: Outcome, request: DeliverEvent) -> None:
-    shadow = registry.shadows.get((record.chart, record.version))
-    if shadow is None:
-        return
-    try:
-        shadow.observe(record.id, snapshot, event, now, result[0], result[1], result[3],
-                       rev=record.rev + 1, timer=request.timer_id,
-                       outcome=(request.effect_finish or request.effect_release) is not None)
-    except Exception:  # noqa: BLE001 - a shadow never fails the step it watches
-        _log.exception("shadow of %r failed", record.id)
-
 
 def stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
     """Whether a timer delivery no longer matches the timer the snapshot holds under its id.
@@ -284,7 +270,8 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     row = TransitionRecord(
         instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
         target=record.configuration, chart_version=record.version, outcome=outcome,  # type: ignore[arg-type]
-        at=now, data=request.event.data, actor=request.actor, trace_id=request.trace_id,
+        at=now, data=request.event.data, actor=request.actor,
+        trace_id=request.trace_id or request.traceparent,
         reason=reason, idempotency_key=request.idempotency_key,
     )
     # A stale timer's row is gone, or belongs to the re-armed timer: it is not this one's.
@@ -335,7 +322,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         record.id, rev, event.name, before.configuration if before is not None else (),
         after.configuration, record.version, status, now, event.data,
         delivery.actor if delivery else None,  # actor trace_id reason idempotency_key ...
-        delivery.trace_id if delivery else None,
+        (delivery.trace_id or delivery.traceparent) if delivery else request.traceparent,
         None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
@@ -351,7 +338,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
                      None, None,  # error logs wake_effects next_timer unsettled, then since
                      None if before is None else record.updated_at, None)  # and migration
     if commands:
-        _commands(plan, commit, entry, record.id, commands, now, rev)
+        _commands(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
     if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:
         # (a timer's firing is guarded by its row, which this commit deletes: no mailbox row)
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
@@ -360,20 +347,20 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
 
 
 def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
-              commands: tuple[Command, ...], now: float, rev: int) -> None:
+              commands: tuple[Command, ...], now: float, rev: int, trace: str | None) -> None:
     for index, command in enumerate(commands):
         if isinstance(command, RunEffect):
             commit.effects.append(EffectRecord(
                 key=command.key, instance=instance, name=command.name, args=command.args,
                 available_at=now, at_most_once=command.name in entry.at_most_once,
-                created_at=now,
-            ))
+                created_at=now, traceparent=trace))
             plan.wake_effects = True
         elif isinstance(command, StartTimer) and command.target is None:
             commit.timers_set.append(TimerRecord(
                 instance, command.timer_id, command.due, command.event.to_dict(),
                 policy="skip" if command.late == "skip"
-                else "fire_late" if command.late == "fire_late" else "default"))
+                else "fire_late" if command.late == "fire_late" else "default",
+                traceparent=trace))
             _earliest(plan, command.due)
         elif isinstance(command, CancelTimer):
             # Set and cancelled in the same step: the row must not be written at all (the
@@ -383,7 +370,8 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
         elif isinstance(command, SendEvent) and command.target is None:
             # A send to self with no delay: a timer due now, so it is as durable as the step.
             timer_id = f"{SELF_SEND_PREFIX}{rev}.{index}"
-            commit.timers_set.append(TimerRecord(instance, timer_id, now, command.event.to_dict()))
+            commit.timers_set.append(TimerRecord(instance, timer_id, now, command.event.to_dict(),
+                                                 traceparent=trace))
             _earliest(plan, now)
         elif isinstance(command, (SendEvent, StartTimer)):
             target = command.target
@@ -391,8 +379,7 @@ def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
                 key=f"{instance}:{rev}:{index}:send", instance=instance, name=SEND_EFFECT,
                 args={"target": target, "event": command.event.to_dict()},
                 available_at=command.due if isinstance(command, StartTimer) else now,
-                created_at=now,
-            ))
+                created_at=now, traceparent=trace))
             plan.wake_effects = True
         elif isinstance(command, LogEntry):
             plan.logs.append(command)

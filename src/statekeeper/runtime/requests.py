@@ -52,6 +52,8 @@ class StartInstance:
     labels: dict[str, str] = field(default_factory=dict)
     future: Answer = field(default_factory=_future)
     version: str | None = None
+    #: the caller's W3C trace context, kept with the rows the first step writes
+    traceparent: str | None = None
 
     @property
     def instance(self) -> str:
@@ -98,6 +100,9 @@ class DeliverEvent:
     #: a caller's delivery (a send, a dead letter's replay): checked against the policy of
     #: its chart, if it has one; the system's own events are not
     authorize: bool = False
+    #: the W3C trace context the step continues (the caller's, or the one kept with the
+    #: timer or outbox row that caused it), kept with the rows the step writes
+    traceparent: str | None = None
 
 
 @dataclass(slots=True)
@@ -143,4 +148,5 @@ def timer_delivery(timer: TimerRecord, *, event: Event | None = None,
     return DeliverEvent(timer.instance, Event.from_dict(timer.event) if event is None else event,
                         strict=False, idempotency_key=timer_key(timer), timer_id=timer.timer_id,
                         lateness=lateness, timer_due=timer.due, chained=chained,
-                        future=_future() if answer is None else answer)
+                        future=_future() if answer is None else answer,
+                        traceparent=timer.traceparent)

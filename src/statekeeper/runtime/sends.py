@@ -24,8 +24,8 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
     """
     target, raw = effect.args["target"], effect.args["event"]
     delivered = engine.submit(
-        DeliverEvent(target, Event.from_dict(raw), strict=False, idempotency_key=effect.key)
-    )
+        DeliverEvent(target, Event.from_dict(raw), strict=False, idempotency_key=effect.key,
+                     traceparent=effect.traceparent))
     # Close the outbox row only once the delivery is durable: closed in the same group
     # commit, a lost (re-planned) delivery would die with a crash.  A transient failure
     # leaves the row leased; it is sent again (a duplicate if it had landed).
@@ -48,6 +48,7 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
             idempotency_key=outcome_key(effect),
             effect_finish=EffectFinish(effect.key, "dead", str(failure), owner=owner),
             dead_letters=[letter],
+            traceparent=effect.traceparent,
         )
     return DeliverEvent(
         effect.instance,
@@ -55,4 +56,5 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
         strict=False,
         effect_finish=EffectFinish(effect.key, "done", owner=owner),
         idempotency_key=outcome_key(effect),
+        traceparent=effect.traceparent,
     )

@@ -214,12 +214,13 @@ def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> 
                     status=e.status, attempts=e.attempts, available_at=e.available_at,
                     lease_owner=e.lease_owner, lease_until=e.lease_until,
                     at_most_once=bool(e.at_most_once), last_error=e.last_error,
-                    errors=dumps(e.errors) if e.errors else "[]", created_at=e.created_at)
+                    errors=dumps(e.errors) if e.errors else "[]", created_at=e.created_at,
+                    traceparent=e.traceparent)
         for e in commit.effects]
     encoded.timers_set = [
         _timer_row(instance=t.instance, timer_id=t.timer_id, due=t.due,
-                   event=dumps_exact(t.event), target=t.target, policy=t.policy, set_rev=rev,
-                   position=position)
+                   event=dumps_exact(t.event), target=t.target, policy=t.policy,
+                   traceparent=t.traceparent, set_rev=rev, position=position)
         for position, t in enumerate(commit.timers_set)]
     encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
     encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)

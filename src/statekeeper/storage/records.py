@@ -141,6 +141,9 @@ class EffectRecord:
     errors: list[str] = field(default_factory=list)
     created_at: float = 0.0
     id: int | None = None
+    #: the W3C ``traceparent`` of the step that wrote the row (``None``: not traced), so
+    #: the attempt's span continues that trace in whichever process runs it
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,9 @@ class TimerRecord:
     #: ``"fire_late"`` or ``"skip"`` as the chart stated it; ``"default"``: the chart stated
     #: no policy, and the worker that finds the timer overdue applies its own
     policy: Literal["default", "fire_late", "skip"] = "default"
+    #: the W3C ``traceparent`` of the step that set it (``None``: not traced): its firing,
+    #: however much later, continues that trace
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

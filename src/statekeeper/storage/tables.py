@@ -207,13 +207,14 @@ OUTBOX = Table(
      Column("available_at", "real"), _text("lease_owner", nullable=True),
      Column("lease_until", "real", nullable=True), Column("at_most_once", "bool"),
      _text("last_error", nullable=True), _json("errors", "strings"),
-     Column("created_at", "real")),
+     Column("created_at", "real"), _text("traceparent", nullable=True)),
     key=("id",), named_by=("key",), generated="id", owner="instance")
 
 TIMERS = Table(
     "timers",
     (_text("instance"), _text("timer_id"), Column("due", "real"), _json("event", "object"),
-     _text("target", nullable=True), _text("policy", choices=POLICIES)),
+     _text("target", nullable=True), _text("policy", choices=POLICIES),
+     _text("traceparent", nullable=True)),
     key=("instance", "timer_id"), named_by=("instance", "timer_id"), owner="instance",
     # the commit that set a timer and its place in that commit: timers due together fire
     # in the order they were set

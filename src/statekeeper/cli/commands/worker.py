@@ -13,7 +13,9 @@ is on the path).  A module either
 
 ``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
 ``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
-the log names.
+the log names.  ``--tracing`` makes OpenTelemetry spans of the steps and effect attempts
+it runs with the global tracer provider, which one of the modules sets up (its exporter and
+sampler are the application's); an effect's span continues the trace its outbox row keeps.
 
 SIGTERM or Ctrl-C drains: no new effect is claimed, those running get ``--drain-timeout``
 seconds to finish and commit their outcome; the leases of any still running are released
@@ -117,6 +119,10 @@ def register(subparsers: Subparsers) -> None:
                              "statekeeper[metrics]; 0: any free port, logged)")
     parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
                         help="the address the metrics server listens on (default 0.0.0.0)")
+    parser.add_argument("--tracing", action="store_true",
+                        help="make OpenTelemetry spans of steps and effect attempts with the "
+                             "global tracer provider, which a --module sets up (needs "
+                             "statekeeper[tracing])")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -145,13 +151,16 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
            charts: list[tuple[str, Any]], stop: threading.Event) -> int:
     from statekeeper.client import Client
     from statekeeper.runtime.metrics import MetricsUnavailable, serve_metrics
+    from statekeeper.runtime.tracing import TracingUnavailable
 
     metered = args.metrics_port is not None
     try:
         client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
-                        poll=args.poll, metrics=metered)
+                        poll=args.poll, metrics=metered, tracing=args.tracing)
     except MetricsUnavailable as exc:
         raise CommandError(f"--metrics-port: {exc}") from None
+    except TracingUnavailable as exc:
+        raise CommandError(f"--tracing: {exc}") from None
     server = None
     try:
         if metered:

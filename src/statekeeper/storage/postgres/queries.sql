@@ -184,11 +184,13 @@ JOIN unnest(%s::text[], %s::text[]) AS k (instance, key)
 
 -- name: upsert_timer
 -- A re-armed timer (the same id set again) also takes its new place in the firing order.
-INSERT INTO timers (instance, timer_id, due, event, target, policy, set_rev, position)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s)
+INSERT INTO timers (instance, timer_id, due, event, target, policy, traceparent, set_rev,
+                    position)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s)
 ON CONFLICT (instance, timer_id) DO UPDATE
 SET due = excluded.due, event = excluded.event, target = excluded.target,
-    policy = excluded.policy, set_rev = excluded.set_rev, position = excluded.position;
+    policy = excluded.policy,
+    traceparent = excluded.traceparent, set_rev = excluded.set_rev, position = excluded.position;
 
 -- name: delete_timer
 DELETE FROM timers WHERE instance = %s AND timer_id = %s;
@@ -197,13 +199,13 @@ DELETE FROM timers WHERE instance = %s AND timer_id = %s;
 -- Timers due together fire in the order they were set (by each instance's commits).  A read:
 -- what keeps a timer from firing twice, across processes, is the commit that fires it
 -- deleting its row (a timer already gone is a conflict).
-SELECT instance, timer_id, due, event, target, policy
+SELECT instance, timer_id, due, event, target, policy, traceparent
 FROM timers WHERE due <= %s ORDER BY due, instance, set_rev, position, timer_id LIMIT %s;
 
 -- name: due_timers_of_charts
 -- The due timers of the instances of some charts: a process serving only those.  A timer of
 -- no instance (a damaged store) is kept: firing it fails, and says so.
-SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy
+SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy, t.traceparent
 FROM timers AS t LEFT JOIN instances AS i ON i.id = t.instance
 WHERE t.due <= %s AND (i.id IS NULL OR i.chart = ANY(%s::text[]))
 ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT %s;
@@ -215,13 +217,13 @@ SELECT min(due) FROM timers;
 SELECT min(due) FROM timers WHERE due > %s;
 
 -- name: instance_timers
-SELECT instance, timer_id, due, event, target, policy
+SELECT instance, timer_id, due, event, target, policy, traceparent
 FROM timers WHERE instance = %s ORDER BY due, instance, set_rev, position, timer_id;
 
 -- name: insert_effect
 INSERT INTO outbox (key, instance, name, args, status, attempts, available_at, lease_owner,
-                    lease_until, at_most_once, last_error, errors, created_at)
-VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s)
+                    lease_until, at_most_once, last_error, errors, created_at, traceparent)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s)
 ON CONFLICT DO NOTHING;
 
 -- name: finish_effect
@@ -253,11 +255,11 @@ FROM picked
 WHERE o.instance = picked.instance AND o.key = picked.key
 RETURNING o.id, o.key, o.instance, o.name, o.args, o.status, o.attempts, o.available_at,
           o.lease_owner, o.lease_until, o.at_most_once, o.last_error, o.errors,
-          o.created_at;
+          o.created_at, o.traceparent;
 
 -- name: list_effects
 SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once, last_error, errors, created_at
+       lease_until, at_most_once, last_error, errors, created_at, traceparent
 FROM outbox
 WHERE (%(instance)s::text IS NULL OR instance = %(instance)s::text)
   AND (%(status)s::text IS NULL OR status = %(status)s::text)
@@ -361,12 +363,12 @@ INSERT INTO outbox SELECT * FROM jsonb_populate_record(NULL::outbox, %s::jsonb)
 ON CONFLICT DO NOTHING;
 
 -- name: one_timers
-SELECT instance, timer_id, due, event, target, policy
+SELECT instance, timer_id, due, event, target, policy, traceparent
 FROM timers WHERE instance = %s AND timer_id = %s;
 
 -- name: one_outbox
 SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once, last_error, errors, created_at
+       lease_until, at_most_once, last_error, errors, created_at, traceparent
 FROM outbox WHERE id = %s;
 
 -- name: check_orphans
@@ -408,11 +410,11 @@ SELECT instance, key, event, result, at FROM mailbox ORDER BY instance, key;
 
 -- name: all_outbox
 SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner,
-       lease_until, at_most_once, last_error, errors, created_at
+       lease_until, at_most_once, last_error, errors, created_at, traceparent
 FROM outbox ORDER BY id;
 
 -- name: all_timers
-SELECT instance, timer_id, due, event, target, policy FROM timers
+SELECT instance, timer_id, due, event, target, policy, traceparent FROM timers
 ORDER BY instance, timer_id;
 
 -- name: all_dead_letters

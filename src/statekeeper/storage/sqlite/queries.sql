@@ -103,25 +103,27 @@ WHERE (instance, key) IN (SELECT json_extract(value, '$[0]'), json_extract(value
 
 -- name: upsert_timer
 -- A re-armed timer (the same id set again) also takes its new place in the firing order.
-INSERT INTO timers (instance, timer_id, due, event, target, policy, set_rev, position)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO timers (instance, timer_id, due, event, target, policy, traceparent, set_rev,
+                    position)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (instance, timer_id) DO UPDATE
 SET due = excluded.due, event = excluded.event, target = excluded.target,
-    policy = excluded.policy, set_rev = excluded.set_rev, position = excluded.position;
+    policy = excluded.policy,
+    traceparent = excluded.traceparent, set_rev = excluded.set_rev, position = excluded.position;
 
 -- name: delete_timer
 DELETE FROM timers WHERE instance = ? AND timer_id = ?;
 
 -- name: due_timers
 -- Timers due together fire in the order they were set (by each instance's commits).
-SELECT instance, timer_id, due, event, target, policy
+SELECT instance, timer_id, due, event, target, policy, traceparent
 FROM timers WHERE due <= ? ORDER BY due, instance, set_rev, position, timer_id LIMIT ?;
 
 -- name: due_timers_of_charts
 -- The due timers of the instances of some charts (a JSON array of names): a process serving
 -- only those.  timers_by_due gives the order; each instance is read by its key.  A timer of
 -- no instance (a damaged store) is kept: firing it fails, and says so.
-SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy
+SELECT t.instance, t.timer_id, t.due, t.event, t.target, t.policy, t.traceparent
 FROM timers AS t LEFT JOIN instances AS i ON i.id = t.instance
 WHERE t.due <= ? AND (i.id IS NULL OR i.chart IN (SELECT value FROM json_each(?)))
 ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT ?;
@@ -129,7 +131,7 @@ ORDER BY t.due, t.instance, t.set_rev, t.position, t.timer_id LIMIT ?;
 -- name: misfiled_timers
 -- Timers whose due is text or a blob (sorted after every number, so never "due"): malformed
 -- rows the scan must find to set aside.  timers_by_due seeks to them: normally none is read.
-SELECT instance, timer_id, due, event, target, policy FROM timers WHERE due >= '' LIMIT ?;
+SELECT instance, timer_id, due, event, target, policy, traceparent FROM timers WHERE due >= '' LIMIT ?;
 
 -- name: next_timer_due
 SELECT min(due) FROM timers WHERE due < '';
@@ -140,13 +142,13 @@ SELECT min(due) FROM timers WHERE due < '';
 SELECT min(due) FROM timers WHERE due > ? AND due < '';
 
 -- name: instance_timers
-SELECT instance, timer_id, due, event, target, policy
+SELECT instance, timer_id, due, event, target, policy, traceparent
 FROM timers WHERE instance = ? ORDER BY due, instance, set_rev, position, timer_id;
 
 -- name: insert_effect
 INSERT INTO outbox (key, instance, name, args, status, attempts, available_at, lease_owner,
-                    lease_until, at_most_once, last_error, errors, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+                    lease_until, at_most_once, last_error, errors, created_at, traceparent)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: finish_effect
 -- Only an open row closes: a second outcome for the same effect changes nothing (rowcount 0).
@@ -170,11 +172,11 @@ WHERE id IN (
     ORDER BY available_at, id
     LIMIT :limit)
 RETURNING id, key, instance, name, args, status, attempts, available_at, lease_owner,
-          lease_until, at_most_once, last_error, errors, created_at;
+          lease_until, at_most_once, last_error, errors, created_at, traceparent;
 
 -- name: list_effects
 SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner, lease_until,
-       at_most_once, last_error, errors, created_at
+       at_most_once, last_error, errors, created_at, traceparent
 FROM outbox
 WHERE (:instance IS NULL OR instance = :instance) AND (:status IS NULL OR status = :status)
 ORDER BY id;
@@ -290,11 +292,11 @@ SELECT instance, key, event, result, at FROM mailbox ORDER BY instance, key;
 
 -- name: all_outbox
 SELECT id, key, instance, name, args, status, attempts, available_at, lease_owner, lease_until,
-       at_most_once, last_error, errors, created_at
+       at_most_once, last_error, errors, created_at, traceparent
 FROM outbox ORDER BY id;
 
 -- name: all_timers
-SELECT instance, timer_id, due, event, target, policy FROM timers ORDER BY instance, timer_id;
+SELECT instance, timer_id, due, event, target, policy, traceparent FROM timers ORDER BY instance, timer_id;
 
 -- name: all_dead_letters
 SELECT id, kind, instance, key, payload, errors, at FROM dead_letters ORDER BY id;
