@@ -1,4 +1,4 @@
-"""``python -m statekeeper.bench features``: what logging, metrics and authorization cost.
+"""``python -m statekeeper.bench features``: what logging, metrics, authorization and tracing cost.
 
 Issue 19 promises that none of the observability and security features costs more than 15%
 of the committed transitions per second of a plain run.  This benchmark measures that on the
@@ -13,6 +13,9 @@ senders on a fresh SQLite file per run at ``synchronous=FULL``:
   to a file (a real sink, flushed per record as ``FileHandler`` does);
 * **metrics**: ``Client(metrics=registry)`` recording into a real Prometheus registry,
   scraped (``generate_latest``) once at the end to prove it holds the run's counts;
+* **tracing**: ``Client(tracing=provider)``, the SDK's ``TracerProvider`` with a
+  ``BatchSpanProcessor`` whose exporter counts the spans and drops them (a collector's cost
+  is not ours), every span sampled, and again with a 10% ratio sampler;
 * **authorization**: a policy on ``add`` (a role and a guard over the principal and the
   instance, as "a customer may cancel only their own order" is written) and a
   :class:`~statekeeper.Principal` on every send;
@@ -133,11 +136,51 @@ def _authz(folder: Path) -> Iterator[ClientSetup]:
     yield ClientSetup(setup=_authorize, send_options={"principal": TENANT})
 
 
+def _tracing_available() -> bool:
+    try:
+        import opentelemetry.sdk.trace  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _tracing(ratio: float) -> Callable[[Path], Any]:
+    @contextmanager
+    def arrange(folder: Path) -> Iterator[ClientSetup]:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            BatchSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+        class CountingExporter(SpanExporter):
+            spans = 0
+
+            def export(self, spans: Any) -> SpanExportResult:
+                self.spans += len(spans)
+                return SpanExportResult.SUCCESS
+
+        exporter = CountingExporter()
+        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
+        provider.add_span_processor(BatchSpanProcessor(exporter))
+        yield ClientSetup(options={"tracing": provider})
+        provider.shutdown()  # flushes the batch
+        if not exporter.spans:
+            raise RuntimeError("tracing: no span was exported")
+    return arrange
+
+
 VARIANTS: tuple[Variant, ...] = (
     Variant("plain", "logging off, no metrics, no policy, no tracing", _plain),
     Variant("logs", "INFO records as JSON lines to a file", _logs),
     Variant("metrics", "Prometheus registry, scraped at the end", _metrics),
     Variant("authorization", "a role and a guard over the instance per send", _authz),
+    Variant("tracing", "a span per step and effect attempt, every one sampled", _tracing(1.0),
+            _tracing_available),
+    Variant("tracing-10%", "the same, ParentBased(TraceIdRatioBased(0.1)) sampler",
+            _tracing(0.1), _tracing_available),
 )
 
 
