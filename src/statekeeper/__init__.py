@@ -89,6 +89,16 @@ if TYPE_CHECKING:
         Principal,
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
+    from .runtime.envelopes import (
+        Envelope,
+        EnvelopeError,
+        EnvelopeExpired,
+        EnvelopeMalformed,
+        EnvelopeReplayed,
+        EnvelopeSignatureInvalid,
+        EnvelopeVerifier,
+        InvalidVerifier,
+    )
     from .runtime.errors import IdempotencyKeyReused
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
@@ -128,6 +138,12 @@ _LAZY = {
     "Allow": "runtime.authz", "InvalidPolicy": "runtime.authz",
     "InvalidPrincipal": "runtime.authz", "NotAuthorized": "runtime.authz",
     "Policy": "runtime.authz", "Principal": "runtime.authz",
+    # events from outside (docs/security.md)
+    "Envelope": "runtime.envelopes", "EnvelopeError": "runtime.envelopes",
+    "EnvelopeExpired": "runtime.envelopes", "EnvelopeMalformed": "runtime.envelopes",
+    "EnvelopeReplayed": "runtime.envelopes",
+    "EnvelopeSignatureInvalid": "runtime.envelopes",
+    "EnvelopeVerifier": "runtime.envelopes", "InvalidVerifier": "runtime.envelopes",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # the policies an Effect takes (the README's example uses them as top-level names)
@@ -180,6 +196,13 @@ __all__ = [
     "DoneData",
     "Effect",
     "EngineClosed",
+    "Envelope",
+    "EnvelopeError",
+    "EnvelopeExpired",
+    "EnvelopeMalformed",
+    "EnvelopeReplayed",
+    "EnvelopeSignatureInvalid",
+    "EnvelopeVerifier",
     "Event",
     "EventNotAccepted",
     "ExecutionError",
@@ -196,6 +219,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
+    "InvalidVerifier",
     "Invoke",
     "LimitExceeded",
     "Limits",

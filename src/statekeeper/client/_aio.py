@@ -16,6 +16,7 @@ from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.authz import Principal
+from ..runtime.envelopes import Envelope, EnvelopeVerifier
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
 from ..runtime.retention import PruneReport
@@ -64,20 +65,36 @@ class AsyncClient(_BaseClient):
                    principal: Principal | None = None) -> Any:
         if wait is not True and wait is not False:
             check_wait_flag(wait)
+        reader = self.principal if principal is None else principal
         if not wait:
-            return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
-                                         trace_id, principal))
+            future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
+                                principal)
+            return self._wrap(future if reader is None else self._shown_later(future, reader))
         waker = self._waker()
         waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
                                        trace_id, LoopAnswer(waker, waiter), principal),
                         self.engine.post_many)
-        return await waiter
+        return await waiter if reader is None else self._shown(await waiter, reader)
 
-    async def get(self, instance_id: str) -> InstanceState:
+    async def receive(self, envelope: Envelope | bytes | str, *, verifier: EnvelopeVerifier,
+                      principal: Principal | None = None,
+                      trace_id: str | None = None) -> InstanceState:
+        """Check an envelope, then send its event (see :meth:`Client.receive`)."""
+        checked = self._verified(envelope, verifier)
+        with self._refusals(checked):
+            return await self.send(  # type: ignore[no-any-return]
+                checked.instance, checked.event, checked.data,
+                idempotency_key=checked.idempotency_key, trace_id=trace_id,
+                principal=principal)
+
+    async def get(self, instance_id: str, *,
+                  principal: Principal | None = None) -> InstanceState:
         check_text("get", "instance_id", instance_id,
                    longest=self.limits.max_name_length)
-        return await asyncio.to_thread(self._get, instance_id)
+        reader = self._reader(principal)
+        state = await asyncio.to_thread(self._get, instance_id)
+        return state if reader is None else self._shown(state, reader)
 
     async def history(self, instance_id: str, *, limit: int | None = None,
                       after: int = 0) -> list[TransitionRecord]:
@@ -104,9 +121,11 @@ class AsyncClient(_BaseClient):
 
     async def query(self, *, chart: str | None = None, state: str | None = None,
                     labels: Mapping[str, str] | None = None, status: str | None = None,
-                    limit: int = 100, after: str | None = None) -> QueryPage:
+                    limit: int = 100, after: str | None = None,
+                    principal: Principal | None = None) -> QueryPage:
         """Instances by chart, active state, labels and status, in id order (see ``Client``)."""
-        return await asyncio.to_thread(self._query, chart, state, labels, status, limit, after)
+        return await asyncio.to_thread(self._shown_query, self._reader(principal), chart,
+                                       state, labels, status, limit, after)
 
     def watch(self, instance_id: str | None = None, *,
               timeout: float | None = None) -> AsyncIterator[InstanceState]:

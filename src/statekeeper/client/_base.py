@@ -35,6 +35,8 @@ from ..storage.urls import open_store
 from ._audit import AuditMixin
 from ._authz import AuthzMixin
 from ._page import QueryPage
+from ._privacy import PrivacyMixin
+from ._receive import ReceiveMixin
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
 
@@ -139,7 +141,7 @@ def check_wait_flag(wait: Any) -> None:
         raise ArgumentTypeError(f"send() wait= takes True or False, not {_shown(wait)}")
 
 
-class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
+class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,

@@ -37,10 +37,13 @@ from ..core.errors import StatekeeperError
 from ..storage.records import InstanceRecord
 from .state import InstanceState
 
-__all__ = ["Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy",
-           "Principal", "check_entered", "check_event", "log_denied", "validate"]
+__all__ = ["HIDDEN", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized",
+           "Policy", "Principal", "check_entered", "check_event", "log_denied", "validate"]
 
 _log = logging.getLogger("statekeeper.authz")
+
+#: the state a principal without reading rights sees in place of a sensitive one
+HIDDEN = "hidden"
 
 
 class NotAuthorized(StatekeeperError, PermissionError):
@@ -155,11 +158,20 @@ class Policy:
     event a caller sends that the policy does not name is refused (``unlisted="deny"``, the
     default) or allowed to anyone (``unlisted="allow"``).  A name is looked up as SCXML
     matches descriptors: ``cancel`` also covers ``cancel.order``.
+
+    Reads (:mod:`~statekeeper.runtime.privacy`): with ``public`` (the data fields anyone may
+    read) or ``read`` (who may read everything: an ``Allow``, a sequence of them or a set of
+    roles, as for an event), a principal without reading rights sees only the public fields
+    and a neutral state for the sensitive ones.  Neither given: reads are not restricted.
     """
 
     events: Mapping[str, Any] = field(default_factory=dict)
     states: Mapping[str, Any] = field(default_factory=dict)
     unlisted: Literal["deny", "allow"] = "deny"
+    #: the data fields a principal without reading rights sees; kept as a ``frozenset``
+    public: Set[str] | None = None
+    #: who may read all of an instance; kept as a tuple of :class:`Allow`
+    read: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.events, Mapping) or not isinstance(self.states, Mapping):
@@ -180,6 +192,15 @@ class Policy:
                                 f"{self.unlisted!r}")
         object.__setattr__(self, "events", MappingProxyType(rules))
         object.__setattr__(self, "states", MappingProxyType(states))
+        if self.public is not None:
+            object.__setattr__(self, "public", _field_names(self.public))
+        if self.read is not None:
+            object.__setattr__(self, "read", _rules("read", self.read, "Policy read="))
+
+    @property
+    def restricts_reads(self) -> bool:
+        """Whether a principal's reads are filtered (``public`` or ``read`` was given)."""
+        return self.public is not None or self.read is not None
 
     def rules_for(self, event: str) -> tuple[Allow, ...] | None:
         """The rules of ``event`` (the longest descriptor naming it), or ``None``."""
@@ -200,7 +221,18 @@ def _check_name(name: Any, what: str) -> None:
         raise InvalidPolicy(f"Policy {what} names are non-empty strings, not {name!r}")
 
 
-def _rules(event: str, value: Any) -> tuple[Allow, ...]:
+def _field_names(value: Any) -> frozenset[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidPolicy(f"Policy public= takes a set of data field names, not {value!r}"
+                            + (f"; write {{{value!r}}} for one field"
+                               if isinstance(value, str) else ""))
+    names = frozenset(value)
+    for name in names:
+        _check_name(name, "public field")
+    return names
+
+
+def _rules(event: str, value: Any, what: str | None = None) -> tuple[Allow, ...]:
     if isinstance(value, Allow):
         return (value,)
     if isinstance(value, (set, frozenset)):
@@ -208,8 +240,8 @@ def _rules(event: str, value: Any) -> tuple[Allow, ...]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value \
             and all(isinstance(v, Allow) for v in value):
         return tuple(value)
-    raise InvalidPolicy(f"Policy events[{event!r}] takes an Allow, a sequence of them or a set "
-                        f"of role names, not {value!r}")
+    raise InvalidPolicy(f"{what or f'Policy events[{event!r}]'} takes an Allow, a sequence of "
+                        f"them or a set of role names, not {value!r}")
 
 
 def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None:
@@ -231,6 +263,23 @@ def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None
         if not any(state in c.nodes for c in versions):
             raise InvalidPolicy(f"chart {chart!r} has no state {state!r} (in no registered "
                                 f"version)")
+    if policy.restricts_reads:
+        _validate_reads(policy, chart, versions)
+
+
+def _validate_reads(policy: Policy, chart: str, versions: Sequence[CompiledChart]) -> None:
+    """Public fields the chart's data model declares; no state that reads as the neutral one."""
+    declared = {item.id for c in versions for _, item in c.data_items}
+    if declared and policy.public:
+        unknown = sorted(policy.public - declared)
+        if unknown:
+            raise InvalidPolicy(f"Policy public= names {unknown[0]!r}, which chart {chart!r} "
+                                f"does not declare (its data: {', '.join(sorted(declared))}); "
+                                f"check the name")
+    if policy.states and any(HIDDEN in c.nodes for c in versions):
+        raise InvalidPolicy(f"chart {chart!r} has a state named {HIDDEN!r}, the state a "
+                            f"principal without reading rights sees for a sensitive one: "
+                            f"rename it")
 
 
 def check_event(policy: Policy, principal: Principal | None, event: str,
