@@ -246,3 +246,40 @@ def test_policies_that_cannot_restrict_reads_are_refused(client: Client) -> None
     client.authorize("hiding", Policy(public={"anything"}))
     with pytest.raises(InvalidPrincipal):
         client.get("o-1", principal="alice")  # type: ignore[arg-type]
+
+
+def test_watches_show_each_change_as_the_principal_may_see_it(client: Client) -> None:
+    _setup_as(client)
+    with client.watch("o-disputed", timeout=5, principal=PEOPLE["bob"]) as changes, \
+            client.watch("o-disputed", timeout=5, principal=SAM) as full:
+        client.send("o-disputed", "poke", principal=SAM)
+        client.send("o-disputed", "decide", principal=SAM)
+        hidden = [(s.configuration, s.data) for _, s in zip(range(2), changes, strict=False)]
+        shown = [s.configuration for _, s in zip(range(2), full, strict=False)]
+    assert hidden == [(("hidden",), PUBLIC), (("hidden",), PUBLIC)]
+    assert shown == [("disputed", "review"), ("disputed", "closed")]
+
+
+def test_async_watches_filter_too(store_url: str, clock: VirtualClock) -> None:
+    async def run() -> list[tuple[str, ...]]:
+        async with AsyncClient(store_url, clock=clock, worker=False) as client:
+            client.register(ORDER)
+            client.authorize("order", POLICY)
+            await client.start("order", "o-1", data=DATA)
+            seen: list[tuple[str, ...]] = []
+
+            async def follow() -> None:
+                async for state in client.watch("o-1", principal=PEOPLE["bob"]):
+                    seen.append(state.configuration)
+                    assert state.data == PUBLIC
+                    if len(seen) == 2:
+                        return
+
+            task = asyncio.create_task(follow())
+            await asyncio.sleep(0)  # the subscription starts with the iteration
+            await client.send("o-1", "dispute", principal=SAM)
+            await client.send("o-1", "decide", principal=SAM)
+            await asyncio.wait_for(task, 10)
+            return seen
+
+    assert asyncio.run(run()) == [("hidden",), ("hidden",)]

@@ -183,12 +183,14 @@ class Client(_BaseClient):
         return self._shown_query(self._reader(principal), chart, state, labels, status,
                                  limit, after)
 
-    def watch(self, instance_id: str | None = None, *,
-              timeout: float | None = None) -> Watch:
+    def watch(self, instance_id: str | None = None, *, timeout: float | None = None,
+              principal: Principal | None = None) -> Watch:
         """Iterate committed changes (of one instance, or of all) as they commit.
 
         The subscription starts now; iteration blocks for the next change and ends after
-        ``timeout`` seconds without one.  Use it in a ``with`` block (or call ``close()``)::
+        ``timeout`` seconds without one.  Each change is what ``principal`` (or the
+        client's default) may read of it.  Use it in a ``with`` block (or call
+        ``close()``)::
 
             with client.watch("o-1") as changes:
                 for state in changes:
@@ -197,7 +199,9 @@ class Client(_BaseClient):
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
         _check_wait("watch", timeout)
-        return Watch(self._watchers, instance_id, timeout, self._closers)
+        reader = self._reader(principal)
+        return Watch(self._watchers, instance_id, timeout, self._closers,
+                     None if reader is None else lambda state: self._shown(state, reader))
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
         """Block until ``state`` is active in the instance (or raise ``TimeoutError``).

@@ -127,12 +127,13 @@ class AsyncClient(_BaseClient):
         return await asyncio.to_thread(self._shown_query, self._reader(principal), chart,
                                        state, labels, status, limit, after)
 
-    def watch(self, instance_id: str | None = None, *,
-              timeout: float | None = None) -> AsyncIterator[InstanceState]:
+    def watch(self, instance_id: str | None = None, *, timeout: float | None = None,
+              principal: Principal | None = None) -> AsyncIterator[InstanceState]:
         """Yield every committed change (of one instance, or of all), as it commits.
 
         The subscription starts when iteration does.  The iteration ends when the client is
-        closed, or after ``timeout`` seconds without a change.
+        closed, or after ``timeout`` seconds without a change.  Each change is what
+        ``principal`` (or the client's default) may read of it.
 
         Raises:
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
@@ -141,10 +142,10 @@ class AsyncClient(_BaseClient):
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
         _check_wait("watch", timeout)
-        return self._watch(instance_id, timeout)
+        return self._watch(instance_id, timeout, self._reader(principal))
 
-    async def _watch(self, instance_id: str | None,
-                     timeout: float | None) -> AsyncIterator[InstanceState]:
+    async def _watch(self, instance_id: str | None, timeout: float | None,
+                     reader: Principal | None = None) -> AsyncIterator[InstanceState]:
         changes, stop = self._subscribe(instance_id)
         try:
             while True:
@@ -154,7 +155,7 @@ class AsyncClient(_BaseClient):
                     return
                 if change is None:  # the client closed
                     return
-                yield change
+                yield change if reader is None else self._shown(change, reader)
         finally:
             stop()
 
