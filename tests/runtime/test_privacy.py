@@ -28,6 +28,7 @@ from statekeeper import (
     VirtualClock,
 )
 from statekeeper.client import Client
+from statekeeper.core.errors import EventNotAccepted
 from statekeeper.runtime.state import InstanceState
 
 ORDER = Chart("order", initial="placed", data={"customer": "", "total": 0, "card": "",
@@ -283,3 +284,32 @@ def test_async_watches_filter_too(store_url: str, clock: VirtualClock) -> None:
             return seen
 
     assert asyncio.run(run()) == [("hidden",), ("hidden",)]
+
+
+def test_a_refused_event_names_only_what_the_principal_may_see(client: Client) -> None:
+    _setup_as(client)
+    with pytest.raises(EventNotAccepted) as refused:
+        client.send("o-disputed", "prep", principal=PEOPLE["bob"])
+    assert refused.value.configuration == ("hidden",)
+    assert "review" not in str(refused.value) and refused.value.__context__ is None
+    with pytest.raises(EventNotAccepted) as full:
+        client.send("o-disputed", "prep", principal=SAM)
+    assert full.value.configuration == ("disputed", "review")
+
+
+def test_the_async_client_hides_states_in_refusals(store_url: str,
+                                                    clock: VirtualClock) -> None:
+    async def run() -> None:
+        async with AsyncClient(store_url, clock=clock, worker=False) as client:
+            client.register(ORDER)
+            client.authorize("order", POLICY)
+            await client.start("order", "o-1", data=DATA)
+            await client.send("o-1", "dispute", principal=SAM)
+            with pytest.raises(EventNotAccepted) as refused:
+                await client.send("o-1", "prep", principal=PEOPLE["bob"])
+            assert refused.value.configuration == ("hidden",)
+            with pytest.raises(EventNotAccepted) as full:
+                await client.send("o-1", "prep", principal=SAM)
+            assert full.value.configuration == ("disputed", "review")
+
+    asyncio.run(run())

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from ..core.compile import CompiledChart
+from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
@@ -86,10 +87,17 @@ class Client(_BaseClient):
         future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
                             principal)
         reader = self.principal if principal is None else principal
-        if reader is not None:  # what the principal may read of the answer
-            return (self._shown(future.result(), reader) if wait
-                    else self._shown_later(future, reader))
-        return future.result() if wait else future
+        if reader is None:
+            return future.result() if wait else future
+        if not wait:  # what the principal may read of the answer
+            return self._shown_later(future, reader)
+        try:
+            return self._shown(future.result(), reader)
+        except (EventNotAccepted, MachineFinished) as exc:
+            shown = self._shown_refusal(exc, instance_id, reader)
+            if shown is exc:
+                raise
+        raise shown  # outside the handler: the error naming the hidden states is not chained
 
     def receive(self, envelope: Envelope | bytes | str, *, verifier: EnvelopeVerifier,
                 principal: Principal | None = None,

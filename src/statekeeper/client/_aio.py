@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ..core.compile import CompiledChart
+from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
@@ -75,7 +76,15 @@ class AsyncClient(_BaseClient):
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
                                        trace_id, LoopAnswer(waker, waiter), principal),
                         self.engine.post_many)
-        return await waiter if reader is None else self._shown(await waiter, reader)
+        if reader is None:
+            return await waiter
+        try:
+            return self._shown(await waiter, reader)
+        except (EventNotAccepted, MachineFinished) as exc:
+            shown = await asyncio.to_thread(self._shown_refusal, exc, instance_id, reader)
+            if shown is exc:
+                raise
+        raise shown  # outside the handler: the error naming the hidden states is not chained
 
     async def receive(self, envelope: Envelope | bytes | str, *, verifier: EnvelopeVerifier,
                       principal: Principal | None = None,

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import Future
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..core.compile import CompiledChart
-from ..runtime.authz import InvalidPrincipal, Principal
+from ..core.errors import EventNotAccepted, MachineFinished, StatekeeperError
+from ..runtime.authz import HIDDEN, InvalidPrincipal, Principal
 from ..runtime.privacy import shown
 from ..runtime.state import InstanceState
 from ._page import QueryPage
@@ -29,6 +31,8 @@ class PrivacyMixin:
     principal: Principal | None
 
     if TYPE_CHECKING:
+        def _get(self, instance_id: str) -> InstanceState: ...
+
         def _query(self, chart: str | None, state: str | None,
                    labels: Mapping[str, str] | None, status: str | None, limit: int,
                    after: str | None) -> QueryPage: ...
@@ -55,6 +59,22 @@ class PrivacyMixin:
         if reader is None or not self.registry.policies:
             return state
         return shown(state, self.registry.policies.get(state.chart), reader, self._compiled)
+
+    def _shown_refusal(self, error: EventNotAccepted | MachineFinished, instance_id: str,
+                       reader: Principal) -> EventNotAccepted | MachineFinished:
+        """``error`` naming the configuration as ``reader`` may see it (a read of the instance).
+
+        A refused event's message names the configuration it was refused in; for a principal
+        without reading rights that would show the sensitive states the policy hides.
+        """
+        try:
+            state = self._get(instance_id)
+        except StatekeeperError:  # gone or unreadable: name nothing
+            return type(error)(error.event, (HIDDEN,))
+        seen = self._shown(replace(state, configuration=error.configuration), reader)
+        if seen.configuration == error.configuration:
+            return error
+        return type(error)(error.event, seen.configuration)
 
     def _shown_later(self, future: Future[InstanceState],
                      reader: Principal | None) -> Future[InstanceState]:
