@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 
 import pytest
 
@@ -217,7 +218,8 @@ def test_public_alone_shows_only_those_fields_to_every_principal(client: Client)
     assert client.get("o-1").data == DATA
 
 
-def test_a_failing_read_guard_shows_only_public_data(client: Client) -> None:
+def test_a_failing_read_guard_shows_only_public_data(client: Client,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
     def broken(principal: Principal, instance: InstanceState) -> bool:
         raise RuntimeError("lookup failed")
 
@@ -225,7 +227,9 @@ def test_a_failing_read_guard_shows_only_public_data(client: Client) -> None:
     client.authorize("order", Policy(unlisted="allow", public={"total"},
                                      read=Allow(guard=broken)))
     client.start("order", "o-1", data=DATA)
-    assert client.get("o-1", principal=PEOPLE["alice"]).data == {"total": 42}
+    with caplog.at_level(logging.ERROR, "statekeeper.authz"):
+        assert client.get("o-1", principal=PEOPLE["alice"]).data == {"total": 42}
+    assert "read guard of chart 'order' failed for 'alice'" in caplog.text
 
 
 def test_policies_that_cannot_restrict_reads_are_refused(client: Client) -> None:

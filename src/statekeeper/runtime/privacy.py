@@ -24,6 +24,7 @@ an instance already knows it exists, and these say nothing of its data.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -32,6 +33,8 @@ from .authz import HIDDEN, Policy, Principal
 from .state import InstanceState
 
 __all__ = ["may_read", "neutral_configuration", "shown"]
+
+_log = logging.getLogger("statekeeper.authz")
 
 
 def may_read(policy: Policy, principal: Principal, state: InstanceState) -> bool:
@@ -47,7 +50,8 @@ def may_read(policy: Policy, principal: Principal, state: InstanceState) -> bool
             if rule.passes(principal, state.copy):
                 return True
         except Exception:  # noqa: BLE001 - a broken guard must not show private data
-            continue
+            _log.exception("read guard of chart %r failed for %r: only public data shown",
+                           state.chart, principal.id)
     return False
 
 
