@@ -10,6 +10,7 @@ and a repeat answered from the mailbox), on both clients.
 from __future__ import annotations
 
 import asyncio
+import datetime
 import itertools
 import logging
 
@@ -17,6 +18,7 @@ import pytest
 
 from statekeeper import (
     Allow,
+    Assign,
     AsyncClient,
     Chart,
     InvalidPolicy,
@@ -317,3 +319,23 @@ def test_the_async_client_hides_states_in_refusals(store_url: str,
             assert full.value.configuration == ("disputed", "review")
 
     asyncio.run(run())
+
+
+def test_a_replayed_dead_letter_answers_what_the_operator_may_read(client: Client) -> None:
+    stamp = Chart("stamp", initial="idle", data={"at": None, "note": "private"}, states={
+        "idle": State(on={"go": "waiting"}),
+        "waiting": State(after={"1s": Transition("done", actions=[Assign("at", expr="stamp")])}),
+        "done": State(on={"go": "waiting"}),
+    })
+    client.register(stamp, functions={"stamp": lambda data, event: datetime.datetime(2026, 1, 1)})
+    client.start("stamp", "s-1")
+    client.send("s-1", "go")
+    client.clock.advance(2)  # type: ignore[attr-defined]
+    client.worker.run_until_idle()
+    (letter,) = client.dead_letters("s-1")  # the timer's step could not be stored
+    client.register(stamp, functions={"stamp": lambda data, event: "2026-01-01"})
+    client.authorize("stamp", Policy(unlisted="allow", public={"at"}, read={"auditor"}))
+    assert letter.id is not None
+    replayed = client.replay_dead_letter(letter.id, principal=Principal("olga", {"ops"}))
+    assert (replayed.state, replayed.data) == ("done", {"at": "2026-01-01"})
+    assert client.get("s-1", principal=Principal("ann", {"auditor"})).data["note"] == "private"

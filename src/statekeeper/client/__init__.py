@@ -324,7 +324,8 @@ class Client(_BaseClient):
         check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
                    longest=self.limits.max_name_length)
         principal, actor = self._principal(principal, actor)
-        return dead_letters.replay(self.engine, letter_id, actor, principal).result()
+        state = dead_letters.replay(self.engine, letter_id, actor, principal).result()
+        return state if principal is None else self._shown(state, principal)
 
     def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         """Drop a dead letter for good; logged in the instance's history with ``actor``."""

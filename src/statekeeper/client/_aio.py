@@ -258,7 +258,8 @@ class AsyncClient(_BaseClient):
         principal, actor = self._principal(principal, actor)
         future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor,
                                          principal)
-        return await self._wrap(future)
+        state = await self._wrap(future)
+        return state if principal is None else self._shown(state, principal)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         check_text("discard_dead_letter", "actor", actor, optional=True, empty=True,
