@@ -148,6 +148,10 @@ def test_signatures_are_required_when_keys_are_held() -> None:
     b'{"data":"caf\xc3\xa9","event":"pay","idempotency_key":"k","instance":"o-1","issued_at":1,'
     b'"key_id":null,"sig":null,"v":1}',
     b"[" * 100_000,
+    b'{"data":null,"event":"pay","idempotency_key":"k","instance":"o-1","issued_at":'
+    + b"9" * 400 + b',"key_id":null,"sig":null,"v":1}',
+    b'{"data":null,"event":"pay","idempotency_key":"k","instance":"o-1","issued_at":1e400,'
+    b'"key_id":null,"sig":null,"v":1}',
 ])
 def test_anything_but_a_canonical_envelope_is_malformed(raw: bytes,
                                                         caplog: pytest.LogCaptureFixture) -> None:

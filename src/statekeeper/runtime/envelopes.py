@@ -28,7 +28,6 @@ import hashlib
 import hmac
 import json
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -49,6 +48,8 @@ _DOMAIN = b"statekeeper.envelope.v1\n"
 _FIELDS = frozenset({"v", "instance", "event", "data", "idempotency_key", "issued_at",
                      "key_id", "sig"})
 _SHORTEST_SECRET = 16
+#: the furthest issue time read (seconds from the epoch, about the year 5138)
+_LATEST = 1e11
 
 
 class EnvelopeError(StatekeeperError):
@@ -116,9 +117,11 @@ class Envelope:
             if type(value) is not str or not value:
                 raise EnvelopeMalformed(f"{name} takes a non-empty string, not {value!r}")
         at = self.issued_at
-        if type(at) not in (int, float) or not math.isfinite(at):
+        # compared, not converted: an int too large for a float is refused, not an overflow
+        if type(at) not in (int, float) or not -_LATEST <= at <= _LATEST:
+            shown = repr(at) if len(repr(at)) <= 40 else repr(at)[:37] + "..."
             raise EnvelopeMalformed(f"issued_at takes a finite number of seconds since the "
-                                    f"epoch, not {at!r}")
+                                    f"epoch, not {shown}")
         for name in ("key_id", "signature"):
             value = getattr(self, name)
             if value is not None and (type(value) is not str or not value):
