@@ -32,6 +32,9 @@ EXPECTED_TOP = {
     "AuditPage", "PruneReport", "ArchiveError",
     # per-event authorization
     "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
+    # events from outside: envelopes, their verifier and what a refusal raises
+    "Envelope", "EnvelopeError", "EnvelopeExpired", "EnvelopeMalformed", "EnvelopeReplayed",
+    "EnvelopeSignatureInvalid", "EnvelopeVerifier", "InvalidVerifier",
     # Prometheus metrics
     "MetricsPortInUse", "MetricsUnavailable",
     # OpenTelemetry spans

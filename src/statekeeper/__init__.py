@@ -94,6 +94,16 @@ if TYPE_CHECKING:
         Principal,
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
+    from .runtime.envelopes import (
+        Envelope,
+        EnvelopeError,
+        EnvelopeExpired,
+        EnvelopeMalformed,
+        EnvelopeReplayed,
+        EnvelopeSignatureInvalid,
+        EnvelopeVerifier,
+        InvalidVerifier,
+    )
     from .runtime.errors import IdempotencyKeyReused
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
@@ -134,6 +144,12 @@ _LAZY = {
     "Allow": "runtime.authz", "InvalidPolicy": "runtime.authz",
     "InvalidPrincipal": "runtime.authz", "NotAuthorized": "runtime.authz",
     "Policy": "runtime.authz", "Principal": "runtime.authz",
+    # events from outside (docs/security.md)
+    "Envelope": "runtime.envelopes", "EnvelopeError": "runtime.envelopes",
+    "EnvelopeExpired": "runtime.envelopes", "EnvelopeMalformed": "runtime.envelopes",
+    "EnvelopeReplayed": "runtime.envelopes",
+    "EnvelopeSignatureInvalid": "runtime.envelopes",
+    "EnvelopeVerifier": "runtime.envelopes", "InvalidVerifier": "runtime.envelopes",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # OpenTelemetry spans (docs/observability.md)
@@ -188,6 +204,13 @@ __all__ = [
     "DoneData",
     "Effect",
     "EngineClosed",
+    "Envelope",
+    "EnvelopeError",
+    "EnvelopeExpired",
+    "EnvelopeMalformed",
+    "EnvelopeReplayed",
+    "EnvelopeSignatureInvalid",
+    "EnvelopeVerifier",
     "Event",
     "EventNotAccepted",
     "ExecutionError",
@@ -205,6 +228,7 @@ __all__ = [
     "InvalidPolicy",
     "InvalidPrincipal",
     "InvalidTraceparent",
+    "InvalidVerifier",
     "Invoke",
     "LimitExceeded",
     "Limits",

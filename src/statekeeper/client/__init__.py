@@ -14,10 +14,12 @@ from datetime import timedelta
 from typing import Any
 
 from ..core.compile import CompiledChart
+from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.authz import Principal
+from ..runtime.envelopes import Envelope, EnvelopeVerifier
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
 from ..runtime.retention import ArchiveError, PruneReport
@@ -98,11 +100,49 @@ class Client(_BaseClient):
             check_wait_flag(wait)
         future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
                             principal, traceparent)
-        return future.result() if wait else future
+        reader = self.principal if principal is None else principal
+        if reader is None:
+            return future.result() if wait else future
+        if not wait:  # what the principal may read of the answer
+            return self._shown_later(future, reader)
+        try:
+            return self._shown(future.result(), reader)
+        except (EventNotAccepted, MachineFinished) as exc:
+            shown = self._shown_refusal(exc, instance_id, reader)
+            if shown is exc:
+                raise
+        raise shown  # outside the handler: the error naming the hidden states is not chained
 
-    def get(self, instance_id: str) -> InstanceState:
-        """The instance's committed state.  Raises :class:`UnknownInstance`."""
-        return self._get(instance_id)
+    def receive(self, envelope: Envelope | bytes | str, *, verifier: EnvelopeVerifier,
+                principal: Principal | None = None,
+                trace_id: str | None = None) -> InstanceState:
+        """Check an event that came from outside in an :class:`Envelope`, then send it.
+
+        ``verifier`` checks its form, signature and age; its idempotency key makes a replay
+        an answer from the mailbox (``outcome="duplicate"``), never a second step.  Then it
+        is a :meth:`send` for ``principal``.  See ``docs/security.md``.
+
+        Raises:
+            EnvelopeMalformed, EnvelopeSignatureInvalid, EnvelopeExpired: refused before
+                anything was queued (logged on ``statekeeper.envelopes``).
+            EnvelopeReplayed: its key was used for another event or other data.
+            NotAuthorized, EventNotAccepted, UnknownInstance: as :meth:`send`.
+
+        """
+        checked = self._verified(envelope, verifier)
+        with self._refusals(checked):
+            return self.send(checked.instance, checked.event, checked.data,  # type: ignore[no-any-return]
+                             idempotency_key=checked.idempotency_key, trace_id=trace_id,
+                             principal=principal)
+
+    def get(self, instance_id: str, *, principal: Principal | None = None) -> InstanceState:
+        """The instance's committed state, as ``principal`` may see it (see ``authorize``).
+
+        Raises :class:`UnknownInstance`.
+        """
+        reader = self._reader(principal)
+        state = self._get(instance_id)
+        return state if reader is None else self._shown(state, reader)
 
     def history(self, instance_id: str, *, limit: int | None = None,
                 after: int = 0) -> list[TransitionRecord]:
@@ -153,21 +193,26 @@ class Client(_BaseClient):
 
     def query(self, *, chart: str | None = None, state: str | None = None,
               labels: Mapping[str, str] | None = None, status: str | None = None,
-              limit: int = 100, after: str | None = None) -> QueryPage:
+              limit: int = 100, after: str | None = None,
+              principal: Principal | None = None) -> QueryPage:
         """Instances by chart, active state, labels and status, in id order, ``limit`` a page.
 
         Pass the last id of a page as ``after=`` for the next; an empty page is the end.  A
         corrupted instance row does not fail the query: it is left out, named in the page's
-        ``corrupted`` and logged as a warning (see :class:`QueryPage`).
+        ``corrupted`` and logged as a warning (see :class:`QueryPage`).  For a
+        ``principal``, each instance as it may see it, matched by what it sees.
         """
-        return self._query(chart, state, labels, status, limit, after)
+        return self._shown_query(self._reader(principal), chart, state, labels, status,
+                                 limit, after)
 
-    def watch(self, instance_id: str | None = None, *,
-              timeout: float | None = None) -> Watch:
+    def watch(self, instance_id: str | None = None, *, timeout: float | None = None,
+              principal: Principal | None = None) -> Watch:
         """Iterate committed changes (of one instance, or of all) as they commit.
 
         The subscription starts now; iteration blocks for the next change and ends after
-        ``timeout`` seconds without one.  Use it in a ``with`` block (or call ``close()``)::
+        ``timeout`` seconds without one.  Each change is what ``principal`` (or the
+        client's default) may read of it.  Use it in a ``with`` block (or call
+        ``close()``)::
 
             with client.watch("o-1") as changes:
                 for state in changes:
@@ -176,7 +221,9 @@ class Client(_BaseClient):
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
         check_wait("watch", timeout)
-        return Watch(self._watchers, instance_id, timeout, self._closers)
+        reader = self._reader(principal)
+        return Watch(self._watchers, instance_id, timeout, self._closers,
+                     None if reader is None else lambda state: self._shown(state, reader))
 
     def when(self, instance_id: str, state: str, *, timeout: float | None = None) -> InstanceState:
         """Block until ``state`` is active in the instance (or raise ``TimeoutError``).
@@ -291,7 +338,8 @@ class Client(_BaseClient):
         check_text("replay_dead_letter", "actor", actor, optional=True, empty=True,
                    longest=self.limits.max_name_length)
         principal, actor = self._principal(principal, actor)
-        return dead_letters.replay(self.engine, letter_id, actor, principal).result()
+        state = dead_letters.replay(self.engine, letter_id, actor, principal).result()
+        return state if principal is None else self._shown(state, principal)
 
     def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         """Drop a dead letter for good; logged in the instance's history with ``actor``."""

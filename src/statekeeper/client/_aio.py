@@ -12,10 +12,12 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ..core.compile import CompiledChart
+from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
 from ..runtime.authz import Principal
+from ..runtime.envelopes import Envelope, EnvelopeVerifier
 from ..runtime.errors import EngineClosed
 from ..runtime.migrate import MigrationRun
 from ..runtime.retention import PruneReport
@@ -67,21 +69,45 @@ class AsyncClient(_BaseClient):
                    principal: Principal | None = None, traceparent: str | None = None) -> Any:
         if wait is not True and wait is not False:
             check_wait_flag(wait)
+        reader = self.principal if principal is None else principal
         if not wait:
-            return self._wrap(self._send(instance_id, event, data, idempotency_key, actor,
-                                         trace_id, principal, traceparent))
+            future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
+                                principal, traceparent)
+            return self._wrap(future if reader is None else self._shown_later(future, reader))
         waker = self._waker()
         waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
                                        trace_id, LoopAnswer(waker, waiter), principal,
                                        traceparent),
                         self.engine.post_many)
-        return await waiter
+        if reader is None:
+            return await waiter
+        try:
+            return self._shown(await waiter, reader)
+        except (EventNotAccepted, MachineFinished) as exc:
+            shown = await asyncio.to_thread(self._shown_refusal, exc, instance_id, reader)
+            if shown is exc:
+                raise
+        raise shown  # outside the handler: the error naming the hidden states is not chained
 
-    async def get(self, instance_id: str) -> InstanceState:
+    async def receive(self, envelope: Envelope | bytes | str, *, verifier: EnvelopeVerifier,
+                      principal: Principal | None = None,
+                      trace_id: str | None = None) -> InstanceState:
+        """Check an envelope, then send its event (see :meth:`Client.receive`)."""
+        checked = self._verified(envelope, verifier)
+        with self._refusals(checked):
+            return await self.send(  # type: ignore[no-any-return]
+                checked.instance, checked.event, checked.data,
+                idempotency_key=checked.idempotency_key, trace_id=trace_id,
+                principal=principal)
+
+    async def get(self, instance_id: str, *,
+                  principal: Principal | None = None) -> InstanceState:
         check_text("get", "instance_id", instance_id,
                    longest=self.limits.max_name_length)
-        return await asyncio.to_thread(self._get, instance_id)
+        reader = self._reader(principal)
+        state = await asyncio.to_thread(self._get, instance_id)
+        return state if reader is None else self._shown(state, reader)
 
     async def history(self, instance_id: str, *, limit: int | None = None,
                       after: int = 0) -> list[TransitionRecord]:
@@ -108,16 +134,19 @@ class AsyncClient(_BaseClient):
 
     async def query(self, *, chart: str | None = None, state: str | None = None,
                     labels: Mapping[str, str] | None = None, status: str | None = None,
-                    limit: int = 100, after: str | None = None) -> QueryPage:
+                    limit: int = 100, after: str | None = None,
+                    principal: Principal | None = None) -> QueryPage:
         """Instances by chart, active state, labels and status, in id order (see ``Client``)."""
-        return await asyncio.to_thread(self._query, chart, state, labels, status, limit, after)
+        return await asyncio.to_thread(self._shown_query, self._reader(principal), chart,
+                                       state, labels, status, limit, after)
 
-    def watch(self, instance_id: str | None = None, *,
-              timeout: float | None = None) -> AsyncIterator[InstanceState]:
+    def watch(self, instance_id: str | None = None, *, timeout: float | None = None,
+              principal: Principal | None = None) -> AsyncIterator[InstanceState]:
         """Yield every committed change (of one instance, or of all), as it commits.
 
         The subscription starts when iteration does.  The iteration ends when the client is
-        closed, or after ``timeout`` seconds without a change.
+        closed, or after ``timeout`` seconds without a change.  Each change is what
+        ``principal`` (or the client's default) may read of it.
 
         Raises:
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
@@ -126,10 +155,10 @@ class AsyncClient(_BaseClient):
         check_text("watch", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
         check_wait("watch", timeout)
-        return self._watch(instance_id, timeout)
+        return self._watch(instance_id, timeout, self._reader(principal))
 
-    async def _watch(self, instance_id: str | None,
-                     timeout: float | None) -> AsyncIterator[InstanceState]:
+    async def _watch(self, instance_id: str | None, timeout: float | None,
+                     reader: Principal | None = None) -> AsyncIterator[InstanceState]:
         changes, stop = self._subscribe(instance_id)
         try:
             while True:
@@ -139,7 +168,7 @@ class AsyncClient(_BaseClient):
                     return
                 if change is None:  # the client closed
                     return
-                yield change
+                yield change if reader is None else self._shown(change, reader)
         finally:
             stop()
 
@@ -233,7 +262,8 @@ class AsyncClient(_BaseClient):
         principal, actor = self._principal(principal, actor)
         future = await asyncio.to_thread(dead_letters.replay, self.engine, letter_id, actor,
                                          principal)
-        return await self._wrap(future)
+        state = await self._wrap(future)
+        return state if principal is None else self._shown(state, principal)
 
     async def discard_dead_letter(self, letter_id: int, *, actor: str | None = None) -> None:
         check_text("discard_dead_letter", "actor", actor, optional=True, empty=True,

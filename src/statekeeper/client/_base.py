@@ -35,6 +35,8 @@ from ._audit import AuditMixin
 from ._authz import AuthzMixin
 from ._checks import check_count, check_options, check_text, check_wait, check_wait_flag, shown
 from ._page import QueryPage
+from ._privacy import PrivacyMixin
+from ._receive import ReceiveMixin
 from ._tracing import trace_context
 from ._versions import VersionsMixin
 from .errors import ArgumentTypeError, InvalidArgument, UnknownState
@@ -53,7 +55,7 @@ _new_delivery = positional_constructor(DeliverEvent)
 _T = TypeVar("_T")
 
 
-class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
+class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMixin):
     """Everything the twins share: the store, the registry, the engine and the worker."""
 
     def __init__(self, store: Store | str | Path, *, clock: Clock | None = None,

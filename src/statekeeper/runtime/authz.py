@@ -39,13 +39,16 @@ from ..core.errors import StatekeeperError
 from ..storage.records import InstanceRecord
 from .state import InstanceState
 
-__all__ = ["START", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized",
-           "Policy", "Principal", "check_entered", "check_event", "check_start", "check_version",
-           "log_denied", "validate"]
+__all__ = ["HIDDEN", "START", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal",
+           "NotAuthorized", "Policy", "Principal", "check_entered", "check_event", "check_start",
+           "check_version", "log_denied", "validate"]
 
 _log = logging.getLogger("statekeeper.authz")
 #: the event name a refused ``start`` is logged and raised under (``NotAuthorized.event``)
 START = "statekeeper.start"
+
+#: the state a principal without reading rights sees in place of a sensitive one
+HIDDEN = "hidden"
 
 
 class NotAuthorized(StatekeeperError, PermissionError):
@@ -169,6 +172,10 @@ class Policy:
     and labels given; no configuration, ``rev`` 0).  ``None`` (the default) does not check
     starts: creating an instance is often the application's own business (a checkout
     handler), and a policy written before starts were checked keeps its meaning.
+    Reads (:mod:`~statekeeper.runtime.privacy`): with ``public`` (the data fields anyone may
+    read) or ``read`` (who may read everything: an ``Allow``, a sequence of them or a set of
+    roles, as for an event), a principal without reading rights sees only the public fields
+    and a neutral state for the sensitive ones.  Neither given: reads are not restricted.
     """
 
     events: Mapping[str, Any] = field(default_factory=dict)
@@ -177,6 +184,10 @@ class Policy:
     #: who may start an instance: an :class:`Allow`, a sequence of them or a set of role
     #: names (kept as a tuple of :class:`Allow`); ``None``: starts are not checked
     start: Any = None
+    #: the data fields a principal without reading rights sees; kept as a ``frozenset``
+    public: Set[str] | None = None
+    #: who may read all of an instance; kept as a tuple of :class:`Allow`
+    read: Any = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.events, Mapping) or not isinstance(self.states, Mapping):
@@ -198,7 +209,16 @@ class Policy:
         object.__setattr__(self, "events", MappingProxyType(rules))
         object.__setattr__(self, "states", MappingProxyType(states))
         if self.start is not None:
-            object.__setattr__(self, "start", _rules(None, self.start))
+            object.__setattr__(self, "start", _rules(None, self.start, "Policy start="))
+        if self.public is not None:
+            object.__setattr__(self, "public", _field_names(self.public))
+        if self.read is not None:
+            object.__setattr__(self, "read", _rules("read", self.read, "Policy read="))
+
+    @property
+    def restricts_reads(self) -> bool:
+        """Whether a principal's reads are filtered (``public`` or ``read`` was given)."""
+        return self.public is not None or self.read is not None
 
     def rules_for(self, event: str) -> tuple[Allow, ...] | None:
         """The rules of ``event`` (the longest descriptor naming it), or ``None``."""
@@ -219,7 +239,18 @@ def _check_name(name: Any, what: str) -> None:
         raise InvalidPolicy(f"Policy {what} names are non-empty strings, not {name!r}")
 
 
-def _rules(event: str | None, value: Any) -> tuple[Allow, ...]:
+def _field_names(value: Any) -> frozenset[str]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidPolicy(f"Policy public= takes a set of data field names, not {value!r}"
+                            + (f"; write {{{value!r}}} for one field"
+                               if isinstance(value, str) else ""))
+    names = frozenset(value)
+    for name in names:
+        _check_name(name, "public field")
+    return names
+
+
+def _rules(event: str | None, value: Any, what: str | None = None) -> tuple[Allow, ...]:
     """An event's rules (``event=None``: the start's) in their one form, a tuple of Allow."""
     if isinstance(value, Allow):
         return (value,)
@@ -228,7 +259,7 @@ def _rules(event: str | None, value: Any) -> tuple[Allow, ...]:
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and value \
             and all(isinstance(v, Allow) for v in value):
         return tuple(value)
-    where = "Policy start=" if event is None else f"Policy events[{event!r}]"
+    where = what or f"Policy events[{event!r}]"
     raise InvalidPolicy(f"{where} takes an Allow, a sequence of them or a set of role names, "
                         f"not {value!r}")
 
@@ -251,6 +282,23 @@ def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None
         if not any(state in c.nodes for c in versions):
             raise InvalidPolicy(f"chart {chart!r} has no state {state!r} (in no registered "
                                 f"version)")
+    if policy.restricts_reads:
+        _validate_reads(policy, chart, versions)
+
+
+def _validate_reads(policy: Policy, chart: str, versions: Sequence[CompiledChart]) -> None:
+    """Public fields the chart's data model declares; no state that reads as the neutral one."""
+    declared = {item.id for c in versions for _, item in c.data_items}
+    if declared and policy.public:
+        unknown = sorted(policy.public - declared)
+        if unknown:
+            raise InvalidPolicy(f"Policy public= names {unknown[0]!r}, which chart {chart!r} "
+                                f"does not declare (its data: {', '.join(sorted(declared))}); "
+                                f"check the name")
+    if policy.states and any(HIDDEN in c.nodes for c in versions):
+        raise InvalidPolicy(f"chart {chart!r} has a state named {HIDDEN!r}, the state a "
+                            f"principal without reading rights sees for a sensitive one: "
+                            f"rename it")
 
 
 def check_version(policy: Policy, chart: CompiledChart) -> None:

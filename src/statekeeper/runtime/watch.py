@@ -26,8 +26,11 @@ class Watch:
 
     def __init__(self, watchers: list[Callable[[InstanceState], None]],
                  instance_id: str | None, timeout: float | None,
-                 closers: list[Callable[[], None]] | None = None) -> None:
+                 closers: list[Callable[[], None]] | None = None,
+                 shown: Callable[[InstanceState], InstanceState] | None = None) -> None:
         self._watchers = watchers
+        #: what the reader may see of each change (run on the reader's thread, not the engine's)
+        self._shown = shown
         self._closers = closers if closers is not None else []
         self._instance_id = instance_id
         self._timeout = timeout
@@ -57,7 +60,7 @@ class Watch:
         if change is None:
             self.close()
             raise StopIteration
-        return change
+        return change if self._shown is None else self._shown(change)
 
     def close(self) -> None:
         """Stop receiving changes (idempotent)."""
