@@ -34,6 +34,8 @@ EXPECTED_TOP = {
     "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
     # Prometheus metrics
     "MetricsPortInUse", "MetricsUnavailable",
+    # Python's garbage collector set for the engine
+    "GcTuning", "InvalidGcTuning", "tune_gc",
 }
 
 

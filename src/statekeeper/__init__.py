@@ -90,6 +90,7 @@ if TYPE_CHECKING:
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.errors import IdempotencyKeyReused
+    from .runtime.gc_tuning import GcTuning, InvalidGcTuning, tune_gc
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
@@ -128,6 +129,9 @@ _LAZY = {
     "Allow": "runtime.authz", "InvalidPolicy": "runtime.authz",
     "InvalidPrincipal": "runtime.authz", "NotAuthorized": "runtime.authz",
     "Policy": "runtime.authz", "Principal": "runtime.authz",
+    # the garbage collector set for the engine (docs/durable.md, "Timers under load")
+    "GcTuning": "runtime.gc_tuning", "InvalidGcTuning": "runtime.gc_tuning",
+    "tune_gc": "runtime.gc_tuning",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # the policies an Effect takes (the README's example uses them as top-level names)
@@ -186,6 +190,7 @@ __all__ = [
     "Final",
     "Foreach",
     "ForeignDatabase",
+    "GcTuning",
     "History",
     "IdempotencyKeyReused",
     "If",
@@ -193,6 +198,7 @@ __all__ = [
     "InstanceState",
     "IntegrityError",
     "InvalidArgument",
+    "InvalidGcTuning",
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
@@ -251,4 +257,5 @@ __all__ = [
     "compile_chart",
     "initial_step",
     "step",
+    "tune_gc",
 ]

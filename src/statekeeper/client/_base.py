@@ -22,6 +22,7 @@ from ..resilience import Breaker
 from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.gc_tuning import GcTuning, tune_gc, tuning_of
 from ..runtime.idempotency import fingerprint
 from ..runtime.metrics import Metrics, metrics_for
 from ..runtime.registry import Registry
@@ -149,7 +150,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
                  limits: Limits | None = None, log_level: int = logging.DEBUG,
                  principal: Principal | None = None,
-                 metrics: bool | CollectorRegistry = False) -> None:
+                 metrics: bool | CollectorRegistry = False,
+                 gc: bool | GcTuning | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -184,6 +186,10 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                 timers: ``True`` in prometheus-client's default registry, or in the
                 ``CollectorRegistry`` given (needs ``statekeeper[metrics]``; see
                 ``docs/observability.md``).
+            gc: ``True`` or a :class:`~statekeeper.runtime.gc_tuning.GcTuning`: set Python's
+                garbage collector for the engine once the client is up (a larger young
+                threshold, :func:`gc.freeze`), which cuts the pauses that delay timers; the
+                setting is the whole process's, so the default leaves it alone.
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store, or ``metrics`` is not a
@@ -198,6 +204,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
             raise ValueError(f"log_level= takes a logging level (logging.INFO, say), not "
                              f"{log_level!r}")
         self.log_level = log_level
+        tuning = tuning_of(gc)
         if principal is not None and not isinstance(principal, Principal):
             raise TypeError(f"principal= takes a Principal, not {principal!r}")
         self.principal = principal
@@ -232,6 +239,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         self.engine.on_commit.append(self._notify)
         if worker:
             self.worker.start()
+        if tuning is not None:
+            tune_gc(tuning)
 
     def register(
         self,
