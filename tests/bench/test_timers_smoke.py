@@ -73,10 +73,11 @@ def test_percentiles_are_on_a_0_to_100_scale() -> None:
 def test_the_gc_report_finds_the_full_collections_in_the_late_waits() -> None:
     pauses = GcPauses()
     # (generation, began at, seconds): a full collection at t=10.5, a young one at t=11.5
-    pauses.pauses = [(2, 10.5, 0.08), (0, 11.5, 0.001), (2, 99.0, 0.05)]
+    pauses.pauses = [(2, 10.5, 0.08, 0.03), (0, 11.5, 0.001, 0.001), (2, 99.0, 0.05, 0.05)]
     waits = [(10.0, 10.6), (11.0, 11.7), (12.0, 12.001)]  # 600 ms, 700 ms and 1 ms late
     found = pauses.report(10.0, 13.0, waits, late_ms=500.0)
-    assert found["gen2"] == {"count": 1, "total_ms": 80.0, "max_ms": 80.0}  # not the one at 99
+    assert found["gen2"] == {"count": 1, "total_ms": 80.0, "max_ms": 80.0,  # not the one at 99
+                             "cpu_total_ms": 30.0, "cpu_max_ms": 30.0}
     assert found["gen0"]["count"] == 1 and found["gen1"]["count"] == 0
     assert (found["late_fires"], found["late_with_full"]) == (2, 0.5)
 

@@ -279,7 +279,8 @@ def _gc_lines(data: dict[str, Any]) -> list[str]:
     how = "tuned (Client(gc=True))" if data.get("gc_tuned") else "as Python sets it"
     return [f"garbage collector {how}; while firing: " + ", ".join(
                 f"gen{g} {found[f'gen{g}']['count']:,} ({found[f'gen{g}']['total_ms']:,.0f} ms, "
-                f"max {found[f'gen{g}']['max_ms']:,.1f})" for g in (0, 1, 2)),
+                f"max {found[f'gen{g}']['max_ms']:,.1f}; CPU max "
+                f"{found[f'gen{g}'].get('cpu_max_ms', 0.0):,.1f})" for g in (0, 1, 2)),
             f"fires at least p99 late: {found['late_fires']:,}, "
             f"{'-' if share is None else f'{share:.0%}'} with a full collection in their wait"]
 
