@@ -1,4 +1,4 @@
-"""``statekeeper worker --gc-tuned``: the worker process sets its collector once set up."""
+"""``statekeeper worker``: the worker process sets its collector once set up (``--gc-tuned``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from statekeeper.cli.commands.worker import register
 from statekeeper.client import Client
 
 
-def test_a_worker_process_tunes_its_collector_when_asked(tmp_path: Path) -> None:
+def test_a_worker_process_tunes_its_collector(tmp_path: Path) -> None:
     chart_file = tmp_path / "job.yaml"
     chart_file.write_text(CHART)
     url = f"sqlite:///{tmp_path / 'jobs.db'}"
@@ -29,9 +29,9 @@ def test_a_worker_process_tunes_its_collector_when_asked(tmp_path: Path) -> None
         proc.close()
 
 
-def test_without_the_flag_the_worker_leaves_the_collector_alone() -> None:
-    # the collector is the process's: a worker tunes it only when asked (docs/durable.md)
+def test_the_worker_tunes_its_collector_unless_told_not_to() -> None:
+    # a worker process is statekeeper's own: tuned by default (docs/durable.md measures it)
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
-    assert parser.parse_args(["worker", "--db", "x.db"]).gc_tuned is False
-    assert parser.parse_args(["worker", "--db", "x.db", "--gc-tuned"]).gc_tuned is True
+    assert parser.parse_args(["worker", "--db", "x.db"]).gc_tuned is True
+    assert parser.parse_args(["worker", "--db", "x.db", "--no-gc-tuned"]).gc_tuned is False

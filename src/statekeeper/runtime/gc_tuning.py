@@ -15,9 +15,10 @@ away:
   lives for the process, and full collections stop visiting it.  Objects frozen are still
   freed by their reference counts; only a cycle among them is never collected.
 
-The collector's settings belong to the whole process, so statekeeper leaves them alone unless
-asked: ``Client(gc=True)`` (or a :class:`GcTuning`), ``statekeeper worker --gc-tuned``, or
-:func:`tune_gc` from the application's own start-up.
+The collector's settings belong to the whole process, so a client leaves them alone unless
+asked (``Client(gc=True)`` or a :class:`GcTuning`, or :func:`tune_gc` from the application's
+own start-up); ``statekeeper worker``, a process of statekeeper's own, sets them once its
+charts are registered (``--no-gc-tuned`` leaves Python's).
 """
 
 from __future__ import annotations

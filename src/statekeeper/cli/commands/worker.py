@@ -11,8 +11,9 @@ is on the path).  A module either
 - defines ``EFFECTS``, ``GUARDS``, ``FUNCTIONS`` (mappings of name to function) and
   ``AT_MOST_ONCE`` (names), which bind the ``--chart`` files by name.
 
-``--gc-tuned`` sets Python's garbage collector for the engine once the charts are registered
-(:mod:`statekeeper.runtime.gc_tuning`: ``gc.freeze()`` and a young threshold of 50,000).
+The worker process sets Python's garbage collector for the engine once the charts are
+registered (:mod:`statekeeper.runtime.gc_tuning`: ``gc.freeze()`` and a young threshold of
+50,000; measured in docs/durable.md, "Timers under load"); ``--no-gc-tuned`` leaves Python's.
 
 ``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
 ``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
@@ -121,10 +122,10 @@ def register(subparsers: Subparsers) -> None:
                              "statekeeper[metrics]; 0: any free port, logged)")
     parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
                         help="the address the metrics server listens on (default 0.0.0.0)")
-    parser.add_argument("--gc-tuned", action=argparse.BooleanOptionalAction, default=False,
+    parser.add_argument("--gc-tuned", action=argparse.BooleanOptionalAction, default=True,
                         help="once the charts are registered, freeze what exists and raise "
-                             "Python's young GC threshold to 50,000 (fewer, shorter pauses "
-                             "that delay timers; default off)")
+                             "Python's young GC threshold to 50,000: no full collections "
+                             "holding up timers (default on; --no-gc-tuned: Python's own)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
