@@ -39,6 +39,8 @@ EXPECTED_TOP = {
     "MetricsPortInUse", "MetricsUnavailable",
     # OpenTelemetry spans
     "InvalidTraceparent", "TracingUnavailable",
+    # Python's garbage collector set for the engine
+    "GcTuning", "InvalidGcTuning", "tune_gc",
 }
 
 

@@ -105,6 +105,7 @@ if TYPE_CHECKING:
         InvalidVerifier,
     )
     from .runtime.errors import IdempotencyKeyReused
+    from .runtime.gc_tuning import GcTuning, InvalidGcTuning, tune_gc
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
@@ -150,6 +151,9 @@ _LAZY = {
     "EnvelopeReplayed": "runtime.envelopes",
     "EnvelopeSignatureInvalid": "runtime.envelopes",
     "EnvelopeVerifier": "runtime.envelopes", "InvalidVerifier": "runtime.envelopes",
+    # the garbage collector set for the engine (docs/durable.md, "Timers under load")
+    "GcTuning": "runtime.gc_tuning", "InvalidGcTuning": "runtime.gc_tuning",
+    "tune_gc": "runtime.gc_tuning",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # OpenTelemetry spans (docs/observability.md)
@@ -217,6 +221,7 @@ __all__ = [
     "Final",
     "Foreach",
     "ForeignDatabase",
+    "GcTuning",
     "History",
     "IdempotencyKeyReused",
     "If",
@@ -224,6 +229,7 @@ __all__ = [
     "InstanceState",
     "IntegrityError",
     "InvalidArgument",
+    "InvalidGcTuning",
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
@@ -285,4 +291,5 @@ __all__ = [
     "compile_chart",
     "initial_step",
     "step",
+    "tune_gc",
 ]

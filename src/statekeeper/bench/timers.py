@@ -31,7 +31,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from ..storage.sqlite import SQLiteStore
 from ._console import progress_printer
 from .durable_report import statekeeper_version
 from .durable_statekeeper import fresh_path, instance_ids, synchronous_of
+from .gc_pauses import GcPauses
 from .timing import percentile
 
 __all__ = ["DESCRIPTION", "Settings", "TimerRun", "add_arguments", "lease_chart", "main", "run",
@@ -70,6 +71,8 @@ class Settings:
     #: seconds allowed for starting (at least count / this many starts per second, plus 5 s)
     start_rate_floor: float = 2_500.0
     window: int = 2_048  # starts in flight at once
+    #: ``Client(gc=True)``: Python's collector set for the engine (runtime/gc_tuning.py)
+    gc_tuned: bool = False
 
     @classmethod
     def quick(cls) -> Settings:
@@ -106,6 +109,9 @@ class TimerRun:
     start_seconds: float
     started_before_due: bool
     synchronous: str
+    #: garbage collections during the firing phase (:meth:`.gc_pauses.GcPauses.report`)
+    gc: dict[str, Any] = field(default_factory=dict)
+    gc_tuned: bool = False
 
     @property
     def fires_per_s(self) -> float:
@@ -115,8 +121,11 @@ class TimerRun:
     def cpu_us_per_fire(self) -> float:
         return self.cpu / self.count * 1e6 if self.count else 0.0
 
-    def quantile(self, q: float) -> float:
-        found = percentile(self.lateness_ms, q)
+    def percentile_ms(self, pct: float) -> float:
+        """Lateness in ms at percentile ``pct``, on a 0-100 scale (``99.0`` is the p99)."""
+        if not 0.0 < pct <= 100.0:
+            raise ValueError(f"percentile_ms() takes a percentile from 0 to 100, not {pct!r}")
+        found = percentile(self.lateness_ms, pct)
         if found is None:
             raise ValueError("no timer fired")
         return found
@@ -164,8 +173,9 @@ def run_timers(path: Path, settings: Settings) -> TimerRun:
     """Start ``count`` timers, let them fire, and return what was measured."""
     ids = instance_ids(settings.count, "t")
     store = SQLiteStore(path)
-    client = Client(store)
+    client = Client(store, gc=settings.gc_tuned)
     fires = _Fires(settings.count)
+    pauses = GcPauses()
     try:
         client.register(lease_chart(), functions={"delay_of": _delay_of})
         client.engine.on_commit.append(fires)
@@ -184,17 +194,21 @@ def run_timers(path: Path, settings: Settings) -> TimerRun:
                   f"{len(due):,} timers pending, due {settings.rate:,.0f}/s")
         time.sleep(max(0.0, min(due.values()) - time.time() - 0.05))
         cpu = time.process_time()
-        if not fires.done.wait(settings.count / settings.rate * 20 + 60):
-            raise RuntimeError(f"only {len(fires.at):,} of {settings.count:,} timers fired")
+        with pauses:
+            if not fires.done.wait(settings.count / settings.rate * 20 + 60):
+                raise RuntimeError(f"only {len(fires.at):,} of {settings.count:,} timers fired")
         cpu = time.process_time() - cpu
         synchronous = synchronous_of(store)
     finally:
         client.close()
     _check(path, settings.count)
     lateness = sorted((fires.at[i] - due[i]) * 1000.0 for i in ids)
-    return TimerRun(settings.count, settings.rate, lateness,
-                    max(fires.at.values()) - min(due.values()), cpu, start_seconds, before_due,
-                    synchronous)
+    run = TimerRun(settings.count, settings.rate, lateness,
+                   max(fires.at.values()) - min(due.values()), cpu, start_seconds, before_due,
+                   synchronous, gc_tuned=settings.gc_tuned)
+    run.gc = pauses.report(min(due.values()), max(fires.at.values()),
+                           [(due[i], fires.at[i]) for i in ids], run.percentile_ms(99.0))
+    return run
 
 
 def _check(path: Path, count: int) -> None:
@@ -222,13 +236,15 @@ def to_json(run: TimerRun, load: dict[str, Any]) -> dict[str, Any]:
         "count": run.count,
         "rate_asked": run.rate,
         "fires_per_s": round(run.fires_per_s, 1),
-        "lateness_ms": {name: round(run.quantile(q), 2) for name, q in
+        "lateness_ms": {name: round(run.percentile_ms(q), 2) for name, q in
                         (("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p999", 99.9),
                          ("max", 100.0))},
         "cpu_us_per_fire": round(run.cpu_us_per_fire, 1),
         "starts_per_s": round(run.count / run.start_seconds, 1) if run.start_seconds else None,
         "all_pending_before_first_due": run.started_before_due,
         "synchronous": run.synchronous,
+        "gc_tuned": run.gc_tuned,
+        "gc_while_firing": run.gc,
         "target_p99_ms": TARGET_P99_MS,
         "load_average": load,
         "versions": {"statekeeper": statekeeper_version(), "python": platform.python_version(),
@@ -248,10 +264,25 @@ def format_table(data: dict[str, Any]) -> str:
         "lateness (due to committed fire), ms: " + ", ".join(
             f"{k} {v:,.1f}" for k, v in late.items()),
         f"target p99 < {TARGET_P99_MS:g} ms: {late['p99']:,.1f} {'ok' if ok else 'MISSED'}",
+        *_gc_lines(data),
         *([] if data["all_pending_before_first_due"] else
           ["note: the starts were still running when the first timer fell due"]),
         f"load average before/after: {data['load_average']}",
     ])
+
+
+def _gc_lines(data: dict[str, Any]) -> list[str]:
+    found = data.get("gc_while_firing")
+    if not found:
+        return []
+    share = found["late_with_full"]
+    how = "tuned (Client(gc=True))" if data.get("gc_tuned") else "as Python sets it"
+    return [f"garbage collector {how}; while firing: " + ", ".join(
+                f"gen{g} {found[f'gen{g}']['count']:,} ({found[f'gen{g}']['total_ms']:,.0f} ms, "
+                f"max {found[f'gen{g}']['max_ms']:,.1f}; CPU max "
+                f"{found[f'gen{g}'].get('cpu_max_ms', 0.0):,.1f})" for g in (0, 1, 2)),
+            f"fires at least p99 late: {found['late_fires']:,}, "
+            f"{'-' if share is None else f'{share:.0%}'} with a full collection in their wait"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -263,6 +294,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start-rate", type=float, metavar="R",
                         help="the slowest start rate to allow for: the first timer is due "
                              "COUNT / R + 5 seconds after the first start (default 2,500)")
+    parser.add_argument("--gc-tuned", action=argparse.BooleanOptionalAction, default=None,
+                        help="Client(gc=True): Python's collector set for the engine (default: "
+                             "Python's own settings)")
     parser.add_argument("--dir", metavar="DIR",
                         help="where the database file goes (default: a temporary directory)")
 
@@ -272,6 +306,8 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings.quick() if args.quick else Settings()
     overrides = {k: v for k, v in (("count", args.count), ("rate", args.rate),
                                    ("start_rate_floor", args.start_rate)) if v is not None}
+    if args.gc_tuned is not None:
+        settings = replace(settings, gc_tuned=args.gc_tuned)
     if any(v <= 0 for v in overrides.values()):
         print("--count, --rate and --start-rate must be above 0", flush=True)
         return 2

@@ -21,6 +21,7 @@ from ..resilience import Breaker
 from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.gc_tuning import GcTuning, tune_gc, tuning_of
 from ..runtime.idempotency import fingerprint
 from ..runtime.metrics import Metrics, metrics_for
 from ..runtime.registry import Registry
@@ -66,7 +67,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                  limits: Limits | None = None, log_level: int = logging.DEBUG,
                  principal: Principal | None = None,
                  metrics: bool | CollectorRegistry = False,
-                 tracing: bool | TracerProvider = False) -> None:
+                 tracing: bool | TracerProvider = False,
+                 gc: bool | GcTuning | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -104,6 +106,10 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
             tracing: make OpenTelemetry spans of every committed step and effect attempt:
                 ``True`` with the global tracer provider, or with the ``TracerProvider``
                 given (needs ``statekeeper[tracing]``; see ``docs/observability.md``).
+            gc: ``True`` or a :class:`~statekeeper.runtime.gc_tuning.GcTuning`: set Python's
+                garbage collector for the engine once the client is up (a larger young
+                threshold, :func:`gc.freeze`), which cuts the pauses that delay timers; the
+                setting is the whole process's, so the default leaves it alone.
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store, ``metrics`` is not a
@@ -119,6 +125,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
             raise ValueError(f"log_level= takes a logging level (logging.INFO, say), not "
                              f"{log_level!r}")
         self.log_level = log_level
+        tuning = tuning_of(gc)
         if principal is not None and not isinstance(principal, Principal):
             raise TypeError(f"principal= takes a Principal, not {principal!r}")
         self.principal = principal
@@ -155,6 +162,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         self.engine.on_commit.append(self._notify)
         if worker:
             self.worker.start()
+        if tuning is not None:
+            tune_gc(tuning)
 
     def register(
         self,

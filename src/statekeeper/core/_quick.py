@@ -72,14 +72,18 @@ def unhandled(run: Run, event: Event) -> Status:
 
 
 def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[str, Any],
-               event: Event, *, now: float, session: str, flat: bool = False) -> Quick | StepResult:
+               event: Event, *, now: float, session: str, flat: bool = False,
+               counter: int = 0) -> Quick | StepResult:
     """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
 
     ``flat`` says ``data`` holds only scalars (as the previous quick step's ``Quick.flat``
     said): its read-only view is then made at once, without looking at the values.
 
-    The caller vouches that the instance has no recorded history, timers, invocations, send
-    counter or parent and is not finished, and that ``key`` is the plans' key of ``ids``;
+    ``counter`` is the instance's send counter (the durable runtime's instances keep one once
+    they ran an effect); a step that draws from it (a send, an effect) gives the full result.
+
+    The caller vouches that the instance has no recorded history, timers, invocations or
+    parent and is not finished, and that ``key`` is the plans' key of ``ids``;
     the result equals what :func:`~statekeeper.core.step.step` returns for the snapshot made
     of them (``tests/core/test_quick.py``).  ``data`` is not changed.
     """
@@ -93,6 +97,7 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
         run = Run(chart, session, now, {}, {}, {}, {}, 0, None)
     run.session = session
     run.now = now
+    run.counter = counter
     ctx = run.ctx
     ctx.session = session
     ctx.data = mine = copy.deepcopy(data) if plans.deep_data else dict(data)
@@ -154,7 +159,8 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
         return quick
     if run.internal or run.done or run.states_to_invoke or chart.index.eventless:
         run.macrostep()  # otherwise it would find nothing to do
-    if run.commands or run.done or run.history or run.timers or run.invokes or run.counter \
+    if run.commands or run.done or run.history or run.timers or run.invokes \
+            or run.counter != counter \
             or run.key is None:
         return run.result("applied", event)
     mine = ctx.data

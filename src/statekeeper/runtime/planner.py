@@ -48,7 +48,7 @@ from .requests import Administer, DeliverEvent, StartInstance
 from .rows import snapshot_to_row
 from .shadow_step import observe_shadow
 from .start_memo import initial_outcome
-from .state import InstanceState, copy_data
+from .state import InstanceState, copy_data, with_own_data
 from .step_memo import Outcome, memo_step
 
 __all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start",
@@ -133,7 +133,7 @@ def plan_delivery(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
         event = dataclasses.replace(event, name=entry.outcome_events.get(event.name, event.name))
     if event.data is not None and isinstance(event.data, dict | list | tuple):
         # the step may keep the data in the snapshot: not the caller's own object
-        event = dataclasses.replace(event, data=copy_data(event.data))
+        event = with_own_data(event)
     stale = stale_timer(request, snapshot)
     if snapshot.done or stale:
         # Finished, or a timer another worker already fired (or that was cancelled, or re-armed

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..core._records import positional_constructor
+from ..core.events import Event
 from ..storage.records import InstanceRecord
 
-__all__ = ["InstanceState", "copy_data"]
+__all__ = ["InstanceState", "copy_data", "with_own_data"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +115,13 @@ _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 # every field, positionally: one answer per committed step, without object.__setattr__
 _new_state = positional_constructor(InstanceState)
+
+
+# every field given, without dataclasses.replace's keyword call and field loop (~1.5 us)
+_new_event = positional_constructor(Event)
+
+
+def with_own_data(event: Event) -> Event:
+    """``event`` with its own copy of its data (:func:`copy_data`): the step may keep it."""
+    return _new_event(event.name, copy_data(event.data), event.type, event.sendid, event.origin,
+                      event.origintype, event.invokeid, event.meta)

@@ -5,6 +5,7 @@ Split from :mod:`.planner` for size: the planner calls it once per delivered eve
 
 from __future__ import annotations
 
+from ..core._quick import Quick, quick_step
 from ..core._records import positional_constructor
 from ..core.commands import Command, Microstep
 from ..core.events import Event
@@ -55,6 +56,9 @@ def memo_step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
                                   snapshot.done, snapshot.done_data, snapshot.counter,
                                   snapshot.parent)
             return moved, "applied", microsteps, (), True
+        quick = _quick(entry, snapshot, event, now, memo, key)
+        if quick is not None:
+            return quick
     # Which timer fired: a send without an id delivers an event without a sendid, so only
     # this lets the step drop it from the snapshot's pending timers.
     result = step(entry.chart, snapshot, event, now=now, timer=request.timer_id)
@@ -66,3 +70,45 @@ def memo_step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
             and len(memo) < MEMO_LIMIT):
         memo[key] = (after.configuration, result.microsteps)
     return after, result.status, result.microsteps, result.commands, False
+
+
+def _quick(entry: Registered, snapshot: Snapshot, event: Event, now: float,
+           memo: dict[tuple[tuple[str, ...], str], tuple[tuple[str, ...], tuple[Microstep, ...]]],
+           memo_key: tuple[tuple[str, ...], str]) -> Outcome | None:
+    """The step by :func:`~statekeeper.core._quick.quick_step`, when the snapshot allows it.
+
+    An instance that holds only its configuration, its data and its send counter (no
+    history, timer, invocation or parent, not finished: most steps of most charts) needs no
+    working copy of the rest, and the compiled plans' quick step returns no ``StepResult``;
+    its outcome equals :func:`~statekeeper.core.step.step`'s (``tests/core/test_quick.py``,
+    ``tests/runtime/test_durable_quick.py``).  ``None``: take the reference step.
+    """
+    chart = entry.chart
+    plans = chart.plans
+    if (plans is None or snapshot.timers or snapshot.history or snapshot.invokes
+            or snapshot.parent is not None or snapshot.done
+            or snapshot.done_data is not None or snapshot.chart != chart.name
+            or snapshot.hash != chart.hash or snapshot.version != chart.version):
+        return None
+    configuration = snapshot.configuration
+    key = plans.known(configuration) if configuration.__class__ is tuple else None
+    if key is None:
+        return None
+    found = quick_step(chart, key, configuration, snapshot.data, event, now=now,
+                       session=snapshot.session, counter=snapshot.counter)
+    if not isinstance(found, Quick):  # it did more than move and assign: the full result
+        return found.snapshot, found.status, found.microsteps, found.commands, False
+    quick = found
+    if quick.status != "applied":  # only guards ran: the snapshot as it was
+        return snapshot, quick.status, (), (), False
+    if quick.static and quick.data == snapshot.data:  # only the configuration moved
+        if len(memo) < MEMO_LIMIT:
+            memo[memo_key] = (quick.ids, quick.microsteps)
+        return _new_snapshot(snapshot.chart, snapshot.version, snapshot.hash, snapshot.session,
+                             quick.ids, snapshot.data, snapshot.history, snapshot.timers,
+                             snapshot.invokes, False, None, snapshot.counter, None), "applied", \
+            quick.microsteps, (), True
+    after = _new_snapshot(snapshot.chart, snapshot.version, snapshot.hash, snapshot.session,
+                          quick.ids, quick.data, snapshot.history, snapshot.timers,
+                          snapshot.invokes, False, None, snapshot.counter, None)
+    return after, "applied", quick.microsteps, (), False

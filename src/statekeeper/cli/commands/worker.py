@@ -11,6 +11,10 @@ is on the path).  A module either
 - defines ``EFFECTS``, ``GUARDS``, ``FUNCTIONS`` (mappings of name to function) and
   ``AT_MOST_ONCE`` (names), which bind the ``--chart`` files by name.
 
+The worker process sets Python's garbage collector for the engine once the charts are
+registered (:mod:`statekeeper.runtime.gc_tuning`: ``gc.freeze()`` and a young threshold of
+50,000; measured in docs/durable.md, "Timers under load"); ``--no-gc-tuned`` leaves Python's.
+
 ``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
 ``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
 the log names.  ``--tracing`` makes OpenTelemetry spans of the steps and effect attempts
@@ -30,6 +34,7 @@ effect no module provides, a metrics port in use); 2 usage error; 3 stopped with
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import logging
 import os
@@ -123,6 +128,10 @@ def register(subparsers: Subparsers) -> None:
                         help="make OpenTelemetry spans of steps and effect attempts with the "
                              "global tracer provider, which a --module sets up (needs "
                              "statekeeper[tracing])")
+    parser.add_argument("--gc-tuned", action=argparse.BooleanOptionalAction, default=True,
+                        help="once the charts are registered, freeze what exists and raise "
+                             "Python's young GC threshold to 50,000: no full collections "
+                             "holding up timers (default on; --no-gc-tuned: Python's own)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -179,6 +188,12 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
 def _run(args: argparse.Namespace, url: str, client: Any, modules: list[ModuleType],
          charts: list[tuple[str, Any]], stop: threading.Event) -> int:
     names = _bind(client, modules, charts)
+    if args.gc_tuned:  # after the set-up, which is what gc.freeze() keeps out of collections
+        from statekeeper.runtime.gc_tuning import tune_gc
+
+        young = tune_gc()  # the thresholds replaced
+        _log.info("garbage collector tuned: young threshold %d (was %d), %d objects frozen",
+                  gc.get_threshold()[0], young[0], gc.get_freeze_count())
     worker = client.worker
     _log.info("worker %s serving %s on %s (concurrency %d, poll %gs, lease %gs, pid %d)",
               worker.owner, ", ".join(names) or "no chart", _shown(url, client), args.concurrency,
