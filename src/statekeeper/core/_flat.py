@@ -206,8 +206,9 @@ def take(program: FlatProgram, data: dict[str, Any],
          event: Event) -> tuple[FlatOption | None, dict[str, Any], bool]:
     """Run ``program`` on flat ``data``: ``(option taken or None, next data, next is flat)``.
 
-    The guards are tried in order on a view of ``data``; the first that holds selects its
-    option, whose assigns then run on a copy (returned; ``data`` itself when none is taken).
+    The guards are tried in order on a view of a copy of ``data``; the first that holds
+    selects its option, whose assigns then run on that copy (returned; ``data`` itself when
+    none is taken).
     The event is handed to guards and functions as it is: the caller vouches that its payload
     is read-only already (a scalar or a ``MappingProxyType``).
 
@@ -217,7 +218,8 @@ def take(program: FlatProgram, data: dict[str, Any],
 
     """
     errors: list[tuple[TransitionNode | None, Exception]] | None = None
-    view: Any = MappingProxyType(data)
+    mine = dict(data)  # copied before the guards: one view for them and the assigns
+    view: Any = MappingProxyType(mine)
     for option in program.options:
         guard = option.guard
         if guard is None:
@@ -233,11 +235,8 @@ def take(program: FlatProgram, data: dict[str, Any],
             break
     else:  # no guard held
         if errors is not None:
-            mine = dict(data)
-            raise FlatFailure(None, mine, MappingProxyType(mine), errors)
+            raise FlatFailure(None, mine, view, errors)
         return None, data, True
-    mine = dict(data)
-    view = MappingProxyType(mine)
     flat = True
     for block in option.blocks:
         for name, fn, value in block:
