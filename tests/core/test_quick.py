@@ -36,6 +36,7 @@ from statekeeper import (
 )
 from statekeeper.bench.adapters.lib_statekeeper import StatekeeperAdapter
 from statekeeper.bench.data_shapes import DATA_SHAPES, reference_run
+from statekeeper.core._flat import FlatFailure, take
 from statekeeper.core._quick import Quick, quick_step
 from statekeeper.core.compile import CompiledChart
 from statekeeper.core.events import as_event
@@ -174,10 +175,24 @@ class FlatCounting(QuickChecking):
         assert plans is not None
         key = plans.known(snapshot.configuration)
         name = event.name if isinstance(event, Event) else event
-        if key is not None and _simple(snapshot) and _is_flat(snapshot.data) \
-                and plans.flat.get((key, name)) is not None:
+        program = plans.flat.get((key, name)) if key is not None else None
+        if program is not None and _simple(snapshot) and _is_flat(snapshot.data):
             type(self).flat_steps += 1
+            ev = event if isinstance(event, Event) else as_event(event, None)
+            if type(ev.data) is dict:
+                ev = replace(ev, data=MappingProxyType(dict(ev.data)))
+            assert _taken(program.run, snapshot.data, ev) == _taken(take, program, snapshot.data, ev)
         return result
+
+
+def _taken(run: Any, *args: Any) -> Any:
+    """What a flat program's run (written out, or walked by ``take``) answers, comparably."""
+    try:
+        option, data, flat = run(*args)
+    except FlatFailure as failed:
+        errors = [(t, type(e), str(e)) for t, e in failed.errors]
+        return "failed", failed.option, failed.data, type(failed.view), errors
+    return option, data, flat
 
 
 @PROPERTY

@@ -32,11 +32,12 @@ from collections.abc import Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
+from ._flat_code import FlatFailure, Runner, compiled, data_view
 from ._marks import mark_of
 from .commands import Microstep
 from .events import Event
 from .nodes import Node, TransitionNode
-from .views import _PLAIN, DataView, thaw
+from .views import _PLAIN, thaw
 
 if TYPE_CHECKING:
     from ._plans import Key, Plan, StepPlans
@@ -92,12 +93,15 @@ class FlatProgram:
     whether that outcome ran no guard.
     """
 
-    __slots__ = ("options", "static", "unhandled")
+    __slots__ = ("options", "run", "static", "unhandled")
 
     def __init__(self, options: tuple[FlatOption, ...], unhandled: str, static: bool) -> None:
         self.options = options
         self.unhandled = unhandled
         self.static = static
+        #: :func:`take` of this program written out as one function (:mod:`._flat_code`):
+        #: ``run(data, event)``, what the hot paths call
+        self.run: Runner = compiled(self)
 
 
 def flat_program(chart: CompiledChart, plans: StepPlans, key: Key,
@@ -184,27 +188,12 @@ def program_of(chart: CompiledChart, plans: StepPlans, key: Key,
     return found
 
 
-class FlatFailure(Exception):
-    """Raised by :func:`take` when a guard or function raised: how far the step got.
-
-    ``option`` is the transition taken (``None``: none), ``data`` and ``view`` the data as its
-    assigns left it and the view functions last read it through, ``errors`` each failure in
-    order (the transition whose guard raised, or ``None`` for a function), for
-    :func:`statekeeper.core._quick.resume` to go on from.
-    """
-
-    def __init__(self, option: FlatOption | None, data: dict[str, Any], view: Any,
-                 errors: list[tuple[TransitionNode | None, Exception]]) -> None:
-        super().__init__("a flat program's guard or function raised")
-        self.option = option
-        self.data = data
-        self.view = view
-        self.errors = errors
-
-
 def take(program: FlatProgram, data: dict[str, Any],
          event: Event) -> tuple[FlatOption | None, dict[str, Any], bool]:
     """Run ``program`` on flat ``data``: ``(option taken or None, next data, next is flat)``.
+
+    The definition of what a flat program does, as a walk over its options and blocks; the
+    hot paths call ``program.run``, the same walk written out (:mod:`._flat_code`).
 
     The guards are tried in order on a view of a copy of ``data``; the first that holds
     selects its option, whose assigns then run on that copy (returned; ``data`` itself when
@@ -256,9 +245,3 @@ def take(program: FlatProgram, data: dict[str, Any],
     if errors is not None:
         raise FlatFailure(option, mine, view, errors)
     return option, mine, flat or _PLAIN.issuperset(map(type, mine.values()))
-
-
-def data_view(data: dict[str, Any]) -> Any:
-    """The read-only view functions get of ``data`` (as ``EvalContext.data_view`` makes it)."""
-    return MappingProxyType(data) if _PLAIN.issuperset(map(type, data.values())) \
-        else DataView(data)

@@ -25,7 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._context import SHOWN_AS_IS
-from ._flat import UNMADE, FlatFailure, program_of, take
+from ._flat import UNMADE, FlatFailure, program_of
 from ._plans import Key, Plan
 from ._records import positional_constructor
 from ._run import Run
@@ -94,7 +94,7 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
             program = program_of(chart, plans, key, event.name)
         if program is not None:
             try:
-                option, mine, flat = take(program, data, event)
+                option, mine, flat = program.run(data, event)
             except FlatFailure as failed:  # a guard or function raised: go on the long way
                 return resume(chart, key, ids, failed, event, now=now, session=session)
             if option is None:

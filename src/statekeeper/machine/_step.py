@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..clock import SystemClock
 from ..core._context import SHOWN_AS_IS
-from ..core._flat import UNMADE, FlatFailure, FlatOption, FlatProgram, program_of, take
+from ..core._flat import UNMADE, FlatFailure, FlatOption, FlatProgram, program_of
 from ..core._quick import Quick, quick_step, resume
 from ..core._records import positional_constructor
 from ..core.errors import EventNotAccepted, MachineFinished
@@ -49,7 +49,7 @@ def machine_step(self: BaseMachine, event: Event,
         if program is not None:
             data = self._data if self._data is not None else {}
             try:
-                option, mine, flat = take(program, data, event)
+                option, mine, flat = program.run(data, event)
             except FlatFailure as failed:  # a guard or function raised: the long way on
                 return _loaded(self, cfg, event, strict, resume(
                     self.chart, cfg.key, cfg.ids, failed, event,  # type: ignore[arg-type]
