@@ -43,8 +43,8 @@ if TYPE_CHECKING:
     from ._plans import Key, Plan, StepPlans
     from .compile import CompiledChart
 
-__all__ = ["UNMADE", "FlatFailure", "FlatOption", "FlatProgram", "data_view", "flat_program", "program_of",
-           "take"]
+__all__ = ["UNMADE", "FlatFailure", "FlatOption", "FlatProgram", "data_view", "flat_program",
+           "program_of", "take"]
 
 #: what :attr:`StepPlans.flat` answers for a (configuration, event name) not looked at yet
 UNMADE: Any = object()
