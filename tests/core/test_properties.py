@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import event as note_event
@@ -42,6 +43,7 @@ from statekeeper import (
 from statekeeper.core.compile import CompiledChart
 from statekeeper.testing.reference import SESSION, PureDriver, PureRun, run_pure
 from statekeeper.testing.strategies import (
+    INITIAL_DATA,
     Advance,
     GeneratedChart,
     Step,
@@ -169,6 +171,21 @@ def test_machine_fast_path_agrees_with_the_pure_step(case: Case) -> None:
     _assert_machine_follows_pure(chart, items, run)  # fills the memo
     hits = _assert_machine_follows_pure(chart, items, run)  # answers from it
     note_event(f"memo hits: {min(hits, 3)}{'+' if hits >= 3 else ''}")
+
+
+@PROPERTY
+@given(cases(payloads=True, style="guarded"))
+def test_machines_running_flat_programs_agree_with_the_pure_step(case: Case) -> None:
+    # guards over data and payloads (some raising), blocks of assigns (some raising), flat
+    # data: most sends run a flat program (core/_flat.py), in both twins
+    generated, items = case
+    flat = {key: value for key, value in INITIAL_DATA.items() if key != "box"}
+    generated = replace(generated, chart=replace(generated.chart, data=flat))
+    chart = generated.compile()
+    run = run_pure(chart, items)
+    _assert_machine_follows_pure(chart, items, run)
+    _assert_machine_follows_pure(chart, items, run)  # every program found made
+    _compare(run_machine(chart, items), run_async_machine(chart, items))
 
 
 class CheckingPurity(PureDriver):

@@ -29,6 +29,7 @@ from .commands import Microstep
 from .nodes import FINAL, Node, TransitionNode
 
 if TYPE_CHECKING:
+    from ._flat import FlatProgram
     from .compile import CompiledChart
 
 __all__ = ["MAX_ENTRIES", "MAX_STATES", "Plan", "StepPlans"]
@@ -135,7 +136,7 @@ class _ByHistory:
 class StepPlans:
     """The per-chart caches of candidates and plans (see the module docstring)."""
 
-    __slots__ = ("_by_ids", "_chart", "_interned", "candidates", "deep_data", "made",
+    __slots__ = ("_by_ids", "_chart", "_interned", "candidates", "deep_data", "flat", "made",
                  "max_entries", "max_states", "spare")
 
     def __init__(self, chart: CompiledChart, *, max_states: int = MAX_STATES,
@@ -149,13 +150,16 @@ class StepPlans:
         self.candidates: dict[tuple[Key, str | None], Chains] = {}
         #: the plans by (configuration, transitions selected): read directly on the hot path
         self.made: dict[tuple[Key, tuple[TransitionNode, ...]], Plan | _ByHistory] = {}
+        #: the flat programs by (configuration, event name), ``None`` where there is none
+        #: (:mod:`statekeeper.core._flat`)
+        self.flat: dict[tuple[Key, str], FlatProgram | None] = {}
         #: finished working states of steps, kept for reuse (:mod:`statekeeper.core._quick`)
         self.spare: list[Any] = []
         #: whether a step copies the data deeply (code under the python datamodel writes
         #: into nested values in place; functions and assigns copy what they change)
         self.deep_data = chart.datamodel.name == "python"
 
-    def _bounded(self, cache: dict[Any, Any]) -> dict[Any, Any]:
+    def bounded(self, cache: dict[Any, Any]) -> dict[Any, Any]:
         """``cache``, emptied first when full: memory stays bounded, hot entries come back."""
         if len(cache) >= self.max_entries:
             cache.clear()
@@ -164,7 +168,8 @@ class StepPlans:
     def sizes(self) -> dict[str, int]:
         """How many entries each cache holds (each at most ``max_entries``)."""
         return {"configurations": len(self._by_ids), "interned": len(self._interned),
-                "candidates": len(self.candidates), "plans": len(self.made)}
+                "candidates": len(self.candidates), "plans": len(self.made),
+                "flat": len(self.flat)}
 
     # ------------------------------------------------------------------ configurations
 
@@ -180,7 +185,7 @@ class StepPlans:
                 return None
             nodes = self._chart.nodes
             found = self._intern(frozenset(nodes[s] for s in ids))
-            self._bounded(self._by_ids)[ids] = found
+            self.bounded(self._by_ids)[ids] = found
         return found
 
     def key_of(self, config: Iterable[Node], size: int) -> Key | None:
@@ -192,7 +197,7 @@ class StepPlans:
     def _intern(self, key: Key) -> Key:
         found = self._interned.get(key)
         if found is None:
-            found = self._bounded(self._interned).setdefault(key, key)
+            found = self.bounded(self._interned).setdefault(key, key)
         return found
 
     # ------------------------------------------------------------------ selection
@@ -215,7 +220,7 @@ class StepPlans:
                     chain = tuple(t for s in atomic.lineage for t in s.transitions_for(name))
                 if chain:
                     chains.append(chain)
-            found = self._bounded(self.candidates)[(key, name)] = tuple(chains)
+            found = self.bounded(self.candidates)[(key, name)] = tuple(chains)
         return found
 
     # ------------------------------------------------------------------ plans
@@ -227,9 +232,9 @@ class StepPlans:
         if found is None:
             plan, reads = self._compute(key, enabled, history)
             if not reads:
-                self._bounded(self.made)[(key, enabled)] = plan
+                self.bounded(self.made)[(key, enabled)] = plan
                 return plan
-            found = self._bounded(self.made)[(key, enabled)] = _ByHistory(reads)
+            found = self.bounded(self.made)[(key, enabled)] = _ByHistory(reads)
             found.plans[tuple(history.get(h) for h in reads)] = plan
             return plan
         if isinstance(found, Plan):

@@ -25,6 +25,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._context import SHOWN_AS_IS
+from ._flat import UNMADE, FlatFailure, program_of
 from ._plans import Key, Plan
 from ._records import positional_constructor
 from ._run import Run
@@ -34,7 +35,7 @@ from .events import Event
 from .result import Status, StepResult
 from .views import _PLAIN
 
-__all__ = ["Quick", "quick_step", "unhandled"]
+__all__ = ["Quick", "quick_step", "resume", "unhandled"]
 
 #: how many finished working states a chart keeps for reuse
 SPARE_RUNS = 4
@@ -77,7 +78,9 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
 
     ``flat`` says ``data`` holds only scalars (as the previous quick step's ``Quick.flat``
-    said): its read-only view is then made at once, without looking at the values.
+    said): its read-only view is then made at once, without looking at the values, and an
+    event that only runs guards and assigns there runs its flat program
+    (:mod:`statekeeper.core._flat`).
 
     ``counter`` is the instance's send counter (the durable runtime's instances keep one once
     they ran an effect); a step that draws from it (a send, an effect) gives the full result.
@@ -89,17 +92,23 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     """
     plans = chart.plans
     assert plans is not None
+    if flat and event.data.__class__ in SHOWN_AS_IS and not event.meta:
+        program = plans.flat.get((key, event.name), UNMADE)
+        if program is UNMADE:
+            program = program_of(chart, plans, key, event.name)
+        if program is not None:
+            try:
+                option, mine, flat = program.run(data, event)
+            except FlatFailure as failed:  # a guard or function raised: go on the long way
+                return resume(chart, key, ids, failed, event, now=now, session=session,
+                              counter=counter)
+            if option is None:
+                return _new_quick(program.unhandled, key, ids, data, (), program.static, True)
+            return _new_quick("applied", option.key, option.ids, mine, option.microsteps,
+                              option.static, flat)
     spare = plans.spare
-    run: Run
-    try:
-        run = spare.pop()  # atomic: another thread (or a step inside this one) gets another
-    except IndexError:
-        run = Run(chart, session, now, {}, {}, {}, {}, 0, None)
-    run.session = session
-    run.now = now
-    run.counter = counter
+    run = _working(chart, spare, session, now, counter)
     ctx = run.ctx
-    ctx.session = session
     ctx.data = mine = copy.deepcopy(data) if plans.deep_data else dict(data)
     # the python datamodel reads the data through its own views: its steps say nothing flat
     deep = plans.deep_data
@@ -157,26 +166,77 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
                            flat and not deep)
         _release(run, spare)
         return quick
-    if run.internal or run.done or run.states_to_invoke or chart.index.eventless:
+    return _finish(run, event, spare, deep, counter)
+
+
+def _working(chart: CompiledChart, spare: list[Run], session: str, now: float,
+             counter: int) -> Run:
+    """A working state for a step: a kept one (its configuration kept too), or a new one."""
+    try:
+        run = spare.pop()  # atomic: another thread (or a step inside this one) gets another
+    except IndexError:
+        return Run(chart, session, now, {}, {}, {}, {}, counter, None)
+    run.session = run.ctx.session = session
+    run.now = now
+    run.counter = counter
+    return run
+
+
+def _finish(run: Run, event: Event, spare: list[Run], deep: bool,
+            counter: int) -> Quick | StepResult:
+    """The rest of a step whose microstep was taken (or whose guards raised errors)."""
+    if run.internal or run.done or run.states_to_invoke or run.chart.index.eventless:
         run.macrostep()  # otherwise it would find nothing to do
     if run.commands or run.done or run.history or run.timers or run.invokes \
             or run.counter != counter \
             or run.key is None:
         return run.result("applied", event)
+    ctx = run.ctx
     mine = ctx.data
     view = ctx.view  # a proxy only while the data holds only scalars (EvalContext.data_view)
     quick = _new_quick("applied", run.key, run.sorted_ids or run.configuration(), mine,
                        tuple(run.microsteps), not run.dynamic,
                        not deep and (view.__class__ is MappingProxyType if view is not None
                                      else _PLAIN.issuperset(map(type, mine.values()))))
-    # _release, inline: the working state kept for the next step (with its configuration,
-    # which is the next step's when the same instance steps again)
-    run.microsteps.clear()
-    if ctx.system:
-        ctx.system = {}
-    if len(spare) < SPARE_RUNS:
-        spare.append(run)
+    _release(run, spare)  # the working state kept for the next step, with its configuration
     return quick
+
+
+def resume(chart: CompiledChart, key: Key, ids: tuple[str, ...], failed: FlatFailure,
+           event: Event, *, now: float, session: str, counter: int = 0) -> Quick | StepResult:
+    """Go on from a flat program whose guards or functions raised, in a working state.
+
+    The working state is set as the general quick step leaves it at the same point: the
+    microstep taken (if one was), the data as the assigns left it, and one ``error.execution``
+    per failure queued in order, which SCXML's macrostep then processes.
+    """
+    plans = chart.plans
+    assert plans is not None
+    option = failed.option
+    run = _working(chart, plans.spare, session, now, counter)
+    ctx = run.ctx
+    ctx.data = failed.data
+    ctx.view = failed.view
+    ctx.event = event
+    ctx.seen = ctx.seen_view = event
+    after = key if option is None else option.key
+    if run.key is not after:
+        run.config.clear()
+        run.config.update(after)
+        run.key = after
+    run.sorted_ids = ids if option is None else option.ids
+    run.dynamic = True
+    run.failed_guard = None
+    run.latest = None
+    for transition, exc in failed.errors:
+        if transition is not None:
+            run.guard_failed(transition, exc)
+        else:
+            run.error_execution(exc, getattr(exc, "sendid", None))
+    if option is not None:
+        run.latest_entered = option.entered
+        run.microsteps.append(option.microsteps[0])
+    return _finish(run, event, plans.spare, False, counter)
 
 
 def _release(run: Run, spare: list[Run]) -> None:

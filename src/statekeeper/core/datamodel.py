@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from ._context import EvalContext
+from ._marks import mark
 from .errors import ChartError, UnboundName
 from .events import Event
 from .views import _PLAIN, DataView, ListView, thaw
@@ -138,8 +139,8 @@ class FunctionsDataModel(DataModel):
         if name.startswith("In(") and name.endswith(")"):
             state = name[3:-1].strip().strip("'\"")
             if negate:
-                return lambda ctx: state not in ctx.active_ids()
-            return lambda ctx: state in ctx.active_ids()
+                return mark(lambda ctx: state not in ctx.active_ids(), "in", state, True)
+            return mark(lambda ctx: state in ctx.active_ids(), "in", state, False)
         fn = self._lookup(self.guards, "guard", name, where)
         # the views are read inline: a guard runs on (almost) every event
         if negate:
@@ -148,7 +149,7 @@ class FunctionsDataModel(DataModel):
                 return not fn(ctx.data_view() if view is None else view,
                               ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
 
-            return guard_not
+            return mark(guard_not, "call", fn, True)
 
         def guard(ctx: EvalContext) -> bool:
             view = ctx.view
@@ -156,7 +157,7 @@ class FunctionsDataModel(DataModel):
                       ctx.seen_view if ctx.seen is ctx.event else ctx.event_view())
             return held if held.__class__ is bool else bool(held)
 
-        return guard
+        return mark(guard, "call", fn, False)
 
     def expr(self, text: str, where: str | None) -> Evaluator:
         fn = self._lookup(self.functions, "function", need_text(text, EXPRESSION, where), where)
@@ -188,7 +189,7 @@ class FunctionsDataModel(DataModel):
                 ctx.view = None  # a container now: the data is no longer flat
             ctx.data[name] = value
 
-        return assign
+        return mark(assign, "assign", name, fn)
 
     def read_location(self, text: str, where: str | None) -> Evaluator:
         parts = _path(text, where)
@@ -211,7 +212,7 @@ class FunctionsDataModel(DataModel):
                 if type(value) not in _PLAIN:
                     ctx.view = None  # a container now: the data is no longer flat
 
-            return assign_top
+            return mark(assign_top, "top", name)
 
         def assign(ctx: EvalContext, value: Any) -> None:
             # Copy each dict along the path: the snapshot the step started from is never mutated.

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._marks import mark, mark_of
 from ._shapes import shown
 from .actions import (
     LATE_POLICIES,
@@ -32,6 +33,7 @@ from .datamodel import DataModel, EvalContext
 from .durations import parse_duration
 from .errors import ChartError
 from .events import SCXML_PROCESSOR
+from .views import _PLAIN
 
 __all__ = ["SCXML_PROCESSOR", "compile_actions", "compile_content", "compile_params"]
 
@@ -71,6 +73,9 @@ def _assign(action: Assign, dm: DataModel, where: str | None) -> Compiled:
         ctx = r.ctx
         setter(ctx, get(ctx))
 
+    top = mark_of(setter)
+    if action.expr is None and top is not None and type(action.value) in _PLAIN:
+        mark(run, "set", top[1], action.value)  # a scalar to a top-level name
     return run
 
 

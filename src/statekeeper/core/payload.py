@@ -103,8 +103,8 @@ def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "pa
     """
     if value.__class__ is dict and len(value) <= _QUICK_KEYS and limits.max_depth >= 1 \
             and limits.max_payload_bytes >= _QUICK_BYTES:
-        out = {}
-        for key, child in value.items():
+        out = dict(value)  # checked once copied: what is checked is what is kept
+        for key, child in out.items():
             if key.__class__ is not str or len(key) > _QUICK_TEXT or not key.isascii():
                 break
             kind = child.__class__
@@ -116,7 +116,6 @@ def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "pa
                     break
             elif kind is not bool and child is not None:
                 break
-            out[key] = child
         else:
             return MappingProxyType(out) if read_only else out
     check_payload(value, limits=limits, what=what)

@@ -11,11 +11,9 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
-from time import time as _time
 from typing import Any, Unpack
 
-from ..clock import Clock, SystemClock
-from ..core._quick import Quick, quick_step
+from ..clock import Clock
 from ..core._records import positional_constructor
 from ..core.commands import (
     RunEffect,
@@ -23,13 +21,13 @@ from ..core.commands import (
     StartTimer,
 )
 from ..core.compile import CompiledChart, compile_chart
-from ..core.errors import EventNotAccepted, LimitExceeded, MachineFinished, UnboundName
+from ..core.errors import LimitExceeded, UnboundName
 from ..core.events import RESERVED_PREFIX, Event, as_event, refuse_reserved
 from ..core.limits import Limits
 from ..core.model import SCXML_INVOKE_TYPES, Chart
 from ..core.payload import check_payload, checked_copy
 from ..core.snapshot import Snapshot
-from ..core.step import StepResult, initial_step, step
+from ..core.step import StepResult, initial_step
 from ..core.views import DataView
 from ._commands import CommandRunner
 from ._env import (
@@ -41,8 +39,9 @@ from ._env import (
     _Extras,
 )
 from ._invokes import declared_params, load_child
-from ._memo import Config, Outcome, intern_config, planned_key, remember
+from ._memo import Config, Outcome, intern_config
 from ._snapshots import copied
+from ._step import machine_step
 
 __all__ = ["BaseMachine", "InvokeLoader", "Listener", "MachineOptions"]
 
@@ -58,6 +57,7 @@ class BaseMachine(CommandRunner):
     """An instance of a compiled chart held in memory; see :class:`Machine`."""
 
     __slots__ = ("_cfg", "_data", "_flat", "_session", "chart")
+    _step = machine_step  # run the pure step for an event and load its result (._step)
     _cfg: Config
     _data: dict[str, Any] | None
     _flat: bool  # _data holds only scalars, as the quick step that made it said
@@ -292,68 +292,6 @@ class BaseMachine(CommandRunner):
         if event.__class__ is str:
             return _new_event(name, payload, "external", None, None, None, None, {})
         return ev if payload is ev.data else replace(ev, data=payload)
-
-    def _step(self, event: Event, strict: bool) -> tuple[StepResult | None, Outcome]:
-        """Run the pure step for ``event`` and load its result; raise for rejected events."""
-        cfg = self._cfg
-        try:
-            key = cfg.key
-            if key is False:
-                key = planned_key(self.chart, cfg)
-            if key is not None and self._rest is None and self._x is None and not cfg.done \
-                    and self.chart.plans is not None:
-                # configuration and data are all there is: no snapshot in or out
-                clock = self._env.clock
-                found = quick_step(self.chart, key, cfg.ids,  # type: ignore[arg-type]
-                                   self._data if self._data is not None else {}, event,
-                                   now=_time() if clock.__class__ is SystemClock
-                                   else self._now(),  # SystemClock.now() is time.time()
-                                   session=self._session or self.session, flat=self._flat)
-                if found.__class__ is Quick:
-                    if found.status != "applied":
-                        return None, self._unapplied(event, found.status, strict)
-                    new = self._cfg = self.chart.memo.get(found.ids) or intern_config(
-                        self.chart, found.ids)  # loaded here: no frame more
-                    if new.key is False:
-                        new.key = found.key
-                    self._data = found.data or None
-                    self._flat = found.flat
-                    outcome = _new_outcome(event.name, "applied", new.ids,
-                                           found.microsteps, new.done)
-                    if found.static and event.data is None and event.sendid is None \
-                            and event.invokeid is None:
-                        remember(self.chart, cfg, event.name, new, outcome)
-                    return None, outcome
-                result: StepResult = found  # type: ignore[assignment]
-            else:
-                result = step(self.chart, self._snap(), event, now=self._now(),
-                              timer=event.meta.get("timer"))
-        except MachineFinished:
-            if strict:
-                raise
-            return None, Outcome(event.name, "ignored", self._cfg.ids, (), True)
-        if result.status == "rejected":
-            if strict:
-                raise EventNotAccepted(event.name, self._cfg.ids)
-            if event.sendid is not None or "timer" in event.meta:
-                self._load(result.snapshot)  # unchanged, less the timer that just fired
-            return None, Outcome(event.name, "ignored", self._cfg.ids, (), self._cfg.done)
-        source = self._cfg
-        self._load(result.snapshot)
-        outcome = _new_outcome(event.name, result.status, self._cfg.ids, result.microsteps,
-                               self._cfg.done)
-        if (result.static and not result.commands and result.status == "applied"
-                and event.data is None and event.sendid is None and event.invokeid is None):
-            remember(self.chart, source, event.name, self._cfg, outcome)
-        return result, outcome
-
-    def _unapplied(self, event: Event, status: str, strict: bool) -> Outcome:
-        """The outcome of a quick step that took nothing: rejected (raised) or ignored."""
-        if status == "rejected":
-            if strict:
-                raise EventNotAccepted(event.name, self._cfg.ids)
-            status = "ignored"
-        return _new_outcome(event.name, status, self._cfg.ids, (), False)
 
     def _after_step(self, result: StepResult) -> list[RunEffect]:
         """Notify listeners and carry out every command except effects (returned)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core._flat import FlatProgram
 from ..core._plans import Key
 from ..core.commands import Microstep
 from ..core.compile import CompiledChart
@@ -53,16 +54,19 @@ class Config:
     """An interned configuration: one object per distinct configuration of a chart.
 
     ``key`` is the chart's plans' key of it (:mod:`statekeeper.core._plans`), looked up on
-    first use by :func:`planned_key`; ``None`` when it is too wide to plan.
+    first use by :func:`planned_key`; ``None`` when it is too wide to plan.  ``programs``
+    keeps the flat program (:mod:`statekeeper.core._flat`) of each event name met here, or
+    ``None`` where there is none.
     """
 
-    __slots__ = ("done", "ids", "key", "on")
+    __slots__ = ("done", "ids", "key", "on", "programs")
 
     def __init__(self, ids: tuple[str, ...], done: bool) -> None:
         self.ids = ids
         self.done = done
         self.on: dict[str, tuple[Config, Outcome]] = {}
         self.key: Key | bool | None = False  # False: not looked up yet
+        self.programs: dict[str, FlatProgram | None] = {}
 
 
 def planned_key(chart: CompiledChart, config: Config) -> Key | None:

@@ -19,11 +19,12 @@ from ..core.durations import Duration
 from ..core.model import DoneData, State, Transition
 from .vocabulary import EXTERNAL_EVENTS, RAISED_EVENTS
 
-__all__ = ["STYLES", "Builder", "pick"]
+__all__ = ["GUARDED", "STYLES", "Builder", "pick"]
 
 _BUDGET_GUARDS = ("budget", "budget_n_even", "budget_flag")
 _EXTERNAL_GUARDS = ("n_even", "n_small", "flag", "!flag", "is_a")
 _PAYLOAD_GUARDS = ("x_big", "!x_big")
+_FRAGILE_GUARDS = ("fragile", "!fragile", "n_value")
 _EXTERNAL_DESCRIPTORS = ("a", "a", "b", "b", "c", "e", "e.x", "e.*", "a b")
 _SEND_IDS = ("t1", "t2")
 _DELAYS: tuple[float | str, ...] = (1, 2.5, "2s", "1500ms")
@@ -57,6 +58,8 @@ class _Style:
     budgeted: bool  # eventless, raised-event, done.state and wildcard transitions
     after: int  # one chance in this many of an ``after`` (0: never)
     extras: bool  # donedata, initial overrides, history defaults
+    assigns_only: bool = False  # blocks hold assigns to top-level names only
+    fragile: bool = False  # guards and functions that raise now and then
 
 
 STYLES = (
@@ -67,6 +70,11 @@ STYLES = (
     _Style("rich", history=True, blocks=(0, 0, 1, 1, 2), max_actions=2, guards=True,
            budgeted=True, after=4, extras=True),
 )
+#: Guards over data and payloads, and blocks of assigns only (some failing now and then): the
+#: charts whose events run as flat programs (statekeeper.core._flat).  Not among the
+#: :data:`STYLES` drawn by default; ``charts(style="guarded")`` draws it.
+GUARDED = _Style("guarded", history=False, blocks=(0, 1, 1, 2), max_actions=2, guards=True,
+                 budgeted=False, after=0, extras=False, assigns_only=True, fragile=True)
 
 
 @dataclass(eq=False)
@@ -146,6 +154,8 @@ class Builder:
     def actions(self, *, external: bool, max_size: int, min_size: int = 0) -> list[Action]:
         """A block of executable content; only ``external`` blocks may reset the budget."""
         draw = self.draw
+        if self.style.assigns_only:
+            return self.assigns(max_size=max_size, min_size=min_size)
         choices: list[Callable[[], Action]] = [
             lambda: Assign("n", value=draw(st.integers(0, 3))),
             lambda: Assign("flag", value=self.pick((False, True))),
@@ -165,6 +175,23 @@ class Builder:
             choices.append(lambda: Assign("k", value=0))
             if self.payloads:
                 choices.append(lambda: Assign("n", expr="take_x"))
+        picks = draw(st.lists(st.integers(0, len(choices) - 1), min_size=min_size,
+                              max_size=max_size))
+        return [choices[i]() for i in picks]
+
+    def assigns(self, *, max_size: int, min_size: int = 0) -> list[Action]:
+        """A block of assigns to top-level names (of scalars, functions' results)."""
+        draw = self.draw
+        choices: list[Callable[[], Action]] = [
+            lambda: Assign("n", value=draw(st.integers(0, 3))),
+            lambda: Assign("flag", value=self.pick((False, True))),
+            lambda: Assign("n", expr="double_n"),
+            lambda: Assign("k", value=0),
+        ]
+        if self.payloads:
+            choices.append(lambda: Assign("n", expr="take_x"))
+        if self.style.fragile:
+            choices += [lambda: Assign("n", expr="fragile_n"), lambda: Assign("box", expr="boxed")]
         picks = draw(st.lists(st.integers(0, len(choices) - 1), min_size=min_size,
                               max_size=max_size))
         return [choices[i]() for i in picks]
@@ -205,6 +232,8 @@ class Builder:
             if mode == 2:
                 cond = self.pick(_EXTERNAL_GUARDS + _PAYLOAD_GUARDS if self.payloads
                                  else _EXTERNAL_GUARDS)
+                if style.fragile and self.chance(3):
+                    cond = self.pick(_FRAGILE_GUARDS)
             elif mode == 3:
                 cond = f"In({self.pick(self.states).id})"
             actions = self.actions(external=True, max_size=style.max_actions)

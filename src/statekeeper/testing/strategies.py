@@ -55,7 +55,7 @@ from hypothesis import strategies as st
 from ..core.compile import CompiledChart, compile_chart
 from ..core.events import Event
 from ..core.model import Chart
-from ._chart_builder import STYLES, Builder, pick
+from ._chart_builder import GUARDED, STYLES, Builder, pick
 from .reference import Advance, Step
 from .vocabulary import (
     BUDGET,
@@ -117,7 +117,8 @@ class GeneratedChart:
 
 @st.composite
 def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
-           max_children: int = 3, payloads: bool = False) -> GeneratedChart:
+           max_children: int = 3, payloads: bool = False,
+           style: str | None = None) -> GeneratedChart:
     """Draw a random valid chart (see the module docstring) with its bindings.
 
     Args:
@@ -127,12 +128,18 @@ def charts(draw: st.DrawFn, *, max_depth: int = 3, max_states: int = 12,
         max_children: how many children a compound or parallel state has at most; raise it
             (and ``max_states``) for wide charts, whose parallel states have many regions.
         payloads: also guard on the event's payload and assign from it.
+        style: ``"guarded"`` for charts of guards (some failing now and then) and blocks of
+            assigns only, whose events mostly run as flat programs; ``None`` (the default)
+            draws one of the styles of the module docstring per chart.
 
     """
+    if style not in (None, GUARDED.name):
+        raise ValueError(f"style must be None or {GUARDED.name!r}, not {style!r}")
     if max_children < 2:
         raise ValueError(f"max_children must be at least 2 (a parallel state has two regions "
                          f"or more), not {max_children!r}")
-    builder = Builder(draw, pick(draw, STYLES), max_depth, max_states, max_children, payloads)
+    drawn = GUARDED if style is not None else pick(draw, STYLES)
+    builder = Builder(draw, drawn, max_depth, max_states, max_children, payloads)
     top = [builder.build(c) for c in builder.root.children]
     initial = None
     if builder.style.extras and builder.chance(4):

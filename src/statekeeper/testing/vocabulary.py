@@ -96,6 +96,25 @@ def _take_x(data: Data, event: Any) -> Any:
     return data["n"]
 
 
+def _fragile(data: Data, event: Any) -> bool:
+    # raises at n == 1 (ZeroDivisionError): a guard that fails is false and error.execution
+    return bool(10 // (data["n"] - 1) > 3)
+
+
+def _n_value(data: Data, event: Any) -> Any:
+    return data["n"]  # not a bool: the step takes its truth
+
+
+def _fragile_n(data: Data, event: Any) -> int:
+    if data["n"] == 2:
+        raise ValueError("n is 2")  # an assign that fails cuts its block short
+    return int((data["n"] + 3) % 5)
+
+
+def _boxed(data: Data, event: Any) -> dict[str, Any]:
+    return {"v": data["n"]}  # a container: the data is no longer flat
+
+
 #: The guards generated charts name, all deterministic functions of data and event.
 GUARDS: Mapping[str, Callable[[Data, Any], bool]] = MappingProxyType({
     "budget": _budget,
@@ -106,6 +125,8 @@ GUARDS: Mapping[str, Callable[[Data, Any], bool]] = MappingProxyType({
     "flag": _flag,
     "is_a": _is_a,
     "x_big": _x_big,
+    "fragile": _fragile,
+    "n_value": _n_value,
 })
 #: The functions (``Call`` targets and ``expr`` names) generated charts name.
 FUNCTIONS: Mapping[str, Callable[[Data, Any], Any]] = MappingProxyType({
@@ -113,6 +134,8 @@ FUNCTIONS: Mapping[str, Callable[[Data, Any], Any]] = MappingProxyType({
     "bump": _bump,
     "double_n": _double_n,
     "take_x": _take_x,
+    "fragile_n": _fragile_n,
+    "boxed": _boxed,
 })
 
 
