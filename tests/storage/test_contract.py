@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contract import StoreContract
 from contract_audit import AuditStoreContract
+from contract_gauges import GaugeStoreContract
 from contract_groups import GroupStoreContract
 from contract_integrity import IntegrityStoreContract
 from contract_migration import MigrationStoreContract
@@ -52,3 +53,7 @@ class TestAuditStoreContract(AuditStoreContract):
 
 class TestShadowStoreContract(ShadowStoreContract):
     """The shadow log, once per backend."""
+
+
+class TestGaugeStoreContract(GaugeStoreContract):
+    """Instances per state and stuck instances, once per backend."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
+from ..core.durations import Duration
 from ..core.errors import LimitExceeded
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
@@ -22,6 +23,7 @@ from ..resilience import Breaker
 from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.gauges import attach_gauges, parse_stuck_after
 from ..runtime.idempotency import fingerprint
 from ..runtime.metrics import Metrics, metrics_for
 from ..runtime.registry import Registry
@@ -149,7 +151,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                  hooks: Sequence[AttemptHook] = (), rng: random.Random | None = None,
                  limits: Limits | None = None, log_level: int = logging.DEBUG,
                  principal: Principal | None = None,
-                 metrics: bool | CollectorRegistry = False) -> None:
+                 metrics: bool | CollectorRegistry = False,
+                 stuck_after: Mapping[str, Duration] | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -184,11 +187,14 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
                 timers: ``True`` in prometheus-client's default registry, or in the
                 ``CollectorRegistry`` given (needs ``statekeeper[metrics]``; see
                 ``docs/observability.md``).
+            stuck_after: with metrics, the thresholds of ``statekeeper_stuck_instances``:
+                ``{"STATE": "1h", "CHART:STATE": "5m"}`` (a chart's own one wins).
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store, or ``metrics`` is not a
                 bool or a ``CollectorRegistry``.
             MetricsUnavailable: ``metrics`` was asked for without prometheus-client.
+            InvalidStuckAfter: a ``stuck_after`` key or duration is not one.
             ValueError: a setting is out of range (a lease or tolerance that is not a number
                 of seconds, a concurrency below 1, a log level that is not one); the message
                 names it.
@@ -203,6 +209,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         self.principal = principal
         self.metrics: Metrics | None = (None if metrics is False or metrics is None
                                         else metrics_for(None if metrics is True else metrics))
+        stuck = parse_stuck_after(stuck_after)
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -230,6 +237,9 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         #: called once the client is closed: watches end, waits fail (no change will come)
         self._closers: list[Callable[[], None]] = []
         self.engine.on_commit.append(self._notify)
+        if self.metrics is not None:  # instances per state, stuck ones, breakers: at scrape
+            self._closers.append(attach_gauges(self.metrics.registry, self.store, self.clock,
+                                               self.worker.policies, stuck))
         if worker:
             self.worker.start()
 
