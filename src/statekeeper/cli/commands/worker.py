@@ -13,7 +13,8 @@ is on the path).  A module either
 
 ``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
 ``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
-the log names.
+the log names.  ``--stuck-after STATE=DURATION`` (or ``CHART:STATE=DURATION``, repeated)
+sets the thresholds of the stuck-instances gauge.
 
 SIGTERM or Ctrl-C drains: no new effect is claimed, those running get ``--drain-timeout``
 seconds to finish and commit their outcome; the leases of any still running are released
@@ -80,6 +81,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _stuck(text: str) -> tuple[str, str]:
+    from statekeeper.runtime.gauges import InvalidStuckAfter, parse_stuck_after
+
+    key, _, duration = text.rpartition("=")
+    try:
+        parse_stuck_after({key: duration})
+    except InvalidStuckAfter as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (the form: STATE=DURATION or "
+                                         f"CHART:STATE=DURATION, say offered=5m)") from None
+    return key, duration
+
+
 def register(subparsers: Subparsers) -> None:
     """Add the ``worker`` command."""
     parser = subparsers.add_parser(
@@ -117,6 +130,10 @@ def register(subparsers: Subparsers) -> None:
                              "statekeeper[metrics]; 0: any free port, logged)")
     parser.add_argument("--metrics-host", default="0.0.0.0", metavar="HOST",
                         help="the address the metrics server listens on (default 0.0.0.0)")
+    parser.add_argument("--stuck-after", type=_stuck, action="append", default=[],
+                        metavar="[CHART:]STATE=DURATION",
+                        help="with --metrics-port: count the instances in STATE for longer "
+                             "than DURATION as stuck (repeat for more states)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -147,9 +164,11 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
     from statekeeper.runtime.metrics import MetricsUnavailable, serve_metrics
 
     metered = args.metrics_port is not None
+    if args.stuck_after and not metered:
+        raise CommandError("--stuck-after sets a metric's thresholds: give --metrics-port too")
     try:
         client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
-                        poll=args.poll, metrics=metered)
+                        poll=args.poll, metrics=metered, stuck_after=dict(args.stuck_after))
     except MetricsUnavailable as exc:
         raise CommandError(f"--metrics-port: {exc}") from None
     server = None

@@ -329,8 +329,15 @@ SELECT id, chart, from_version, to_version, instance, state, event, kinds, expec
 FROM shadow_log ORDER BY id;
 
 -- name: state_counts
--- Active instances per (chart, version, state), as the triggers of migration 10 keep them.
-SELECT chart, version, state, count FROM state_counts ORDER BY chart, version, state;
+-- Active instances per (chart, version, state): the few distinct configurations the triggers
+-- of migration 10 count, expanded into their states.
+SELECT c.chart, c.version, s.value, sum(c.count)
+FROM configuration_counts AS c,
+     json_each(CASE WHEN NOT json_valid(c.configuration) THEN '[]'
+                    WHEN json_type(c.configuration) = 'array' THEN c.configuration
+                    ELSE '[]' END) AS s
+GROUP BY c.chart, c.version, s.value
+ORDER BY c.chart, c.version, s.value;
 
 -- name: stuck_instances
 -- Active instances of a chart in a state since before a time: instances_by_entered gives
