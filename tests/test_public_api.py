@@ -33,7 +33,7 @@ EXPECTED_TOP = {
     # per-event authorization
     "Allow", "InvalidPolicy", "InvalidPrincipal", "NotAuthorized", "Policy", "Principal",
     # Prometheus metrics
-    "MetricsPortInUse", "MetricsUnavailable",
+    "MetricsPortInUse", "MetricsUnavailable", "InvalidStuckAfter",
 }
 
 

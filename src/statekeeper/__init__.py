@@ -90,6 +90,7 @@ if TYPE_CHECKING:
     )
     from .runtime.engine import CommitConflict, EngineClosed, UnknownDeadLetter
     from .runtime.errors import IdempotencyKeyReused
+    from .runtime.gauges import InvalidStuckAfter
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
     from .runtime.state import InstanceState
@@ -130,6 +131,7 @@ _LAZY = {
     "Policy": "runtime.authz", "Principal": "runtime.authz",
     # Prometheus metrics (docs/observability.md)
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
+    "InvalidStuckAfter": "runtime.gauges",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -196,6 +198,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
+    "InvalidStuckAfter",
     "Invoke",
     "LimitExceeded",
     "Limits",

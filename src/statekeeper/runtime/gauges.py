@@ -158,9 +158,9 @@ class StoreGauges:
             except StatekeeperError as exc:  # the scrape goes on with the other stores
                 _log.warning("metrics: cannot read the gauges of %r: %s", source.store, exc)
         for (chart, version, state), count in sorted(counted.items()):
-            instances.add_metric([chart, version, state], count)
+            instances.add_metric([chart, version, state], float(count))
         for (chart, state), (count, seconds) in sorted(stuck_counts.items()):
-            stuck.add_metric([chart, state], count)
+            stuck.add_metric([chart, state], float(count))
             threshold.add_metric([chart, state], seconds)
         for name, status in sorted(breaker_states.items()):
             for value in BREAKER_STATES:
