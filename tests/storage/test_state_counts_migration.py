@@ -1,4 +1,4 @@
-"""SQLite schema 10: instances per state backfilled, entered_at set, the stuck count indexed.
+"""SQLite's state_counts schema version: counts backfilled, entered_at set and indexed.
 
 The schema number is named once here (``COUNTS_VERSION``), and once in the migration's file
 name.

@@ -1,4 +1,4 @@
-"""PostgreSQL schema 8: instances per state backfilled, kept in shards by many writers.
+"""PostgreSQL's state_counts schema version: counts backfilled, kept in shards by writers.
 
 The schema number is named once here (``COUNTS_VERSION``), and once in the migration's file
 name.

@@ -1,8 +1,8 @@
 """The PostgreSQL store's gauges: ``Store.state_counts`` and ``Store.stuck_count``.
 
-A mixin of :class:`~statekeeper.storage.postgres.PostgresStore`, apart for size.  Migration 8
-says how the counts are kept (a statement trigger, into per-transaction shards that this
-read sums) and which index the stuck count reads.
+A mixin of :class:`~statekeeper.storage.postgres.PostgresStore`, apart for size.  The migration
+``*_state_counts.sql`` says how the counts are kept (a statement trigger, into
+per-transaction shards that this read sums) and which index the stuck count reads.
 """
 
 from __future__ import annotations

@@ -69,7 +69,7 @@ UPDATE instances
 SET chart = %(chart)s, version = %(version)s, hash = %(hash)s, snapshot = %(snapshot)s::jsonb,
     configuration = %(configuration)s::jsonb, status = %(status)s, rev = %(rev)s,
     labels = %(labels)s::jsonb, updated_at = %(updated_at)s,
-    -- the commit's time when the configuration changes, kept otherwise (migration 8)
+    -- the commit's time when the configuration changes, kept otherwise (migration state_counts)
     entered_at = CASE WHEN configuration = %(configuration)s::jsonb THEN entered_at
                       ELSE %(updated_at)s END
 WHERE id = %(id)s AND rev = %(expected)s;
@@ -452,7 +452,7 @@ SELECT id, chart, from_version, to_version, instance, state, event, kinds, expec
 FROM shadow_log ORDER BY id;
 
 -- name: state_counts
--- Active instances per (chart, version, state): the shards of migration 8 summed.
+-- Active instances per (chart, version, state): the shards of migration state_counts summed.
 SELECT chart, version, state, sum(count)::bigint FROM state_counts
 GROUP BY chart, version, state ORDER BY chart, version, state;
 

@@ -1,8 +1,8 @@
 """The SQLite store's gauges: ``Store.state_counts`` and ``Store.stuck_count``.
 
-A mixin of :class:`~statekeeper.storage.sqlite.SQLiteStore`, apart for size.  Migration 10
-says how the counts are kept (triggers, in the instance row's transaction) and which index
-the stuck count reads.
+A mixin of :class:`~statekeeper.storage.sqlite.SQLiteStore`, apart for size.  The migration
+``*_state_counts.sql`` says how the counts are kept (triggers, in the instance row's
+transaction) and which index the stuck count reads.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 -- name: update_instance
 -- The optimistic check: no row changes unless the stored rev is the one the step read.
 -- entered_at: the commit's time when the configuration changes (the CASE reads the row
--- being replaced), kept otherwise (see migration 10).
+-- being replaced), kept otherwise (see migration state_counts).
 UPDATE instances
 SET chart = ?1, version = ?2, hash = ?3, snapshot = ?4, configuration = ?5, status = ?6,
     rev = ?7, labels = ?8, updated_at = ?9,
@@ -330,7 +330,7 @@ FROM shadow_log ORDER BY id;
 
 -- name: state_counts
 -- Active instances per (chart, version, state): the few distinct configurations the triggers
--- of migration 10 count, expanded into their states.
+-- of migration state_counts count, expanded into their states.
 SELECT c.chart, c.version, s.value, sum(c.count)
 FROM configuration_counts AS c,
      json_each(CASE WHEN NOT json_valid(c.configuration) THEN '[]'
