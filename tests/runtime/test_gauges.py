@@ -163,7 +163,7 @@ def test_two_clients_of_one_database_count_it_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("spec", [{"": "5m"}, {":placed": "5m"}, {"placed": "soon"},
-                                  {"placed": 0}, {"placed": -3}])
+                                  {"placed": 0}, {"placed": -3}, [("placed", "5m")]])
 def test_a_bad_stuck_threshold_is_a_named_error(spec: dict[str, object]) -> None:
     with pytest.raises(InvalidStuckAfter, match="stuck_after"):
         parse_stuck_after(spec)  # type: ignore[arg-type]
@@ -219,3 +219,8 @@ def test_counts_are_exact_after_a_killed_process(store_url: str) -> None:
         assert len(page) >= 16  # of the first 20, 4 were delivered
         kept = {k: n for k, n in client.store.state_counts().items() if n}
         assert kept == counted
+
+
+def test_stuck_thresholds_without_metrics_say_so() -> None:
+    with pytest.raises(InvalidStuckAfter, match="turn metrics on"):
+        Client("memory://", worker=False, stuck_after={"placed": "5m"})

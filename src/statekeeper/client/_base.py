@@ -209,7 +209,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin):
         self.principal = principal
         self.metrics: Metrics | None = (None if metrics is False or metrics is None
                                         else metrics_for(None if metrics is True else metrics))
-        stuck = parse_stuck_after(stuck_after)
+        stuck = parse_stuck_after(stuck_after, metered=self.metrics is not None)
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits

@@ -58,14 +58,25 @@ class StuckAfter:
     seconds: float
 
 
-def parse_stuck_after(spec: Mapping[str, Duration] | None) -> tuple[StuckAfter, ...]:
+def parse_stuck_after(spec: Mapping[str, Duration] | None, *,
+                      metered: bool = True) -> tuple[StuckAfter, ...]:
     """``{"STATE": "1h", "CHART:STATE": "5m"}`` as thresholds; a chart's own one wins.
 
+    ``metered`` says whether metrics are on: thresholds without them would be ignored
+    silently, so they are refused.
+
     Raises:
-        InvalidStuckAfter: a key with an empty chart or state, or a duration that is not
-            one (``"5m"``, ``300``, a ``timedelta``) or not above 0.
+        InvalidStuckAfter: not a mapping, a key with an empty chart or state, a duration
+            that is not one (``"5m"``, ``300``, a ``timedelta``) or not above 0, or
+            thresholds without metrics.
 
     """
+    if spec is not None and not isinstance(spec, Mapping):
+        raise InvalidStuckAfter(f"stuck_after takes a mapping of STATE or CHART:STATE to a "
+                                f"duration (say {{'offered': '5m'}}), not {spec!r}")
+    if spec and not metered:
+        raise InvalidStuckAfter("stuck_after sets the thresholds of a metric: turn metrics on "
+                                "too (metrics=True or metrics=registry)")
     found = []
     for key, duration in (spec or {}).items():
         chart, _, state = key.rpartition(":") if isinstance(key, str) else ("", "", "")
