@@ -41,6 +41,7 @@ EXPECTED_TOP = {
     "InvalidTraceparent", "TracingUnavailable",
     # Python's garbage collector set for the engine
     "GcTuning", "InvalidGcTuning", "tune_gc",
+    "InvalidStuckAfter",
 }
 
 

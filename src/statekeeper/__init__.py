@@ -105,6 +105,7 @@ if TYPE_CHECKING:
         InvalidVerifier,
     )
     from .runtime.errors import IdempotencyKeyReused
+    from .runtime.gauges import InvalidStuckAfter
     from .runtime.gc_tuning import GcTuning, InvalidGcTuning, tune_gc
     from .runtime.metrics import MetricsPortInUse, MetricsUnavailable
     from .runtime.registry import UnknownChart
@@ -158,6 +159,7 @@ _LAZY = {
     "MetricsPortInUse": "runtime.metrics", "MetricsUnavailable": "runtime.metrics",
     # OpenTelemetry spans (docs/observability.md)
     "InvalidTraceparent": "client.errors", "TracingUnavailable": "runtime.tracing",
+    "InvalidStuckAfter": "runtime.gauges",
     # the policies an Effect takes (the README's example uses them as top-level names)
     "Breaker": "resilience", "BreakerOpen": "resilience", "BreakerState": "resilience",
     "Bulkhead": "resilience", "RateLimit": "resilience", "ResilienceError": "resilience",
@@ -233,6 +235,7 @@ __all__ = [
     "InvalidPayload",
     "InvalidPolicy",
     "InvalidPrincipal",
+    "InvalidStuckAfter",
     "InvalidTraceparent",
     "InvalidVerifier",
     "Invoke",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contract import StoreContract
 from contract_audit import AuditStoreContract
+from contract_gauges import GaugeStoreContract
 from contract_groups import GroupStoreContract
 from contract_integrity import IntegrityStoreContract
 from contract_migration import MigrationStoreContract
@@ -57,3 +58,5 @@ class TestShadowStoreContract(ShadowStoreContract):
 
 class TestTraceStoreContract(TraceStoreContract):
     """The trace context of outbox and timer rows, once per backend."""
+class TestGaugeStoreContract(GaugeStoreContract):
+    """Instances per state and stuck instances, once per backend."""

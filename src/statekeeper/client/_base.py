@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
+from ..core.durations import Duration
 from ..core.events import Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
@@ -21,6 +22,7 @@ from ..resilience import Breaker
 from ..runtime.authz import Principal
 from ..runtime.effects import AttemptHook
 from ..runtime.engine import Engine
+from ..runtime.gauges import attach_gauges, parse_stuck_after
 from ..runtime.gc_tuning import GcTuning, tune_gc, tuning_of
 from ..runtime.idempotency import fingerprint
 from ..runtime.metrics import Metrics, metrics_for
@@ -68,7 +70,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                  principal: Principal | None = None,
                  metrics: bool | CollectorRegistry = False,
                  tracing: bool | TracerProvider = False,
-                 gc: bool | GcTuning | None = None) -> None:
+                 gc: bool | GcTuning | None = None,
+                 stuck_after: Mapping[str, Duration] | None = None) -> None:
         """Open the store and start the engine.
 
         Register every chart right after opening: the background worker leaves the effects
@@ -110,12 +113,15 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                 garbage collector for the engine once the client is up (a larger young
                 threshold, :func:`gc.freeze`), which cuts the pauses that delay timers; the
                 setting is the whole process's, so the default leaves it alone.
+            stuck_after: with metrics, the thresholds of ``statekeeper_stuck_instances``:
+                ``{"STATE": "1h", "CHART:STATE": "5m"}`` (a chart's own one wins).
 
         Raises:
             TypeError: ``store`` is not a URL, a path or a store, ``metrics`` is not a
                 bool or a ``CollectorRegistry``, or ``tracing`` a bool or a ``TracerProvider``.
             MetricsUnavailable: ``metrics`` was asked for without prometheus-client.
             TracingUnavailable: ``tracing`` was asked for without opentelemetry-api.
+            InvalidStuckAfter: a ``stuck_after`` key or duration is not one.
             ValueError: a setting is out of range (a lease or tolerance that is not a number
                 of seconds, a concurrency below 1, a log level that is not one); the message
                 names it.
@@ -133,6 +139,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                                         else metrics_for(None if metrics is True else metrics))
         self.clock: Clock = clock or SystemClock()
         self.tracing = tracing_for(tracing, self.clock)
+        stuck = parse_stuck_after(stuck_after, metered=self.metrics is not None)
         if limits is not None and not isinstance(limits, Limits):
             raise TypeError(f"limits= takes a Limits, not {limits!r}")
         self.limits = DEFAULT_LIMITS if limits is None else limits
@@ -160,6 +167,9 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         #: called once the client is closed: watches end, waits fail (no change will come)
         self._closers: list[Callable[[], None]] = []
         self.engine.on_commit.append(self._notify)
+        if self.metrics is not None:  # instances per state, stuck ones, breakers: at scrape
+            self._closers.append(attach_gauges(self.metrics.registry, self.store, self.clock,
+                                               self.worker.policies, stuck))
         if worker:
             self.worker.start()
         if tuning is not None:

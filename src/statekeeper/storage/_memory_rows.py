@@ -14,6 +14,7 @@ from typing import Any
 
 from ._codec import OPEN_EFFECT, EncodedCommit, Row, dumps
 from ._decode import decode_effect
+from ._memory_gauges import MemoryGauges
 from .tables import INSTANCES, MAILBOX, OUTBOX, POLICY_STATE, TIMERS, TRANSITIONS
 
 __all__ = [
@@ -46,7 +47,7 @@ def timer_order(row: Row) -> tuple[Any, ...]:
     return tuple(row[i] for i in _TIMER_ORDER)
 
 
-class MemoryRows:
+class MemoryRows(MemoryGauges):
     """Instances, logs, outbox and timers in dictionaries, under one lock."""
 
     def __init__(self) -> None:
@@ -65,6 +66,7 @@ class MemoryRows:
         self._transition_ids = itertools.count(1)
         self._effect_ids = itertools.count(1)
         self._letter_ids = itertools.count(1)
+        self._init_gauges()
 
     def _applies(self, e: EncodedCommit) -> bool:
         iid = e.instance[I_ID]
@@ -98,6 +100,7 @@ class MemoryRows:
         old = self._instances.get(iid)
         if old is not None:  # created_at is kept from the first commit
             e.instance = (*e.instance[:I_CREATED], old[I_CREATED], *e.instance[I_CREATED + 1:])
+        self._counted(old, e.instance)
         self._instances[iid] = e.instance
         log = self._transitions.setdefault(iid, {})
         for t in e.transitions:  # the store assigns the id, the first column

@@ -95,12 +95,15 @@ class Table:
     owner: str | None = None
     #: columns stored but never read back (they only order rows in a query)
     write_only: tuple[Column, ...] = ()
+    #: columns the database keeps itself (the update statements set them from the row they
+    #: replace), never read into a record nor built by an encoder
+    kept: tuple[Column, ...] = ()
     _at: dict[str, int] = field(init=False, repr=False, compare=False)
     #: ``build(**columns)``: a row as an encoder writes it (:attr:`written`), by column name
     build: Callable[..., tuple[Any, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        names = [c.name for c in (*self.columns, *self.write_only)]
+        names = [c.name for c in (*self.columns, *self.write_only, *self.kept)]
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name!r} names a column twice: {names}")
         at = {c.name: i for i, c in enumerate(self.columns)}
@@ -182,7 +185,9 @@ INSTANCES = Table(
      _json("snapshot", "object"), _json("configuration", "names"),
      _text("status", choices=INSTANCE_STATUSES), Column("rev", "int"),
      _json("labels", "labels"), Column("created_at", "real"), Column("updated_at", "real")),
-    key=("id",), named_by=("id",))
+    key=("id",), named_by=("id",),
+    # when the instance entered its configuration (NULL: at created_at): for stuck instances
+    kept=(Column("entered_at", "real", nullable=True),))
 
 TRANSITIONS = Table(
     "transitions",

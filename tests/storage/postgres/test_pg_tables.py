@@ -70,7 +70,7 @@ def test_each_description_is_the_postgres_table(raw: Any, name: str) -> None:
     found = {column: (sql_type, nullable == "YES") for column, sql_type, nullable in raw.execute(
         "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
         "WHERE table_schema = current_schema() AND table_name = %s", (name,))}
-    described = [*table.columns, *table.write_only]
+    described = [*table.columns, *table.write_only, *table.kept]
     assert set(found) == {c.name for c in described}
     for c in described:
         assert found[c.name][0] in PG_TYPES[c.kind], c.name

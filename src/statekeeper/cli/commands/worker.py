@@ -17,9 +17,11 @@ registered (:mod:`statekeeper.runtime.gc_tuning`: ``gc.freeze()`` and a young th
 
 ``--metrics-port N`` serves Prometheus metrics at ``http://HOST:N/metrics`` (needs the
 ``metrics`` extra; ``docs/observability.md`` lists them); port 0 takes any free port, which
-the log names.  ``--tracing`` makes OpenTelemetry spans of the steps and effect attempts
-it runs with the global tracer provider, which one of the modules sets up (its exporter and
-sampler are the application's); an effect's span continues the trace its outbox row keeps.
+the log names.  ``--stuck-after STATE=DURATION`` (or ``CHART:STATE=DURATION``, repeated)
+sets the thresholds of the stuck-instances gauge.  ``--tracing`` makes OpenTelemetry spans of
+the steps and effect attempts it runs with the global tracer provider, which one of the
+modules sets up (its exporter and sampler are the application's); an effect's span continues
+the trace its outbox row keeps.
 
 SIGTERM or Ctrl-C drains: no new effect is claimed, those running get ``--drain-timeout``
 seconds to finish and commit their outcome; the leases of any still running are released
@@ -87,6 +89,18 @@ def _port(text: str) -> int:
     return value
 
 
+def _stuck(text: str) -> tuple[str, str]:
+    from statekeeper.runtime.gauges import InvalidStuckAfter, parse_stuck_after
+
+    key, _, duration = text.rpartition("=")
+    try:
+        parse_stuck_after({key: duration})
+    except InvalidStuckAfter as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (the form: STATE=DURATION or "
+                                         f"CHART:STATE=DURATION, say offered=5m)") from None
+    return key, duration
+
+
 def register(subparsers: Subparsers) -> None:
     """Add the ``worker`` command."""
     parser = subparsers.add_parser(
@@ -132,6 +146,10 @@ def register(subparsers: Subparsers) -> None:
                         help="once the charts are registered, freeze what exists and raise "
                              "Python's young GC threshold to 50,000: no full collections "
                              "holding up timers (default on; --no-gc-tuned: Python's own)")
+    parser.add_argument("--stuck-after", type=_stuck, action="append", default=[],
+                        metavar="[CHART:]STATE=DURATION",
+                        help="with --metrics-port: count the instances in STATE for longer "
+                             "than DURATION as stuck (repeat for more states)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -163,9 +181,12 @@ def _serve(args: argparse.Namespace, url: str, modules: list[ModuleType],
     from statekeeper.runtime.tracing import TracingUnavailable
 
     metered = args.metrics_port is not None
+    if args.stuck_after and not metered:
+        raise CommandError("--stuck-after sets a metric's thresholds: give --metrics-port too")
     try:
         client = Client(url, worker=False, lease=args.lease, concurrency=args.concurrency,
-                        poll=args.poll, metrics=metered, tracing=args.tracing)
+                        poll=args.poll, metrics=metered, tracing=args.tracing,
+                        stuck_after=dict(args.stuck_after))
     except MetricsUnavailable as exc:
         raise CommandError(f"--metrics-port: {exc}") from None
     except TracingUnavailable as exc:

@@ -50,6 +50,7 @@ from ..tables import INSTANCES, TABLES
 from ._aside import restore_row_txn, set_aside_txn
 from ._audit import AuditQueries
 from ._commit import apply_group
+from ._gauges import GaugeQueries
 from ._pool import Connection
 from ._rows import ROWS, keep_floats, prepare
 from ._schema import LATEST, apply_migrations, schema_version
@@ -75,7 +76,7 @@ def _integrity_txn(conn: Connection) -> list[str]:
     return problems
 
 
-class PostgresStore(AuditQueries):
+class PostgresStore(AuditQueries, GaugeQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one schema.
 
     Args:

@@ -68,7 +68,10 @@ ON CONFLICT DO NOTHING;
 UPDATE instances
 SET chart = %(chart)s, version = %(version)s, hash = %(hash)s, snapshot = %(snapshot)s::jsonb,
     configuration = %(configuration)s::jsonb, status = %(status)s, rev = %(rev)s,
-    labels = %(labels)s::jsonb, updated_at = %(updated_at)s
+    labels = %(labels)s::jsonb, updated_at = %(updated_at)s,
+    -- the commit's time when the configuration changes, kept otherwise (migration state_counts)
+    entered_at = CASE WHEN configuration = %(configuration)s::jsonb THEN entered_at
+                      ELSE %(updated_at)s END
 WHERE id = %(id)s AND rev = %(expected)s;
 
 -- name: update_instances
@@ -83,7 +86,9 @@ WITH locked AS MATERIALIZED (
 UPDATE instances AS i
 SET chart = u.chart, version = u.version, hash = u.hash, snapshot = u.snapshot::jsonb,
     configuration = u.configuration::jsonb, status = u.status, rev = u.rev,
-    labels = u.labels::jsonb, updated_at = u.updated_at
+    labels = u.labels::jsonb, updated_at = u.updated_at,
+    entered_at = CASE WHEN i.configuration = u.configuration::jsonb THEN i.entered_at
+                      ELSE u.updated_at END
 FROM unnest(%(id)s::text[], %(chart)s::text[], %(version)s::text[], %(hash)s::text[],
             %(snapshot)s::text[], %(configuration)s::text[], %(status)s::text[],
             %(rev)s::bigint[], %(labels)s::text[], %(updated_at)s::float8[],
@@ -447,3 +452,18 @@ DELETE FROM shadow_log WHERE chart = %s;
 SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got,
        at
 FROM shadow_log ORDER BY id;
+
+-- name: state_counts
+-- Active instances per (chart, version, state): the shards of migration state_counts summed.
+SELECT chart, version, state, sum(count)::bigint FROM state_counts
+GROUP BY chart, version, state ORDER BY chart, version, state;
+
+-- name: stuck_instances
+-- Active instances of a chart in a state since before a time: instances_by_entered gives
+-- the chart's active rows that entered their configuration before %(before)s, and only
+-- those are read.
+SELECT count(*) FROM instances
+WHERE chart = %(chart)s AND status = 'active'
+  AND coalesce(entered_at, created_at) < %(before)s
+  AND jsonb_typeof(configuration) = 'array'
+  AND configuration @> jsonb_build_array(%(state)s::text);

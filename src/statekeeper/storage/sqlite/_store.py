@@ -71,6 +71,7 @@ from ._batch import Redo, apply_batched_txn, batchable
 from ._commit import apply_txn
 from ._connection import SYNCHRONOUS, Connections
 from ._file import check_file
+from ._gauges import GaugeQueries
 from ._schema import QUERIES as Q
 from ._schema import check_version, migrate_txn, schema_version
 
@@ -108,7 +109,7 @@ def _integrity_txn(cur: sqlite3.Cursor) -> list[str]:
     return problems
 
 
-class SQLiteStore(AuditQueries):
+class SQLiteStore(AuditQueries, GaugeQueries):
     """Instances, the audit log, mailbox, outbox, timers and dead letters in one SQLite file.
 
     Args:

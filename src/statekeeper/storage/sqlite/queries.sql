@@ -23,18 +23,22 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: update_instance
 -- The optimistic check: no row changes unless the stored rev is the one the step read.
+-- entered_at: the commit's time when the configuration changes (the CASE reads the row
+-- being replaced), kept otherwise (see migration state_counts).
 UPDATE instances
-SET chart = ?, version = ?, hash = ?, snapshot = ?, configuration = ?, status = ?, rev = ?,
-    labels = ?, updated_at = ?
-WHERE id = ? AND rev = ?;
+SET chart = ?1, version = ?2, hash = ?3, snapshot = ?4, configuration = ?5, status = ?6,
+    rev = ?7, labels = ?8, updated_at = ?9,
+    entered_at = CASE WHEN configuration = ?5 THEN entered_at ELSE ?9 END
+WHERE id = ?10 AND rev = ?11;
 
 -- name: update_active_instance
 -- The same, for an instance that stays active under the same chart (the common step): the
 -- chart and status columns are not written, so their index is not touched.  A row whose chart
 -- or status differs does not match, and the caller writes it the other way.
 UPDATE instances
-SET version = ?, hash = ?, snapshot = ?, configuration = ?, rev = ?, labels = ?, updated_at = ?
-WHERE id = ? AND rev = ? AND chart = ? AND status = 'active';
+SET version = ?1, hash = ?2, snapshot = ?3, configuration = ?4, rev = ?5, labels = ?6,
+    updated_at = ?7, entered_at = CASE WHEN configuration = ?4 THEN entered_at ELSE ?7 END
+WHERE id = ?8 AND rev = ?9 AND chart = ?10 AND status = 'active';
 
 -- name: query_instances
 -- No chart named: a walk of the instances in id order, until the LIMIT.  A row whose
@@ -325,3 +329,24 @@ DELETE FROM shadow_log WHERE chart = ?;
 -- name: all_shadow_log
 SELECT id, chart, from_version, to_version, instance, state, event, kinds, expected, got, at
 FROM shadow_log ORDER BY id;
+
+-- name: state_counts
+-- Active instances per (chart, version, state): the few distinct configurations the triggers
+-- of migration state_counts count, expanded into their states.
+SELECT c.chart, c.version, s.value, sum(c.count)
+FROM configuration_counts AS c,
+     json_each(CASE WHEN NOT json_valid(c.configuration) THEN '[]'
+                    WHEN json_type(c.configuration) = 'array' THEN c.configuration
+                    ELSE '[]' END) AS s
+GROUP BY c.chart, c.version, s.value
+ORDER BY c.chart, c.version, s.value;
+
+-- name: stuck_instances
+-- Active instances of a chart in a state since before a time: instances_by_entered gives
+-- the chart's active rows that entered their configuration before :before, and only those
+-- are read.
+SELECT count(*) FROM instances AS i
+WHERE i.chart = :chart AND i.status = 'active'
+  AND coalesce(i.entered_at, i.created_at) < :before
+  AND CASE WHEN json_valid(i.configuration) THEN EXISTS (
+      SELECT 1 FROM json_each(i.configuration) WHERE value = :state) ELSE 0 END;
