@@ -56,3 +56,16 @@ def test_the_operated_example_runs_end_to_end(tmp_path: Path) -> None:
     assert "$ statekeeper audit --db DB --outcome denied    (exit 0)" in out
     assert "    3 row(s)" in out
     assert "o-1: chart food_order v1, done, in Refunded (rev 11)" in out
+    # reads for a principal: a courier sees the public fields and "hidden", support all of it
+    assert "  ana (courier):  hidden    {'order_id': 'o-1', 'restaurant': 'trattoria', " \
+           "'total': 30}" in out
+    assert "  sam (support):  Refunded " in out
+    # the spans: alice's start, the charge effect the worker ran and its outcome's step are
+    # in her checkout request's trace
+    spans = [json.loads(line) for line in db.with_suffix(".spans.jsonl").read_text().splitlines()]
+    trace = "0x4bf92f3577b34da6a3ce929d0e0e4736"
+    in_trace = {s["name"] for s in spans if s["context"]["trace_id"] == trace}
+    assert {"statekeeper.step statekeeper.start", "statekeeper.effect charge",
+            "statekeeper.step done.effect.charge"} <= in_trace
+    assert all(s["parent_id"] == "0x00f067aa0ba902b7" for s in spans
+               if s["context"]["trace_id"] == trace)

@@ -15,13 +15,18 @@ with everything issue 19 asks an operator to have:
 * **structured logs**: every transition, effect attempt and refusal as one JSON line
   (:class:`~statekeeper.logging.JsonFormatter`) in ``<db>.log.jsonl``;
 * **Prometheus metrics**: scraped over HTTP from the process's real registry;
+* **OpenTelemetry spans** (with the SDK installed): a span per step and per effect attempt,
+  kept by the SDK's in-memory exporter and written as JSON lines to ``<db>.spans.jsonl``;
+  the customer's request header (:data:`REQUEST_TRACE`) is carried from the start to the
+  charge effect the worker runs later and to the step its outcome makes, all in her trace;
+* **public and private data**: a courier reading a refunded order sees only the public
+  fields and ``hidden`` for the sensitive state; support sees all of it;
 * **the command line** over the same file: ``statekeeper send`` (through the same policy,
   loading this module as the application), ``statekeeper audit --outcome denied`` and
   ``statekeeper history``.
 
 This module is also the application for the command line: ``register(client)`` registers the
 chart and authorizes it (``statekeeper send --module statekeeper.examples.food_delivery_ops``).
-Two places are marked for what other parts of issue 19 add (tracing, public data).
 """
 
 from __future__ import annotations
@@ -64,11 +69,14 @@ CHART = "food_order"
 START_AT = 1_796_644_800.0
 #: where ``register`` binds the payment effects when the command line loads this module
 LEDGER_ENV = "STATEKEEPER_DEMO_LEDGER"
+#: the W3C trace context of alice's checkout request, as her web request would carry it
+REQUEST_TRACE = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 ops_order_chart = Chart(
     CHART, version=1, initial="Placed",
     description="A food-delivery order a customer may cancel and support may refund.",
-    data={"charge_attempts": 0, "couriers": [], "courier": None, "declined": [], "paid": False},
+    data={"order_id": None, "customer": None, "restaurant": None, "total": 0,
+          "charge_attempts": 0, "couriers": [], "courier": None, "declined": [], "paid": False},
     states={
         "Placed": State(
             entry=[Call("count_attempt"), Effect("charge", argsexpr="charge_args")],
@@ -128,7 +136,8 @@ _RESTAURANT = Allow(roles={"restaurant"}, guard=own_restaurant)
 _COURIER = Allow(roles={"courier"}, guard=offered_courier)
 _CUSTOMER_OR_SUPPORT = [Allow(roles={"customer"}, guard=own_order), Allow(roles={"support"})]
 
-#: the order's policy: events by who sends them; ``Refunded`` entered by support only
+#: the order's policy: events by who sends them; ``Refunded`` entered by support only; the
+#: customer (their own order) and support read all of an order, anyone else its public fields
 POLICY = Policy(
     start=Allow(roles={"customer"}, guard=own_order),
     events={"accept": _RESTAURANT, "reject": _RESTAURANT, "food_ready": _RESTAURANT,
@@ -136,6 +145,8 @@ POLICY = Policy(
             "delivered": _COURIER, "cancel": _CUSTOMER_OR_SUPPORT,
             "refund": _CUSTOMER_OR_SUPPORT, "close": {"support"}},
     states={"Refunded": {"support"}},
+    public={"order_id", "restaurant", "total"},
+    read=[Allow(roles={"customer"}, guard=own_order), Allow(roles={"support"})],
 )
 
 ALICE = Principal("alice", frozenset({"customer"}))
@@ -165,24 +176,55 @@ def register(client: Client, payments: PaymentAPI | None = None) -> None:
     client.authorize(CHART, POLICY)
 
 
-# -- PLACEHOLDER (issue 19 item 3, OpenTelemetry tracing): wired by the lead --------------------
+# -- tracing and public reads -------------------------------------------------------------------
 
-def setup_tracing(out: TextIO) -> None:
-    """Where tracing is set up: an SDK tracer provider and its exporter, before the client.
+def tracer_provider() -> tuple[Any, Any]:
+    """An SDK tracer provider and the exporter that keeps its finished spans.
 
-    Left for the tracing part of issue 19: a span per step and per effect attempt, the
-    caller's ``traceparent`` carried to the effects and timers.  Nothing to do yet.
+    The application brings the SDK and its exporter (a collector's OTLP exporter in
+    production); statekeeper needs only the API.  ``(None, None)`` without the SDK.
     """
+    try:
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    except ImportError:
+        return None, None
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
 
 
-# -- PLACEHOLDER (issue 19 item 6, public and private data): wired by the lead ------------------
+def _spans(run: _Run, exporter: Any, path: Path) -> bool:
+    """Write the spans to ``path``, show alice's checkout trace, say if the charge is in it."""
+    with path.open("w", encoding="utf-8") as lines:
+        for span in exporter.get_finished_spans():
+            lines.write(span.to_json(indent=None) + "\n")
+    spans = [json.loads(line) for line in path.read_text().splitlines() if line]
+    trace = "0x" + REQUEST_TRACE.split("-")[1]
+    ours = [span for span in spans if span["context"]["trace_id"] == trace]
+    run.say(f"== OpenTelemetry spans ({len(spans)} in {path.name}); alice's checkout trace "
+            f"{REQUEST_TRACE.split('-')[1]}:")
+    for span in ours:
+        attributes = span["attributes"]
+        run.say(f"  {span['name']:<34} {attributes.get('statekeeper.instance', '')}"
+                f"  {attributes.get('statekeeper.outcome', '')}")
+    return any(span["name"] == "statekeeper.effect charge" for span in ours)
 
-def show_public_view(client: Client, instance: str, out: TextIO) -> None:
-    """Where a customer's read of an order shows only its public fields.
 
-    Left for the public/private data part of issue 19: ``client.get(instance, principal=...)``
-    returning the public fields and a neutral status for sensitive states.  Nothing yet.
-    """
+def show_public_view(client: Client, instance: str, out: TextIO) -> bool:
+    """A courier's read of an order, and support's: public fields and ``hidden`` vs all."""
+    print("== reads: what a courier may see of a refunded order, and what support sees",
+          file=out)
+    courier = client.get(instance, principal=ANA)
+    support = client.get(instance, principal=SAM)
+    print(f"  ana (courier):  {courier.state:<9} {dict(sorted(courier.data.items()))}", file=out)
+    print(f"  sam (support):  {support.state:<9} {{{len(support.data)} fields: "
+          f"{', '.join(sorted(support.data))}}}", file=out)
+    return courier.state == "hidden" and set(courier.data) == {"order_id", "restaurant",
+                                                                   "total"} \
+        and support.state == "Refunded"
 
 
 # -- the run -----------------------------------------------------------------------------------
@@ -195,6 +237,9 @@ class _Run:
         self.clock = clock
         self.out = out
         self.refusals: list[str] = []
+        self.public_ok = False
+        #: the trace context of the customer's request, given to her own order's start
+        self.traceparent: str | None = None
 
     def say(self, text: str) -> None:
         print(text, file=self.out)
@@ -219,7 +264,8 @@ class _Run:
     def start(self, who: Principal, instance: str, data: dict[str, Any]) -> None:
         self.clock.advance(5)
         try:
-            self.client.start(CHART, instance, data=data, principal=who)
+            self.client.start(CHART, instance, data=data, principal=who,
+                              traceparent=self.traceparent if who is ALICE else None)
         except NotAuthorized as exc:
             self.refusals.append(f"{instance}:start:{who.id}")
             self.say(f"  {who.id:<6} {'start':<17} {instance}  REFUSED: {exc.reason}")
@@ -247,7 +293,7 @@ def _story(run: _Run) -> None:
     run.send(ANA, "o-1", "delivered", wait=600)
     run.send(ALICE, "o-1", "refund")  # her event to ask; Refunded is support's to enter
     run.send(SAM, "o-1", "refund", wait=300)
-    show_public_view(run.client, "o-1", run.out)
+    run.public_ok = show_public_view(run.client, "o-1", run.out)
     run.start(ALICE, "o-2", _order("alice", "o-2"))
     run.send(ALICE, "o-2", "cancel")
     run.start(ALICE, "o-3", _order("alice", "o-3"))
@@ -329,19 +375,28 @@ def run_demo(db: Path, out: TextIO) -> int:
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
-    setup_tracing(out)
+    spans_path = db.with_suffix(".spans.jsonl")
+    provider, exporter = tracer_provider()
     clock = VirtualClock(START_AT)
     try:
         metered = _metrics_available()
         with Client(f"sqlite:///{db}", clock=clock, worker=False, log_level=logging.INFO,
-                    metrics=metered) as client:
+                    metrics=metered, tracing=provider if provider is not None else False
+                    ) as client:
             register(client, PaymentAPI(ledger, failures=0))
             run = _Run(client, clock, out)
+            run.traceparent = REQUEST_TRACE if provider is not None else None
             _story(run)
             denied_logged = _json_logs(run, log_path)
             scraped = _metrics(run) if metered else True
             if not metered:
                 run.say("== Prometheus metrics: install statekeeper[metrics] to see them")
+            traced = True
+            if provider is not None:
+                provider.shutdown()  # every span written
+                traced = _spans(run, exporter, spans_path)
+            else:
+                run.say("== OpenTelemetry spans: install opentelemetry-sdk to see them")
             final = {i: client.get(i).state for i in ("o-1", "o-2")}
         cli_ok = _command_line(run, db, ledger)
     finally:
@@ -350,7 +405,8 @@ def run_demo(db: Path, out: TextIO) -> int:
         handler.close()
     expected = ["o-1:start:bob", "o-1:cancel:bob", "o-1:refund:alice"]
     ok = (run.refusals == expected and final == {"o-1": "Refunded", "o-2": "Cancelled"}
-          and denied_logged == len(expected) and scraped and cli_ok)
+          and denied_logged == len(expected) and scraped and cli_ok and traced
+          and run.public_ok)
     print("== ops demo finished: " + ("OK" if ok else "UNEXPECTED RESULT"), file=out)
     return 0 if ok else 1
 
@@ -373,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     db = args.db or Path(tempfile.mkdtemp(prefix="statekeeper-ops-")) / "orders.db"
     db.parent.mkdir(parents=True, exist_ok=True)
     for stale in (db, db.with_suffix(".payments.jsonl"), db.with_suffix(".log.jsonl"),
+                  db.with_suffix(".spans.jsonl"),
                   Path(f"{db}-wal"), Path(f"{db}-shm")):
         stale.unlink(missing_ok=True)
     print(f"== food-delivery orders, operated, in {db}", file=sys.stdout)
