@@ -184,3 +184,80 @@ def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) ->
     batches, states = asyncio.run(main())
     assert 2 < batches <= 10  # no group much larger than the limit
     assert states == [("on" if (i // 4) % 2 == 0 else "off") for i in range(40)]
+
+
+def test_starts_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) -> None:
+    # As sends: each start used to be submitted on its own (a Future, a queue put and a
+    # wake-up of the engine's thread per start); a turn's starts are now one group commit.
+    async def main() -> tuple[int, list[tuple[str, int]]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            await client.start("lamp", "warm")
+            before = client.engine.batches
+            states = await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(16)))
+            return client.engine.batches - before, [(s.state, s.rev) for s in states]
+        finally:
+            await client.close()
+
+    batches, states = asyncio.run(main())
+    assert batches == 1
+    assert states == [("off", 1)] * 16
+
+
+def test_a_start_twice_in_one_turn_answers_the_second_instance_exists() -> None:
+    from statekeeper.storage.base import InstanceExists
+
+    async def main() -> None:
+        client = AsyncClient("memory://", worker=False)
+        try:
+            client.register(LAMP)
+            first, second = await asyncio.gather(client.start("lamp", "l-1"),
+                                                 client.start("lamp", "l-1"),
+                                                 return_exceptions=True)
+            assert not isinstance(first, BaseException) and first.state == "off"
+            assert isinstance(second, InstanceExists)
+            with pytest.raises(TypeError, match="chart"):
+                await client.start(7, "l-2")  # type: ignore[arg-type]
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("closed_by", ["client", "engine"])
+def test_a_start_made_just_before_close(closed_by: str) -> None:
+    async def main() -> str:
+        client = AsyncClient("memory://", worker=False)
+        client.register(LAMP)
+        pending = asyncio.ensure_future(client.start("lamp", "l-1"))
+        await asyncio.sleep(0)  # the start is made; it would be handed over at the turn's end
+        if closed_by == "client":
+            await client.close()
+            return (await pending).state
+        client.engine.close()
+        with pytest.raises(EngineClosed):
+            await pending
+        await client.close()
+        return "closed"
+
+    assert asyncio.run(main()) == ("off" if closed_by == "client" else "closed")
+
+
+def test_a_cancelled_start_still_commits_and_others_are_answered(tmp_path: Any) -> None:
+    async def main() -> tuple[str, list[str]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            gone = asyncio.ensure_future(client.start("lamp", "gone"))
+            others = [asyncio.ensure_future(client.start("lamp", f"l-{i}")) for i in range(3)]
+            await asyncio.sleep(0)
+            gone.cancel()
+            states = await asyncio.gather(*others)
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+            return (await client.get("gone")).state, [s.state for s in states]
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == ("off", ["off"] * 3)
