@@ -27,8 +27,9 @@ from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
 from .drive import run_due
 from .effect_lookup import EffectFn, EffectLookup
+from .effect_settle import run_effect
 from .effect_threads import EffectThreads
-from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
+from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import Engine
 from .leases import Leases
 from .planner import SEND_EFFECT
@@ -325,25 +326,10 @@ class Worker:
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
                 self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
-                                           functools.partial(self._run_effect, effect,
+                                           functools.partial(run_effect, self, effect,
                                                              known.get(effect.key)))
             if len(claimed) == 64:
                 self.wake_effects()
-
-    def _run_effect(self, effect: EffectRecord, known: EffectFn | None = None) -> None:
-        if not self.leases.start(effect):
-            return  # its lease ended while it waited for a slot: another worker's now
-        try:
-            request = self._effect_outcome(effect, known)
-            if request is not None and not self._dropped(effect.key):
-                self.engine.submit(request)
-        except Abandoned:
-            _log.info("effect %s finished after its worker closed: its outcome is dropped, "
-                      "and the effect is taken up again when its lease ends", effect.key)
-        except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
-            _log.exception("effect %s could not be completed", effect.key)
-        finally:
-            self.leases.drop(effect.key)
 
     def _dropped(self, key: str) -> bool:
         """Whether an outcome of ``key`` is dropped: its lease is another worker's now."""
