@@ -1,6 +1,11 @@
-"""An effect's run on its kept thread, and how its outcome reaches the engine.
+"""An effect's start and run on a kept thread, and how its outcome reaches the engine.
 
-Split from ``worker`` (at its size limit).  Why the outcome carries an answer of its own
+Split from ``worker`` (at its size limit).  Why effects a commit hands to this process's
+worker are started from the engine's thread when a slot is free (:func:`start_handed`): the
+hop through the effect loop's thread cost a wake-up, a context switch and a turn at the GIL
+per group commit with effects, for a lookup and a notify the engine does as cheaply.
+
+Why the outcome carries an answer of its own
 rather than a :class:`concurrent.futures.Future`: nobody waits on it.  The effect's thread
 hands the outcome event to the engine and goes back for the next effect; the outbox row is
 closed by the outcome's commit, and if that commit fails the row stays leased and the effect
@@ -11,10 +16,12 @@ four events); :class:`Unheard` is a flag, and a log record when the commit faile
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
 from ..storage.records import EffectRecord
+from .birth_leases import Handed
 from .effect_lookup import EffectFn
 from .effects import Abandoned
 from .errors import EngineClosed
@@ -23,7 +30,7 @@ from .state import InstanceState
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["Unheard", "run_effect"]
+__all__ = ["Unheard", "run_effect", "start_effect", "start_handed"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -71,3 +78,23 @@ def run_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None = No
         _log.exception("effect %s could not be completed", effect.key)
     finally:
         worker.leases.drop(effect.key)
+
+
+def start_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None) -> None:
+    """Run ``effect`` on a kept thread, in the slot the caller took for it."""
+    worker._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
+                                 functools.partial(run_effect, worker, effect, known))
+
+
+def start_handed(worker: Worker, handed: list[Handed]) -> list[Handed]:
+    """Start the handed effects that find a free slot now, in order; return the rest.
+
+    Called with the worker's lock held while it runs, so ``close()`` waits for these.
+    """
+    known = worker.lookup.handed(handed)
+    threads = worker._effect_threads
+    for index, (effect, _) in enumerate(handed):
+        if not threads.try_slot():
+            return handed[index:]
+        start_effect(worker, effect, known.get(effect.key))
+    return []

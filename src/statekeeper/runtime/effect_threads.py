@@ -60,6 +60,10 @@ class EffectThreads:
         self._slots.release()
         return False
 
+    def try_slot(self) -> bool:
+        """Take a free slot if one is free now (never waits); ``False`` if all are taken."""
+        return self._slots.acquire(blocking=False)
+
     def start(self, key: str, name: str, run: Callable[[], None]) -> None:
         """Run ``run`` on a kept daemon thread (or a new one), in the slot just taken.
 

@@ -9,7 +9,6 @@ finds exactly what was left: overdue timers fire promptly, and effects whose lea
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import threading
@@ -27,7 +26,7 @@ from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
 from .drive import run_due
 from .effect_lookup import EffectFn, EffectLookup
-from .effect_settle import run_effect
+from .effect_settle import start_effect, start_handed
 from .effect_threads import EffectThreads
 from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import Engine
@@ -180,11 +179,16 @@ class Worker:
         return abandoned
 
     def take(self, effects: list[Handed]) -> None:
-        """Run effects leased to this worker by the commit that wrote them (engine thread)."""
+        """Run effects leased to this worker by the commit that wrote them (engine thread).
+
+        Those that find a free slot start at once; the rest wait for the effect loop.
+        """
         with self._wake:
             if self._running:
-                self._handed += effects
-                self._wake.notify()
+                rest = effects if self._handed else start_handed(self, effects)
+                if rest:
+                    self._handed += rest
+                    self._wake.notify()
                 return
         self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
@@ -325,9 +329,7 @@ class Worker:
                 if not self._effect_threads.take_slot(lambda: self._running):
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
-                self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
-                                           functools.partial(run_effect, self, effect,
-                                                             known.get(effect.key)))
+                start_effect(self, effect, known.get(effect.key))
             if len(claimed) == 64:
                 self.wake_effects()
 
