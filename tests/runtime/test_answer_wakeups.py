@@ -145,16 +145,19 @@ def test_sends_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) 
     assert states == ["on"] * 16 + ["off"] * 16  # each lamp's two flips, in the order sent
 
 
+@pytest.mark.parametrize("call", ["send", "start"])
 @pytest.mark.parametrize("closed_by", ["client", "engine"])
-def test_a_send_made_just_before_close(closed_by: str) -> None:
-    # AsyncClient.close() hands the turn's sends over first: queued work is finished, not
-    # refused.  An engine closed under the client answers them EngineClosed instead.
+def test_a_call_made_just_before_close(closed_by: str, call: str) -> None:
+    # AsyncClient.close() hands the turn's sends and starts over first: queued work is
+    # finished, not refused.  An engine closed under the client answers them EngineClosed.
     async def main() -> str:
         client = AsyncClient("memory://", worker=False)
         client.register(LAMP)
-        await client.start("lamp", "l-1")
-        pending = asyncio.ensure_future(client.send("l-1", "flip"))
-        await asyncio.sleep(0)  # the send is made; it would be handed over at the turn's end
+        if call == "send":
+            await client.start("lamp", "l-1")
+        pending = asyncio.ensure_future(client.send("l-1", "flip") if call == "send"
+                                        else client.start("lamp", "l-1"))
+        await asyncio.sleep(0)  # the call is made; it would be handed over at the turn's end
         if closed_by == "client":
             await client.close()
             return (await pending).state
@@ -164,7 +167,8 @@ def test_a_send_made_just_before_close(closed_by: str) -> None:
         await client.close()
         return "closed"
 
-    assert asyncio.run(main()) == ("on" if closed_by == "client" else "closed")
+    want = {"send": "on", "start": "off"}[call] if closed_by == "client" else "closed"
+    assert asyncio.run(main()) == want
 
 
 def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) -> None:
@@ -223,25 +227,6 @@ def test_a_start_twice_in_one_turn_answers_the_second_instance_exists() -> None:
             await client.close()
 
     asyncio.run(main())
-
-
-@pytest.mark.parametrize("closed_by", ["client", "engine"])
-def test_a_start_made_just_before_close(closed_by: str) -> None:
-    async def main() -> str:
-        client = AsyncClient("memory://", worker=False)
-        client.register(LAMP)
-        pending = asyncio.ensure_future(client.start("lamp", "l-1"))
-        await asyncio.sleep(0)  # the start is made; it would be handed over at the turn's end
-        if closed_by == "client":
-            await client.close()
-            return (await pending).state
-        client.engine.close()
-        with pytest.raises(EngineClosed):
-            await pending
-        await client.close()
-        return "closed"
-
-    assert asyncio.run(main()) == ("off" if closed_by == "client" else "closed")
 
 
 def test_a_cancelled_start_still_commits_and_others_are_answered(tmp_path: Any) -> None:
