@@ -145,16 +145,19 @@ def test_sends_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) 
     assert states == ["on"] * 16 + ["off"] * 16  # each lamp's two flips, in the order sent
 
 
+@pytest.mark.parametrize("call", ["send", "start"])
 @pytest.mark.parametrize("closed_by", ["client", "engine"])
-def test_a_send_made_just_before_close(closed_by: str) -> None:
-    # AsyncClient.close() hands the turn's sends over first: queued work is finished, not
-    # refused.  An engine closed under the client answers them EngineClosed instead.
+def test_a_call_made_just_before_close(closed_by: str, call: str) -> None:
+    # AsyncClient.close() hands the turn's sends and starts over first: queued work is
+    # finished, not refused.  An engine closed under the client answers them EngineClosed.
     async def main() -> str:
         client = AsyncClient("memory://", worker=False)
         client.register(LAMP)
-        await client.start("lamp", "l-1")
-        pending = asyncio.ensure_future(client.send("l-1", "flip"))
-        await asyncio.sleep(0)  # the send is made; it would be handed over at the turn's end
+        if call == "send":
+            await client.start("lamp", "l-1")
+        pending = asyncio.ensure_future(client.send("l-1", "flip") if call == "send"
+                                        else client.start("lamp", "l-1"))
+        await asyncio.sleep(0)  # the call is made; it would be handed over at the turn's end
         if closed_by == "client":
             await client.close()
             return (await pending).state
@@ -164,7 +167,8 @@ def test_a_send_made_just_before_close(closed_by: str) -> None:
         await client.close()
         return "closed"
 
-    assert asyncio.run(main()) == ("on" if closed_by == "client" else "closed")
+    want = {"send": "on", "start": "off"}[call] if closed_by == "client" else "closed"
+    assert asyncio.run(main()) == want
 
 
 def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) -> None:
@@ -184,3 +188,61 @@ def test_a_burst_larger_than_the_batch_limit_is_split_in_order(tmp_path: Any) ->
     batches, states = asyncio.run(main())
     assert 2 < batches <= 10  # no group much larger than the limit
     assert states == [("on" if (i // 4) % 2 == 0 else "off") for i in range(40)]
+
+
+def test_starts_of_one_turn_of_the_loop_reach_the_engine_together(tmp_path: Any) -> None:
+    # As sends: each start used to be submitted on its own (a Future, a queue put and a
+    # wake-up of the engine's thread per start); a turn's starts are now one group commit.
+    async def main() -> tuple[int, list[tuple[str, int]]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            await client.start("lamp", "warm")
+            before = client.engine.batches
+            states = await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(16)))
+            return client.engine.batches - before, [(s.state, s.rev) for s in states]
+        finally:
+            await client.close()
+
+    batches, states = asyncio.run(main())
+    assert batches == 1
+    assert states == [("off", 1)] * 16
+
+
+def test_a_start_twice_in_one_turn_answers_the_second_instance_exists() -> None:
+    from statekeeper.storage.base import InstanceExists
+
+    async def main() -> None:
+        client = AsyncClient("memory://", worker=False)
+        try:
+            client.register(LAMP)
+            first, second = await asyncio.gather(client.start("lamp", "l-1"),
+                                                 client.start("lamp", "l-1"),
+                                                 return_exceptions=True)
+            assert not isinstance(first, BaseException) and first.state == "off"
+            assert isinstance(second, InstanceExists)
+            with pytest.raises(TypeError, match="chart"):
+                await client.start(7, "l-2")  # type: ignore[arg-type]
+        finally:
+            await client.close()
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_start_still_commits_and_others_are_answered(tmp_path: Any) -> None:
+    async def main() -> tuple[str, list[str]]:
+        client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+        try:
+            client.register(LAMP)
+            gone = asyncio.ensure_future(client.start("lamp", "gone"))
+            others = [asyncio.ensure_future(client.start("lamp", f"l-{i}")) for i in range(3)]
+            await asyncio.sleep(0)
+            gone.cancel()
+            states = await asyncio.gather(*others)
+            with pytest.raises(asyncio.CancelledError):
+                await gone
+            return (await client.get("gone")).state, [s.state for s in states]
+        finally:
+            await client.close()
+
+    assert asyncio.run(main()) == ("off", ["off"] * 3)

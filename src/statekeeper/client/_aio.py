@@ -60,8 +60,12 @@ class AsyncClient(_BaseClient):
                     version: int | str | None = None,
                     principal: Principal | None = None,
                     traceparent: str | None = None) -> InstanceState:
-        return await self._wrap(self._start(chart, instance_id, data, labels, version,
-                                            principal, traceparent))
+        waker = self._waker()
+        waiter = waker.loop.create_future()  # answered with the turn's group, as a send is
+        waker.send_soon(self._start_request(chart, instance_id, data, labels, version,
+                                            principal, traceparent, LoopAnswer(waker, waiter)),
+                        self.engine.post_many)
+        return await waiter  # type: ignore[no-any-return]
 
     async def send(self, instance_id: str, event: str | Event, data: Any = None, *,
                    idempotency_key: str | None = None, actor: str | None = None,

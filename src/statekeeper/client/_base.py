@@ -197,6 +197,18 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                version: int | str | None = None,
                principal: Principal | None = None,
                traceparent: str | None = None) -> Future[InstanceState]:
+        request = self._start_request(chart, instance_id, data, labels, version, principal,
+                                      traceparent, None)
+        return self.engine.submit(request)
+
+    def _start_request(self, chart: str | Chart | CompiledChart, instance_id: str,
+                       data: Mapping[str, Any] | None, labels: Mapping[str, str] | None,
+                       version: int | str | None, principal: Principal | None,
+                       traceparent: str | None, answer: Answer | None) -> StartInstance:
+        """A checked start, answered to ``answer`` (``None``: a new ``Future``).
+
+        Every refusal is raised here, on the caller's thread, before anything is queued.
+        """
         longest = self.limits.max_name_length
         check_text("start", "instance_id", instance_id, longest=longest)
         if isinstance(chart, str):
@@ -230,9 +242,9 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         self._authorize_start(name, instance_id, data, labels, version, principal)
         if traceparent is not None or self.tracing is not None:
             traceparent = trace_context(self.tracing, "start", traceparent)
-        return self.engine.submit(StartInstance(
-            name, instance_id, dict(data or {}), dict(labels or {}),
-            version=None if version is None else str(version), traceparent=traceparent))
+        return StartInstance(name, instance_id, dict(data or {}), dict(labels or {}),
+                             Future() if answer is None else answer,
+                             None if version is None else str(version), traceparent)
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,

@@ -18,10 +18,10 @@ interrupted attempt and answer ``error.effect`` for an effect that never ran).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
+from ..core._records import positional_constructor
 from ..storage.records import EffectRecord, InstanceRecord
 from .planner import Plan
 from .requests import Request
@@ -30,6 +30,9 @@ __all__ = ["Handed", "Lessee", "handed_to", "lease_at_birth"]
 
 #: a leased effect and the instance row (chart, version, structure) that wrote it
 Handed = tuple[EffectRecord, InstanceRecord]
+
+# every field, positionally: one leased row per new effect, in the engine's thread
+_new_effect = positional_constructor(EffectRecord)
 
 
 class Lessee(Protocol):
@@ -60,9 +63,11 @@ def lease_at_birth(planned: Sequence[tuple[Request, Plan]], owner: str, lease: f
             if effect.at_most_once or effect.available_at > now:
                 pending = True
                 continue
-            effects[index] = dataclasses.replace(
-                effect, status="running", attempts=1, lease_owner=owner, lease_until=now + lease
-            )
+            e = effect  # key instance name args status attempts available_at owner until ...
+            effects[index] = _new_effect(e.key, e.instance, e.name, e.args, "running", 1,
+                                         e.available_at, owner, now + lease, e.at_most_once,
+                                         e.last_error, e.errors, e.created_at, e.id,
+                                         e.traceparent)
         if not pending:
             plan.wake_effects = False
 

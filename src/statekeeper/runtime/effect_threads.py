@@ -34,7 +34,10 @@ class EffectThreads:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._idle_for = idle
         self._lock = threading.Lock()
-        self._work = threading.Condition(self._lock)  # a job queued, a thread free, or stop
+        self._work = threading.Condition(self._lock)  # a job queued, or stop: for idle threads
+        #: an effect ended: for :meth:`wait` only.  Not ``_work``: an ending effect woke every
+        #: idle thread, each to find no job and sleep again (several switches per effect)
+        self._ended = threading.Condition(self._lock)
         self._jobs: deque[tuple[str, str, Callable[[], None]]] = deque()
         #: threads that will take the next job (waiting for one, or just started for one)
         self._idle = 0
@@ -43,6 +46,9 @@ class EffectThreads:
         self._stopped = False
         #: threads started so far (the rest of the effects ran on a kept one)
         self.started = 0
+        #: times an idle thread was woken and found no job (a race when a job is queued just
+        #: as a running thread comes back for the next one)
+        self.idle_wakeups = 0
 
     def take_slot(self, open_: Callable[[], bool]) -> bool:
         """Wait for a free slot; ``False`` (and no slot taken) once ``open_()`` says closing."""
@@ -53,6 +59,10 @@ class EffectThreads:
             return True
         self._slots.release()
         return False
+
+    def try_slot(self) -> bool:
+        """Take a free slot if one is free now (never waits); ``False`` if all are taken."""
+        return self._slots.acquire(blocking=False)
 
     def start(self, key: str, name: str, run: Callable[[], None]) -> None:
         """Run ``run`` on a kept daemon thread (or a new one), in the slot just taken.
@@ -83,11 +93,11 @@ class EffectThreads:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         break
-                    self._work.wait(left)
+                    if self._work.wait(left) and not self._jobs and not self._stopped:
+                        self.idle_wakeups += 1
                 self._idle -= 1
                 if not self._jobs:  # stopped, or idle for too long: this thread ends
                     self._threads.discard(me)
-                    self._work.notify_all()
                     return
                 key, name, run = self._jobs.popleft()
                 self._running[me] = key
@@ -98,7 +108,7 @@ class EffectThreads:
                 with self._lock:
                     self._running.pop(me, None)
                     self._idle += 1  # free again before its slot is: the next job is its
-                    self._work.notify_all()  # and a close() waiting for running effects
+                    self._ended.notify_all()  # a close() waiting for running effects
                 self._slots.release()
 
     def wait(self, timeout: float | None) -> list[str]:
@@ -113,7 +123,7 @@ class EffectThreads:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     return sorted(others)
-                self._work.wait(left)
+                self._ended.wait(left)
 
     def stop(self) -> None:
         """End every kept thread; one still running an (abandoned) effect ends after it.

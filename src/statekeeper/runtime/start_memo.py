@@ -19,9 +19,9 @@ on generated charts).
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
+from ..core._records import positional_constructor
 from ..core.commands import Command, Microstep
 from ..core.compile import CompiledChart
 from ..core.result import Status
@@ -35,6 +35,9 @@ _KEY = "statekeeper.runtime.start_memo"
 
 #: a start's outcome as the planner uses it: snapshot, status, microsteps, commands
 Start = tuple[Snapshot, Status, tuple[Microstep, ...], tuple[Command, ...]]
+
+# every field, positionally: one snapshot per start, from the memo's (``replace`` costs more)
+_new_snapshot = positional_constructor(Snapshot)
 
 
 def _quiet(chart: CompiledChart, snapshot: Snapshot) -> bool:
@@ -91,4 +94,7 @@ def initial_outcome(chart: CompiledChart, data: dict[str, Any] | None, session: 
     bound = {k: copy_data(v) for k, v in snapshot.data.items() if not data or k not in data}
     if data:
         bound.update(data)
-    return dataclasses.replace(snapshot, session=session, data=bound), status, microsteps, commands
+    s = snapshot
+    return (_new_snapshot(s.chart, s.version, s.hash, session, s.configuration, bound, s.history,
+                          s.timers, s.invokes, s.done, s.done_data, s.counter, s.parent),
+            status, microsteps, commands)

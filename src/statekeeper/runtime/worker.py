@@ -9,7 +9,6 @@ finds exactly what was left: overdue timers fire promptly, and effects whose lea
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random
 import threading
@@ -27,8 +26,9 @@ from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
 from .drive import run_due
 from .effect_lookup import EffectFn, EffectLookup
+from .effect_settle import start_effect, start_handed
 from .effect_threads import EffectThreads
-from .effects import Abandoned, AttemptHook, EffectRunner, outcome_key
+from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import Engine
 from .leases import Leases
 from .planner import SEND_EFFECT
@@ -179,11 +179,16 @@ class Worker:
         return abandoned
 
     def take(self, effects: list[Handed]) -> None:
-        """Run effects leased to this worker by the commit that wrote them (engine thread)."""
+        """Run effects leased to this worker by the commit that wrote them (engine thread).
+
+        Those that find a free slot start at once; the rest wait for the effect loop.
+        """
         with self._wake:
             if self._running:
-                self._handed += effects
-                self._wake.notify()
+                rest = effects if self._handed else start_handed(self, effects)
+                if rest:
+                    self._handed += rest
+                    self._wake.notify()
                 return
         self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
@@ -324,26 +329,9 @@ class Worker:
                 if not self._effect_threads.take_slot(lambda: self._running):
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
-                self._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
-                                           functools.partial(self._run_effect, effect,
-                                                             known.get(effect.key)))
+                start_effect(self, effect, known.get(effect.key))
             if len(claimed) == 64:
                 self.wake_effects()
-
-    def _run_effect(self, effect: EffectRecord, known: EffectFn | None = None) -> None:
-        if not self.leases.start(effect):
-            return  # its lease ended while it waited for a slot: another worker's now
-        try:
-            request = self._effect_outcome(effect, known)
-            if request is not None and not self._dropped(effect.key):
-                self.engine.submit(request)
-        except Abandoned:
-            _log.info("effect %s finished after its worker closed: its outcome is dropped, "
-                      "and the effect is taken up again when its lease ends", effect.key)
-        except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
-            _log.exception("effect %s could not be completed", effect.key)
-        finally:
-            self.leases.drop(effect.key)
 
     def _dropped(self, key: str) -> bool:
         """Whether an outcome of ``key`` is dropped: its lease is another worker's now."""

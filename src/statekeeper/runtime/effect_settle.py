@@ -1,0 +1,100 @@
+"""An effect's start and run on a kept thread, and how its outcome reaches the engine.
+
+Split from ``worker`` (at its size limit).  Why effects a commit hands to this process's
+worker are started from the engine's thread when a slot is free (:func:`start_handed`): the
+hop through the effect loop's thread cost a wake-up, a context switch and a turn at the GIL
+per group commit with effects, for a lookup and a notify the engine does as cheaply.
+
+Why the outcome carries an answer of its own
+rather than a :class:`concurrent.futures.Future`: nobody waits on it.  The effect's thread
+hands the outcome event to the engine and goes back for the next effect; the outbox row is
+closed by the outcome's commit, and if that commit fails the row stays leased and the effect
+runs again when its lease ends.  A ``Future`` per outcome built a condition and a lock that
+nobody used (an effect outcome is one in four commits of a chart that runs an effect every
+four events); :class:`Unheard` is a flag, and a log record when the commit failed.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import TYPE_CHECKING
+
+from ..storage.records import EffectRecord
+from .birth_leases import Handed
+from .effect_lookup import EffectFn
+from .effects import Abandoned
+from .errors import EngineClosed
+from .state import InstanceState
+
+if TYPE_CHECKING:
+    from .worker import Worker
+
+__all__ = ["Unheard", "run_effect", "start_effect", "start_handed"]
+
+_log = logging.getLogger("statekeeper.runtime")
+
+
+class Unheard:
+    """The answer of an effect's outcome event that nobody awaits (an ``Answer``).
+
+    Set once by the engine's thread after the commit (or its failure); a failure is logged,
+    since the effect will run again when its lease ends and the log should say why.
+    """
+
+    __slots__ = ("_done", "key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._done = False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: InstanceState, /) -> None:
+        self._done = True
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._done = True
+        if exception is not None and not isinstance(exception, EngineClosed):
+            _log.info("effect %s: its outcome was not committed (%s: %s); the effect runs "
+                      "again when its lease ends", self.key, type(exception).__name__,
+                      exception)
+
+
+def run_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None = None) -> None:
+    """Run ``effect`` (on one of the worker's effect threads) and hand its outcome over."""
+    if not worker.leases.start(effect):
+        return  # its lease ended while it waited for a slot: another worker's now
+    try:
+        request = worker._effect_outcome(effect, known)
+        if request is not None and not worker._dropped(effect.key):
+            request.future = Unheard(effect.key)
+            worker.engine.post(request)
+    except Abandoned:
+        _log.info("effect %s finished after its worker closed: its outcome is dropped, "
+                  "and the effect is taken up again when its lease ends", effect.key)
+    except Exception:  # noqa: BLE001 - the lease expires and the effect is retried
+        _log.exception("effect %s could not be completed", effect.key)
+    finally:
+        worker.leases.drop(effect.key)
+
+
+def start_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None) -> None:
+    """Run ``effect`` on a kept thread, in the slot the caller took for it."""
+    worker._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
+                                 functools.partial(run_effect, worker, effect, known))
+
+
+def start_handed(worker: Worker, handed: list[Handed]) -> list[Handed]:
+    """Start the handed effects that find a free slot now, in order; return the rest.
+
+    Called with the worker's lock held while it runs, so ``close()`` waits for these.
+    """
+    known = worker.lookup.handed(handed)
+    threads = worker._effect_threads
+    for index, (effect, _) in enumerate(handed):
+        if not threads.try_slot():
+            return handed[index:]
+        start_effect(worker, effect, known.get(effect.key))
+    return []
