@@ -10,19 +10,11 @@ written later, grouped with others, by :mod:`statekeeper.runtime.engine`.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..core._records import positional_constructor
-from ..core.commands import (
-    CancelTimer,
-    Command,
-    LogEntry,
-    RunEffect,
-    SendEvent,
-    StartInvoke,
-    StartTimer,
-)
+from ..core.commands import LogEntry
 from ..core.errors import EventNotAccepted, MachineFinished, SnapshotError, SnapshotMismatch
 from ..core.events import Event
 from ..core.migration import MigrationError
@@ -33,31 +25,26 @@ from ..storage.records import (
     Commit,
     DeadLetterRecord,
     EffectFinish,
-    EffectRecord,
     FrozenDict,
     InstanceRecord,
     MailboxRecord,
-    TimerRecord,
     TransitionRecord,
 )
 from .authz import NotAuthorized, check_entered, log_denied
+from .command_rows import SELF_SEND_PREFIX, SEND_EFFECT, command_rows
 from .lazy import migrate_first
 from .microsteps import audit_microsteps
 from .registry import Registered, Registry
 from .requests import Administer, DeliverEvent, StartInstance
-from .rows import snapshot_to_row
+from .rows import frozen_row
 from .shadow_step import observe_shadow
 from .start_memo import initial_outcome
 from .state import InstanceState, copy_data, with_own_data
 from .step_memo import Outcome, memo_step
 
-__all__ = ["Plan", "plan_admin", "plan_delivery", "plan_denied", "plan_poisoned", "plan_start",
-           "stale_timer"]
+__all__ = ["SELF_SEND_PREFIX", "SEND_EFFECT", "Plan", "plan_admin", "plan_delivery", "plan_denied",
+           "plan_poisoned", "plan_start", "stale_timer"]
 
-#: Outbox name of a send to another instance (delivered by the effect worker, durably).
-SEND_EFFECT = "statekeeper.send"
-#: Timer ids of sends to self with no delay.
-SELF_SEND_PREFIX = "statekeeper.send."
 #: The event a worker delivers instead of an overdue timer whose policy is "skip".
 SKIPPED_TIMER = "statekeeper.timer.skipped"
 
@@ -70,7 +57,7 @@ class Plan:
     state: InstanceState
     snapshot: Snapshot | None = None
     error: BaseException | None = None
-    logs: list[LogEntry] = field(default_factory=list)
+    logs: Sequence[LogEntry] = ()
     wake_effects: bool = False
     next_timer: float | None = None
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
@@ -241,10 +228,10 @@ _new_instance_record = positional_constructor(InstanceRecord)
 _new_transition = positional_constructor(TransitionRecord)
 _new_commit = positional_constructor(Commit)
 _new_plan = positional_constructor(Plan)
-#: Rows of a kind a step writes none of: a shared empty sequence no one appends to (a step with
-#: commands gets lists of its own), so a fire allocates no empty lists for the GC (durable.md)
-_NO_ROWS: list[Any] = cast("list[Any]", ())
-_NONE: tuple[list[Any], list[Any], list[Any], list[Any]] = (_NO_ROWS,) * 4
+#: Rows of a kind a step writes none of: one shared empty tuple (the fields are read-only
+#: sequences; a step with commands gets lists of its own), so a step allocates no empty lists
+#: for the GC (durable.md)
+_NO_ROWS: tuple[()] = ()
 
 
 def stale_timer(request: DeliverEvent, snapshot: Snapshot) -> bool:
@@ -299,7 +286,7 @@ def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
     row = record.snapshot
     if type(row) is not FrozenDict or not (moved or (
             before is not None and _same_row(before, snapshot))):
-        row = FrozenDict(snapshot_to_row(snapshot))
+        row = frozen_row(snapshot)
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
         record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
         "done" if snapshot.done else "active", rev, record.labels, record.created_at, now)
@@ -327,67 +314,19 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         else f"timer fired {delivery.lateness:.3f}s late",
         delivery.idempotency_key if delivery else None,
         audit_microsteps(microsteps), None)  # microsteps id
-    effects, timers, cancelled, logs = ([], [], [], []) if commands else _NONE  # _commands appends
     letters = list(delivery.dead_letters) if delivery and delivery.dead_letters else _NO_ROWS
     commit = _new_commit(  # instance expected_rev transitions effects timers_set timers_cancelled
-        new, None if before is None else record.rev, [row], effects, timers, cancelled,
+        new, None if before is None else record.rev, [row], _NO_ROWS, _NO_ROWS, _NO_ROWS,
         delivery.timer_id if delivery else None,  # timer_fired
         delivery.effect_finish if delivery else None, None,  # effect_finished mailbox
         letters, None, _NO_ROWS, _NO_ROWS)  # dead_letters effect_released reopened deleted
-    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, logs, False,
-                     None, None,  # error logs wake_effects next_timer unsettled, then since
-                     None if before is None else record.updated_at, None)  # and migration
+    plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, _NO_ROWS,
+                     False, None, None,  # error logs wake_effects next_timer unsettled, then
+                     None if before is None else record.updated_at, None)  # since migration
     if commands:
-        _commands(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
+        command_rows(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
     if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:
         # (a timer's firing is guarded by its row, which this commit deletes: no mailbox row)
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now, delivery.fingerprint)
     return plan
-
-
-def _commands(plan: Plan, commit: Commit, entry: Registered, instance: str,
-              commands: tuple[Command, ...], now: float, rev: int, trace: str | None) -> None:
-    for index, command in enumerate(commands):
-        if isinstance(command, RunEffect):
-            commit.effects.append(EffectRecord(
-                key=command.key, instance=instance, name=command.name, args=command.args,
-                available_at=now, at_most_once=command.name in entry.at_most_once,
-                created_at=now, traceparent=trace))
-            plan.wake_effects = True
-        elif isinstance(command, StartTimer) and command.target is None:
-            commit.timers_set.append(TimerRecord(
-                instance, command.timer_id, command.due, command.event.to_dict(),
-                policy="skip" if command.late == "skip"
-                else "fire_late" if command.late == "fire_late" else "default",
-                traceparent=trace))
-            _earliest(plan, command.due)
-        elif isinstance(command, CancelTimer):
-            # Set and cancelled in the same step: the row must not be written at all (the
-            # store deletes before it inserts, so a cancel cannot undo an insert of its commit).
-            commit.timers_set[:] = [t for t in commit.timers_set if t.timer_id != command.timer_id]
-            commit.timers_cancelled.append(command.timer_id)
-        elif isinstance(command, SendEvent) and command.target is None:
-            # A send to self with no delay: a timer due now, so it is as durable as the step.
-            timer_id = f"{SELF_SEND_PREFIX}{rev}.{index}"
-            commit.timers_set.append(TimerRecord(instance, timer_id, now, command.event.to_dict(),
-                                                 traceparent=trace))
-            _earliest(plan, now)
-        elif isinstance(command, (SendEvent, StartTimer)):
-            target = command.target
-            commit.effects.append(EffectRecord(
-                key=f"{instance}:{rev}:{index}:send", instance=instance, name=SEND_EFFECT,
-                args={"target": target, "event": command.event.to_dict()},
-                available_at=command.due if isinstance(command, StartTimer) else now,
-                created_at=now, traceparent=trace))
-            plan.wake_effects = True
-        elif isinstance(command, LogEntry):
-            plan.logs.append(command)
-        elif isinstance(command, StartInvoke):
-            raise NotImplementedError(
-                "the durable runtime does not run <invoke> yet; run this chart in a Machine")
-
-
-def _earliest(plan: Plan, due: float) -> None:
-    if plan.next_timer is None or due < plan.next_timer:
-        plan.next_timer = due

@@ -16,9 +16,9 @@ from typing import Any
 
 from ..core.errors import SnapshotError
 from ..core.snapshot import SNAPSHOT_FORMAT, Snapshot
-from ..storage.records import InstanceRecord
+from ..storage.records import FrozenDict, InstanceRecord
 
-__all__ = ["snapshot_from_row", "snapshot_to_row"]
+__all__ = ["frozen_row", "snapshot_from_row", "snapshot_to_row"]
 
 
 def snapshot_to_row(snapshot: Snapshot) -> dict[str, Any]:
@@ -34,6 +34,17 @@ def snapshot_to_row(snapshot: Snapshot) -> dict[str, Any]:
         "counter": snapshot.counter,
         "parent": snapshot.parent,
     }
+
+
+def frozen_row(snapshot: Snapshot) -> FrozenDict:
+    """:func:`snapshot_to_row` as the engine commits it: a :class:`FrozenDict`, not yet encoded.
+
+    ``text`` is set to ``None``, so the encoder finds the slot empty without the
+    ``AttributeError`` (and its formatted message) that reading an unset slot raises.
+    """
+    row = FrozenDict(snapshot_to_row(snapshot))
+    row.text = None
+    return row
 
 
 def snapshot_from_row(record: InstanceRecord) -> Snapshot:

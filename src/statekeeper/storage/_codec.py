@@ -92,11 +92,10 @@ def _dump_snapshot(snapshot: dict[str, Any]) -> str:
     """An instance's snapshot as JSON; kept on a :class:`FrozenDict` after the first time."""
     if type(snapshot) is not FrozenDict:
         return dumps_exact(snapshot)
-    try:
-        return snapshot.text
-    except AttributeError:
+    text = getattr(snapshot, "text", None)
+    if text is None:
         text = snapshot.text = dumps_exact(snapshot)
-        return text
+    return text
 
 
 def _dump_names(names: tuple[str, ...]) -> str:

@@ -61,16 +61,18 @@ def dumps_exact(value: Any) -> str:
     leaves = _LEAVES
     stack = [value]
     pop, push = stack.pop, stack.append
+    # An empty container needs no visit: a snapshot row holds several (history, timers and
+    # invokes are usually {}), and each visit costs more than the test.
     while stack:
         item = pop()
         if isinstance(item, dict):
             for key, child in item.items():
                 if type(key) is not str and not isinstance(key, str):
                     raise TypeError(f"key {key!r} is not a string")
-                if type(child) not in leaves:
+                if type(child) not in leaves and child:
                     push(child)
-        elif isinstance(item, list | tuple):
+        elif isinstance(item, (list, tuple)):
             for child in item:
-                if type(child) not in leaves:
+                if type(child) not in leaves and child:
                     push(child)
     return text

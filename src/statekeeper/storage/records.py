@@ -6,6 +6,7 @@ JSON-able values; the store decides how to encode them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,10 +46,14 @@ class FrozenDict(dict):  # type: ignore[type-arg]
     The runtime builds one per distinct snapshot row and hands the same one to every commit
     whose row did not change (a step that only moved the configuration); the encoder stores
     the text on it the first time and reuses it.  A plain dict is encoded every time.
+
+    A producer that sets ``text`` to ``None`` on a new one saves the encoder an
+    ``AttributeError`` (reading a slot never set raises one, and building its message costs
+    more than the read): the runtime's planner does, for every snapshot row it makes.
     """
 
     __slots__ = ("text",)
-    text: str  # the JSON text, once an encoder has made it
+    text: str | None  # the JSON text, once an encoder has made it (None, or unset: not yet)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,16 +223,18 @@ class Commit:
     instance: InstanceRecord
     expected_rev: int | None
     transitions: list[TransitionRecord] = field(default_factory=list)
-    effects: list[EffectRecord] = field(default_factory=list)
-    timers_set: list[TimerRecord] = field(default_factory=list)
-    timers_cancelled: list[str] = field(default_factory=list)
+    # The rows besides: read-only sequences, so a commit of a step without any can share one
+    # empty tuple instead of allocating an empty list for each (a store only reads them).
+    effects: Sequence[EffectRecord] = ()
+    timers_set: Sequence[TimerRecord] = ()
+    timers_cancelled: Sequence[str] = ()
     timer_fired: str | None = None
     effect_finished: EffectFinish | None = None
     mailbox: MailboxRecord | None = None
-    dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    dead_letters: Sequence[DeadLetterRecord] = ()
     effect_released: EffectRelease | None = None
-    effects_reopened: list[EffectReopen] = field(default_factory=list)
-    dead_letters_deleted: list[int] = field(default_factory=list)
+    effects_reopened: Sequence[EffectReopen] = ()
+    dead_letters_deleted: Sequence[int] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,19 @@ SET version = ?1, hash = ?2, snapshot = ?3, configuration = ?4, rev = ?5, labels
     updated_at = ?7, entered_at = CASE WHEN configuration = ?4 THEN entered_at ELSE ?7 END
 WHERE id = ?8 AND rev = ?9 AND chart = ?10 AND status = 'active';
 
+-- name: update_active_instances
+-- update_active_instance for many rows in one statement: the rows joined in as one VALUES
+-- list (the writer repeats the tuple once per row), each found by instances_by_chart.  One
+-- step of one statement instead of one per row (and one release of the GIL, not one each).
+-- column1 .. column10: version, hash, snapshot, configuration, rev, labels, updated_at, id,
+-- expected rev, chart, as in update_active_instance.
+UPDATE instances AS i
+SET version = v.column1, hash = v.column2, snapshot = v.column3, configuration = v.column4,
+    rev = v.column5, labels = v.column6, updated_at = v.column7,
+    entered_at = CASE WHEN i.configuration = v.column4 THEN i.entered_at ELSE v.column7 END
+FROM (VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)) AS v
+WHERE i.id = v.column8 AND i.rev = v.column9 AND i.chart = v.column10 AND i.status = 'active';
+
 -- name: query_instances
 -- No chart named: a walk of the instances in id order, until the LIMIT.  A row whose
 -- configuration or labels are not JSON passes the filters on them (CASE decides before
