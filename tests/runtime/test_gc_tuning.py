@@ -41,7 +41,7 @@ def test_gc_true_raises_the_young_threshold_and_freezes_the_set_up(tmp_path: Pat
         client.start(client.register(_chart()).name, "i-1")  # and it still works
         assert client.get("i-1").state == "idle"
         collectors = [c for c in client.engine.on_commit if isinstance(c, GroupCollector)]
-        assert [c.between for c in collectors] == [DEFAULT_YOUNG // 5]
+        assert [c.between for c in collectors] == [DEFAULT_YOUNG // 10]
 
 
 def test_a_tuning_without_freeze_only_sets_the_threshold() -> None:
