@@ -14,6 +14,7 @@ import pytest
 
 from statekeeper import Chart, Final, State, VirtualClock
 from statekeeper.client import Client
+from statekeeper.runtime.requests import Request, StartInstance
 from statekeeper.storage.records import TimerRecord
 
 MINUTE = 60.0
@@ -48,7 +49,7 @@ def test_a_scan_wakes_for_the_next_timer_to_come(client: Client, clock: VirtualC
 def test_a_full_scan_looks_again_once_its_timers_committed(client: Client,
                                                           clock: VirtualClock) -> None:
     client.register(chart())
-    client.worker.timers.limit = 2  # an instance attribute: the class keeps 5000
+    client.worker.timers.limit = 2  # an instance attribute: the class keeps its own
     for name in ("a", "b", "c"):
         client.start("lease", name)
     clock.advance(MINUTE)
@@ -91,4 +92,28 @@ def test_a_scan_asked_for_while_timers_are_in_flight_waits_for_them(
     assert reads == [clock.now()]
     assert [client.get(n).state for n in "ab"] == ["expired", "expired"]
     assert [t.event for t in client.history("a")][-1] == "statekeeper.after.waiting.0"
+    assert client.store.next_timer_due() is None
+
+
+def test_a_scan_hands_over_at_most_a_group_of_the_engines(
+        client: Client, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    # After a stall, a scan used to queue 5,000 deliveries at once: alive in the engine's queue,
+    # they were tens of thousands of objects for every young collection to visit.
+    client.register(chart())
+    count = client.engine.max_batch + 100
+    for n in range(count):
+        client.engine.submit(StartInstance("lease", f"i-{n:05d}", data={}))
+    client.engine.flush()
+    clock.advance(MINUTE)
+    posted: list[int] = []
+    post_many = client.engine.post_many
+
+    def counted(requests: list[Request]) -> None:
+        posted.append(len(requests))
+        post_many(requests)
+
+    monkeypatch.setattr(client.engine, "post_many", counted)
+    scan(client)
+    scan(client)
+    assert posted == [client.engine.max_batch, 100]
     assert client.store.next_timer_due() is None

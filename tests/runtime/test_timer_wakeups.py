@@ -80,3 +80,27 @@ def test_a_timer_due_before_the_next_look_still_wakes_the_scan(tmp_path: Path) -
         client.register(soon())
         client.start("soon", "s-1")
         assert client.when("s-1", "rang", timeout=WAIT).state == "rang"
+
+
+def test_a_timer_scan_does_not_make_the_effect_loop_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every scan used to wake the effect loop, whose claim is a write transaction (BEGIN
+    # IMMEDIATE): under a stream of timers, a claim in the engine's way per scan.
+    with Client(f"sqlite:///{tmp_path / 'soon.db'}", poll=POLL) as client:
+        client.register(soon())
+        claims: list[float] = []
+        claim = client.store.claim_effects
+
+        def counted(owner: str, now: float, lease: float, *, limit: int = 100) -> Any:
+            claims.append(now)
+            return claim(owner, now, lease, limit=limit)
+
+        monkeypatch.setattr(client.store, "claim_effects", counted)
+        scans = counting_scans(client, monkeypatch)
+        for n in range(4):  # one after the other: a scan each
+            client.start("soon", f"s-{n}")
+            assert client.when(f"s-{n}", "rang", timeout=WAIT).state == "rang"
+        assert len(scans) >= 4
+        assert len(claims) <= 1, "timer scans woke the effect loop (the first claim may be "\
+            "the worker's own, at its start)"

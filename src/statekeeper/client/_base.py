@@ -173,7 +173,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         if worker:
             self.worker.start()
         if tuning is not None:
-            tune_gc(tuning)
+            tune_gc(tuning, self.engine)
 
     def register(
         self,

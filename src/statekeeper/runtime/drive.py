@@ -6,12 +6,13 @@ Split from ``worker`` to keep that module small; :meth:`Worker.run_due
 
 from __future__ import annotations
 
+import heapq
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["run_due"]
+__all__ = ["due_effects", "run_due", "run_until_idle"]
 
 
 def run_due(worker: Worker) -> int:
@@ -39,3 +40,28 @@ def run_due(worker: Worker) -> int:
         handled += 1
     worker.engine.flush()
     return handled
+
+
+def run_until_idle(worker: Worker, max_rounds: int) -> int:
+    """Call :meth:`Worker.run_due` until nothing is left to do at the current time."""
+    total = 0
+    for _ in range(max_rounds):
+        handled = worker.run_due()
+        if not handled:
+            return total
+        total += handled
+    raise RuntimeError(f"still busy after {max_rounds} rounds: a timer or effect loop?")
+
+
+def due_effects(times: list[float], now: float) -> bool:
+    """Pop the times up to ``now`` from the heap ``times``; whether there were any.
+
+    The timer loop wakes the effect loop only then (an effect released for a backoff is
+    runnable), not after every scan: each wake-up of the effect loop claims, and a claim is
+    a write transaction that takes the store's write lock from the engine's commits.
+    """
+    due = False
+    while times and times[0] <= now:
+        heapq.heappop(times)
+        due = True
+    return due

@@ -9,13 +9,13 @@ finds exactly what was left: overdue timers fire promptly, and effects whose lea
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import random
 import threading
 import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from ..clock import Clock
 from ..core.actions import LATE_POLICIES
@@ -24,7 +24,7 @@ from ..storage.base import Store
 from ..storage.records import EffectRecord
 from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
-from .drive import run_due
+from .drive import due_effects, run_due, run_until_idle
 from .effect_lookup import EffectFn, EffectLookup
 from .effect_settle import start_effect, start_handed
 from .effect_threads import EffectThreads
@@ -94,6 +94,8 @@ class Worker:
         #: effects leased to this worker in the commits that wrote them (engine.lessee)
         self._handed: list[Handed] = []
         self._timer_at: float | None = 0.0
+        #: (a heap of) the times effects released for later become runnable (_wake_at)
+        self._effects_at: list[float] = []
         #: the clock time the timer loop sleeps until (None: it is not sleeping)
         self._timer_sleep_until: float | None = None
         self.timers = TimerScan(self.store, engine, self.wake_timers, late_policy=late_policy,
@@ -268,11 +270,13 @@ class Worker:
                 self._timer_sleep_until = None
                 if not self._running:
                     return
-                self._timer_at = None
+                effects_due = due_effects(self._effects_at, self.clock.now())
+                self._timer_at = self._effects_at[0] if self._effects_at else None
             self.leases.heartbeat()
             if self.leader:
                 self._fire_due()
-            self.wake_effects()  # an effect released for backoff may be runnable now
+            if effects_due:  # not after every scan: each wake-up of the effect loop is a claim
+                self.wake_effects()  # (a write transaction, in the engine's way)
 
     # ------------------------------------------------------------------ synchronous driving
 
@@ -288,13 +292,7 @@ class Worker:
 
     def run_until_idle(self, max_rounds: int = 10_000) -> int:
         """Call :meth:`run_due` until nothing is left to do at the current time."""
-        total = 0
-        for _ in range(max_rounds):
-            handled = self.run_due()
-            if not handled:
-                return total
-            total += handled
-        raise RuntimeError(f"still busy after {max_rounds} rounds: a timer or effect loop?")
+        return run_until_idle(self, max_rounds)
 
     def _fire_due(self) -> None:
         try:
@@ -372,6 +370,8 @@ class Worker:
 
     def _wake_at(self, at: float) -> None:
         """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""
+        with self._wake:
+            heapq.heappush(self._effects_at, at)
         self.wake_timers(at)
 
     def _event_loop(self) -> asyncio.AbstractEventLoop:
@@ -383,6 +383,3 @@ class Worker:
             self._loop = loop
         return self._loop
 
-
-async def _await(value: Any) -> Any:
-    return await value

@@ -212,7 +212,7 @@ def _run(args: argparse.Namespace, url: str, client: Any, modules: list[ModuleTy
     if args.gc_tuned:  # after the set-up, which is what gc.freeze() keeps out of collections
         from statekeeper.runtime.gc_tuning import tune_gc
 
-        young = tune_gc()  # the thresholds replaced
+        young = tune_gc(engine=client.engine)  # the thresholds replaced
         _log.info("garbage collector tuned: young threshold %d (was %d), %d objects frozen",
                   gc.get_threshold()[0], young[0], gc.get_freeze_count())
     worker = client.worker
