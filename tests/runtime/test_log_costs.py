@@ -166,6 +166,8 @@ def test_records_of_a_group_share_the_attributes_logger_log_computes(
         assert (record.levelname, record.name, record.threadName, record.process) == (
             "INFO", "statekeeper.transitions", made.threadName, made.process)
         assert record.created == kept[0].created and record.exc_info is None
+        # as made, a record is on the formatter's fast path: its attribute count is the mark's
+        assert len(record.__dict__) == record.__dict__[MARKER][2]
     assert [(r.instance, r.seq, r.in_source) for r in kept] == [  # type: ignore[attr-defined]
         ("a", 2, 4.0), ("b", 3, None)]
 

@@ -117,6 +117,8 @@ def _check_log(path: Path, database: Path) -> None:
                 found[record["logger"]] += 1
             if record["logger"] == "statekeeper.transitions" and record["chart"] != CHART_NAME:
                 raise RuntimeError(f"logs: a record of another chart: {record!r}")
+    if not found["statekeeper.transitions"]:
+        raise RuntimeError("logs: no record reached the file")
     with sqlite3.connect(database) as db:
         rows = db.execute("SELECT count(*) FROM transitions").fetchone()[0]
         attempts = db.execute("SELECT coalesce(sum(attempts), 0) FROM outbox").fetchone()[0]
