@@ -81,16 +81,29 @@ class JsonFormatter(logging.Formatter):
         self._time = (created, text)
         return text
 
+    @staticmethod
+    def _known(out: dict[str, Any], attributes: dict[str, Any]) -> bool:
+        """Add a statekeeper record's fields to ``out``; ``False``: not one as it was made."""
+        ours = attributes.get(_MARKER)
+        if ours is None:  # made elsewhere
+            return False
+        added = len(attributes) - ours[2]
+        # what another handler's Formatter adds is no field; anything else a filter added is
+        if added and added != ("message" in attributes) + ("asctime" in attributes):
+            return False
+        try:
+            out.update(zip(ours[0], ours[1](attributes), strict=True))
+        except KeyError:  # a filter removed a field (and added another)
+            return False
+        return True
+
     def format(self, record: logging.LogRecord) -> str:
         """The record as one JSON object, on one line."""
         out: dict[str, Any] = {
             "time": self._iso(record.created), "level": record.levelname,
             "logger": record.name, "message": record.getMessage(), **self.static}
         attributes = record.__dict__
-        ours = attributes.get(_MARKER)
-        if ours is not None and len(attributes) == ours[2]:  # as made: its fields, no other
-            out.update(zip(ours[0], ours[1](attributes), strict=True))
-        else:
+        if not self._known(out, attributes):
             for key, value in attributes.items():
                 if key not in _STANDARD and not key.startswith("_"):
                     out[key] = value
