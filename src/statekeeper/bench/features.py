@@ -10,7 +10,10 @@ senders on a fresh SQLite file per run at ``synchronous=FULL``:
   logging off);
 * **logs**: ``Client(log_level=logging.INFO)`` with an ``INFO`` handler on ``statekeeper``
   writing every transition and effect record through :class:`~statekeeper.JsonFormatter`
-  to a file (a real sink, flushed per record as ``FileHandler`` does);
+  to a file, as ``docs/observability.md`` recommends: a
+  :class:`~statekeeper.logging.GroupFileHandler` (flushed once per committed group, not per
+  record); afterwards the file must hold one line per transition row of the database and
+  one per effect attempt, so the run cannot skip records;
 * **metrics**: ``Client(metrics=registry)`` recording into a real Prometheus registry,
   scraped (``generate_latest``) once at the end to prove it holds the run's counts;
 * **tracing**: ``Client(tracing=provider)``, the SDK's ``TracerProvider`` with a
@@ -32,6 +35,7 @@ import argparse
 import json
 import logging
 import platform
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -42,13 +46,14 @@ from pathlib import Path
 from typing import Any
 
 from ..client import AsyncClient
-from ..logging import JsonFormatter
+from ..logging import GroupFileHandler, JsonFormatter
 from ..runtime.authz import Allow, Policy, Principal
 from ..runtime.state import InstanceState
 from ._console import progress_printer
 from .durable_chart import CHART_NAME, EVENT
 from .durable_chart_runs import PLAIN, ChartRun, ClientSetup, run_sk_chart
 from .durable_statekeeper import fresh_path
+from .otel import sdk_available, sdk_provider
 
 __all__ = ["BUDGET", "DESCRIPTION", "VARIANTS", "Variant", "add_arguments", "measure", "run"]
 
@@ -66,24 +71,25 @@ class Variant:
     """One way to run the chart: its name and a context that yields its client setup.
 
     The context owns what the variant needs around the run (a log file and its handler, a
-    registry) and checks afterwards that the feature really worked during it.
+    registry) and checks afterwards that the feature really worked during it.  It is given
+    the run's database file (its folder holds what the context writes).
     """
 
     name: str
     what: str
-    arrange: Callable[[Path], Any]  # Path -> context manager yielding ClientSetup
+    arrange: Callable[[Path], Any]  # database Path -> context manager yielding ClientSetup
     available: Callable[[], bool] = lambda: True
 
 
 @contextmanager
-def _plain(folder: Path) -> Iterator[ClientSetup]:
+def _plain(database: Path) -> Iterator[ClientSetup]:
     yield PLAIN
 
 
 @contextmanager
-def _logs(folder: Path) -> Iterator[ClientSetup]:
-    path = folder / "transitions.jsonl"
-    handler = logging.FileHandler(path, encoding="utf-8")
+def _logs(database: Path) -> Iterator[ClientSetup]:
+    path = database.parent / "transitions.jsonl"
+    handler = GroupFileHandler(path)
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("statekeeper")
     level, propagate = logger.level, logger.propagate
@@ -97,18 +103,32 @@ def _logs(folder: Path) -> Iterator[ClientSetup]:
         logger.setLevel(level)
         logger.propagate = propagate
         handler.close()
-    with path.open(encoding="utf-8") as lines:
-        line = lines.readline()
-    if not line:
-        raise RuntimeError("logs: no record reached the file")
-    first = json.loads(line)
-    if "instance" not in first or first.get("chart") != CHART_NAME:
-        raise RuntimeError(f"logs: the first record is not a transition record: {first!r}")
+    _check_log(path, database)
     path.unlink()
 
 
+def _check_log(path: Path, database: Path) -> None:
+    """The log file holds a record per transition row and per effect attempt, no fewer."""
+    found = {"statekeeper.transitions": 0, "statekeeper.effects": 0}
+    with path.open(encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record["logger"] in found:
+                found[record["logger"]] += 1
+            if record["logger"] == "statekeeper.transitions" and record["chart"] != CHART_NAME:
+                raise RuntimeError(f"logs: a record of another chart: {record!r}")
+    if not found["statekeeper.transitions"]:
+        raise RuntimeError("logs: no record reached the file")
+    with sqlite3.connect(database) as db:
+        rows = db.execute("SELECT count(*) FROM transitions").fetchone()[0]
+        attempts = db.execute("SELECT coalesce(sum(attempts), 0) FROM outbox").fetchone()[0]
+    want = {"statekeeper.transitions": rows, "statekeeper.effects": attempts}
+    if found != want or not rows:
+        raise RuntimeError(f"logs: the file holds {found} records, the database says {want}")
+
+
 @contextmanager
-def _metrics(folder: Path) -> Iterator[ClientSetup]:
+def _metrics(database: Path) -> Iterator[ClientSetup]:
     from prometheus_client import CollectorRegistry, generate_latest
 
     registry = CollectorRegistry()
@@ -132,42 +152,17 @@ def _authorize(client: AsyncClient) -> None:
 
 
 @contextmanager
-def _authz(folder: Path) -> Iterator[ClientSetup]:
+def _authz(database: Path) -> Iterator[ClientSetup]:
     yield ClientSetup(setup=_authorize, send_options={"principal": TENANT})
-
-
-def _tracing_available() -> bool:
-    try:
-        import opentelemetry.sdk.trace  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def _tracing(ratio: float) -> Callable[[Path], Any]:
     @contextmanager
-    def arrange(folder: Path) -> Iterator[ClientSetup]:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import (
-            BatchSpanProcessor,
-            SpanExporter,
-            SpanExportResult,
-        )
-        from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-
-        class CountingExporter(SpanExporter):
-            spans = 0
-
-            def export(self, spans: Any) -> SpanExportResult:
-                self.spans += len(spans)
-                return SpanExportResult.SUCCESS
-
-        exporter = CountingExporter()
-        provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(ratio)))
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    def arrange(database: Path) -> Iterator[ClientSetup]:
+        provider, exported = sdk_provider(ratio)
         yield ClientSetup(options={"tracing": provider})
         provider.shutdown()  # flushes the batch
-        if not exporter.spans:
+        if not exported.spans:
             raise RuntimeError("tracing: no span was exported")
     return arrange
 
@@ -178,9 +173,9 @@ VARIANTS: tuple[Variant, ...] = (
     Variant("metrics", "Prometheus registry, scraped at the end", _metrics),
     Variant("authorization", "a role and a guard over the instance per send", _authz),
     Variant("tracing", "a span per step and effect attempt, every one sampled", _tracing(1.0),
-            _tracing_available),
+            sdk_available),
     Variant("tracing-10%", "the same, ParentBased(TraceIdRatioBased(0.1)) sampler",
-            _tracing(0.1), _tracing_available),
+            _tracing(0.1), sdk_available),
 )
 
 
@@ -196,7 +191,7 @@ def measure(folder: Path, *, rounds: int, instances: int, adds: int,
         order = chosen[r % len(chosen):] + chosen[:r % len(chosen)]
         for variant in order:
             path = fresh_path(folder, f"{variant.name}.db")
-            with variant.arrange(folder) as extra:
+            with variant.arrange(path) as extra:
                 run = run_sk_chart(path, instances=instances, senders=SENDERS, rounds=adds,
                                    extra=extra)
             runs[variant.name].append(run)

@@ -6,8 +6,9 @@ runs in a fresh process (the global state of OpenTelemetry stays in it), the mod
 ``--rounds`` times; the least CPU per step of each mode is kept.  The engine is fed by one
 thread in groups of 16 over 1,000 instances of the two-state toggle, on SQLite with
 ``synchronous=OFF`` so no fsync hides the CPU.  Spans go to the SDK's ``BatchSpanProcessor``
-with an exporter that drops them: the cost measured is statekeeper's and the SDK's, not a
-collector's.  Needs ``opentelemetry-sdk`` (in the ``dev`` extra).
+with an exporter that counts and drops them (:mod:`.otel`, shared with ``bench features``):
+the cost measured is statekeeper's and the SDK's, not a collector's.  Needs
+``opentelemetry-sdk`` (in the ``dev`` extra).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ..client import Client
 from ..core.events import Event
 from ..runtime.requests import DeliverEvent, StartInstance
 from .durable_statekeeper import CHART_NAME, EVENT, _store, instance_ids, target, toggle_chart
+from .otel import sdk_provider
 
 __all__ = ["DESCRIPTION", "MODES", "add_arguments", "measure", "run"]
 
@@ -44,18 +46,7 @@ def _provider(mode: str) -> Any:
     """The SDK tracer provider of ``mode`` (``None``: tracing off)."""
     if mode == "off":
         return None
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-
-    class Drop(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
-    provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(
-        0.1 if mode == "ratio10" else 1.0)))
-    provider.add_span_processor(BatchSpanProcessor(Drop()))
-    return provider
+    return sdk_provider(0.1 if mode == "ratio10" else 1.0)[0]
 
 
 def measure(mode: str, events: int, directory: Path) -> float:

@@ -6,6 +6,11 @@ is kept as a dead letter with its error history.  Replaying an effect reopens it
 writes a row in the instance's transition log in the same commit that changes the letter, so
 the log shows who did what and when.  A replayed event is delivered with its original
 idempotency key, so replaying it twice delivers it once.
+
+Why a replay carries a trace context: the work it redoes was part of a trace (the step that
+wrote the effect's outbox row, or the send that could not be delivered), so the replay's step
+and what follows it continue that trace, the ``traceparent`` the outbox row kept (an event
+letter keeps it in its payload), and a trace shows the failure and its replay together.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from .authz import Principal
 from .engine import Engine, UnknownDeadLetter
 from .requests import Administer, DeliverEvent
 from .state import InstanceState
+from .tracing import parse_traceparent
 
 __all__ = ["DISCARDED", "REPLAYED", "discard", "find", "replay"]
 
@@ -56,7 +62,8 @@ def replay(engine: Engine, letter_id: int, actor: str | None,
     if letter.kind == "event":
         delivered = engine.submit(DeliverEvent(
             letter.instance, Event.from_dict(letter.payload["event"]), strict=False,
-            idempotency_key=letter.key, actor=actor, principal=principal, authorize=True))
+            idempotency_key=letter.key, actor=actor, principal=principal, authorize=True,
+            traceparent=_traceparent(letter.payload.get("traceparent"))))
         answered: Future[InstanceState] = Future()
         delivered.add_done_callback(lambda f: _drop_after_delivery(engine, letter, f, answered))
         return answered
@@ -66,7 +73,24 @@ def replay(engine: Engine, letter_id: int, actor: str | None,
                                           "effect": name}, "platform"),
         letter_id, f"dead letter {letter_id} replayed: effect {name!r} runs again "
         f"with key {letter.key!r}", reopen=[EffectReopen(letter.key, engine.clock.now())],
-        actor=actor))
+        actor=actor, traceparent=_row_traceparent(engine, letter)))
+
+
+def _traceparent(value: object) -> str | None:
+    """A stored trace context as a ``traceparent``; ``None`` when it is none, or malformed.
+
+    A letter's payload is data an operator may have edited: a bad value starts no trace
+    rather than failing the replay.
+    """
+    return value if isinstance(value, str) and parse_traceparent(value) else None
+
+
+def _row_traceparent(engine: Engine, letter: DeadLetterRecord) -> str | None:
+    """The ``traceparent`` the dead effect's outbox row keeps (``None``: none, or no row)."""
+    for effect in engine.store.effects(letter.instance):
+        if effect.key == letter.key:
+            return _traceparent(effect.traceparent)
+    return None
 
 
 def discard(engine: Engine, letter_id: int, actor: str | None) -> Future[InstanceState] | None:

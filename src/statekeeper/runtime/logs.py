@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
+from ..logging import GroupFileHandler
 from ..storage.records import Commit, TransitionRecord
 
-__all__ = ["EFFECTS", "EFFECT_FIELDS", "TRANSITIONS", "TRANSITION_FIELDS", "log_effect",
-           "log_migrations", "log_transitions"]
+__all__ = ["EFFECTS", "EFFECT_FIELDS", "MARKER", "TRANSITIONS", "TRANSITION_FIELDS",
+           "flush_grouped", "log_effect", "log_migrations", "log_transitions"]
 
 #: one record per committed transition row
 TRANSITIONS = logging.getLogger("statekeeper.transitions")
@@ -43,42 +45,95 @@ EFFECT_FIELDS = ("instance", "effect", "key", "attempt", "outcome", "error", "du
                  "retry_in", "trace_id", "at")
 
 
-def _row_fields(chart: str, row: TransitionRecord, since: float | None) -> dict[str, Any]:
-    return {"instance": row.instance, "chart": chart, "chart_version": row.chart_version,
-            "seq": row.seq, "event": row.event, "source": list(row.source),
-            "target": list(row.target),
-            "in_source": None if since is None else max(0.0, row.at - since),
-            "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
-            "trace_id": row.trace_id or "", "at": row.at}
+#: the marker our records carry for :class:`~statekeeper.logging.JsonFormatter`'s fast path
+MARKER = "_statekeeper_fields"
+_TRANSITION_GETTER = itemgetter(*TRANSITION_FIELDS)
+_EFFECT_GETTER = itemgetter(*EFFECT_FIELDS)
+_new_record = logging.LogRecord.__new__
 
 
-def _record(logger: logging.Logger, level: int, message: str, args: tuple[Any, ...],
-            fields: dict[str, Any]) -> None:
-    """Hand one record to ``logger``'s handlers, its level already checked by the caller.
+def _shared(logger: logging.Logger, level: int) -> logging.LogRecord:
+    """The attributes every record of one call shares: ``LogRecord.__init__``'s work, once.
 
-    ``Logger.log`` would also look up the calling frame (``findCaller``), a third of a
-    record's cost here and of no use: the caller is always this module.
+    The time, thread, process and task names, level name and source location are the same
+    for every record the engine makes after one group commit (one thread, one moment), and
+    computing them is most of a record's cost, so they are computed by ``makeRecord`` once
+    per group (a custom record factory or logger class is honoured) and copied.
     """
-    logger.handle(logger.makeRecord(logger.name, level, __file__, 0, message, args, None,
-                                    extra=fields))
+    return logger.makeRecord(logger.name, level, __file__, 0, "", (), None)
 
 
-def _emit(level: int, chart: str, row: TransitionRecord, since: float | None) -> None:
-    _record(TRANSITIONS, level, "%s %s: %s -> %s (%s)",
-            (row.instance, row.event, " ".join(row.source) or "(start)", " ".join(row.target),
-             row.outcome), _row_fields(chart, row, since))
+def _handle(logger: logging.Logger, shared: logging.LogRecord, message: str,
+            args: tuple[Any, ...], fields: dict[str, Any]) -> None:
+    """Hand one record to ``logger``, its level already checked by the caller.
+
+    ``logger.handle`` applies the logger's filters, its handlers' levels and filters, and
+    propagation, as ``logger.log`` would; ``logger.log`` would also look up the calling
+    frame (``findCaller``), of no use here: the caller is always this module.
+    """
+    record = _new_record(type(shared))
+    record.__dict__ = {**shared.__dict__, "msg": message, "args": args, **fields}
+    logger.handle(record)
+
+
+def _marker(shared: logging.LogRecord, names: tuple[str, ...],
+            getter: itemgetter[Any]) -> tuple[tuple[str, ...], itemgetter[Any], int]:
+    """What :class:`~statekeeper.logging.JsonFormatter` needs to write a record of ours fast.
+
+    The field names, a getter of their values, and the number of attributes the record has
+    when made: a filter that adds one changes the count, and the formatter then takes the
+    general path that writes every extra attribute.  (Counted without a set: no standard
+    attribute has a field's name; should a custom record factory add one, the count is
+    off and the record takes the general path, which is only slower.)
+    """
+    return names, getter, len(shared.__dict__) + len(names) + 1
+
+
+def _row_fields(chart: str, row: TransitionRecord, since: float | None,
+                marker: Any) -> dict[str, Any]:
+    return {"instance": row.instance, "chart": chart, "chart_version": row.chart_version,
+              "seq": row.seq, "event": row.event, "source": list(row.source),
+              "target": list(row.target),
+              "in_source": None if since is None else max(0.0, row.at - since),
+              "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
+              "trace_id": row.trace_id or "", "at": row.at, MARKER: marker}
 
 
 def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]) -> None:
-    """A record per transition row of ``committed``.
+    """A record per transition row of ``committed``, then a flush of buffering handlers.
 
     Each commit comes with its instance's ``updated_at`` before the step (``None`` for a
     start).  The caller has checked ``TRANSITIONS.isEnabledFor(level)`` once for the group.
+    The records of one call share their creation time, thread and process attributes (see
+    :func:`_shared`).  A :class:`~statekeeper.logging.GroupFileHandler` on the way is
+    flushed once, after the group's records, instead of once per record.
     """
+    shared = _shared(TRANSITIONS, level)
+    marker = _marker(shared, TRANSITION_FIELDS, _TRANSITION_GETTER)
     for commit, since in committed:
         chart = commit.instance.chart
         for row in commit.transitions:
-            _emit(level, chart, row, since)
+            _handle(TRANSITIONS, shared, "%s %s: %s -> %s (%s)",
+                    (row.instance, row.event, " ".join(row.source) or "(start)",
+                     " ".join(row.target), row.outcome), _row_fields(chart, row, since, marker))
+    flush_grouped(TRANSITIONS, EFFECTS)
+
+
+def flush_grouped(*loggers: logging.Logger) -> None:
+    """Flush the :class:`~statekeeper.logging.GroupFileHandler` s a record of ``loggers`` reaches.
+
+    The same walk ``Logger.callHandlers`` makes: up the parents while they propagate; a
+    handler on the way of several loggers is flushed once.
+    """
+    flushed: list[logging.Handler] = []
+    for logger in loggers:
+        current: logging.Logger | None = logger
+        while current is not None:
+            for handler in current.handlers:
+                if isinstance(handler, GroupFileHandler) and handler not in flushed:
+                    handler.flush()
+                    flushed.append(handler)
+            current = current.parent if current.propagate else None
 
 
 def log_migrations(level: int, commits: Sequence[tuple[Commit, float | None]]) -> None:
@@ -93,15 +148,23 @@ def log_effect(level: int, *, instance: str, effect: str, key: str, attempt: int
     """A record of one effect attempt that called the effect (when the logger takes it).
 
     ``trace_id`` is the trace context its outbox row keeps (the step's ``traceparent``).
+    Why a successful attempt's record is not flushed here: its outcome event is committed
+    in a group of the engine, whose records' flush takes it too (one ``write`` for both);
+    a failed attempt may be retried with no group in between, so its record is flushed at
+    once, as is any when transition records are off (no group flush would come).
     """
     if not EFFECTS.isEnabledFor(level):
         return
+    shared = _shared(EFFECTS, level)
     fields = {"instance": instance, "effect": effect, "key": key, "attempt": attempt,
               "outcome": outcome, "error": error, "duration": duration,
-              "retry_in": retry_in, "trace_id": trace_id or "", "at": at}
+              "retry_in": retry_in, "trace_id": trace_id or "", "at": at,
+              MARKER: _marker(shared, EFFECT_FIELDS, _EFFECT_GETTER)}
     if error is None:
-        _record(EFFECTS, level, "%s effect %s attempt %d: %s",
+        _handle(EFFECTS, shared, "%s effect %s attempt %d: %s",
                 (instance, effect, attempt, outcome), fields)
     else:
-        _record(EFFECTS, level, "%s effect %s attempt %d: %s: %s",
+        _handle(EFFECTS, shared, "%s effect %s attempt %d: %s: %s",
                 (instance, effect, attempt, outcome, error), fields)
+    if outcome != "ok" or not TRANSITIONS.isEnabledFor(level):
+        flush_grouped(EFFECTS)

@@ -165,7 +165,7 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
         instance=record.id, seq=rev, event=request.event.name, source=record.configuration,
         target=record.configuration, chart_version=record.version, outcome="applied", at=now,
         data=request.event.data, actor=request.actor, reason=request.reason,
-    )
+        trace_id=request.traceparent)
     commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
                     dead_letters_deleted=[request.letter_id])
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
@@ -203,8 +203,8 @@ def plan_poisoned(request: DeliverEvent, record: InstanceRecord, snapshot: Snaps
     if why_not_json(event) is not None:  # the event itself is the problem: keep its name
         event = {"name": request.event.name, "data": None}
     letter = DeadLetterRecord("event", record.id, request.idempotency_key or f"{record.id}:"
-                              f"{record.rev + 1}:poisoned", {"event": event, "from": "runtime"},
-                              [error], now)
+                              f"{record.rev + 1}:poisoned", {"event": event, "from": "runtime",
+                              "traceparent": request.traceparent}, [error], now)
     finish = request.effect_finish
     if finish is not None:
         finish = EffectFinish(finish.key, "dead", error, owner=finish.owner)

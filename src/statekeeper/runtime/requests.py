@@ -123,6 +123,9 @@ class Administer:
     actor: str | None = None
     future: Answer = field(default_factory=_future)
     conflicts: int = 0
+    #: the trace context of what the letter was (its effect's outbox row): the action's step
+    #: is a span in that trace, and its log row keeps it as ``trace_id``
+    traceparent: str | None = None
 
 
 Request = StartInstance | DeliverEvent | Administer

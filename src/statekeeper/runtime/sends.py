@@ -37,7 +37,7 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
             kind="event",
             instance=target,
             key=effect.key,
-            payload={"event": raw, "from": effect.instance},
+            payload={"event": raw, "from": effect.instance, "traceparent": effect.traceparent},
             errors=[str(failure)],
             at=clock.now(),
         )
