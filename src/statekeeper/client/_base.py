@@ -169,7 +169,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         self.engine.on_commit.append(self._notify)
         if self.metrics is not None:  # instances per state, stuck ones, breakers: at scrape
             self._closers.append(attach_gauges(self.metrics.registry, self.store, self.clock,
-                                               self.worker.policies, stuck))
+                                               self.worker.policies, stuck,
+                                               self.registry.compiled))
         if worker:
             self.worker.start()
         if tuning is not None:
