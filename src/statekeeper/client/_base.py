@@ -228,12 +228,13 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                 raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
                                         f"string), not {shown(version)}")
             self.registry.for_start(name, version)  # refused here, on the caller's thread
-        self._authorize_start(name, instance_id, data, labels, version, principal)
+        actor = self._authorize_start(name, instance_id, data, labels, version, principal)
         if traceparent is not None or self.tracing is not None:
             traceparent = trace_context(self.tracing, "start", traceparent)
         return self.engine.submit(StartInstance(
             name, instance_id, dict(data or {}), dict(labels or {}),
-            version=None if version is None else str(version), traceparent=traceparent))
+            version=None if version is None else str(version), traceparent=traceparent,
+            actor=actor))
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,

@@ -321,7 +321,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
     row = _new_transition(  # instance seq event source target chart_version outcome at data
         record.id, rev, event.name, before.configuration if before is not None else (),
         after.configuration, record.version, status, now, event.data,
-        delivery.actor if delivery else None,  # actor trace_id reason idempotency_key ...
+        request.actor,  # actor trace_id reason idempotency_key ...
         (delivery.trace_id or delivery.traceparent) if delivery else request.traceparent,
         None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",

@@ -31,7 +31,14 @@ every public name is imported from here.
 
 from __future__ import annotations
 
-from ._checks import check_entered, check_event, check_start, log_denied
+from ._checks import (
+    UNSEEN_STATE_REASON,
+    check_entered,
+    check_event,
+    check_start,
+    entering_reason,
+    log_denied,
+)
 from ._policy import (
     HIDDEN,
     START,
@@ -45,9 +52,10 @@ from ._policy import (
 )
 from ._versions import check_version, validate
 
-__all__ = ["HIDDEN", "START", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal",
-           "NotAuthorized", "Policy", "Principal", "check_entered", "check_event", "check_start",
-           "check_version", "log_denied", "validate"]
+__all__ = ["HIDDEN", "START", "UNSEEN_STATE_REASON", "Allow", "Guard", "InvalidPolicy",
+           "InvalidPrincipal", "NotAuthorized", "Policy", "Principal", "check_entered",
+           "check_event", "check_start", "check_version", "entering_reason", "log_denied",
+           "validate"]
 
 # The public classes name the path users import them from (tracebacks, reprs, pickles),
 # not the private module they are defined in.

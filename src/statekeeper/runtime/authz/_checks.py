@@ -7,14 +7,25 @@ authorized chart, so each reads the instance only when a guard asks for it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 
 from ...core.commands import Microstep
 from ...storage.records import InstanceRecord
 from ..state import InstanceState
 from ._policy import START, Allow, Policy, Principal
 
-__all__ = ["check_entered", "check_event", "check_start", "log_denied"]
+__all__ = [
+    "UNSEEN_STATE_REASON",
+    "check_entered",
+    "check_event",
+    "check_start",
+    "entering_reason",
+    "log_denied",
+]
+
+#: a refusal's reason as a principal without reading rights is told it (the reason that
+#: names the sensitive state stays in the ``denied`` log row, the operators' view)
+UNSEEN_STATE_REASON = "the step would enter a state this principal may not enter"
 
 _log = logging.getLogger("statekeeper.authz")
 
@@ -78,8 +89,17 @@ def check_entered(policy: Policy, principal: Principal | None,
         for state in micro.entered:
             roles = sensitive.get(state)
             if roles is not None and (principal is None or not roles & principal.roles):
-                return f"entering state {state!r} takes one of the roles {sorted(roles)}"
+                return entering_reason(state, roles)
     return None
+
+
+def entering_reason(state: str, roles: Set[str]) -> str:
+    """Why entering the sensitive ``state`` was refused (its roles are ``roles``).
+
+    One function for the words, so a client can tell this reason from the others and
+    tell a principal who may not read the state :data:`UNSEEN_STATE_REASON` instead.
+    """
+    return f"entering state {state!r} takes one of the roles {sorted(roles)}"
 
 
 def log_denied(instance: str, chart: str, event: str, principal: Principal | None,
