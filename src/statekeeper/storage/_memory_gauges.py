@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from ._codec import Row
-from ._gauges import check_stuck
+from ._gauges import Counts, Drift, check_stuck, drift
 from .tables import INSTANCES
 
 __all__ = ["MemoryGauges"]
@@ -66,6 +66,19 @@ class MemoryGauges:
         with self._lock:
             self._check_open()
             return dict(sorted(self._counts.items()))
+
+    def recount_states(self, *, repair: bool = False) -> Drift:
+        with self._lock:
+            self._check_open()
+            counted: Counts = {}
+            for row in self._instances.values():
+                for state in _states(row):
+                    key = (row[_CHART], row[_VERSION], state)
+                    counted[key] = counted.get(key, 0) + 1
+            found = drift(self._counts, counted)
+            if repair:
+                self._counts = counted
+            return found
 
     def stuck_count(self, chart: str, state: str, before: float) -> int:
         before = check_stuck(chart, state, before)

@@ -341,6 +341,27 @@ FROM configuration_counts AS c,
 GROUP BY c.chart, c.version, s.value
 ORDER BY c.chart, c.version, s.value;
 
+-- name: counted_states
+-- Active instances per (chart, version, state), counted from the instance rows themselves
+-- (every active row read): what state_counts must say, for Store.recount_states.
+SELECT i.chart, i.version, s.value, count(*)
+FROM instances AS i,
+     json_each(CASE WHEN NOT json_valid(i.configuration) THEN '[]'
+                    WHEN json_type(i.configuration) = 'array' THEN i.configuration
+                    ELSE '[]' END) AS s
+WHERE i.status = 'active'
+GROUP BY i.chart, i.version, s.value;
+
+-- name: clear_configuration_counts
+DELETE FROM configuration_counts;
+
+-- name: recount_configurations
+-- The kept counts rebuilt from the instance rows, as migration state_counts first built them.
+INSERT INTO configuration_counts (chart, version, configuration, count)
+SELECT chart, version, configuration, count(*) FROM instances
+WHERE status = 'active'
+GROUP BY chart, version, configuration;
+
 -- name: stuck_instances
 -- Active instances of a chart in a state since before a time: instances_by_entered gives
 -- the chart's active rows that entered their configuration before :before, and only those
