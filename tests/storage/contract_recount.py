@@ -41,7 +41,7 @@ COUNTED = {("door", "2", "placed"): 1, ("order", "1", "cooking"): 1,
 def _corrupt(store: Store, request: pytest.FixtureRequest) -> None:
     """Behind the store: kitchen kept 4 (2 in fact), cooking 0 (1), a ghost state 5 (0)."""
     if isinstance(store, MemoryStore):
-        counts = store._counts  # noqa: SLF001 - the memory store's table is its dictionary
+        counts = store._counts  # the memory store keeps its counts table as a dictionary
         counts[("order", "1", "kitchen")] += 2
         del counts[("order", "1", "cooking")]
         counts[("order", "1", "ghost")] = 5
