@@ -76,7 +76,7 @@ class Plan:
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
     #: them with the chain's (kept in case the chain is not committed with this plan)
     unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
-    #: the instance's ``updated_at`` before the step (``None``: a start), for the log records
+    #: since when the instance was in its configuration before the step (``None``: a start)
     since: float | None = None
     #: the lazy migration of the instance, written just before ``commit`` in the same
     #: transaction (:mod:`~statekeeper.runtime.lazy`)
@@ -182,7 +182,7 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
                     dead_letters_deleted=[request.letter_id])
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
-                since=record.updated_at)
+                since=record.entered)
     plan.wake_effects = bool(request.reopen)
     return plan
 
@@ -285,7 +285,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     if request.idempotency_key and outcome == "ignored" and request.timer_id is None:
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
-    return Plan(commit, state, snapshot, since=record.updated_at)
+    return Plan(commit, state, snapshot, since=record.entered)
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
@@ -302,7 +302,8 @@ def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
         row = FrozenDict(snapshot_to_row(snapshot))
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
         record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
-        "done" if snapshot.done else "active", rev, record.labels, record.created_at, now)
+        "done" if snapshot.done else "active", rev, record.labels, record.created_at, now,
+        now if snapshot.configuration != record.configuration else record.entered_at)
 
 
 def _same_row(a: Snapshot, b: Snapshot) -> bool:
@@ -336,7 +337,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         letters, None, _NO_ROWS, _NO_ROWS)  # dead_letters effect_released reopened deleted
     plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, logs, False,
                      None, None,  # error logs wake_effects next_timer unsettled, then since
-                     None if before is None else record.updated_at, None)  # and migration
+                     None if before is None else record.entered, None)  # and migration
     if commands:
         _commands(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
     if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:

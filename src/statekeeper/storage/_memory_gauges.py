@@ -62,6 +62,12 @@ class MemoryGauges:
             key = (new[_CHART], new[_VERSION], state)
             counts[key] = counts.get(key, 0) + 1
 
+    def _loaded(self, row: Row | None) -> Row | None:
+        """``row`` as ``load`` reads it: its columns, then when it entered its configuration."""
+        if row is None:
+            return None
+        return (*row, self._entered.get(row[_ID], row[_CREATED]))
+
     def state_counts(self) -> dict[tuple[str, str, str], int]:
         with self._lock:
             self._check_open()

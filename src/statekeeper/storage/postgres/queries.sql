@@ -41,13 +41,14 @@ ORDER BY id;
 -- written as text cast to jsonb (%s::jsonb).
 
 -- name: load_instance
+-- The instance's columns, then the entered_at the store keeps (InstanceRecord.entered_at).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
-       created_at, updated_at
+       created_at, updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = %s;
 
 -- name: load_instances
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
-       created_at, updated_at
+       created_at, updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = ANY(%s::text[]);
 
 -- name: instance_exists

@@ -3,14 +3,15 @@
 -- tests/storage/test_tables.py checks them against it.
 
 -- name: load_instance
+-- The instance's columns, then the entered_at the store keeps (InstanceRecord.entered_at).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
-       updated_at
+       updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = ?;
 
 -- name: load_instances
 -- Many ids, bound as one JSON array: one statement for any number (no limit on variables).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
-       updated_at
+       updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id IN (SELECT value FROM json_each(?));
 
 -- name: instance_exists
