@@ -317,10 +317,12 @@ class Client(_BaseClient):
         """Effects that exhausted their policy and undeliverable events, oldest first."""
         check_text("dead_letters", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
+        self._operators_only("dead_letters")
         return self.store.dead_letters(instance_id)
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord:
         """One dead letter with its error history.  Raises :class:`UnknownDeadLetter`."""
+        self._operators_only("dead_letter")
         return dead_letters.find(self.engine, letter_id)
 
     def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,

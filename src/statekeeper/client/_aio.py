@@ -251,9 +251,11 @@ class AsyncClient(_BaseClient):
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
+        self._operators_only("dead_letters")
         return await asyncio.to_thread(self.store.dead_letters, instance_id)
 
     async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
+        self._operators_only("dead_letter")
         return await asyncio.to_thread(dead_letters.find, self.engine, letter_id)
 
     async def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,

@@ -324,6 +324,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         check_text("history", "instance_id", instance_id, longest=self.limits.max_name_length)
         check_count("history", "limit", limit, least=1, optional=True)
         check_count("history", "after", after, least=0)
+        self._operators_only("history", instance_id)
 
     def _notify(self, state: InstanceState) -> None:
         if self._watchers:  # once per commit: nothing to copy when nobody watches

@@ -24,6 +24,7 @@ from ..runtime.authz import (
 from ..runtime.privacy import may_read, shown
 from ..runtime.state import InstanceState
 from ._page import QueryPage
+from .errors import OperatorsOnly
 
 if TYPE_CHECKING:
     from ..runtime.registry import Registry
@@ -61,6 +62,28 @@ class PrivacyMixin:
         if not isinstance(principal, Principal):
             raise InvalidPrincipal(f"principal= takes a Principal, not {principal!r}")
         return principal
+
+    def _operators_only(self, what: str, instance_id: str | None = None) -> None:
+        """Refuse an operators' view to a client reading for a principal (see OperatorsOnly).
+
+        ``instance_id``: a view of that instance only, allowed when the principal may read
+        all of it (its chart's policy does not restrict reads, or a ``read`` rule passes).
+        """
+        principal = self.principal
+        policies = self.registry.policies
+        if principal is None or not any(p.restricts_reads for p in policies.values()):
+            return
+        if instance_id is not None:
+            state = self._get(instance_id)
+            policy = policies.get(state.chart)
+            if policy is None or not policy.restricts_reads or may_read(policy, principal,
+                                                                         state):
+                return
+        raise OperatorsOnly(
+            f"{what} is an operators' view (its rows hold every state, data and payload), and "
+            f"this client reads for principal {principal.id!r}, who may not read "
+            f"{'all of ' + repr(instance_id) if instance_id else 'every instance'}: use a "
+            f"client without a default principal")
 
     def _compiled(self, name: str, version: str) -> CompiledChart | None:
         entry = self.registry.find(name, version)
