@@ -28,7 +28,7 @@ def test_records_equal_those_made_by_init(id_: str, configuration: tuple[str, ..
     for cls, values in (
         (InstanceState, (id_, "c", "1", configuration, data, "active", rev, {}, outcome, at)),
         (InstanceRecord, (id_, "c", "1", "h", {"data": data}, configuration, "done", rev, {},
-                          at, at)),
+                          at, at, at)),
         (TransitionRecord, (id_, rev + 1, "go", configuration, configuration, "1", "applied",
                             at, data, None, "t", None, "k", [], None)),
         (Snapshot, ("c", 1, "h", id_, configuration, data, {}, {}, {}, False, None, rev, None)),

@@ -11,6 +11,7 @@ and transitions in an order that cannot be grouped under ``on``.  Every drawn ch
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from typing import Any
 
 from hypothesis import strategies as st
@@ -44,6 +45,8 @@ GUARDS = ("ok", "ready", "!ok")
 FUNCTIONS = ("f", "g", "items")
 LOCATIONS = ("x", "box.v")
 DELAYS = ("5m", "30s", "1h30m", "250ms", 10, 1.5)
+#: a state's stuck threshold, in every spelling (a timedelta is written back as text)
+STUCK_AFTER = (None, "2h", "90s", 600, 0.5, timedelta(hours=1, minutes=30))
 
 
 def _stub(*args: Any) -> Any:
@@ -167,6 +170,7 @@ def _state(draw: st.DrawFn, node: dict[str, Any], moves: Any, python: bool) -> S
         "entry": draw(st.lists(_actions(python), max_size=2).map(tuple)),
         "exit": draw(st.lists(_actions(python), max_size=2).map(tuple)),
         "ignore": tuple(draw(st.lists(st.sampled_from(EVENTS), max_size=2))),
+        "stuck_after": draw(st.sampled_from(STUCK_AFTER)),
     }
     if kind == "final":
         kwargs["donedata"] = draw(st.none() | st.builds(

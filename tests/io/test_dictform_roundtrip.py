@@ -9,6 +9,7 @@ from dictform_charts import BINDINGS, charts
 from hypothesis import HealthCheck, given, settings
 
 from statekeeper import Chart, compile_chart
+from statekeeper.core.durations import parse_duration
 from statekeeper.io.dictform import (
     ChartFormatError,
     chart_from_dict,
@@ -23,6 +24,17 @@ SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def stuck_after(chart: Chart) -> dict[str, float]:
+    """Each state's ``stuck_after`` in seconds: not in the hash, so compared on its own."""
+    found, todo = {}, list(chart.children)
+    while todo:
+        state = todo.pop()
+        todo.extend(state.children)
+        if state.stuck_after is not None:
+            found[str(state.id)] = parse_duration(state.stuck_after)
+    return found
+
+
 def structure_hash(chart: Chart) -> str:
     return compile_chart(chart, guards=BINDINGS, functions=BINDINGS, trusted=True,
                          checks="ignore").hash
@@ -34,6 +46,7 @@ def test_dict_round_trip_keeps_the_structure_hash(chart: Chart) -> None:
     doc = chart_to_dict(chart)
     again = chart_from_dict(doc)
     assert structure_hash(again) == structure_hash(chart)
+    assert stuck_after(again) == stuck_after(chart)
     assert chart_to_dict(again) == doc
     assert chart_from_dict(chart_to_dict(again)) == again  # a read chart rereads equal
     json.dumps(doc, allow_nan=False)  # the dict form is plain JSON data
@@ -44,6 +57,7 @@ def test_dict_round_trip_keeps_the_structure_hash(chart: Chart) -> None:
 def test_json_round_trip(chart: Chart) -> None:
     again = chart_from_json(chart_to_json(chart))
     assert structure_hash(again) == structure_hash(chart)
+    assert stuck_after(again) == stuck_after(chart)
     assert chart_to_dict(again) == chart_to_dict(chart)
 
 
@@ -53,6 +67,7 @@ def test_yaml_round_trip(chart: Chart) -> None:
     text = chart_to_yaml(chart)
     again = chart_from_yaml(text)
     assert structure_hash(again) == structure_hash(chart)
+    assert stuck_after(again) == stuck_after(chart)
     assert chart_to_dict(again) == chart_to_dict(chart)
     assert chart_from_yaml(chart_to_yaml(again)) == again
 

@@ -69,6 +69,19 @@ class GaugeStoreContract:
                            ) == [taken]
         assert _live(store) == {("order", "1", "s2"): 1, ("order", "1", "placed"): 1}
 
+    def test_a_load_reads_when_the_instance_entered_its_configuration(
+            self, store: Store) -> None:
+        a = created(store, "a", created_at=10.0, updated_at=10.0)
+        assert store.load("a").entered_at == 10.0
+        a = _data_only(store, a, 20.0)  # a commit of data only keeps it
+        assert (a.entered_at, a.entered, a.updated_at) == (10.0, 10.0, 20.0)
+        moved = replace(a, configuration=("ready",), updated_at=30.0)
+        assert store.apply([Commit(moved, a.rev, transitions=[
+            transition("a", a.rev + 1, target=("ready",), at=30.0)])]) == []
+        assert store.load("a").entered_at == 30.0
+        assert store.load_many(["a", "gone"])["a"].entered_at == 30.0
+        assert replace(moved, entered_at=None).entered == 30.0  # unknown: its last commit
+
     def test_stuck_counts_instances_by_when_they_entered_their_configuration(
             self, store: Store) -> None:
         created(store, "old", created_at=10.0, updated_at=10.0)

@@ -11,6 +11,7 @@ from contract_migration import MigrationStoreContract
 from contract_outbox import OutboxStoreContract
 from contract_policies import PolicyStoreContract
 from contract_queries import QueryStoreContract
+from contract_recount import RecountStoreContract
 from contract_shadows import ShadowStoreContract
 from contract_timers import TimerStoreContract
 from contract_trace import TraceStoreContract
@@ -60,3 +61,7 @@ class TestTraceStoreContract(TraceStoreContract):
     """The trace context of outbox and timer rows, once per backend."""
 class TestGaugeStoreContract(GaugeStoreContract):
     """Instances per state and stuck instances, once per backend."""
+
+
+class TestRecountStoreContract(RecountStoreContract):
+    """The kept instance counts recounted and repaired, once per backend."""

@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import Any
 
 from ..core.compile import CompiledChart
-from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
@@ -30,6 +29,7 @@ from ._aio import AsyncClient
 from ._audit import AuditPage, Time
 from ._base import _BaseClient, check_text, check_wait, check_wait_flag, open_store
 from ._page import QueryPage
+from ._privacy import REFUSALS
 
 __all__ = ["ArchiveError", "AsyncClient", "AuditPage", "Client", "PruneReport", "QueryPage",
            "open_store"]
@@ -104,10 +104,10 @@ class Client(_BaseClient):
         if reader is None:
             return future.result() if wait else future
         if not wait:  # what the principal may read of the answer
-            return self._shown_later(future, reader)
+            return self._shown_later(future, reader, instance_id)
         try:
             return self._shown(future.result(), reader)
-        except (EventNotAccepted, MachineFinished) as exc:
+        except REFUSALS as exc:
             shown = self._shown_refusal(exc, instance_id, reader)
             if shown is exc:
                 raise
@@ -317,10 +317,12 @@ class Client(_BaseClient):
         """Effects that exhausted their policy and undeliverable events, oldest first."""
         check_text("dead_letters", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
+        self._operators_only("dead_letters")
         return self.store.dead_letters(instance_id)
 
     def dead_letter(self, letter_id: int) -> DeadLetterRecord:
         """One dead letter with its error history.  Raises :class:`UnknownDeadLetter`."""
+        self._operators_only("dead_letter")
         return dead_letters.find(self.engine, letter_id)
 
     def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,

@@ -12,7 +12,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ..core.compile import CompiledChart
-from ..core.errors import EventNotAccepted, MachineFinished
 from ..core.events import Event
 from ..core.model import Chart
 from ..runtime import dead_letters
@@ -26,6 +25,7 @@ from ..storage.records import DeadLetterRecord, TransitionRecord
 from ._audit import AuditPage, Time
 from ._base import _BaseClient, check_text, check_wait, check_wait_flag
 from ._page import QueryPage
+from ._privacy import REFUSALS
 from ._waker import LoopAnswer, LoopWaker
 
 __all__ = ["AsyncClient"]
@@ -77,7 +77,8 @@ class AsyncClient(_BaseClient):
         if not wait:
             future = self._send(instance_id, event, data, idempotency_key, actor, trace_id,
                                 principal, traceparent)
-            return self._wrap(future if reader is None else self._shown_later(future, reader))
+            return self._wrap(future if reader is None
+                              else self._shown_later(future, reader, instance_id))
         waker = self._waker()
         waiter = waker.loop.create_future()  # the answer goes straight to it: no Future between
         waker.send_soon(self._delivery(instance_id, event, data, idempotency_key, actor,
@@ -88,7 +89,7 @@ class AsyncClient(_BaseClient):
             return await waiter
         try:
             return self._shown(await waiter, reader)
-        except (EventNotAccepted, MachineFinished) as exc:
+        except REFUSALS as exc:
             shown = await asyncio.to_thread(self._shown_refusal, exc, instance_id, reader)
             if shown is exc:
                 raise
@@ -254,9 +255,11 @@ class AsyncClient(_BaseClient):
     async def dead_letters(self, instance_id: str | None = None) -> list[DeadLetterRecord]:
         check_text("dead_letters", "instance_id", instance_id, optional=True,
                    longest=self.limits.max_name_length)
+        self._operators_only("dead_letters")
         return await asyncio.to_thread(self.store.dead_letters, instance_id)
 
     async def dead_letter(self, letter_id: int) -> DeadLetterRecord:
+        self._operators_only("dead_letter")
         return await asyncio.to_thread(dead_letters.find, self.engine, letter_id)
 
     async def replay_dead_letter(self, letter_id: int, *, actor: str | None = None,

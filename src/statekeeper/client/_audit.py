@@ -89,11 +89,15 @@ class AuditMixin:
     clock: Clock
     limits: Limits
 
+    if TYPE_CHECKING:
+        def _operators_only(self, what: str, instance_id: str | None = None) -> None: ...
+
     def _audit(self, *, instance: str | None, chart: str | None, actor: str | None,
                event: str | None, state: str | None, outcome: str | None, since: Any,
                until: Any, limit: int, after: str | None) -> AuditPage:
         from ._base import check_count, check_text  # _base imports this module
 
+        self._operators_only("audit")
         for name, value in (("instance", instance), ("chart", chart), ("actor", actor),
                             ("event", event), ("state", state)):
             check_text("audit", name, value, optional=True,

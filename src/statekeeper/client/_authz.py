@@ -91,8 +91,11 @@ class AuthzMixin:
 
     def _authorize_start(self, chart: str, instance_id: str, data: Mapping[str, Any] | None,
                          labels: Mapping[str, str] | None, version: int | str | None,
-                         principal: Any) -> None:
+                         principal: Any) -> str | None:
         """Refuse a start the chart's policy (``Policy(start=...)``) does not allow.
+
+        Returns the start's actor for its log row: the principal's id (given, or the
+        client's), as a send's row has it; ``None`` without a principal.
 
         Checked on the caller's thread, before anything is submitted: a refused start
         creates nothing, so there is no instance whose log could keep a ``denied`` row; the
@@ -103,11 +106,12 @@ class AuthzMixin:
             InvalidPrincipal: ``principal`` is not a :class:`Principal`.
 
         """
+        actor = None
         if principal is not None or self.principal is not None:
-            principal, _ = self._principal(principal, None)
+            principal, actor = self._principal(principal, None)
         policy = self.registry.policies.get(chart)
         if policy is None or policy.start is None:
-            return
+            return actor
         entry = self.registry.for_start(chart, version)
         asked = InstanceState(id=instance_id, chart=chart, version=str(entry.chart.version),
                               configuration=(), data=copy_data(dict(data or {})),
@@ -117,3 +121,4 @@ class AuthzMixin:
             log_denied(instance_id, chart, START, principal, why)
             raise NotAuthorized(instance_id, START, None if principal is None else principal.id,
                                 why)
+        return actor

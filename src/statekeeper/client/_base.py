@@ -169,7 +169,8 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         self.engine.on_commit.append(self._notify)
         if self.metrics is not None:  # instances per state, stuck ones, breakers: at scrape
             self._closers.append(attach_gauges(self.metrics.registry, self.store, self.clock,
-                                               self.worker.policies, stuck))
+                                               self.worker.policies, stuck,
+                                               self.registry.compiled))
         if worker:
             self.worker.start()
         if tuning is not None:
@@ -239,12 +240,13 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
                 raise ArgumentTypeError(f"start() version= takes a chart version (an int or a "
                                         f"string), not {shown(version)}")
             self.registry.for_start(name, version)  # refused here, on the caller's thread
-        self._authorize_start(name, instance_id, data, labels, version, principal)
+        actor = self._authorize_start(name, instance_id, data, labels, version, principal)
         if traceparent is not None or self.tracing is not None:
             traceparent = trace_context(self.tracing, "start", traceparent)
         return StartInstance(name, instance_id, dict(data or {}), dict(labels or {}),
                              Future() if answer is None else answer,
-                             None if version is None else str(version), traceparent)
+                             None if version is None else str(version), traceparent,
+                             actor=actor)
 
     def _delivery(self, instance_id: str, event: str | Event, data: Any,
                   idempotency_key: str | None, actor: str | None,
@@ -334,6 +336,7 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         check_text("history", "instance_id", instance_id, longest=self.limits.max_name_length)
         check_count("history", "limit", limit, least=1, optional=True)
         check_count("history", "after", after, least=0)
+        self._operators_only("history", instance_id)
 
     def _notify(self, state: InstanceState) -> None:
         if self._watchers:  # once per commit: nothing to copy when nobody watches

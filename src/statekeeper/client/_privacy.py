@@ -13,15 +13,28 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.compile import CompiledChart
 from ..core.errors import EventNotAccepted, MachineFinished, StatekeeperError
-from ..runtime.authz import HIDDEN, InvalidPrincipal, Principal
-from ..runtime.privacy import shown
+from ..runtime.authz import (
+    HIDDEN,
+    UNSEEN_STATE_REASON,
+    InvalidPrincipal,
+    NotAuthorized,
+    Principal,
+    entering_reason,
+)
+from ..runtime.privacy import may_read, shown
 from ..runtime.state import InstanceState
 from ._page import QueryPage
+from .errors import OperatorsOnly
 
 if TYPE_CHECKING:
     from ..runtime.registry import Registry
 
-__all__ = ["PrivacyMixin"]
+__all__ = ["REFUSALS", "PrivacyMixin"]
+
+#: the errors of a send that can name the instance's states, shown to a principal as
+#: :meth:`PrivacyMixin._shown_refusal` says
+REFUSALS = (EventNotAccepted, MachineFinished, NotAuthorized)
+Refusal = EventNotAccepted | MachineFinished | NotAuthorized
 
 
 class PrivacyMixin:
@@ -50,6 +63,28 @@ class PrivacyMixin:
             raise InvalidPrincipal(f"principal= takes a Principal, not {principal!r}")
         return principal
 
+    def _operators_only(self, what: str, instance_id: str | None = None) -> None:
+        """Refuse an operators' view to a client reading for a principal (see OperatorsOnly).
+
+        ``instance_id``: a view of that instance only, allowed when the principal may read
+        all of it (its chart's policy does not restrict reads, or a ``read`` rule passes).
+        """
+        principal = self.principal
+        policies = self.registry.policies
+        if principal is None or not any(p.restricts_reads for p in policies.values()):
+            return
+        if instance_id is not None:
+            state = self._get(instance_id)
+            policy = policies.get(state.chart)
+            if policy is None or not policy.restricts_reads or may_read(policy, principal,
+                                                                         state):
+                return
+        raise OperatorsOnly(
+            f"{what} is an operators' view (its rows hold every state, data and payload), and "
+            f"this client reads for principal {principal.id!r}, who may not read "
+            f"{'all of ' + repr(instance_id) if instance_id else 'every instance'}: use a "
+            f"client without a default principal")
+
     def _compiled(self, name: str, version: str) -> CompiledChart | None:
         entry = self.registry.find(name, version)
         return None if entry is None else entry.chart
@@ -60,25 +95,46 @@ class PrivacyMixin:
             return state
         return shown(state, self.registry.policies.get(state.chart), reader, self._compiled)
 
-    def _shown_refusal(self, error: EventNotAccepted | MachineFinished, instance_id: str,
-                       reader: Principal) -> EventNotAccepted | MachineFinished:
-        """``error`` naming the configuration as ``reader`` may see it (a read of the instance).
+    def _shown_refusal(self, error: Refusal, instance_id: str, reader: Principal) -> Refusal:
+        """``error`` as ``reader`` may see it (``error`` itself when nothing is hidden).
 
-        A refused event's message names the configuration it was refused in; for a principal
-        without reading rights that would show the sensitive states the policy hides.
+        A refused event's message names the configuration it was refused in, and a refusal
+        to enter a sensitive state names that state: for a principal without reading
+        rights either would show what the policy hides, so the configuration is the one
+        the principal reads and the state is not named (:data:`UNSEEN_STATE_REASON`).
         """
         try:
             state = self._get(instance_id)
         except StatekeeperError:  # gone or unreadable: name nothing
+            state = None
+        if isinstance(error, NotAuthorized):
+            return self._shown_denial(error, state, reader)
+        if state is None:
             return type(error)(error.event, (HIDDEN,))
         seen = self._shown(replace(state, configuration=error.configuration), reader)
         if seen.configuration == error.configuration:
             return error
         return type(error)(error.event, seen.configuration)
 
-    def _shown_later(self, future: Future[InstanceState],
-                     reader: Principal | None) -> Future[InstanceState]:
-        """A future of what ``reader`` may see of ``future``'s answer."""
+    def _shown_denial(self, error: NotAuthorized, state: InstanceState | None,
+                      reader: Principal) -> NotAuthorized:
+        """``error`` without the sensitive state it names, unless ``reader`` may read it."""
+        policies = self.registry.policies
+        found = [policies.get(state.chart)] if state is not None else list(policies.values())
+        for policy in found:  # the instance gone: any policy's states could be the one
+            if policy is None or not policy.restricts_reads or not any(
+                    error.reason == entering_reason(name, roles)
+                    for name, roles in policy.states.items()):
+                continue
+            if state is not None and may_read(policy, reader, state):
+                return error
+            return NotAuthorized(error.instance, error.event, error.principal,
+                                 UNSEEN_STATE_REASON)
+        return error
+
+    def _shown_later(self, future: Future[InstanceState], reader: Principal | None,
+                     instance_id: str | None = None) -> Future[InstanceState]:
+        """A future of what ``reader`` may see of ``future``'s answer (or its refusal)."""
         if reader is None or not self.registry.policies:
             return future
         out: Future[InstanceState] = Future()
@@ -86,6 +142,10 @@ class PrivacyMixin:
         def done(answer: Future[InstanceState]) -> None:
             try:
                 out.set_result(self._shown(answer.result(), reader))
+            except REFUSALS as exc:
+                shown = exc if instance_id is None else self._shown_refusal(
+                    exc, instance_id, reader)
+                out.set_exception(shown)
             except BaseException as exc:  # noqa: BLE001 - the caller's future carries it
                 out.set_exception(exc)
 

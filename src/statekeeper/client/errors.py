@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from ..core.errors import StatekeeperError
 
-__all__ = ["ArgumentTypeError", "InvalidArgument", "InvalidTraceparent", "UnknownState"]
+__all__ = ["ArgumentTypeError", "InvalidArgument", "InvalidTraceparent", "OperatorsOnly",
+           "UnknownState"]
 
 
 class ArgumentTypeError(StatekeeperError, TypeError):
@@ -50,3 +51,13 @@ class UnknownState(StatekeeperError, KeyError):
 
     def __str__(self) -> str:  # a KeyError's str() is the repr of its argument
         return str(self.args[0]) if self.args else ""
+
+
+class OperatorsOnly(StatekeeperError, PermissionError):
+    """An operators' view (history, audit, dead letters) asked of a principal's client.
+
+    Their rows hold every state, data and payload an instance had, so a client that reads
+    for a principal (``Client(..., principal=...)``) whose chart policy restricts reads
+    refuses them, unless the principal may read the whole instance (``history`` of one
+    instance).  Nothing was read.  Use a client without a default principal for them.
+    """

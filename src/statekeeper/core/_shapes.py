@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from .durations import parse_duration
 from .errors import ChartError
 
-__all__ = ["action_blocks", "action_tuple", "id_tuple", "shown"]
+__all__ = ["action_blocks", "action_tuple", "check_stuck_after", "id_tuple", "shown"]
 
 
 def shown(value: Any) -> str:
@@ -62,3 +63,16 @@ def action_blocks(blocks: Any) -> tuple[tuple[Any, ...], ...]:
     if blocks and all(isinstance(b, (list, tuple)) for b in blocks):
         return tuple(tuple(b) for b in blocks)
     return (tuple(blocks),)
+
+
+def check_stuck_after(value: Any, kind: Any, state: str) -> None:
+    """Refuse a ``stuck_after`` that is not a duration above 0, or on a history state."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        raise ChartError(f"stuck_after takes a duration such as '2h': {exc}", state) from None
+    if not seconds > 0:
+        raise ChartError(f"stuck_after must be above 0 seconds, not {shown(value)}", state)
+    if kind == "history":
+        raise ChartError("stuck_after on a history state: no instance is ever in one; set it "
+                         "on the state that holds it", state)

@@ -23,6 +23,8 @@ def canonical(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"__type__": type(value).__name__}
         for field in dataclasses.fields(value):
+            if field.metadata.get("hash") == "omit":
+                continue  # operational metadata (a state's stuck_after), not structure
             item = getattr(value, field.name)
             if field.metadata.get("hash") == "omit_default" and (
                     item == field.default or item in field.metadata.get("hash_as_default", ())):

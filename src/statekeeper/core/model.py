@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
-from ._shapes import action_blocks, action_tuple, id_tuple, shown
+from ._shapes import action_blocks, action_tuple, check_stuck_after, id_tuple, shown
 from .actions import MISSING, Action, Content, Effect, LatePolicy, Param
 from .durations import Duration
 from .errors import ChartError
@@ -168,6 +168,10 @@ class State:
         history: for history pseudo-states, ``"shallow"`` or ``"deep"``.
         kind: force the kind (``"parallel"``, ``"final"``, ``"history"``).
         id: the state's id; filled from the parent's mapping key when omitted.
+        stuck_after: how long an instance may stay in this state before the stuck-instances
+            gauge counts it (``"2h"``, seconds, a ``timedelta``).  Operational metadata, not
+            structure: it is left out of the chart's hash, so tuning an alert needs no new
+            version and every instance started before still loads.
 
     """
 
@@ -187,6 +191,7 @@ class State:
     history: Literal["shallow", "deep"] | None = None
     kind: StateKind | None = None
     id: str | None = None
+    stuck_after: Duration | None = field(default=None, metadata={"hash": "omit"})
 
     def __post_init__(self) -> None:
         children = _children(self.states, self.id)
@@ -223,6 +228,8 @@ class State:
             object.__setattr__(self, "kind", kind)
         if self.kind == "history" and self.history is None:
             object.__setattr__(self, "history", "shallow")
+        if self.stuck_after is not None and self.id is not None:  # named: checked when keyed
+            check_stuck_after(self.stuck_after, self.kind, self.id)
 
     @property
     def children(self) -> tuple[State, ...]:

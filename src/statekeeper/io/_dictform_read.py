@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from statekeeper.core._bounds import shape_problem
+from statekeeper.core._shapes import check_stuck_after
 from statekeeper.core.actions import Effect
 from statekeeper.core.durations import parse_duration
+from statekeeper.core.errors import ChartError
 from statekeeper.core.model import Chart, DataItem, DoneData, Invoke, State, Transition
 
 from ._dictform_common import NAME_DATAMODELS, At, json_value, mapping, no_code, read_ids, type_name
@@ -29,6 +31,7 @@ CHART_KEYS = (
 STATE_KEYS = (
     "type", "history", "initial", "data", "entry", "exit", "on", "always", "after",
     "transitions", "default", "ignore", "invoke", "donedata", "initial_actions", "states",
+    "stuck_after",
 )
 TRANSITION_KEYS = ("target", "cond", "actions", "type", "late", "work")
 _STATE_TYPES = ("atomic", "compound", "parallel", "final", "history")
@@ -93,6 +96,7 @@ def _read_state(state_id: str, value: Any, at: At) -> State:
         initial_actions=read_actions(body.get("initial_actions"), at.at("initial_actions")),
         history=history,  # type: ignore[arg-type]
         kind=kind,  # type: ignore[arg-type]
+        stuck_after=_read_stuck_after(body.get("stuck_after"), kind, at.at("stuck_after")),
     )
     problem = shape_problem(state)
     if problem is not None:
@@ -214,6 +218,16 @@ def _opt_str(body: dict[str, Any], key: str, at: At) -> str | None:
     value = body.get(key)
     if value is not None and not isinstance(value, str):
         raise at.at(key).error(f"expected a string, got {type_name(value)}")
+    return value
+
+
+def _read_stuck_after(value: Any, kind: str | None, at: At) -> Any:
+    """A state's ``stuck_after`` as written (``"2h"`` or seconds), refused where it is."""
+    if value is not None:
+        try:
+            check_stuck_after(value, kind, "")
+        except ChartError as exc:
+            raise at.error(exc.reason) from None
     return value
 
 

@@ -72,6 +72,8 @@ def _write_state(state: State, at: At) -> dict[str, Any]:
         out["after"] = _write_after(state, at.at("after"))
     if state.ignore:
         out["ignore"] = list(state.ignore)
+    if state.stuck_after is not None:
+        out["stuck_after"] = duration_text(state.stuck_after)
     if state.invoke:
         out["invoke"] = [write_record(inv, at.at("invoke").at(i))
                          for i, inv in enumerate(state.invokes)]

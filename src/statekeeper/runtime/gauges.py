@@ -5,9 +5,9 @@ the store, written by every process (a worker fires a timer, the application sen
 event), so no one process can count it from what it commits.  The store keeps the numbers
 itself, in the transaction of each instance row (``Store.state_counts``: a small table, not
 a scan of the instances), and a scrape reads them.  Stuck instances are counted per
-configured ``(chart, state)`` by ``Store.stuck_count``, which reads only the active
-instances older than the threshold, by an index.  A breaker's state is the shared one in
-the store, as the last worker wrote it.
+``(chart, state)`` with a threshold (the chart's or the operator's, :mod:`._stuck`) by
+``Store.stuck_count``, which reads only the active instances older than the threshold, by
+an index.  A breaker's state is the shared one in the store, as the last worker wrote it.
 
 One collector per ``CollectorRegistry`` (a registry refuses two metrics of one name); each
 client with metrics on adds its store to it, and takes it out when closed.  Two clients of
@@ -23,15 +23,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
 from ..clock import Clock
-from ..core.durations import Duration, parse_duration
+from ..core.compile import CompiledChart
 from ..core.errors import StatekeeperError
 from ..storage.base import Store
+from ._stuck import InvalidStuckAfter, StuckAfter, Thresholds, parse_stuck_after
 from .policies import SharedPolicies
 
 if TYPE_CHECKING:
@@ -45,73 +46,12 @@ BREAKER_STATES = ("closed", "open", "half_open")
 _log = logging.getLogger("statekeeper.metrics")
 
 
-class InvalidStuckAfter(StatekeeperError, ValueError):
-    """A stuck threshold that is not ``STATE`` or ``CHART:STATE`` with a duration."""
-
-
-@dataclass(frozen=True, slots=True)
-class StuckAfter:
-    """Instances in ``state`` (of ``chart``, or of any chart: ``None``) are stuck after ``seconds``."""
-
-    chart: str | None
-    state: str
-    seconds: float
-
-
-def parse_stuck_after(spec: Mapping[str, Duration] | None, *,
-                      metered: bool = True) -> tuple[StuckAfter, ...]:
-    """``{"STATE": "1h", "CHART:STATE": "5m"}`` as thresholds; a chart's own one wins.
-
-    ``metered`` says whether metrics are on: thresholds without them would be ignored
-    silently, so they are refused.
-
-    Raises:
-        InvalidStuckAfter: not a mapping, a key with an empty chart or state, a duration
-            that is not one (``"5m"``, ``300``, a ``timedelta``) or not above 0, or
-            thresholds without metrics.
-
-    """
-    if spec is not None and not isinstance(spec, Mapping):
-        raise InvalidStuckAfter(f"stuck_after takes a mapping of STATE or CHART:STATE to a "
-                                f"duration (say {{'offered': '5m'}}), not {spec!r}")
-    if spec and not metered:
-        raise InvalidStuckAfter("stuck_after sets the thresholds of a metric: turn metrics on "
-                                "too (metrics=True or metrics=registry)")
-    found = []
-    for key, duration in (spec or {}).items():
-        chart, _, state = key.rpartition(":") if isinstance(key, str) else ("", "", "")
-        if not state or (":" in key and not chart):
-            raise InvalidStuckAfter(
-                f"stuck_after: {key!r} is not STATE or CHART:STATE (say 'offered' or "
-                f"'order:offered')")
-        try:
-            seconds = parse_duration(duration)
-        except (TypeError, ValueError) as exc:
-            raise InvalidStuckAfter(f"stuck_after: {key!r}: {exc}") from None
-        if not seconds > 0:
-            raise InvalidStuckAfter(f"stuck_after: {key!r}: the threshold must be above 0 "
-                                    f"seconds, not {duration!r}")
-        found.append(StuckAfter(chart or None, state, seconds))
-    return tuple(found)
-
-
-def _threshold(rules: tuple[StuckAfter, ...], chart: str, state: str) -> float | None:
-    general = None
-    for rule in rules:
-        if rule.state == state:
-            if rule.chart == chart:
-                return rule.seconds
-            if rule.chart is None:
-                general = rule.seconds
-    return general
-
-
 @dataclass(frozen=True, eq=False)  # detached by identity
 class _Source:
     store: Store
     clock: Clock
     policies: SharedPolicies
-    stuck: tuple[StuckAfter, ...]
+    stuck: Thresholds
 
 
 class StoreGauges:
@@ -185,18 +125,20 @@ class StoreGauges:
         counts = source.store.state_counts()
         for key, count in counts.items():
             counted[key] = counted.get(key, 0) + count
-        if source.stuck:
-            now = source.clock.now()
-            held = {(chart, state) for (chart, _, state), n in counts.items() if n > 0}
-            known = {(chart, state) for chart, _, state in counts}
-            for chart, state in sorted(known):
-                seconds = _threshold(source.stuck, chart, state)
-                if seconds is None:
-                    continue
-                count = (source.store.stuck_count(chart, state, now - seconds)
-                         if (chart, state) in held else 0)
-                before = stuck.get((chart, state), (0, seconds))[0]
-                stuck[(chart, state)] = (before + count, seconds)
+        now = source.clock.now()
+        held = {(chart, state) for (chart, _, state), n in counts.items() if n > 0}
+        known = sorted({(chart, state) for chart, _, state in counts})
+        thresholds: dict[str, Callable[[str], float | None]] = {}
+        for chart, state in known:
+            if chart not in thresholds:
+                thresholds[chart] = source.stuck.for_chart(chart)
+            seconds = thresholds[chart](state)
+            if seconds is None:
+                continue
+            count = (source.store.stuck_count(chart, state, now - seconds)
+                     if (chart, state) in held else 0)
+            before = stuck.get((chart, state), (0, seconds))[0]
+            stuck[(chart, state)] = (before + count, seconds)
         for name in sorted(source.policies.breakers):
             breakers[name] = source.policies.state(name).status
 
@@ -207,11 +149,19 @@ _making = threading.Lock()
 
 def attach_gauges(registry: CollectorRegistry, store: Store, clock: Clock,
                   policies: SharedPolicies,
-                  stuck_after: tuple[StuckAfter, ...] = ()) -> Callable[[], None]:
-    """Report ``store``'s gauges in ``registry`` until the returned function is called."""
+                  stuck_after: tuple[StuckAfter, ...] = (),
+                  charts: Callable[[str], Sequence[CompiledChart]] | None = None,
+                  ) -> Callable[[], None]:
+    """Report ``store``'s gauges in ``registry`` until the returned function is called.
+
+    ``charts(name)`` gives a chart's registered versions, newest first, for the thresholds
+    the charts declare (``State(stuck_after=)``); the operator's ``stuck_after`` combines
+    with them as :class:`~statekeeper.runtime._stuck.Thresholds` says.
+    """
     with _making:
         gauges = _made.get(registry)
         if gauges is None:
             gauges = _made[registry] = StoreGauges()
             registry.register(gauges)
-    return gauges.attach(_Source(store, clock, policies, stuck_after))
+    return gauges.attach(_Source(store, clock, policies,
+                                 Thresholds(stuck_after, charts)))

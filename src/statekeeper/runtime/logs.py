@@ -12,9 +12,9 @@ record: a disabled logger costs one cached dictionary lookup per group.  Records
 after the commit is durable, from what the commit wrote, so a record never tells of a step
 that did not happen.
 
-``in_source`` is the number of seconds since the instance's previous step committed: the
-time it spent in the source configuration, unless a rejected or ignored event was logged
-in between (``statekeeper history`` reads the exact time from the log).  ``trace_id`` is
+``in_source`` is the number of seconds the instance spent in its source configuration: since
+it entered it (``InstanceRecord.entered_at``, kept by the store), whatever was committed in
+between; in a parallel state, since any region last moved.  ``trace_id`` is
 the caller's, when it gave one, else the W3C ``traceparent`` the step continued (an effect
 attempt's: the one its outbox row keeps).
 """
@@ -102,8 +102,8 @@ def _row_fields(chart: str, row: TransitionRecord, since: float | None,
 def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]) -> None:
     """A record per transition row of ``committed``, then a flush of buffering handlers.
 
-    Each commit comes with its instance's ``updated_at`` before the step (``None`` for a
-    start).  The caller has checked ``TRANSITIONS.isEnabledFor(level)`` once for the group.
+    Each commit comes with when its instance entered its configuration before the step
+    (``None`` for a start).  The caller has checked ``TRANSITIONS.isEnabledFor(level)`` once for the group.
     The records of one call share their creation time, thread and process attributes (see
     :func:`_shared`).  A :class:`~statekeeper.logging.GroupFileHandler` on the way is
     flushed once, after the group's records, instead of once per record.
@@ -137,7 +137,7 @@ def flush_grouped(*loggers: logging.Logger) -> None:
 
 
 def log_migrations(level: int, commits: Sequence[tuple[Commit, float | None]]) -> None:
-    """A record per committed migration (each with its instance's ``updated_at`` before)."""
+    """A record per committed migration (each with when its instance entered its configuration)."""
     if TRANSITIONS.isEnabledFor(level):
         log_transitions(level, commits)
 

@@ -17,9 +17,10 @@ state and effect names come from the charts, so they are few; event names usuall
 caller may send any name (rejected), so each metric keeps at most :data:`MAX_SERIES` label
 sets and counts the rest under the event ``"(other)"``.
 
-Time in a state is measured from the instance's previous commit (the ``in_source`` of the
-log records): exact when only state changes are committed, short when a rejected event or a
-transition that stayed in the state was committed in between.
+Time in a state is measured from when the instance entered its source configuration
+(``InstanceRecord.entered_at``, which the store keeps; the ``in_source`` of the log records):
+exact whatever was committed in between (rejected events, steps that changed only data).  In
+a parallel state it is the time since any region last moved, so it errs short, never long.
 """
 
 from __future__ import annotations
@@ -153,8 +154,8 @@ class Metrics:
     def rows(self, commit: Commit, since: float | None) -> None:
         """Count ``commit``'s log rows; observe the time in each state its transitions left.
 
-        ``since`` is the instance's ``updated_at`` before the commit (``None``: a start or a
-        migration, which leave no state of the instance's own doing).
+        ``since`` is when the instance entered its configuration before the commit (``None``:
+        a start or a migration, which leave no state of the instance's own doing).
         """
         chart = commit.instance.chart
         for row in commit.transitions:
@@ -167,7 +168,8 @@ class Metrics:
                 for state in row.source:
                     if state not in target:
                         self.in_state.child((chart, state), (chart, OTHER)).observe(spent)
-            since = row.at
+            if row.source != row.target:  # a row that stays keeps the time it was entered
+                since = row.at
 
     # -- the effect runner -------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ class Plan:
     #: the answer and mailbox row before :func:`~statekeeper.runtime.chain.settle` replaced
     #: them with the chain's (kept in case the chain is not committed with this plan)
     unsettled: tuple[InstanceState, MailboxRecord | None] | None = None
-    #: the instance's ``updated_at`` before the step (``None``: a start), for the log records
+    #: since when the instance was in its configuration before the step (``None``: a start)
     since: float | None = None
     #: the lazy migration of the instance, written just before ``commit`` in the same
     #: transaction (:mod:`~statekeeper.runtime.lazy`)
@@ -169,7 +169,7 @@ def plan_admin(request: Administer, record: InstanceRecord, snapshot: Snapshot,
     commit = Commit(new, record.rev, [row], effects_reopened=list(request.reopen),
                     dead_letters_deleted=[request.letter_id])
     plan = Plan(commit, InstanceState.from_record(new, "applied"), snapshot,
-                since=record.updated_at)
+                since=record.entered)
     plan.wake_effects = bool(request.reopen)
     return plan
 
@@ -272,7 +272,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
     if request.idempotency_key and outcome == "ignored" and request.timer_id is None:
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
-    return Plan(commit, state, snapshot, since=record.updated_at)
+    return Plan(commit, state, snapshot, since=record.entered)
 
 
 def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
@@ -289,7 +289,8 @@ def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
         row = frozen_row(snapshot)
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
         record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
-        "done" if snapshot.done else "active", rev, record.labels, record.created_at, now)
+        "done" if snapshot.done else "active", rev, record.labels, record.created_at, now,
+        now if snapshot.configuration != record.configuration else record.entered_at)
 
 
 def _same_row(a: Snapshot, b: Snapshot) -> bool:
@@ -308,7 +309,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
     row = _new_transition(  # instance seq event source target chart_version outcome at data
         record.id, rev, event.name, before.configuration if before is not None else (),
         after.configuration, record.version, status, now, event.data,
-        delivery.actor if delivery else None,  # actor trace_id reason idempotency_key ...
+        request.actor,  # actor trace_id reason idempotency_key ...
         (delivery.trace_id or delivery.traceparent) if delivery else request.traceparent,
         None if delivery is None or delivery.lateness is None
         else f"timer fired {delivery.lateness:.3f}s late",
@@ -322,7 +323,7 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
         letters, None, _NO_ROWS, _NO_ROWS)  # dead_letters effect_released reopened deleted
     plan = _new_plan(commit, InstanceState.from_record(new, status), after, None, _NO_ROWS,
                      False, None, None,  # error logs wake_effects next_timer unsettled, then
-                     None if before is None else record.updated_at, None)  # since migration
+                     None if before is None else record.entered, None)  # since migration
     if commands:
         command_rows(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
     if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:

@@ -221,6 +221,11 @@ class Registry:
         found = [v for (n, v) in self._charts if n == name]
         return sorted(found, key=_order)
 
+    def compiled(self, name: str) -> list[CompiledChart]:
+        """The registered versions of ``name``, newest first (read from a scrape's thread)."""
+        found = [e.chart for (n, _), e in tuple(self._charts.items()) if n == name]
+        return sorted(found, key=lambda c: _order(str(c.version)), reverse=True)
+
     def register_migration(self, migration: Migration) -> None:
         """Check ``migration`` against both registered versions and keep it.
 

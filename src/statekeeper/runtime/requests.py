@@ -54,6 +54,8 @@ class StartInstance:
     version: str | None = None
     #: the caller's W3C trace context, kept with the rows the first step writes
     traceparent: str | None = None
+    #: who starts it (the principal's id), the actor of its first log row
+    actor: str | None = None
 
     @property
     def instance(self) -> str:

@@ -197,12 +197,35 @@ def _decoder(table: Table, record: Callable[..., T], adapter: Adapter,
     return decode
 
 
+def _with_entered(decode: Callable[[Row], InstanceRecord], width: int,
+                  ) -> Callable[[Row], InstanceRecord]:
+    """Decode an instance row read by ``load``: its columns, then the kept ``entered_at``.
+
+    The record is the decoder's own, not yet seen by anyone: ``entered_at`` is set on it
+    (a frozen record has no cheaper way than a copy, and ``load`` is on the engine's path).
+    """
+    def decode_loaded(row: Row) -> InstanceRecord:
+        record = decode(row[:width])
+        entered = row[width] if len(row) > width else None
+        if entered is not None:
+            try:
+                entered = _num(entered, "entered_at")
+            except _Corrupt as exc:
+                raise IntegrityError(f"corrupted row in table 'instances' (id {row[0]!r}): "
+                                     f"{exc}; refusing to read it") from None
+            object.__setattr__(record, "entered_at", entered)
+        return record
+    return decode_loaded
+
+
 class RowDecoders:
     """The decoder of every table's rows, for the backend ``adapter`` speaks for."""
 
     def __init__(self, adapter: Adapter) -> None:
         self.adapter = adapter
         self.instance = _decoder(INSTANCES, InstanceRecord, adapter)
+        #: a row of ``load_instance(s)``: the instance's columns, then its kept entered_at
+        self.loaded_instance = _with_entered(self.instance, INSTANCES.width)
         self.transition = _decoder(TRANSITIONS, TransitionRecord, adapter)
         self.mailbox = _decoder(MAILBOX, MailboxRecord, adapter, _with_fingerprint)
         self.effect = _decoder(OUTBOX, EffectRecord, adapter)
@@ -232,6 +255,7 @@ class RowDecoders:
 #: the decoders of the SQLite-shaped rows the SQLite and memory stores keep
 SQLITE_ROWS = RowDecoders(SQLITE)
 decode_instance: Callable[[Row], InstanceRecord] = SQLITE_ROWS.instance
+decode_loaded_instance: Callable[[Row], InstanceRecord] = SQLITE_ROWS.loaded_instance
 decode_transition: Callable[[Row], TransitionRecord] = SQLITE_ROWS.transition
 decode_mailbox: Callable[[Row], MailboxRecord] = SQLITE_ROWS.mailbox
 decode_effect: Callable[[Row], EffectRecord] = SQLITE_ROWS.effect

@@ -1,14 +1,27 @@
-"""What every store checks before counting stuck instances (``Store.stuck_count``).
+"""What every store does alike for its gauges: ``stuck_count``'s checks, the recount's shape.
 
-Apart so that the memory, SQLite and PostgreSQL stores refuse the same bad arguments with
-the same words.
+Apart so that the memory, SQLite and PostgreSQL stores refuse the same bad arguments to
+``Store.stuck_count`` with the same words, and ``Store.recount_states`` reports a drift of
+their kept counts in the same shape.
 """
 
 from __future__ import annotations
 
 import math
 
-__all__ = ["check_stuck"]
+__all__ = ["Counts", "Drift", "check_stuck", "drift"]
+
+#: instances per ``(chart, version, state)``
+Counts = dict[tuple[str, str, str], int]
+#: per ``(chart, version, state)`` whose numbers differ: ``(kept, counted)``
+Drift = dict[tuple[str, str, str], tuple[int, int]]
+
+
+def drift(kept: Counts, counted: Counts) -> Drift:
+    """Where the kept counts differ from the instances counted now (a missing one is 0)."""
+    return {key: (kept.get(key, 0), counted.get(key, 0))
+            for key in sorted(kept.keys() | counted.keys())
+            if kept.get(key, 0) != counted.get(key, 0)}
 
 
 def check_stuck(chart: object, state: object, before: object) -> float:

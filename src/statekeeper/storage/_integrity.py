@@ -13,7 +13,7 @@ from typing import Any
 from ._decode import decode_problems
 from .tables import INSTANCES, TABLES, TIMERS, TRANSITIONS
 
-__all__ = ["done_timer", "orphan", "row_problems", "seq_gap"]
+__all__ = ["count_drift", "done_timer", "orphan", "row_problems", "seq_gap"]
 
 #: (table, position of its instance id) for every table whose rows belong to an instance
 _OWNED = tuple((t.name, t.at(t.owner)) for t in TABLES.values() if t.owner is not None)
@@ -35,6 +35,15 @@ def seq_gap(instance: str, rows: int, low: int, high: int) -> str:
 def done_timer(instance: str, timer_id: str) -> str:
     """A finished instance still holds a pending timer."""
     return f"timer {timer_id!r} of finished instance {instance!r}"
+
+
+def count_drift(chart: str, version: str, state: str, kept: int, counted: int,
+                repaired: bool) -> str:
+    """The kept count of a state (``Store.recount_states``) differs from the instances."""
+    then = ("repaired: the kept counts were rebuilt from the instances" if repaired
+            else "statekeeper check --repair rebuilds the counts")
+    return (f"instances of {chart!r} v{version} in state {state!r}: {kept} kept, {counted} "
+            f"counted ({then})")
 
 
 def row_problems(tables: Mapping[str, Sequence[Sequence[Any]]]) -> list[str]:

@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 from ._codec import Row
-from ._gauges import check_stuck
+from ._gauges import Counts, Drift, check_stuck, drift
 from .tables import INSTANCES
 
 __all__ = ["MemoryGauges"]
@@ -62,10 +62,29 @@ class MemoryGauges:
             key = (new[_CHART], new[_VERSION], state)
             counts[key] = counts.get(key, 0) + 1
 
+    def _loaded(self, row: Row | None) -> Row | None:
+        """``row`` as ``load`` reads it: its columns, then when it entered its configuration."""
+        if row is None:
+            return None
+        return (*row, self._entered.get(row[_ID], row[_CREATED]))
+
     def state_counts(self) -> dict[tuple[str, str, str], int]:
         with self._lock:
             self._check_open()
             return dict(sorted(self._counts.items()))
+
+    def recount_states(self, *, repair: bool = False) -> Drift:
+        with self._lock:
+            self._check_open()
+            counted: Counts = {}
+            for row in self._instances.values():
+                for state in _states(row):
+                    key = (row[_CHART], row[_VERSION], state)
+                    counted[key] = counted.get(key, 0) + 1
+            found = drift(self._counts, counted)
+            if repair:
+                self._counts = counted
+            return found
 
     def stuck_count(self, chart: str, state: str, before: float) -> int:
         before = check_stuck(chart, state, before)

@@ -324,6 +324,18 @@ class Store(Protocol):
         their configuration before ``before``, by an index.
         """
 
+    def recount_states(self, *, repair: bool = False) -> dict[tuple[str, str, str],
+                                                               tuple[int, int]]:
+        """Count the active instances per state for real, against the counts kept.
+
+        Returns, for each ``(chart, version, state)`` where they differ, ``(kept, counted)``
+        (empty: the counts are exact).  Why it exists: the kept counts are the gauge's only
+        source, so a count table edited by hand, or restored apart from its instances, would
+        be believed forever.  Reads every active instance, in one snapshot.  ``repair``
+        replaces the kept counts by the real ones in the same transaction, with writers held
+        off until it commits, so no step is counted twice or lost.
+        """
+
     # -- checks ------------------------------------------------------------------------------
 
     def integrity_check(self) -> list[str]:

@@ -30,6 +30,7 @@ from ._decode import (
     decode_dead_letter,
     decode_effect,
     decode_instance,
+    decode_loaded_instance,
     decode_mailbox,
     decode_policy_state,
     decode_shadow,
@@ -101,17 +102,17 @@ class MemoryStore(MemoryAudit):
         instance_ids = check_ids(instance_ids)
         with self._lock:
             self._check_open()
-            rows = [self._instances.get(i) for i in instance_ids]
+            rows = [self._loaded(self._instances.get(i)) for i in instance_ids]
         return {record.id: record for row in rows if row is not None
-                for record in decoded(decode_instance, row)}
+                for record in decoded(decode_loaded_instance, row)}
 
     def load(self, instance_id: str) -> InstanceRecord:
         with self._lock:
             self._check_open()
-            row = self._instances.get(instance_id)
+            row = self._loaded(self._instances.get(instance_id))
         if row is None:
             raise UnknownInstance(instance_id)
-        return decode_instance(row)
+        return decode_loaded_instance(row)
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Apply commits in order; return the conflicting ones, which change nothing.

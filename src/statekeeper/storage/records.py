@@ -64,6 +64,11 @@ class InstanceRecord:
     The store is authoritative for it: a commit writes ``expected_rev + 1`` (``1`` when it
     creates the instance) whatever ``rev`` the record carries, so a caller cannot forget the
     bump.  ``created_at`` is written when the instance is created and kept by later commits.
+
+    ``entered_at`` is when the instance entered its configuration: the store keeps it (the
+    commit that changes the configuration sets it, a commit of data only keeps it) and
+    ``load`` reads it; a record that is written never sets it.  ``None``: not known (a record
+    built by a caller), where :attr:`entered` falls back to ``updated_at``.
     """
 
     id: str
@@ -77,6 +82,16 @@ class InstanceRecord:
     labels: dict[str, str] = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
+    entered_at: float | None = field(default=None, compare=False)
+
+    @property
+    def entered(self) -> float:
+        """Since when the instance is in its configuration: ``entered_at``, else ``updated_at``.
+
+        The time in state the logs and metrics report: exact when the store said, and the
+        last commit (which errs short, never long) when it did not.
+        """
+        return self.updated_at if self.entered_at is None else self.entered_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,13 @@
 First the store's :meth:`~statekeeper.storage.Store.integrity_check` in one read: SQLite's own
 ``PRAGMA integrity_check``, every row decoded (a corrupted timer, outbox or mailbox row is named
 by table and key), and the rules across rows (log gaps, rows of unknown instances, timers of
-finished instances).  Then every instance row, a page at a time, against its own log and,
-given ``--chart`` files, against its chart (:mod:`statekeeper.runtime.audit`).  One problem a
-line; nothing is repaired: the exit status says whether anything was found.
+finished instances).  Then the per-state instance counts the store keeps for the gauges,
+against a real count of the active instances (``Store.recount_states``).  Then every instance
+row, a page at a time, against its own log and, given ``--chart`` files, against its chart
+(:mod:`statekeeper.runtime.audit`).  One problem a line; the exit status says whether
+anything was found.  Only the counts can be repaired (``--repair``): they are derived from
+the instance rows, so rebuilding them loses nothing; every other problem is a row only an
+operator can judge.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import warnings
 from statekeeper.core.compile import CompiledChart
 from statekeeper.core.errors import ChartError, ChartWarning
 from statekeeper.runtime.audit import audit_instances
+from statekeeper.storage._integrity import count_drift
 from statekeeper.storage.sqlite import SQLiteStore
 
 from .._common import (
@@ -37,13 +42,17 @@ def register(subparsers: Subparsers) -> None:
     """Add the ``check`` command."""
     parser = subparsers.add_parser(
         "check", help="check a store's integrity (exit status 1 if anything is wrong)",
-        description="Decode every row, check the rules across rows and every instance "
-                    "against its log and (with --chart) its chart; repair nothing.",
+        description="Decode every row, check the rules across rows, the kept instance "
+                    "counts per state, and every instance against its log and (with "
+                    "--chart) its chart; repair only the counts (--repair).",
     )
     add_db_argument(parser)
     parser.add_argument("--chart", action="append", default=[], metavar="FILE",
                         help="a chart file the instances run (repeat for every chart and "
                              "version); instances are checked against it")
+    parser.add_argument("--repair", action="store_true",
+                        help="rebuild the kept instance counts per state from the instances "
+                             "when they differ (the gauge statekeeper_instances reads them)")
     add_trust_arguments(parser)
     parser.set_defaults(run=run)
 
@@ -58,6 +67,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"checking {path} (every row is read)...", file=sys.stderr, flush=True)
         for problem in store.integrity_check():
             print(problem)
+            count += 1
+        drift = store.recount_states(repair=args.repair)
+        for (chart, version, state), (kept, counted) in drift.items():
+            print(count_drift(chart, version, state, kept, counted, args.repair))
             count += 1
         for problem in audit_instances(store, charts if charts else None, unchecked):
             print(problem, flush=False)

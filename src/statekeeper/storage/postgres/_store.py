@@ -144,12 +144,13 @@ class PostgresStore(AuditQueries, GaugeQueries):
         rows = self._rows("load_instance", (instance_id,))
         if not rows:
             raise UnknownInstance(instance_id)
-        return ROWS.instance(rows[0])
+        return ROWS.loaded_instance(rows[0])
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
         ids = check_ids(instance_ids)
         rows = self._rows("load_instances", (ids,)) if ids else []
-        return {record.id: record for row in rows for record in decoded(ROWS.instance, row)}
+        return {record.id: record
+                for row in rows for record in decoded(ROWS.loaded_instance, row)}
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Write ``commits`` in one transaction; return the conflicts (see ``_commit.py``)."""

@@ -41,13 +41,14 @@ ORDER BY id;
 -- written as text cast to jsonb (%s::jsonb).
 
 -- name: load_instance
+-- The instance's columns, then the entered_at the store keeps (InstanceRecord.entered_at).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
-       created_at, updated_at
+       created_at, updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = %s;
 
 -- name: load_instances
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels,
-       created_at, updated_at
+       created_at, updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = ANY(%s::text[]);
 
 -- name: instance_exists
@@ -457,6 +458,35 @@ FROM shadow_log ORDER BY id;
 -- Active instances per (chart, version, state): the shards of migration state_counts summed.
 SELECT chart, version, state, sum(count)::bigint FROM state_counts
 GROUP BY chart, version, state ORDER BY chart, version, state;
+
+-- name: counted_states
+-- Active instances per (chart, version, state), counted from the instance rows themselves
+-- (every active row read): what state_counts must sum to, for Store.recount_states.
+SELECT chart, version, s.state, count(*)::bigint
+FROM instances,
+     jsonb_array_elements_text(CASE WHEN jsonb_typeof(configuration) = 'array'
+                                    THEN configuration ELSE '[]'::jsonb END) AS s (state)
+WHERE status = 'active'
+GROUP BY chart, version, s.state;
+
+-- name: hold_off_instance_writers
+-- A recount that repairs: writers of instances (whose trigger adds to the shards) wait until
+-- it commits, so the rebuilt counts miss no step and count none twice.
+LOCK TABLE instances IN SHARE MODE;
+
+-- name: clear_state_counts
+DELETE FROM state_counts;
+
+-- name: recount_state_counts
+-- The kept counts rebuilt from the instance rows into shard 0, as migration state_counts
+-- first built them.
+INSERT INTO state_counts (chart, version, state, shard, count)
+SELECT chart, version, s.state, 0, count(*)
+FROM instances,
+     jsonb_array_elements_text(CASE WHEN jsonb_typeof(configuration) = 'array'
+                                    THEN configuration ELSE '[]'::jsonb END) AS s (state)
+WHERE status = 'active'
+GROUP BY chart, version, s.state;
 
 -- name: stuck_instances
 -- Active instances of a chart in a state since before a time: instances_by_entered gives

@@ -39,6 +39,7 @@ from .._decode import (
     decode_dead_letter,
     decode_effect,
     decode_instance,
+    decode_loaded_instance,
     decode_mailbox,
     decode_policy_state,
     decode_problems,
@@ -186,12 +187,13 @@ class SQLiteStore(AuditQueries, GaugeQueries):
         rows = self._rows(Q["load_instance"], (instance_id,))
         if not rows:
             raise UnknownInstance(instance_id)
-        return decode_instance(rows[0])
+        return decode_loaded_instance(rows[0])
 
     def load_many(self, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
         ids = check_ids(instance_ids)
         rows = self._rows(Q["load_instances"], (SQLITE.list_param(ids),)) if ids else []
-        return {record.id: record for row in rows for record in decoded(decode_instance, row)}
+        return {record.id: record
+                for row in rows for record in decoded(decode_loaded_instance, row)}
 
     def apply(self, commits: Sequence[Commit]) -> list[Commit]:
         """Write ``commits`` in one transaction, one savepoint each; return the conflicts."""

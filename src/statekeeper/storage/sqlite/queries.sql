@@ -3,14 +3,15 @@
 -- tests/storage/test_tables.py checks them against it.
 
 -- name: load_instance
+-- The instance's columns, then the entered_at the store keeps (InstanceRecord.entered_at).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
-       updated_at
+       updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id = ?;
 
 -- name: load_instances
 -- Many ids, bound as one JSON array: one statement for any number (no limit on variables).
 SELECT id, chart, version, hash, snapshot, configuration, status, rev, labels, created_at,
-       updated_at
+       updated_at, coalesce(entered_at, created_at) AS entered_at
 FROM instances WHERE id IN (SELECT value FROM json_each(?));
 
 -- name: instance_exists
@@ -353,6 +354,27 @@ FROM configuration_counts AS c,
                     ELSE '[]' END) AS s
 GROUP BY c.chart, c.version, s.value
 ORDER BY c.chart, c.version, s.value;
+
+-- name: counted_states
+-- Active instances per (chart, version, state), counted from the instance rows themselves
+-- (every active row read): what state_counts must say, for Store.recount_states.
+SELECT i.chart, i.version, s.value, count(*)
+FROM instances AS i,
+     json_each(CASE WHEN NOT json_valid(i.configuration) THEN '[]'
+                    WHEN json_type(i.configuration) = 'array' THEN i.configuration
+                    ELSE '[]' END) AS s
+WHERE i.status = 'active'
+GROUP BY i.chart, i.version, s.value;
+
+-- name: clear_configuration_counts
+DELETE FROM configuration_counts;
+
+-- name: recount_configurations
+-- The kept counts rebuilt from the instance rows, as migration state_counts first built them.
+INSERT INTO configuration_counts (chart, version, configuration, count)
+SELECT chart, version, configuration, count(*) FROM instances
+WHERE status = 'active'
+GROUP BY chart, version, configuration;
 
 -- name: stuck_instances
 -- Active instances of a chart in a state since before a time: instances_by_entered gives

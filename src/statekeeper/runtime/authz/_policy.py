@@ -1,49 +1,23 @@
-"""Per-event authorization: who may send which event to which instance.
+"""The policy's parts: the principal, its rules (:class:`Allow`, :class:`Policy`), the errors.
 
-Why here and not in the chart: a chart may come from a file or an untrusted source and runs
-no application code, while "a customer may cancel their own order" needs the application's
-idea of who the caller is.  So a :class:`Policy` is registered with the client per chart
-(``client.authorize("order", policy)``), its guards are application callables, and charts
-stay as they are.  Authorization is opt-in: a chart with no policy pays nothing.
-
-What is checked, and when:
-
-* before the step, for every event a caller delivers (``send`` on either client, the
-  replay of a dead letter's event, ``statekeeper send`` and ``dead-letters replay``): the
-  event's rules (roles, then the guard over the principal and the instance as committed);
-* before a start, when the policy has ``start`` rules: the same, over the instance as asked
-  for (:func:`check_start`); a refused start creates nothing, so it leaves no log row;
-* after the step and before its commit, the states the step entered: a sensitive state
-  (``Policy(states={"refunded": {"manager"}})``) can be entered only by a principal holding
-  one of its roles.  The step is pure, so a refused result is simply not written.
-
-The system's own events (timers, effect outcomes, events a chart sends itself or to another
-instance) are not authorized again: the caller whose event started them was.
-
-A refusal commits one row to the transition log (outcome ``denied``, the principal's id as
-actor, the reason), logs a warning on ``statekeeper.authz``, and raises
-:class:`NotAuthorized`; the instance's state and data are unchanged.
+Apart from :mod:`.` (the package's ``__init__``, which re-exports every public name) so that
+what a policy *is* sits apart from how it is checked (:mod:`._checks`) and held against a
+chart's versions (:mod:`._versions`).
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
 
-from ..core.commands import Microstep
-from ..core.compile import CompiledChart
-from ..core.errors import StatekeeperError
-from ..storage.records import InstanceRecord
-from .state import InstanceState
+from ...core.errors import StatekeeperError
+from ..state import InstanceState
 
 __all__ = ["HIDDEN", "START", "Allow", "Guard", "InvalidPolicy", "InvalidPrincipal",
-           "NotAuthorized", "Policy", "Principal", "check_entered", "check_event", "check_start",
-           "check_version", "log_denied", "validate"]
+           "NotAuthorized", "Policy", "Principal"]
 
-_log = logging.getLogger("statekeeper.authz")
 #: the event name a refused ``start`` is logged and raised under (``NotAuthorized.event``)
 START = "statekeeper.start"
 
@@ -262,145 +236,3 @@ def _rules(event: str | None, value: Any, what: str | None = None) -> tuple[Allo
     where = what or f"Policy events[{event!r}]"
     raise InvalidPolicy(f"{where} takes an Allow, a sequence of them or a set of role names, "
                         f"not {value!r}")
-
-
-def validate(policy: Any, chart: str, versions: Sequence[CompiledChart]) -> None:
-    """Refuse a policy that names an event or state no registered version of ``chart`` has.
-
-    Raises:
-        InvalidPolicy: not a :class:`Policy`, or a name the chart does not have (a typo would
-            otherwise leave the real event unguarded or a state unprotected).
-
-    """
-    if not isinstance(policy, Policy):
-        raise InvalidPolicy(f"authorize() takes a Policy, not {policy!r}")
-    for event in policy.events:
-        if not any(_takes(c, event) for c in versions):
-            raise InvalidPolicy(f"chart {chart!r} has no transition on event {event!r}: "
-                                f"check the name (no registered version takes it)")
-    for state in policy.states:
-        if not any(state in c.nodes for c in versions):
-            raise InvalidPolicy(f"chart {chart!r} has no state {state!r} (in no registered "
-                                f"version)")
-    if policy.restricts_reads:
-        _validate_reads(policy, chart, versions)
-
-
-def _validate_reads(policy: Policy, chart: str, versions: Sequence[CompiledChart]) -> None:
-    """Public fields the chart's data model declares; no state that reads as the neutral one."""
-    declared = {item.id for c in versions for _, item in c.data_items}
-    if declared and policy.public:
-        unknown = sorted(policy.public - declared)
-        if unknown:
-            raise InvalidPolicy(f"Policy public= names {unknown[0]!r}, which chart {chart!r} "
-                                f"does not declare (its data: {', '.join(sorted(declared))}); "
-                                f"check the name")
-    if policy.states and any(HIDDEN in c.nodes for c in versions):
-        raise InvalidPolicy(f"chart {chart!r} has a state named {HIDDEN!r}, the state a "
-                            f"principal without reading rights sees for a sensitive one: "
-                            f"rename it")
-
-
-def check_version(policy: Policy, chart: CompiledChart) -> None:
-    """Refuse a version, registered after its chart's policy, that lacks a name it uses.
-
-    Why refuse rather than register: a version that renamed ``refunded`` to ``Refunded``
-    would start instances whose sensitive state nobody protects, and one that renamed an
-    event would leave the new name to ``unlisted``.  Registering every version before
-    authorizing (what :meth:`~statekeeper.client.Client.authorize` asks) checks the policy
-    against all of them together instead, so a version may drop a name on purpose.
-
-    Raises:
-        InvalidPolicy: the version has no transition on an event, or no state, that the
-            policy names; nothing was registered.
-
-    """
-    where = f"chart {chart.name!r} version {chart.version}"
-    todo = (f"register it before authorizing (client.authorize({chart.name!r}, None), "
-            f"register every version, then authorize a policy that fits them), or fix the name")
-    for event in policy.events:
-        if not _takes(chart, event):
-            raise InvalidPolicy(f"{where} has no transition on event {event!r}, which the "
-                                f"chart's policy names: {todo}")
-    for state in policy.states:
-        if state not in chart.nodes:
-            raise InvalidPolicy(f"{where} has no state {state!r}, which the chart's policy "
-                                f"protects: {todo}")
-
-
-def _takes(chart: CompiledChart, event: str) -> bool:
-    """Whether a transition of ``chart`` matches ``event``."""
-    return any(t.matches(event) for node in chart.states for t in node.transitions)
-
-
-def check_event(policy: Policy, principal: Principal | None, event: str,
-                record: InstanceRecord) -> str | None:
-    """Why ``principal`` may not send ``event`` to the instance of ``record``; ``None``: it may.
-
-    A guard that raises refuses (and is logged): a broken guard must not let callers through.
-    """
-    rules = policy.rules_for(event)
-    if rules is None:
-        if policy.unlisted == "allow":
-            return None
-        return f"the policy of chart {record.chart!r} does not name event {event!r}"
-    view: list[InstanceState] = []
-
-    def instance() -> InstanceState:
-        if not view:
-            view.append(InstanceState.from_record(record))
-        return view[0]
-
-    return _refusal(rules, principal, instance, event, record.chart)
-
-
-def check_start(policy: Policy, principal: Principal | None,
-                asked: InstanceState) -> str | None:
-    """Why ``principal`` may not start the instance ``asked`` for; ``None``: it may.
-
-    ``asked`` is the instance as the caller asks for it (no configuration yet): the start's
-    guards see its id, chart, version, data and labels.  A policy without ``start`` rules
-    lets anyone start.
-    """
-    rules = policy.start
-    if rules is None:
-        return None
-    return _refusal(rules, principal, lambda: asked, START, asked.chart)
-
-
-def _refusal(rules: tuple[Allow, ...], principal: Principal | None,
-             instance: Callable[[], InstanceState], event: str, chart: str) -> str | None:
-    """Why no rule of ``rules`` passes ``principal``; ``None`` when one does."""
-    if principal is None:
-        return (f"no principal was given (the chart's policy names who may "
-                f"{'start it' if event == START else 'send it'})")
-    for rule in rules:
-        try:
-            if rule.passes(principal, instance):
-                return None
-        except Exception as exc:  # noqa: BLE001 - fail closed, and say why
-            _log.exception("authorization guard of %r for %r failed", event, chart)
-            return f"its guard failed ({type(exc).__name__}: {exc})"
-    return f"no rule allows it (roles: {', '.join(sorted(principal.roles)) or 'none'})"
-
-
-def check_entered(policy: Policy, principal: Principal | None,
-                  microsteps: Sequence[Microstep]) -> str | None:
-    """Why ``principal`` may not enter the sensitive states the step entered; ``None``: it may."""
-    sensitive = policy.states
-    for micro in microsteps:
-        for state in micro.entered:
-            roles = sensitive.get(state)
-            if roles is not None and (principal is None or not roles & principal.roles):
-                return f"entering state {state!r} takes one of the roles {sorted(roles)}"
-    return None
-
-
-def log_denied(instance: str, chart: str, event: str, principal: Principal | None,
-               reason: str) -> None:
-    """A warning record of a refusal, with the fields the transition records carry."""
-    _log.warning("%s %s: %s denied to %s: %s", instance, chart, event,
-                 principal.id if principal is not None else "(anonymous)", reason,
-                 extra={"instance": instance, "chart": chart, "event": event,
-                        "actor": principal.id if principal is not None else None,
-                        "outcome": "denied", "reason": reason})
