@@ -88,7 +88,7 @@ def check_payload(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "p
 # a flat dict of at most this many short ASCII keys and small scalars cannot exceed any limit
 # of at least _QUICK_BYTES: it is copied in one pass without the general walk
 _QUICK_KEYS, _QUICK_TEXT, _QUICK_BYTES = 16, 64, 4096
-_QUICK_INT = 2**63
+_QUICK_INT, _QUICK_NEGATIVE = 2**63, -(2**63)
 
 
 def checked_copy(value: Any, *, limits: Limits = DEFAULT_LIMITS, what: str = "payload",
@@ -120,16 +120,16 @@ def flat_copy(value: dict[str, Any], limits: Limits) -> dict[str, Any] | None:
     this pass cannot tell: :func:`check_payload` then decides, naming what it refuses.
     The machines' sends call it first, before the general walk (:func:`checked_copy`).
     """
-    if len(value) > _QUICK_KEYS or limits.max_depth < 1 \
-            or limits.max_payload_bytes < _QUICK_BYTES:
-        return None
+    if len(value) > _QUICK_KEYS or limits.max_payload_bytes < _QUICK_BYTES:
+        return None  # (every Limits allows a depth of 1: a flat dict is never too deep)
     out = dict(value)  # checked once copied
-    for key, child in out.items():
+    for key in out:  # (by key: a third cheaper than over items() for the usual one or two)
         if key.__class__ is not str or len(key) > _QUICK_TEXT or not key.isascii():
             return None
+        child = out[key]
         kind = child.__class__
         if kind is int:
-            if not -_QUICK_INT < child < _QUICK_INT:
+            if child >= _QUICK_INT or child <= _QUICK_NEGATIVE:
                 return None
         elif kind is str:
             if len(child) > _QUICK_TEXT or not child.isascii():
