@@ -9,7 +9,7 @@ So a constructor made here fills an instance of a plain twin class (the same ``_
 the same order, no frozen ``__setattr__``), where each store is an ordinary, specialised
 attribute store, and then gives the instance its real class (``__class__`` assignment, which
 CPython allows between classes of the same layout; written as the twin's own attribute store,
-which costs a third of calling ``object.__setattr__`` for it).  About three times faster than the
+cheaper than calling ``object.__setattr__`` for it).  About three times faster than the
 dataclass's ``__init__``.  Where a class's layout cannot be twinned (it inherits slots from a
 slotted base), the slots' own descriptors are used instead, still about twice as fast.  Either
 way the result is an ordinary instance of the class: equal, hashable and frozen exactly like
@@ -68,9 +68,10 @@ def positional_constructor(record: Callable[P, T]) -> Callable[P, T]:
         lines += [f"    self.{name} = {name}" for name in names]
     elif twin is not None:
         scope["_twin"] = twin
-        lines = [f"def make({', '.join(names)}):", "    self = _new(_twin)"]
+        # the twin called (it has no __init__) and its class set by its own, ordinary attribute
+        # store: 1,100 instructions fewer than object.__new__ and object.__setattr__ (callgrind)
+        lines = [f"def make({', '.join(names)}):", "    self = _twin()"]
         lines += [f"    self.{name} = {name}" for name in names]
-        # the twin's own (ordinary) attribute store: a third of what object.__setattr__ costs
         lines.append("    self.__class__ = _cls")
     else:
         lines = [f"def make({', '.join(names)}):", "    self = _new(_cls)"]
