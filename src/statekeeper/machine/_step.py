@@ -52,7 +52,9 @@ def machine_step(self: BaseMachine, event: Event,
         if program is UNMADE:
             program = _program(self, cfg, event.name)
         if program is not None:
-            return _ran(self, cfg, program, event, strict)
+            ran = flat_send(self, event.name, None, event, strict)
+            if ran is not None:
+                return ran  # (None: more than the configuration's 64 programs: quick step)
     try:
         key = cfg.key
         if key is False:
@@ -74,8 +76,8 @@ def machine_step(self: BaseMachine, event: Event,
     return _result(self, event, strict, result)
 
 
-def flat_send(self: BaseMachine, name: str,
-              payload: Any) -> tuple[StepResult | None, Outcome] | None:
+def flat_send(self: BaseMachine, name: str, payload: Any, event: Event | None = None,
+              strict: bool = True) -> tuple[StepResult | None, Outcome] | None:
     """``send(name, payload)`` by the flat program met before, or ``None``: nothing done.
 
     Why: on a machine holding nothing but its configuration and flat data, an event with a
@@ -88,27 +90,26 @@ def flat_send(self: BaseMachine, name: str,
     ``None`` before anything changed or ran, and the caller takes the general way, which
     refuses what is invalid with its named error.  The caller vouches ``name`` is a ``str``
     and the machine has no extras.
+
+    :func:`machine_step` runs a program through here too, giving the ``event`` it was given
+    (taken as it is, ``payload`` unread) and its ``strict``: one frame less on either way.
     """
-    program = self._cfg.programs.get(name)
+    cfg = self._cfg
+    program = cfg.programs.get(name)
     if program is None or not self._flat or self._rest is not None:
         return None  # no program (or none made yet), or more than data held: the general way
-    limits = self._env.limits
-    if name.startswith(RESERVED_PREFIX) or len(name) > limits.max_name_length:
-        return None
-    if payload is not None:
-        if payload.__class__ is not dict:
+    if event is None:
+        limits = self._env.limits
+        if name.startswith(RESERVED_PREFIX) or len(name) > limits.max_name_length:
             return None
-        payload = flat_copy(payload, limits)
-        if payload is None:
-            return None
-        payload = MappingProxyType(payload)  # shown to guards and functions as it is
-    event = _new_event(name, payload, "external", None, None, None, None, {})
-    return _ran(self, self._cfg, program, event, True)
-
-
-def _ran(self: BaseMachine, cfg: Config, program: FlatProgram, event: Event,
-         strict: bool) -> tuple[StepResult | None, Outcome]:
-    """Run ``cfg``'s flat ``program`` for ``event`` and load what it did."""
+        if payload is not None:
+            if payload.__class__ is not dict:
+                return None
+            payload = flat_copy(payload, limits)
+            if payload is None:
+                return None
+            payload = MappingProxyType(payload)  # shown to guards and functions as it is
+        event = _new_event(name, payload, "external", None, None, None, None, {})
     data = self._data if self._data is not None else {}
     try:
         option, mine, flat = program.run(data, event)
@@ -120,13 +121,13 @@ def _ran(self: BaseMachine, cfg: Config, program: FlatProgram, event: Event,
         return None, unapplied(self, event, program.unhandled, strict)
     taken = option.taken
     if taken is None:
-        taken = _taken(self, option, event.name)
+        taken = _taken(self, option, name)
     self._cfg, outcome = taken
     self._data = mine or None
     self._flat = flat
     if option.static and event.data is None and event.sendid is None \
             and event.invokeid is None:
-        remember(self.chart, cfg, event.name, taken[0], outcome)
+        remember(self.chart, cfg, name, taken[0], outcome)
     return None, outcome
 
 
