@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from statekeeper.core.errors import InvalidPayload, LimitExceeded
 from statekeeper.core.limits import Limits
-from statekeeper.core.payload import check_payload, checked_copy, copy_payload
+from statekeeper.core.payload import check_payload, checked_copy, copy_payload, flat_copy
 from statekeeper.testing.strategies import suite_settings
 
 _scalars = st.one_of(
@@ -52,3 +52,15 @@ def test_checked_copy_is_check_then_copy(value: Any, limits: Limits) -> None:
             assert new[1] is not value  # a copy, never the caller's container
     else:
         assert new == old
+
+
+@suite_settings(max_examples=300)
+@given(_payloads, _limits)
+def test_flat_copy_vouches_only_for_what_the_check_accepts(value: Any, limits: Limits) -> None:
+    # the machines' one pass: a copy means valid and within the limits; None refuses nothing
+    if type(value) is not dict:
+        return
+    copied = flat_copy(value, limits)
+    if copied is not None:
+        assert _outcome(_old, value, limits) == ("ok", value)
+        assert copied == value and copied is not value

@@ -37,6 +37,7 @@ GUARDS: dict[str, Any] = {
 }
 FUNCTIONS: dict[str, Any] = {
     "n+1": lambda data, event: data["n"] + 1,
+    "errors+1": lambda data, event: data["errors"] + 1,
     "fail": lambda data, event: data["missing"],
     "pair": lambda data, event: [data["n"], data["n"]],
     "kind": lambda data, event: type(data).__name__,
@@ -91,6 +92,28 @@ def test_a_guard_that_raises_is_false_and_its_error_is_handled_after_the_microst
     ])
     assert machine.configuration == ("a",)
     assert _programs(machine)[(("a",), "go")] is not None
+
+
+def test_a_guard_declared_on_a_parallel_state_raises_once_per_region() -> None:
+    # both regions' active states have the parallel state's transitions as their candidates:
+    # one program, whose guards are tried once, but whose errors count once per region
+    chart = Chart("p", data={"n": 0, "errors": 0}, states={
+        "p": Parallel(states={
+            "r1": State(initial="a", states={"a": State()}),
+            "r2": State(initial="b", states={"b": State()}),
+        }, on={"go": [Transition("q", cond="boom"),
+                      Transition("q", cond="big", actions=[Assign("n", expr="n+1")])],
+               "error.execution": Transition(actions=[Assign("errors", expr="errors+1")])}),
+        "q": State(on={"back": "p"}),
+    })
+    machine = _follows_the_reference(chart, [
+        ("go", {"amount": 9}),  # boom fails (twice), big holds: q, where errors are dropped
+        ("back", None),
+        ("go", {"amount": 1}),  # boom fails twice, big does not hold: two errors in p
+    ])
+    assert dict(machine.data) == {"n": 2, "errors": 4}
+    program = _programs(machine)[(("a", "b", "p", "r1", "r2"), "go")]
+    assert program is not None and program.repeat == 2
 
 
 def test_an_assign_that_raises_cuts_its_block_short_and_the_next_blocks_run() -> None:

@@ -21,7 +21,8 @@ microstep taken and the errors queued, through SCXML's macrostep
 
 Which closures are what is read from their marks (:mod:`statekeeper.core._marks`); a chart
 with recorded history, eventless transitions, late data binding or the python datamodel, and a
-(configuration, event) whose candidates lie in more than one active state or whose plan runs
+(configuration, event) whose active states differ in their candidates (parallel regions' own
+transitions on the event; alike, all their common ancestor's, is fine) or whose plan runs
 anything else (a raise, a send, an effect, a ``Call``, a nested location, entering a final
 state, an invocation) gets no program and keeps the general quick step.
 """
@@ -93,12 +94,16 @@ class FlatProgram:
     whether that outcome ran no guard.
     """
 
-    __slots__ = ("options", "run", "static", "unhandled")
+    __slots__ = ("options", "repeat", "run", "static", "unhandled")
 
-    def __init__(self, options: tuple[FlatOption, ...], unhandled: str, static: bool) -> None:
+    def __init__(self, options: tuple[FlatOption, ...], unhandled: str, static: bool,
+                 repeat: int = 1) -> None:
         self.options = options
         self.unhandled = unhandled
         self.static = static
+        #: how many active states try these guards (SCXML tries them once per state): a
+        #: guard's error is raised as many times
+        self.repeat = repeat
         #: :func:`take` of this program written out as one function (:mod:`._flat_code`):
         #: ``run(data, event)``, what the hot paths call
         self.run: Runner = compiled(self)
@@ -110,8 +115,12 @@ def flat_program(chart: CompiledChart, plans: StepPlans, key: Key,
     if plans.deep_data or chart.has_history or chart.index.eventless:
         return None
     chains = plans.chains(key, name)
-    if len(chains) > 1:
-        return None
+    if any(chain != chains[0] for chain in chains[1:]):
+        return None  # candidates in more than one active state
+    # Chains all alike: active states of parallel regions whose candidates are all their common
+    # ancestor's (an event declared on a parallel state).  SCXML tries the guards once per
+    # state; they read the same data and event each time, so one try answers for all, but
+    # a guard that raises raises once per state: its errors are repeated as many times.
     options: list[FlatOption] = []
     guarded = False  # a guard has run before the candidate at hand is taken
     for transition in chains[0] if chains else ():
@@ -132,7 +141,8 @@ def flat_program(chart: CompiledChart, plans: StepPlans, key: Key,
             break  # the candidates after one taken unguarded are never tried
     ignorable = bool(chart.index.ignoring) and any(
         n.ignores(name) for s in key for n in (s, *s.ancestors))
-    return FlatProgram(tuple(options), "ignored" if ignorable else "rejected", not guarded)
+    return FlatProgram(tuple(options), "ignored" if ignorable else "rejected", not guarded,
+                       max(len(chains), 1))
 
 
 def _guard(chart: CompiledChart, key: Key, transition: TransitionNode,
@@ -224,8 +234,10 @@ def take(program: FlatProgram, data: dict[str, Any],
             break
     else:  # no guard held
         if errors is not None:
-            raise FlatFailure(None, mine, view, errors)
+            raise FlatFailure(None, mine, view, errors * program.repeat)
         return None, data, True
+    if errors is not None:
+        errors *= program.repeat  # (the guards' errors, once per state that tried them)
     flat = True
     for block in option.blocks:
         for name, fn, value in block:

@@ -63,10 +63,12 @@ def compiled(program: FlatProgram) -> Runner:
              "    mine = dict(data)",
              "    view = _MPT(mine)",
              "    errors = None"]
+    # the guards' errors once per active state that tried them (see FlatProgram.repeat)
+    again = [] if program.repeat == 1 else [f"errors = errors * {program.repeat}"]
     for i, option in enumerate(program.options):
         scope[f"_o{i}"] = option
         if option.guard is None:  # taken without a call: the options after it never are
-            lines += _taking(option, i, "    ", scope)
+            lines += _taking(option, i, "    ", scope, again)
             break
         scope[f"_g{i}"], scope[f"_t{i}"] = option.guard, option.transition
         lines += ["    try:",
@@ -77,9 +79,10 @@ def compiled(program: FlatProgram) -> Runner:
                   f"        errors = [*(errors or ()), (_t{i}, exc)]",
                   f"        held = {option.negate}",  # whichever is not taken
                   f"    if {'not ' if option.negate else ''}held:"]
-        lines += _taking(option, i, "        ", scope)
+        lines += _taking(option, i, "        ", scope, again)
     else:
         lines += ["    if errors is not None:",
+                  *(f"        {line}" for line in again),
                   "        raise _Failure(None, mine, view, errors)",
                   "    return None, data, True"]
     exec("\n".join(lines), scope)  # noqa: S102 - only names made here; values are in scope
@@ -87,9 +90,15 @@ def compiled(program: FlatProgram) -> Runner:
     return run
 
 
-def _taking(option: FlatOption, i: int, pad: str, scope: dict[str, Any]) -> list[str]:
-    """The lines that take ``option`` (its blocks of assigns, then the answer)."""
+def _taking(option: FlatOption, i: int, pad: str, scope: dict[str, Any],
+            again: list[str]) -> list[str]:
+    """The lines that take ``option`` (its blocks of assigns, then the answer).
+
+    ``again`` are the lines that repeat the guards' errors (none: each is raised once).
+    """
     lines = [f"{pad}flat = True"]
+    if again:
+        lines += [f"{pad}if errors is not None:", *(f"{pad}    {line}" for line in again)]
     called = False  # a function ran before: the view may have to be made again
     for b, block in enumerate(option.blocks):
         if not block:

@@ -7,6 +7,8 @@ the base stays readable).  Three ways, cheapest first:
   whose only work in that configuration is guards and assigns
   (:mod:`statekeeper.core._flat`), runs the program and takes its next configuration and its
   outcome from the option taken, made once per option and shared (an outcome is immutable);
+  :func:`flat_send` takes a caller's ``send(name, payload)`` there directly, its intake cut to
+  what the program's guards and functions read (one pass over the payload, one event);
 - **quick steps** (:func:`statekeeper.core._quick.quick_step`): the same instance, any event;
 - **the full step** over a snapshot, for anything else (recorded history, timers, children).
 """
@@ -14,7 +16,8 @@ the base stays readable).  Three ways, cheapest first:
 from __future__ import annotations
 
 from time import time as _time
-from typing import TYPE_CHECKING
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
 
 from ..clock import SystemClock
 from ..core._context import SHOWN_AS_IS
@@ -22,19 +25,21 @@ from ..core._flat import UNMADE, FlatFailure, FlatOption, FlatProgram, program_o
 from ..core._quick import Quick, quick_step, resume
 from ..core._records import positional_constructor
 from ..core.errors import EventNotAccepted, MachineFinished
-from ..core.events import Event
+from ..core.events import RESERVED_PREFIX, Event
+from ..core.payload import flat_copy
 from ..core.step import StepResult, step
 from ._memo import Config, Outcome, intern_config, planned_key, remember
 
 if TYPE_CHECKING:
     from ._base import BaseMachine
 
-__all__ = ["machine_step", "unapplied"]
+__all__ = ["flat_send", "machine_step", "unapplied"]
 
 #: a configuration keeps the flat programs of at most this many event names (else: the plans')
 PROGRAMS_PER_CONFIG = 64
 
 _new_outcome = positional_constructor(Outcome)
+_new_event = positional_constructor(Event)  # one per event sent
 
 
 def machine_step(self: BaseMachine, event: Event,
@@ -47,25 +52,9 @@ def machine_step(self: BaseMachine, event: Event,
         if program is UNMADE:
             program = _program(self, cfg, event.name)
         if program is not None:
-            data = self._data if self._data is not None else {}
-            try:
-                option, mine, flat = program.run(data, event)
-            except FlatFailure as failed:  # a guard or function raised: the long way on
-                return _loaded(self, cfg, event, strict, resume(
-                    self.chart, cfg.key, cfg.ids, failed, event,  # type: ignore[arg-type]
-                    now=_now(self), session=self._session or self.session))
-            if option is None:
-                return None, unapplied(self, event, program.unhandled, strict)
-            taken = option.taken
-            if taken is None:
-                taken = _taken(self, option, event.name)
-            self._cfg, outcome = taken
-            self._data = mine or None
-            self._flat = flat
-            if option.static and event.data is None and event.sendid is None \
-                    and event.invokeid is None:
-                remember(self.chart, cfg, event.name, taken[0], outcome)
-            return None, outcome
+            ran = flat_send(self, event.name, None, event, strict)
+            if ran is not None:
+                return ran  # (None: more than the configuration's 64 programs: quick step)
     try:
         key = cfg.key
         if key is False:
@@ -85,6 +74,61 @@ def machine_step(self: BaseMachine, event: Event,
             raise
         return None, Outcome(event.name, "ignored", self._cfg.ids, (), True)
     return _result(self, event, strict, result)
+
+
+def flat_send(self: BaseMachine, name: str, payload: Any, event: Event | None = None,
+              strict: bool = True) -> tuple[StepResult | None, Outcome] | None:
+    """``send(name, payload)`` by the flat program met before, or ``None``: nothing done.
+
+    Why: on a machine holding nothing but its configuration and flat data, an event with a
+    program is mostly intake: the general way (``_incoming``, then :func:`machine_step`)
+    checks the name and the payload, copies it, builds the event and tests again what this
+    one test of the configuration's programs settles.  Here the payload is checked and
+    copied in one pass (:func:`~statekeeper.core.payload.flat_copy`) and the event built
+    for the guards and functions, which take it.  Whatever this pass cannot vouch for (no
+    program made yet, a reserved or long name, a payload not of the common kind) answers
+    ``None`` before anything changed or ran, and the caller takes the general way, which
+    refuses what is invalid with its named error.  The caller vouches ``name`` is a ``str``
+    and the machine has no extras.
+
+    :func:`machine_step` runs a program through here too, giving the ``event`` it was given
+    (taken as it is, ``payload`` unread) and its ``strict``: one frame less on either way.
+    """
+    cfg = self._cfg
+    program = cfg.programs.get(name)
+    if program is None or not self._flat or self._rest is not None:
+        return None  # no program (or none made yet), or more than data held: the general way
+    if event is None:
+        limits = self._env.limits
+        if name.startswith(RESERVED_PREFIX) or len(name) > limits.max_name_length:
+            return None
+        if payload is not None:
+            if payload.__class__ is not dict:
+                return None
+            payload = flat_copy(payload, limits)
+            if payload is None:
+                return None
+            payload = MappingProxyType(payload)  # shown to guards and functions as it is
+        event = _new_event(name, payload, "external", None, None, None, None, {})
+    data = self._data if self._data is not None else {}
+    try:
+        option, mine, flat = program.run(data, event)
+    except FlatFailure as failed:  # a guard or function raised: the long way on
+        return _loaded(self, cfg, event, strict, resume(
+            self.chart, cfg.key, cfg.ids, failed, event,  # type: ignore[arg-type]
+            now=_now(self), session=self._session or self.session))
+    if option is None:
+        return None, unapplied(self, event, program.unhandled, strict)
+    taken = option.taken
+    if taken is None:
+        taken = _taken(self, option, name)
+    self._cfg, outcome = taken
+    self._data = mine or None
+    self._flat = flat
+    if option.static and event.data is None and event.sendid is None \
+            and event.invokeid is None:
+        remember(self.chart, cfg, name, taken[0], outcome)
+    return None, outcome
 
 
 def _now(self: BaseMachine) -> float:

@@ -21,6 +21,7 @@ from ._base import BaseMachine, MachineOptions
 from ._effect_retry import RETRY_PREFIX, on_failure, retry_later
 from ._memo import Outcome
 from ._snapshots import routed
+from ._step import flat_send
 
 __all__ = ["AsyncMachine", "AsyncioClock"]
 
@@ -72,22 +73,26 @@ class AsyncMachine(BaseMachine):
             MachineFinished: the machine already finished.
 
         """
-        if data is None and self._x is None and isinstance(event, str):
-            entry = self._cfg.on.get(event)
-            if entry is not None:
-                self._cfg = entry[0]
-                return entry[1]
-        ev = self._incoming(event, data)
         stepped = None
-        if self._x is None:
-            # Nothing is waiting (no listener, queue, waiter, child or timer handle): the pure
-            # step runs alone, and the extras are made only if its result needs them.
-            stepped = self._step(ev, strict=True)
+        if self._x is None and event.__class__ is str:
+            if data is None:
+                entry = self._cfg.on.get(event)
+                if entry is not None:
+                    self._cfg = entry[0]
+                    return entry[1]
+            stepped = flat_send(self, event, data)  # a flat program's event, its intake cut
+        if stepped is None:
+            ev = self._incoming(event, data)
+            if self._x is None:
+                # Nothing is waiting (no listener, queue, waiter, child or timer handle): the
+                # pure step runs alone, and the extras are made only if its result needs them.
+                stepped = self._step(ev, strict=True)
+        if stepped is not None:
             result, outcome = stepped
             if result is None or (not result.commands and not self._cfg.done):
                 return outcome
         x = self._extras()
-        if x.busy:
+        if stepped is None and x.busy:  # (after a step the extras were made just now)
             x.queue.append(ev)
             return Outcome(ev.name, "queued", self._cfg.ids)
         x.busy = True

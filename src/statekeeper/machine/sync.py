@@ -16,6 +16,7 @@ from ._base import BaseMachine
 from ._effect_retry import on_failure, retry_later
 from ._memo import Outcome
 from ._snapshots import routed
+from ._step import flat_send
 
 __all__ = ["Machine"]
 
@@ -55,11 +56,18 @@ class Machine(BaseMachine):
             MachineFinished: the machine already reached a top-level final state.
 
         """
-        if data is None and self._x is None and isinstance(event, str):
-            entry = self._cfg.on.get(event)
-            if entry is not None:
-                self._cfg = entry[0]
-                return entry[1]
+        if self._x is None and event.__class__ is str:
+            if data is None:
+                entry = self._cfg.on.get(event)
+                if entry is not None:
+                    self._cfg = entry[0]
+                    return entry[1]
+            stepped = flat_send(self, event, data)
+            if stepped is not None:
+                result, outcome = stepped
+                if result is None or (not result.commands and not self._cfg.done):
+                    return outcome
+                return self._carry_out(result, outcome)
         ev = self._incoming(event, data)
         x = self._x
         if x is None:
