@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from prometheus_client import CollectorRegistry
 from test_structured_logs import Kept
 
-from statekeeper import Assign, Chart, State, Transition, VirtualClock
+from statekeeper import Assign, Chart, Migration, State, Transition, VirtualClock
 from statekeeper.client import Client
 from statekeeper.core.errors import EventNotAccepted
 
@@ -77,4 +78,22 @@ def test_time_in_state_counts_from_the_entry(store_url: str, clock: VirtualClock
     assert in_source(kept, "open") == [90.0, 10.0]
     assert in_source(kept, "close") == [30.0]  # in "opened" from t=90 to t=120
     assert spent(registry, "opened") == (1.0, 30.0)
+    client.close()
+
+
+@pytest.mark.parametrize("lazy", [False, True], ids=["batch", "lazy"])
+def test_a_migration_keeping_the_state_keeps_the_entry(store_url: str, clock: VirtualClock,
+                                                       kept: Kept, lazy: bool) -> None:
+    """Moved to a new version in the same states, the instance is still where it was."""
+    client = Client(store_url, clock=clock, worker=False)
+    client.register(DOOR)
+    client.register(replace(DOOR, version=2))
+    client.register_migration(Migration("door", 1, 2))
+    client.start("door", "d-1", version=1)
+    clock.advance(60)
+    run = client.migrate("door", 2, dry_run=False, lazy=lazy)
+    assert [m.instance for m in run.instances] == ([] if lazy else ["d-1"])
+    clock.advance(30)
+    client.send("d-1", "open")
+    assert in_source(kept, "open") == [pytest.approx(90.0)]
     client.close()

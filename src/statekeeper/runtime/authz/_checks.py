@@ -77,7 +77,10 @@ def _refusal(rules: tuple[Allow, ...], principal: Principal | None,
                 return None
         except Exception as exc:  # noqa: BLE001 - fail closed, and say why
             _log.exception("authorization guard of %r for %r failed", event, chart)
-            return f"its guard failed ({type(exc).__name__}: {exc})"
+            # the error's text may hold what the guard read (the caller is told the type
+            # only; the traceback above is the operators')
+            return (f"its guard failed ({type(exc).__name__}; the traceback is logged on "
+                    f"statekeeper.authz)")
     return f"no rule allows it (roles: {', '.join(sorted(principal.roles)) or 'none'})"
 
 

@@ -96,6 +96,10 @@ class Principal:
     def __hash__(self) -> int:
         return hash((self.id, self.roles))
 
+    def __reduce__(self) -> tuple[type[Principal], tuple[str, Set[str], dict[str, Any]]]:
+        # the read-only view of the attributes cannot be pickled: rebuild from a plain copy
+        return (Principal, (self.id, self.roles, dict(self.attributes)))
+
 
 #: ``guard(principal, instance) -> bool``: the instance as committed before the event
 Guard = Callable[[Principal, InstanceState], bool]

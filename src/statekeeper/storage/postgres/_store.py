@@ -117,7 +117,7 @@ class PostgresStore(AuditQueries, GaugeQueries):
         transaction that did nothing wrong, which is then run again (see
         ``docs/postgres.md``).  For monitoring, and for tests that show a change removes them.
         """
-        return dict(self._db.retries)
+        return self._db.retries
 
     def migrate(self) -> None:
         """Apply the missing schema versions, each under the schema's advisory lock."""

@@ -14,6 +14,7 @@ already a ``StoreUnavailable`` (the pool says so).
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -53,7 +54,14 @@ class Database:
         self.settings = settings
         self.pool = PostgresPool(settings, autocommit=True)
         #: transactions run again, by SQLSTATE (a deadlock is 40P01): see :meth:`_run`
-        self.retries: Counter[str] = Counter()
+        self._retries: Counter[str] = Counter()
+        self._retries_lock = threading.Lock()  # bumped from every thread that writes
+
+    @property
+    def retries(self) -> dict[str, int]:
+        """A copy of the transactions run again so far, by SQLSTATE (see :meth:`_run`)."""
+        with self._retries_lock:
+            return dict(self._retries)
 
     def close(self) -> None:
         """Close every connection (idempotent); later calls raise :class:`StoreError`."""
@@ -110,7 +118,8 @@ class Database:
             except psycopg.Error as exc:
                 if exc.sqlstate not in _RETRY:
                     raise self._explain(exc) from None
-                self.retries[exc.sqlstate] += 1
+                with self._retries_lock:
+                    self._retries[exc.sqlstate] += 1
                 if attempt == _ATTEMPTS:
                     raise StoreUnavailable(
                         f"{self.settings.display}: the transaction lost a race with other "
