@@ -144,8 +144,7 @@ def _describe(record: InstanceRecord, before: Snapshot, after: Snapshot,
         snapshot=snapshot_to_row(after), configuration=after.configuration,
         status="done" if after.done else "active", rev=rev, labels=dict(record.labels),
         created_at=record.created_at, updated_at=now,
-        # as the store keeps it: a migration that leaves the configuration keeps the entry
-        entered_at=record.entered if after.configuration == record.configuration else now)
+        entered_at=record.entered_on(after.configuration, now))
     via = f" via v{', v'.join(versions[1:-1])}" if len(versions) > 2 else ""
     row = TransitionRecord(
         instance=record.id, seq=rev, event=MIGRATE_EVENT, source=before.configuration,

@@ -290,7 +290,7 @@ def _record(record: InstanceRecord, snapshot: Snapshot, rev: int, now: float,
     return _new_instance_record(  # id chart version hash snapshot configuration status rev ...
         record.id, record.chart, record.version, record.hash, row, snapshot.configuration,
         "done" if snapshot.done else "active", rev, record.labels, record.created_at, now,
-        now if snapshot.configuration != record.configuration else record.entered_at)
+        record.entered_on(snapshot.configuration, now))
 
 
 def _same_row(a: Snapshot, b: Snapshot) -> bool:

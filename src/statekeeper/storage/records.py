@@ -93,6 +93,15 @@ class InstanceRecord:
         """
         return self.updated_at if self.entered_at is None else self.entered_at
 
+    def entered_on(self, configuration: tuple[str, ...], now: float) -> float:
+        """When the instance is in ``configuration`` since, after a commit at ``now``.
+
+        The rule the stores keep in ``entered_at`` (a commit that changes the configuration
+        enters it at ``now``; one that keeps it keeps the entry), for the records the runtime
+        builds for its cache, so the cached record and the stored row agree.
+        """
+        return now if configuration != self.configuration else self.entered
+
 
 @dataclass(frozen=True, slots=True)
 class TransitionRecord:
