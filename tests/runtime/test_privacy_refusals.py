@@ -14,6 +14,7 @@ from test_privacy import DATA, ORDER, PEOPLE, POLICY
 
 from statekeeper import AsyncClient, NotAuthorized, Principal, VirtualClock
 from statekeeper.client import Client
+from statekeeper.client.errors import OperatorsOnly
 from statekeeper.core.errors import EventNotAccepted
 from statekeeper.runtime.authz import UNSEEN_STATE_REASON
 
@@ -106,3 +107,34 @@ def test_a_start_row_records_its_principal_as_actor(store_url: str,
         plain.register(ORDER)
         plain.start("order", "o-anonymous")
         assert plain.history("o-anonymous")[0].actor is None
+
+
+def test_when_refuses_a_state_the_principal_may_not_see(client: Client) -> None:
+    """Waiting for a sensitive state (or one below it) would tell when the instance entered it."""
+    _orders(client)
+    client.principal = BOB  # public fields of alice's order only
+    for state in ("disputed", "review", "flagged"):
+        with pytest.raises(OperatorsOnly, match=f"when\\(\\): state {state!r}"):
+            client.when("o-disputed", state, timeout=0)
+    # a state it may see comes back at once, as bob sees the instance
+    assert client.when("o-placed", "placed", timeout=0).data == {"total": 42, "eta": "18:00"}
+    for reader in (ALICE, SAM):  # alice reads her own order in full, sam everything
+        client.principal = reader
+        assert client.when("o-disputed", "review", timeout=0).configuration == (
+            "disputed", "review")
+
+
+def test_the_async_when_refuses_it_too(store_url: str, clock: VirtualClock) -> None:
+    async def run() -> tuple[str, ...]:
+        async with AsyncClient(store_url, clock=clock, worker=False) as client:
+            client.register(ORDER)
+            client.authorize("order", POLICY)
+            await client.start("order", "o-1", data=DATA)
+            await client.send("o-1", "dispute", principal=SAM)
+            client.principal = BOB
+            with pytest.raises(OperatorsOnly, match="principal 'bob'"):
+                await client.when("o-1", "review", timeout=0)
+            client.principal = SAM
+            return (await client.when("o-1", "disputed", timeout=0)).configuration
+
+    assert asyncio.run(run()) == ("disputed", "review")

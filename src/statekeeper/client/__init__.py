@@ -234,6 +234,8 @@ class Client(_BaseClient):
             ArgumentTypeError, InvalidArgument: an id or state that is not a string.
             EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
+            OperatorsOnly: the client reads for a principal who may not see ``state`` (a
+                sensitive state of the chart's policy, or one below it).
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
@@ -258,6 +260,7 @@ class Client(_BaseClient):
         try:
             current = self.get(instance_id)
             self._check_state(current, state)
+            self._check_watchable(current, state)
             if current.is_active(state):
                 return current
             if not reached.wait(timeout):

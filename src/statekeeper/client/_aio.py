@@ -116,7 +116,8 @@ class AsyncClient(_BaseClient):
 
     async def history(self, instance_id: str, *, limit: int | None = None,
                       after: int = 0) -> list[TransitionRecord]:
-        self._check_history(instance_id, limit, after)
+        # off the loop: for a principal, the check reads the instance (OperatorsOnly)
+        await asyncio.to_thread(self._check_history, instance_id, limit, after)
         await asyncio.to_thread(self.store.load, instance_id)
         return await asyncio.to_thread(self.store.history, instance_id, limit=limit,
                                        after=after)
@@ -185,6 +186,7 @@ class AsyncClient(_BaseClient):
             UnknownState: the instance's chart has no such state (a KeyError).
             EngineClosed: the client was closed while waiting.
             UnknownInstance: there is no such instance.
+            OperatorsOnly: the client reads for a principal who may not see ``state``.
             ValueError: ``timeout`` is not a number of seconds >= 0 (or None).
 
         """
@@ -197,6 +199,7 @@ class AsyncClient(_BaseClient):
         try:
             current = await self.get(instance_id)
             self._check_state(current, state)
+            await asyncio.to_thread(self._check_watchable, current, state)
             if current.is_active(state):  # at once, whatever the timeout
                 return current
 

@@ -85,6 +85,34 @@ class PrivacyMixin:
             f"{'all of ' + repr(instance_id) if instance_id else 'every instance'}: use a "
             f"client without a default principal")
 
+    def _check_watchable(self, current: InstanceState, state: str) -> None:
+        """Refuse ``when`` for a state this client's principal may not see (OperatorsOnly).
+
+        Waiting for a sensitive state, or one below it, would tell when the instance entered
+        it, which the neutral configuration hides.  Reads the instance in full (a blocking
+        store read) only when the state is hidden from readers without rights.  A principal
+        who passes a ``read`` rule (or a chart whose policy restricts no reads) waits for any
+        state.  Without the chart
+        of the instance's version, nothing says which states lie below a sensitive one, so
+        every state is refused (as :func:`~statekeeper.runtime.privacy.neutral_configuration`
+        hides the whole configuration then).
+        """
+        reader = self.principal
+        policy = None if reader is None else self.registry.policies.get(current.chart)
+        if reader is None or policy is None or not policy.restricts_reads:
+            return
+        sensitive = policy.states or {}
+        chart = self._compiled(current.chart, current.version)
+        node = None if chart is None else chart.nodes.get(state)
+        hidden = state in sensitive or (bool(sensitive) and (node is None or any(
+            a.id in sensitive for a in node.ancestors)))
+        # the read rules judge the instance in full (``current`` is what the reader sees)
+        if hidden and not may_read(policy, reader, self._get(current.id)):
+            raise OperatorsOnly(
+                f"when(): state {state!r} of chart {current.chart!r} is sensitive, and this "
+                f"client reads for principal {reader.id!r}, who may not read all of "
+                f"{current.id!r}: waiting for it would tell when the instance entered it")
+
     def _compiled(self, name: str, version: str) -> CompiledChart | None:
         entry = self.registry.find(name, version)
         return None if entry is None else entry.chart

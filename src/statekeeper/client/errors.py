@@ -59,5 +59,6 @@ class OperatorsOnly(StatekeeperError, PermissionError):
     Their rows hold every state, data and payload an instance had, so a client that reads
     for a principal (``Client(..., principal=...)``) whose chart policy restricts reads
     refuses them, unless the principal may read the whole instance (``history`` of one
-    instance).  Nothing was read.  Use a client without a default principal for them.
+    instance).  ``when`` refuses a sensitive state the same way: the end of the wait would
+    tell when the instance entered it.  Nothing was read.  Use a client without a default principal for them.
     """
