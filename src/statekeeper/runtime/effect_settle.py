@@ -30,7 +30,7 @@ from .state import InstanceState
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["Unheard", "run_effect", "start_effect", "start_handed"]
+__all__ = ["Unheard", "run_effect", "run_in_slot", "start_effect", "start_handed"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -80,16 +80,53 @@ def run_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None = No
         worker.leases.drop(effect.key)
 
 
+def run_in_slot(worker: Worker, effect: EffectRecord, known: EffectFn | None) -> None:
+    """Run ``effect``, then the handed effects waiting for a slot, one after another, in this one.
+
+    A thread leaves its slot only once no handed effect waits (``worker._handed``): those the
+    engine could not start for want of a slot are run by the threads holding the slots, as
+    each comes back, rather than by the effect loop's thread, which had to be woken for them
+    and then to wait for each slot to be freed (about two context switches per effect, for
+    four in ten effects of the durable chart benchmark).  ``worker._draining`` counts the
+    threads that will still look, so :meth:`~.worker.Worker.take` wakes the effect loop only
+    when none will.  The look and the count's decrement are one step under the worker's
+    lock, as is ``take``'s append, so no handed effect is left behind.
+    """
+    try:
+        while True:
+            run_effect(worker, effect, known)
+            with worker._wake:
+                if not worker._handed or not worker._running:  # closing: given back there
+                    worker._draining -= 1
+                    return
+                effect, record = worker._handed.pop(0)
+            known = worker.lookup.handed([(effect, record)]).get(effect.key)
+            worker._effect_threads.now_running(effect.key, f"statekeeper-effect-{effect.name}")
+    except BaseException:
+        with worker._wake:
+            worker._draining -= 1
+        raise
+
+
 def start_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None) -> None:
-    """Run ``effect`` on a kept thread, in the slot the caller took for it."""
-    worker._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
-                                 functools.partial(run_effect, worker, effect, known))
+    """Run ``effect`` on a kept thread, in the slot the caller took for it.
+
+    Called with the worker's lock held (``run_in_slot`` says why it counts the thread).
+    """
+    worker._draining += 1
+    try:
+        worker._effect_threads.start(effect.key, f"statekeeper-effect-{effect.name}",
+                                     functools.partial(run_in_slot, worker, effect, known))
+    except BaseException:
+        worker._draining -= 1
+        raise
 
 
 def start_handed(worker: Worker, handed: list[Handed]) -> list[Handed]:
     """Start the handed effects that find a free slot now, in order; return the rest.
 
-    Called with the worker's lock held while it runs, so ``close()`` waits for these.
+    Called with the worker's lock held while it runs, so ``close()`` waits for these.  The
+    rest are run by the threads holding the slots as they come back (:func:`run_in_slot`).
     """
     known = worker.lookup.handed(handed)
     threads = worker._effect_threads

@@ -93,6 +93,8 @@ class Worker:
         self._effects_due = True
         #: effects leased to this worker in the commits that wrote them (engine.lessee)
         self._handed: list[Handed] = []
+        #: effect threads that look for handed effects before leaving their slot (run_in_slot)
+        self._draining = 0
         self._timer_at: float | None = 0.0
         #: (a heap of) the times effects released for later become runnable (_wake_at)
         self._effects_at: list[float] = []
@@ -190,7 +192,8 @@ class Worker:
                 rest = effects if self._handed else start_handed(self, effects)
                 if rest:
                     self._handed += rest
-                    self._wake.notify()
+                    if not self._draining:  # else a thread holding a slot runs them next
+                        self._wake.notify()
                 return
         self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
@@ -327,7 +330,8 @@ class Worker:
                 if not self._effect_threads.take_slot(lambda: self._running):
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
-                start_effect(self, effect, known.get(effect.key))
+                with self._wake:
+                    start_effect(self, effect, known.get(effect.key))
             if len(claimed) == 64:
                 self.wake_effects()
 
