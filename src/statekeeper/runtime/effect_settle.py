@@ -3,7 +3,8 @@
 Split from ``worker`` (at its size limit).  Why effects a commit hands to this process's
 worker are started from the engine's thread when a slot is free (:func:`start_handed`): the
 hop through the effect loop's thread cost a wake-up, a context switch and a turn at the GIL
-per group commit with effects, for a lookup and a notify the engine does as cheaply.
+per group commit with effects, for a lookup and a notify the engine does as cheaply.  Those
+that find no free slot are run next by the threads holding the slots (:func:`run_in_slot`).
 
 Why the outcome carries an answer of its own
 rather than a :class:`concurrent.futures.Future`: nobody waits on it.  The effect's thread

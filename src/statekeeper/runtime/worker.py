@@ -185,7 +185,8 @@ class Worker:
     def take(self, effects: list[Handed]) -> None:
         """Run effects leased to this worker by the commit that wrote them (engine thread).
 
-        Those that find a free slot start at once; the rest wait for the effect loop.
+        Those that find a free slot start at once; the rest run next in a slot, by the thread
+        holding it (``effect_settle.run_in_slot``), or by the effect loop if none is left.
         """
         with self._wake:
             if self._running:
