@@ -12,6 +12,7 @@ handed while every slot is taken run next in a slot, by the thread holding it.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -162,3 +163,44 @@ def test_effects_waiting_for_a_slot_run_in_it_next_without_the_effect_loop(
         assert client.worker._effect_threads.wait(WAIT) == []  # every job returned
         with client.worker._wake:
             assert (client.worker._draining, client.worker._handed) == (0, [])
+
+
+def test_a_claimed_effect_is_not_kept_waiting_by_a_stream_of_handed_ones(tmp_path: Path) -> None:
+    # The effect loop waits for the one slot for an at-most-once effect it claimed: the thread
+    # holding the slot leaves it after its effect, rather than running the handed ones first.
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def work(args: Any, key: str) -> str:
+        ran.append(key)
+        if len(ran) == 1:
+            started.set()
+            assert release.wait(WAIT)
+        return key
+
+    once = Chart("once", initial="waiting", states={
+        "waiting": State(on={"go": "working"}),
+        "working": State(entry=[Effect("once")], on={"done.effect.once": "finished"}),
+        "finished": Final(),
+    })  # fmt: skip
+    with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL, concurrency=1) as client:
+        client.register(job_chart(), effects={"work": work})
+        client.register(once, effects={"once": lambda args, key: ran.append(key)},
+                        at_most_once={"once"})
+        for name in ("j-1", "j-2", "j-3"):
+            client.start("job", name)
+        client.start("once", "o-1")
+        client.send("j-1", "go")
+        assert started.wait(WAIT)
+        client.send("o-1", "go")  # claimed by the effect loop, which waits for the slot
+        deadline = time.monotonic() + WAIT
+        while not client.worker._slot_wanted:
+            assert time.monotonic() < deadline, "the effect loop never waited for a slot"
+            time.sleep(0.005)
+        client.send("j-2", "go")
+        client.send("j-3", "go")
+        release.set()
+        for name in ("j-1", "j-2", "j-3", "o-1"):
+            assert client.when(name, "finished", timeout=WAIT).state == "finished"
+        key = {name: client.store.effects(name)[0].key for name in ("j-1", "j-2", "j-3", "o-1")}
+        assert ran == [key["j-1"], key["o-1"], key["j-2"], key["j-3"]]

@@ -31,7 +31,7 @@ from .state import InstanceState
 if TYPE_CHECKING:
     from .worker import Worker
 
-__all__ = ["Unheard", "run_effect", "run_in_slot", "start_effect", "start_handed"]
+__all__ = ["Unheard", "loop_slot", "run_effect", "run_in_slot", "start_effect", "start_handed"]
 
 _log = logging.getLogger("statekeeper.runtime")
 
@@ -92,21 +92,38 @@ def run_in_slot(worker: Worker, effect: EffectRecord, known: EffectFn | None) ->
     threads that will still look, so :meth:`~.worker.Worker.take` wakes the effect loop only
     when none will.  The look and the count's decrement are one step under the worker's
     lock, as is ``take``'s append, so no handed effect is left behind.
+
+    A thread also leaves its slot while the effect loop waits for one (:func:`loop_slot`), for
+    the effects it claimed (at-most-once, delayed, retried, or a dead worker's): else a steady
+    stream of handed effects would hold every slot and keep those waiting for as long as it
+    lasts.  The handed effects left are then the effect loop's, after its own.
     """
     try:
         while True:
             run_effect(worker, effect, known)
             with worker._wake:
-                if not worker._handed or not worker._running:  # closing: given back there
-                    worker._draining -= 1
+                handed = worker._handed
+                if not handed or not worker._running or worker._slot_wanted:
+                    worker._draining -= 1  # (closing: the handed ones are given back there)
+                    if handed and not worker._draining:
+                        worker._wake.notify()  # the effect loop takes them up
                     return
-                effect, record = worker._handed.pop(0)
+                effect, record = handed.pop(0)
             known = worker.lookup.handed([(effect, record)]).get(effect.key)
             worker._effect_threads.now_running(effect.key, f"statekeeper-effect-{effect.name}")
     except BaseException:
         with worker._wake:
             worker._draining -= 1
         raise
+
+
+def loop_slot(worker: Worker) -> bool:
+    """Wait for a free slot for the effect loop (``False``: closing); see :func:`run_in_slot`."""
+    worker._slot_wanted = True
+    try:
+        return worker._effect_threads.take_slot(lambda: worker._running)
+    finally:
+        worker._slot_wanted = False
 
 
 def start_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None) -> None:

@@ -26,7 +26,7 @@ from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
 from .drive import due_effects, run_due, run_until_idle
 from .effect_lookup import EffectFn, EffectLookup
-from .effect_settle import start_effect, start_handed
+from .effect_settle import loop_slot, start_effect, start_handed
 from .effect_threads import EffectThreads
 from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import Engine
@@ -93,8 +93,9 @@ class Worker:
         self._effects_due = True
         #: effects leased to this worker in the commits that wrote them (engine.lessee)
         self._handed: list[Handed] = []
-        #: effect threads that look for handed effects before leaving their slot (run_in_slot)
-        self._draining = 0
+        #: effect threads that look for handed effects before leaving their slot (run_in_slot),
+        #: and whether the effect loop waits for a slot meanwhile (they leave theirs then)
+        self._draining, self._slot_wanted = 0, False
         self._timer_at: float | None = 0.0
         #: (a heap of) the times effects released for later become runnable (_wake_at)
         self._effects_at: list[float] = []
@@ -328,7 +329,7 @@ class Worker:
                 known.update(self.lookup.claimed(claimed))
                 effects += claimed
             for index, effect in enumerate(effects):
-                if not self._effect_threads.take_slot(lambda: self._running):
+                if not loop_slot(self):
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
                 with self._wake:
