@@ -5,12 +5,14 @@ at ``synchronous=FULL``) and its instance read again to find its function.  Now 
 is written leased to the worker and handed to it once the commit is durable.  What must not
 change: the effect runs after its commit, once, under its key; an at-most-once effect still
 goes through the claim; effects handed over but never started are given back when the worker
-closes, runnable at once and their attempt refunded, so another worker runs them.
+closes, runnable at once and their attempt refunded, so another worker runs them.  Effects
+handed while every slot is taken run next in a slot, by the thread holding it.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +119,88 @@ def test_effects_handed_over_but_not_started_are_given_back_on_close(tmp_path: P
         second.register(job_chart(), effects={"work": lambda args, key: ran.append(key)})
         assert second.when("j-2", "finished", timeout=WAIT).state == "finished"
         assert ran == [row.key]
+
+
+def test_effects_waiting_for_a_slot_run_in_it_next_without_the_effect_loop(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The one slot is held: the effects handed meanwhile wait, and the thread holding it runs
+    # them as it comes back, in the order handed, without waking the effect loop's thread.
+    started, release = threading.Event(), threading.Event()
+    ran: list[tuple[str, str]] = []
+
+    def work(args: Any, key: str) -> str:
+        ran.append((key, threading.current_thread().name))
+        if len(ran) == 1:
+            started.set()
+            assert release.wait(WAIT)
+        return key
+
+    with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL, concurrency=1) as client:
+        client.register(job_chart(), effects={"work": work})
+        for name in ("j-1", "j-2", "j-3"):
+            client.start("job", name)
+        client.send("j-1", "go")
+        assert started.wait(WAIT)
+        woken: list[int] = []
+        notify = client.worker._wake.notify
+
+        def counted(n: int = 1) -> None:
+            woken.append(n)
+            notify(n)
+
+        monkeypatch.setattr(client.worker._wake, "notify", counted)
+        client.send("j-2", "go")
+        client.send("j-3", "go")
+        assert len(client.worker._handed) == 2
+        release.set()
+        for name in ("j-1", "j-2", "j-3"):
+            assert client.when(name, "finished", timeout=WAIT).state == "finished"
+        assert woken == [], "the effect loop was woken for effects a slot's thread ran"
+        keys = [row.key for name in ("j-1", "j-2", "j-3") for row in client.store.effects(name)]
+        assert [key for key, _ in ran] == keys
+        assert {name for _, name in ran} == {"statekeeper-effect-work"}
+        assert client.worker._effect_threads.started == 1
+        assert client.worker._effect_threads.wait(WAIT) == []  # every job returned
+        with client.worker._wake:
+            assert (client.worker._draining, client.worker._handed) == (0, [])
+
+
+def test_a_claimed_effect_is_not_kept_waiting_by_a_stream_of_handed_ones(tmp_path: Path) -> None:
+    # The effect loop waits for the one slot for an at-most-once effect it claimed: the thread
+    # holding the slot leaves it after its effect, rather than running the handed ones first.
+    started, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def work(args: Any, key: str) -> str:
+        ran.append(key)
+        if len(ran) == 1:
+            started.set()
+            assert release.wait(WAIT)
+        return key
+
+    once = Chart("once", initial="waiting", states={
+        "waiting": State(on={"go": "working"}),
+        "working": State(entry=[Effect("once")], on={"done.effect.once": "finished"}),
+        "finished": Final(),
+    })  # fmt: skip
+    with Client(f"sqlite:///{tmp_path / 'jobs.db'}", poll=POLL, concurrency=1) as client:
+        client.register(job_chart(), effects={"work": work})
+        client.register(once, effects={"once": lambda args, key: ran.append(key)},
+                        at_most_once={"once"})
+        for name in ("j-1", "j-2", "j-3"):
+            client.start("job", name)
+        client.start("once", "o-1")
+        client.send("j-1", "go")
+        assert started.wait(WAIT)
+        client.send("o-1", "go")  # claimed by the effect loop, which waits for the slot
+        deadline = time.monotonic() + WAIT
+        while not client.worker._slot_wanted:
+            assert time.monotonic() < deadline, "the effect loop never waited for a slot"
+            time.sleep(0.005)
+        client.send("j-2", "go")
+        client.send("j-3", "go")
+        release.set()
+        for name in ("j-1", "j-2", "j-3", "o-1"):
+            assert client.when(name, "finished", timeout=WAIT).state == "finished"
+        key = {name: client.store.effects(name)[0].key for name in ("j-1", "j-2", "j-3", "o-1")}
+        assert ran == [key["j-1"], key["o-1"], key["j-2"], key["j-3"]]

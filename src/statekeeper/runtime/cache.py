@@ -93,8 +93,8 @@ class InstanceCache:
         rows = self.rows
         cold = [r.instance for r in batch
                 if r.__class__ is not StartInstance and r.instance not in rows]
-        keys = [(r.instance, r.idempotency_key) for r in batch  # a timer's has no mailbox row
-                if r.__class__ is DeliverEvent and r.idempotency_key and r.timer_id is None]
+        keys = [(r.instance, r.idempotency_key) for r in batch  # nor a timer's or an outcome's
+                if r.__class__ is DeliverEvent and r.idempotency_key and not r.row_guarded]
         if len(cold) < 2 and len(keys) < 2:
             return _NO_KEYS  # the usual small group of cached instances: nothing to gain
         try:

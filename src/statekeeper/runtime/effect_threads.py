@@ -84,6 +84,13 @@ class EffectThreads:
             self.started += 1
         thread.start()
 
+    def now_running(self, key: str, name: str) -> None:
+        """The calling thread's job goes on to run effect ``key``, in the same slot."""
+        me = threading.current_thread()
+        with self._lock:
+            self._running[me] = key
+        me.name = name
+
     def _serve(self) -> None:
         me = threading.current_thread()
         while True:

@@ -269,7 +269,8 @@ class Engine:
                 if timer_handled(self.store, request, snapshot):
                     request.future.set_result(InstanceState.from_record(record, "duplicate"))
                     return None
-            elif request.idempotency_key:
+            elif request.idempotency_key and not request.row_guarded:  # (an effect's outcome
+                # is guarded by its outbox row: a duplicate loses its commit and is settled)
                 key = (request.instance, request.idempotency_key)
                 read = self._keys_read
                 seen = read[key] if key in read else self.store.mailbox(*key)

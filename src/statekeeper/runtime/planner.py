@@ -269,7 +269,7 @@ def _bookkeeping(record: InstanceRecord, snapshot: Snapshot, request: DeliverEve
                     effect_finished=request.effect_finish if release is None else None,
                     effect_released=release, dead_letters=list(request.dead_letters))
     state = InstanceState.from_record(new, outcome)
-    if request.idempotency_key and outcome == "ignored" and request.timer_id is None:
+    if request.idempotency_key and outcome == "ignored" and not request.row_guarded:
         commit.mailbox = MailboxRecord(record.id, request.idempotency_key, request.event.name,
                                        state.to_dict(), now, request.fingerprint)
     return Plan(commit, state, snapshot, since=record.entered)
@@ -326,8 +326,9 @@ def _plan(entry: Registered, record: InstanceRecord, before: Snapshot | None, re
                      None if before is None else record.entered, None)  # since migration
     if commands:
         command_rows(plan, commit, entry, record.id, commands, now, rev, request.traceparent)
-    if delivery is not None and delivery.idempotency_key and delivery.timer_id is None:
-        # (a timer's firing is guarded by its row, which this commit deletes: no mailbox row)
+    if delivery is not None and delivery.idempotency_key and not delivery.row_guarded:
+        # (a timer's firing, or an effect's outcome, is guarded by the row this commit deletes
+        # or closes: no mailbox row)
         commit.mailbox = MailboxRecord(record.id, delivery.idempotency_key, event.name,
                                        plan.state.to_dict(), now, delivery.fingerprint)
     return plan

@@ -106,6 +106,21 @@ class DeliverEvent:
     #: timer or outbox row that caused it), kept with the rows the step writes
     traceparent: str | None = None
 
+    @property
+    def row_guarded(self) -> bool:
+        """Whether the row this delivery closes makes it happen once: no mailbox row needed.
+
+        A timer's firing deletes its timer row; an effect's outcome closes its outbox row,
+        which must be open and leased to the worker that ran the attempt (``owner``).  A
+        commit that finds the row gone (or closed, or another worker's) loses, and the
+        engine settles the delivery as a duplicate (``conflicts.retry_lost``), so its key
+        need not be looked up or written to the mailbox; the log row still keeps it.
+        """
+        if self.timer_id is not None:
+            return True
+        finish = self.effect_finish
+        return finish is not None and finish.owner is not None
+
 
 @dataclass(slots=True)
 class Administer:

@@ -26,7 +26,7 @@ from ..storage.signals import SignalHandlers, Signals, open_signals
 from .birth_leases import Handed
 from .drive import due_effects, run_due, run_until_idle
 from .effect_lookup import EffectFn, EffectLookup
-from .effect_settle import start_effect, start_handed
+from .effect_settle import loop_slot, start_effect, start_handed
 from .effect_threads import EffectThreads
 from .effects import AttemptHook, EffectRunner, outcome_key
 from .engine import Engine
@@ -93,6 +93,9 @@ class Worker:
         self._effects_due = True
         #: effects leased to this worker in the commits that wrote them (engine.lessee)
         self._handed: list[Handed] = []
+        #: effect threads that look for handed effects before leaving their slot (run_in_slot),
+        #: and whether the effect loop waits for a slot meanwhile (they leave theirs then)
+        self._draining, self._slot_wanted = 0, False
         self._timer_at: float | None = 0.0
         #: (a heap of) the times effects released for later become runnable (_wake_at)
         self._effects_at: list[float] = []
@@ -183,14 +186,16 @@ class Worker:
     def take(self, effects: list[Handed]) -> None:
         """Run effects leased to this worker by the commit that wrote them (engine thread).
 
-        Those that find a free slot start at once; the rest wait for the effect loop.
+        Those that find a free slot start at once; the rest run next in a slot, by the thread
+        holding it (``effect_settle.run_in_slot``), or by the effect loop if none is left.
         """
         with self._wake:
             if self._running:
                 rest = effects if self._handed else start_handed(self, effects)
                 if rest:
                     self._handed += rest
-                    self._wake.notify()
+                    if not self._draining:  # else a thread holding a slot runs them next
+                        self._wake.notify()
                 return
         self.leases.give_back([effect for effect, _ in effects])  # closed meanwhile
 
@@ -324,10 +329,11 @@ class Worker:
                 known.update(self.lookup.claimed(claimed))
                 effects += claimed
             for index, effect in enumerate(effects):
-                if not self._effect_threads.take_slot(lambda: self._running):
+                if not loop_slot(self):
                     self.leases.give_back(effects[index:])  # closing: not started, so given back
                     return
-                start_effect(self, effect, known.get(effect.key))
+                with self._wake:
+                    start_effect(self, effect, known.get(effect.key))
             if len(claimed) == 64:
                 self.wake_effects()
 
