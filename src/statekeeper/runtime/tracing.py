@@ -21,9 +21,14 @@ raises :class:`TracingUnavailable`.  The application brings the SDK, its exporte
 sampler, as for any instrumented library.
 
 Span attributes never hold an instance's data or an event's payload, only names and ids.
-They are set once the span is started, only when the sampler keeps it: the SDK's attribute
-checks are most of a span's cost, and a sampled-out span then costs its ids and the
-sampler's decision.  (A sampler therefore sees no statekeeper attributes.)
+They are set once the span is started, only when the sampler keeps it, in one
+``set_attributes`` call: the SDK's attribute checks are two fifths of a sampled span's cost
+(one call per attribute adds a lock and a check each; passed to ``start_span`` they cost
+the same for a sampled span and are built for every dropped one), and a sampled-out span
+then costs its ids and the sampler's decision.  (A sampler therefore sees no statekeeper
+attributes.)  The rest of a span is the SDK's; ours is kept small: names made once per
+event or effect, parent contexts kept per ``traceparent``, the times the runtime recorded
+(docs/observability.md, "What tracing costs").
 """
 
 from __future__ import annotations
@@ -116,6 +121,9 @@ class Tracing:
         #: parent contexts by traceparent: a request's header is the parent of its step, of
         #: the steps its events chain, and of its effects' attempts and outcome steps
         self._parents: dict[str, Context] = {}
+        #: span names by event and by effect: made once, not per span
+        self._step_names: dict[str, str] = {}
+        self._effect_names: dict[str, str] = {}
 
     # -- contexts ----------------------------------------------------------------------------
 
@@ -153,16 +161,17 @@ class Tracing:
 
     def committed(self, planned: Sequence[tuple[Request, Plan]], lost: set[int]) -> None:
         """A span per committed step of ``planned`` (less the commits whose ids are in ``lost``)."""
-        end = _ns(self.clock.now())
-        start_span, error = self.tracer.start_span, self._error
+        end = int(self.clock.now() * 1_000_000_000)
+        start_span, empty, names = self.tracer.start_span, self._empty, self._step_names
         for request, plan in planned:
             commit = plan.commit
             if commit is None or id(commit) in lost or not commit.transitions:
                 continue
             first, last = commit.transitions[0], commit.transitions[-1]
-            span = start_span(f"{STEP_SPAN} {first.event}",
-                              self.parent(getattr(request, "traceparent", None)),
-                              start_time=_ns(first.at))
+            name = names.get(first.event) or self._name(names, STEP_SPAN, first.event)
+            traceparent = request.traceparent
+            span = start_span(name, empty if traceparent is None else self.parent(traceparent),
+                              start_time=int(first.at * 1_000_000_000))
             if span.is_recording():  # a span the sampler dropped costs no attributes
                 instance = commit.instance
                 span.set_attributes({
@@ -172,19 +181,22 @@ class Tracing:
                     "statekeeper.source": first.source, "statekeeper.target": last.target,
                     "statekeeper.outcome": last.outcome})
                 if last.outcome in _REFUSED:
-                    span.set_status(error)
-            span.end(max(end, _ns(last.at)))
+                    span.set_status(self._error)
+            at = int(last.at * 1_000_000_000)
+            span.end(end if end > at else at)
 
     # -- the effect runner -------------------------------------------------------------------
 
     def effect(self, effect: EffectRecord, chart: str, outcome: str, error: str | None,
                began: float | None, at: float, retry_in: float) -> None:
         """A span for one finished attempt of ``effect``, in the trace its row names."""
-        span = self.tracer.start_span(f"{EFFECT_SPAN} {effect.name}",
-                                      self.parent(effect.traceparent),
-                                      start_time=_ns(at if began is None else began))
+        names, traceparent = self._effect_names, effect.traceparent
+        span = self.tracer.start_span(
+            names.get(effect.name) or self._name(names, EFFECT_SPAN, effect.name),
+            self._empty if traceparent is None else self.parent(traceparent),
+            start_time=int((at if began is None else began) * 1_000_000_000))
         if not span.is_recording():  # dropped by the sampler: no attributes to clean
-            span.end(_ns(at))
+            span.end(int(at * 1_000_000_000))
             return
         attributes: dict[str, Any] = {
             "statekeeper.instance": effect.instance, "statekeeper.chart": chart,
@@ -197,11 +209,15 @@ class Tracing:
         span.set_attributes(attributes)
         if outcome != "ok":
             span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, error))
-        span.end(_ns(at))
+        span.end(int(at * 1_000_000_000))
 
-
-def _ns(seconds: float) -> int:
-    return int(seconds * 1_000_000_000)
+    @staticmethod
+    def _name(names: dict[str, str], kind: str, of: str) -> str:
+        """The name of the spans of ``kind`` for ``of`` (an event, an effect), kept in ``names``."""
+        if len(names) >= 4096:  # event names come from callers: keep the table bounded
+            names.clear()
+        name = names[of] = f"{kind} {of}"
+        return name
 
 
 def tracing_for(tracing: Any, clock: Clock) -> Tracing | None:
