@@ -22,6 +22,8 @@ __all__ = ["MEMO_LIMIT", "Outcome", "memo_step"]
 
 # every field given, without a frozen dataclass's object.__setattr__ per field (hot path)
 _new_snapshot = positional_constructor(Snapshot)
+# the event with its payload shown read-only, every field given (as state.with_own_data makes
+# it), without dataclasses.replace's keyword call and field loop
 _new_event = positional_constructor(Event)
 
 #: per compiled chart, how many durable step outcomes are memoised at most
