@@ -5,6 +5,8 @@ Split from :mod:`.planner` for size: the planner calls it once per delivered eve
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ..core._quick import Quick, quick_step
 from ..core._records import positional_constructor
 from ..core.commands import Command, Microstep
@@ -12,6 +14,7 @@ from ..core.events import Event
 from ..core.result import Status
 from ..core.snapshot import Snapshot
 from ..core.step import step
+from ..core.views import _PLAIN
 from .registry import Registered
 from .requests import DeliverEvent
 
@@ -19,6 +22,9 @@ __all__ = ["MEMO_LIMIT", "Outcome", "memo_step"]
 
 # every field given, without a frozen dataclass's object.__setattr__ per field (hot path)
 _new_snapshot = positional_constructor(Snapshot)
+# the event with its payload shown read-only, every field given (as state.with_own_data makes
+# it), without dataclasses.replace's keyword call and field loop
+_new_event = positional_constructor(Event)
 
 #: per compiled chart, how many durable step outcomes are memoised at most
 MEMO_LIMIT = 100_000
@@ -94,8 +100,17 @@ def _quick(entry: Registered, snapshot: Snapshot, event: Event, now: float,
     key = plans.known(configuration) if configuration.__class__ is tuple else None
     if key is None:
         return None
-    found = quick_step(chart, key, configuration, snapshot.data, event, now=now,
-                       session=snapshot.session, counter=snapshot.counter)
+    data = snapshot.data
+    # Data of scalars only (and a payload of scalars, shown read-only as the in-memory
+    # machine shows it): the step may run the chart's flat program for the event, guards
+    # and assigns without a working state (statekeeper.core._flat), as the machine does.
+    flat = data.__class__ is dict and _PLAIN.issuperset(map(type, data.values()))
+    if flat and (payload := event.data).__class__ is dict and not event.meta \
+            and _PLAIN.issuperset(map(type, payload.values())):
+        event = _new_event(event.name, MappingProxyType(payload), event.type, event.sendid,
+                           event.origin, event.origintype, event.invokeid, event.meta)
+    found = quick_step(chart, key, configuration, data, event, now=now,
+                       session=snapshot.session, counter=snapshot.counter, flat=flat)
     if not isinstance(found, Quick):  # it did more than move and assign: the full result
         return found.snapshot, found.status, found.microsteps, found.commands, False
     quick = found

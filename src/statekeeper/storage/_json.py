@@ -59,6 +59,12 @@ def dumps_exact(value: Any) -> str:
     if not text.isascii():
         text.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
     leaves = _LEAVES
+    if type(value) is dict:  # the usual data: string keys, plain values, nothing to walk
+        for key, child in value.items():
+            if type(key) is not str or (type(child) not in leaves and child):
+                break  # a key to check, or a container to visit: the walk below
+        else:
+            return text
     stack = [value]
     pop, push = stack.pop, stack.append
     # An empty container needs no visit: a snapshot row holds several (history, timers and
