@@ -28,6 +28,8 @@ from statekeeper import (
     Call,
     Chart,
     Event,
+    History,
+    Log,
     Machine,
     Snapshot,
     State,
@@ -286,6 +288,33 @@ def _chart(**functions: Any) -> CompiledChart:
         "a": State(on={"go": Transition("b", actions=[Assign("items", expr="make_list")])}),
         "b": State(entry=[Call("append_one")], on={"back": "a"}),
     }), functions=functions, checks="ignore")
+
+
+def test_a_result_kept_is_not_written_by_the_next_step_of_its_working_state() -> None:
+    # a quick step that leaves only commands (here a log line) returns the full result and
+    # keeps its working state for the next step; that next step records history (it leaves
+    # "p"): the first result's snapshot must not see it (its dicts are not shared)
+    chart = compile_chart(Chart("kept", states={
+        "p": State(initial="a", states={
+            "a": State(on={"go": Transition("b", actions=[Log("moved", value=1)])}),
+            "b": State(on={"out": "q"}),
+            "h": History(),
+        }),
+        "q": State(on={"back": "h"}),
+    }), checks="ignore")
+    plans = chart.plans
+    assert plans is not None
+    start = initial_step(chart, session=SESSION).snapshot
+    first = quick_step(chart, plans.key_of_ids(start.configuration), start.configuration,
+                       dict(start.data), Event("go"), now=1.0, session=SESSION)
+    assert isinstance(first, StepResult) and first.commands
+    kept = first.snapshot
+    assert (kept.history, kept.timers, kept.invokes) == ({}, {}, {})
+    second = quick_step(chart, plans.key_of_ids(kept.configuration), kept.configuration,
+                        dict(kept.data), Event("out"), now=2.0, session=SESSION)
+    assert isinstance(second, StepResult) and second.snapshot.history  # "p" was left
+    assert (kept.history, kept.timers, kept.invokes) == ({}, {}, {})
+    assert second.snapshot == step(chart, kept, Event("out"), now=2.0).snapshot
 
 
 def test_a_container_assigned_mid_step_is_read_only_to_later_functions() -> None:

@@ -202,9 +202,11 @@ def _finish(run: Run, event: Event, spare: list[Run], deep: bool,
         if not (run.done or run.history or run.invokes or run.internal
                 or run.states_to_invoke):
             # only commands and a counter more (timers, effects, sends): the working state
-            # is as simple as before but for what the result now holds, let go of here
+            # is as simple as before but for what the result now holds, let go of here; its
+            # snapshot holds the working state's dicts (empty or not), which a later step
+            # would write into: each is replaced, never emptied
             run.commands.clear()  # (the result holds a tuple of them)
-            run.timers = {}
+            run.timers, run.history, run.invokes = {}, {}, {}
             run.latest = run.latest_entered = None
             _release(run, spare)
         return result
