@@ -25,6 +25,7 @@ from statekeeper.bench.durable_chart_runs import run_sk_chart
 from statekeeper.core.compile import CompiledChart
 from statekeeper.core.events import as_event
 from statekeeper.core.step import initial_step, step
+from statekeeper.runtime import step_memo
 from statekeeper.runtime.registry import Registered, Registry
 from statekeeper.runtime.requests import DeliverEvent
 from statekeeper.runtime.step_memo import memo_step
@@ -102,7 +103,8 @@ def test_the_data_driven_benchmark_charts_step_durably_as_the_reference(shape: s
                           list(DATA_SHAPES[shape].stream(200))) > 0
 
 
-def test_the_durable_benchmark_chart_steps_as_the_reference() -> None:
+def test_the_durable_benchmark_chart_steps_as_the_reference(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     def compiled() -> CompiledChart:
         return compile_chart(meter_chart(), guards=BINDINGS["guards"],
                              functions=BINDINGS["functions"])
@@ -110,8 +112,42 @@ def test_the_durable_benchmark_chart_steps_as_the_reference() -> None:
     reference = compiled()
     reference.plans = None
     stream = [(EVENT, {"amount": amount(0, r)}) for r in range(40)]
-    # idle -> busy -> idle ... -> settling (a timer and an effect: the reference step)
+    # idle -> busy -> idle ... -> settling (a timer and an effect) -> busy (the timer
+    # cancelled): every step the quick way once its configuration is known to the plans
+    # (the first step from each is the reference step, which makes its key)
+    taken_whole: list[tuple[str, ...]] = []
+
+    def whole(*args: Any, **kwargs: Any) -> StepResult:
+        taken_whole.append(args[1].configuration)
+        return step(*args, **kwargs)
+
+    monkeypatch.setattr(step_memo, "step", whole)
     assert _compare_along(compiled(), reference, stream, effects=BINDINGS["effects"]) >= 20
+    assert sorted(taken_whole) == [("open", "busy"), ("open", "idle"), ("open", "settling")]
+
+
+def test_a_pending_timer_firing_takes_the_reference_step() -> None:
+    # the reference step drops the timer that fires (named by the delivery, or by the
+    # event's send id); the memo and the quick step do not, so neither answers for it
+    chart = compile_chart(meter_chart(), guards=BINDINGS["guards"],
+                          functions=BINDINGS["functions"])
+    registry = Registry()
+    registry.register(chart, effects=BINDINGS["effects"])
+    entry = registry.get(chart.name, str(chart.version), chart.hash)
+    snapshot = initial_step(chart, session=SESSION).snapshot
+    for r in range(4):  # idle, busy, idle, busy, then settling with its timer
+        event = Event(EVENT, {"amount": amount(0, r)})
+        snapshot = memo_step(entry, snapshot, event, float(r), DeliverEvent(SESSION, event))[0]
+    assert snapshot.configuration == ("open", "settling") and len(snapshot.timers) == 1
+    (timer_id, pending), = snapshot.timers.items()
+    fired = Event.from_dict(pending["event"])
+    want = step(chart, snapshot, fired, now=9.0, timer=timer_id)
+    assert want.snapshot.configuration == ("open", "idle") and not want.snapshot.timers
+    for request in (DeliverEvent(SESSION, fired, timer_id=timer_id),
+                    DeliverEvent(SESSION, fired)):  # fired's send id names the timer
+        assert fired.sendid == timer_id
+        got = memo_step(entry, snapshot, fired, 9.0, request)
+        assert got[:4] == (want.snapshot, want.status, want.microsteps, want.commands)
 
 
 def test_the_benchmark_chart_ends_as_its_model_says(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from collections import deque
 from operator import attrgetter
 from typing import Any
 
+from ._records import positional_constructor
 from .commands import (
     CancelInvoke,
     CancelTimer,
@@ -30,6 +31,12 @@ from .nodes import Node
 __all__ = ["Content", "SendFailed"]
 
 _ORDER = attrgetter("order")
+# A send with a delay builds its event and a StartTimer, leaving the state of an ``after`` a
+# CancelTimer: one each per timer set or cancelled, every field given by name, without the
+# frozen dataclasses' object.__setattr__ per field (core/_records.py)
+_new_event = positional_constructor(Event)
+_new_start_timer = positional_constructor(StartTimer)
+_new_cancel_timer = positional_constructor(CancelTimer)
 
 
 class SendFailed(ValueError):
@@ -116,8 +123,9 @@ class Content:
         SEM-8: a target that is not ``#_...`` is invalid (``error.execution``, which stops the
         block); a well-formed one that cannot be reached is ``error.communication``.
         """
-        event = Event(name, data, "external", sendid if explicit else None, self.origin,
-                      SCXML_PROCESSOR)
+        event = _new_event(name=name, data=data, type="external",
+                           sendid=sendid if explicit else None, origin=self.origin,
+                           origintype=SCXML_PROCESSOR, invokeid=None, meta={})
         if target == "#_internal":
             self.internal.append(Event(name, data, "internal", event.sendid, self.origin,
                                        SCXML_PROCESSOR))
@@ -136,7 +144,8 @@ class Content:
             self.timers[sendid] = {"due": due, "event": event.to_dict(), "target": target}
             if late is not None:
                 self.timers[sendid]["late"] = late
-            self.commands.append(StartTimer(sendid, due, event, target, late))
+            self.commands.append(_new_start_timer(timer_id=sendid, due=due, event=event,
+                                                  target=target, late=late))
         else:
             self.commands.append(SendEvent(target, event))
 
@@ -150,7 +159,7 @@ class Content:
         if not isinstance(sendid, str):
             raise ValueError(f"cancel needs a send id, got {sendid!r}")
         if self.timers.pop(sendid, None) is not None:
-            self.commands.append(CancelTimer(sendid))
+            self.commands.append(_new_cancel_timer(timer_id=sendid))
 
     def log(self, label: str | None, value: Any) -> None:
         self.commands.append(LogEntry(label, value))

@@ -20,6 +20,7 @@ step left in it.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -74,7 +75,7 @@ def unhandled(run: Run, event: Event) -> Status:
 
 def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[str, Any],
                event: Event, *, now: float, session: str, flat: bool = False,
-               counter: int = 0) -> Quick | StepResult:
+               counter: int = 0, timers: Mapping[str, Any] | None = None) -> Quick | StepResult:
     """Process ``event`` from the configuration ``ids`` with ``data``; nothing else is held.
 
     ``flat`` says ``data`` holds only scalars (as the previous quick step's ``Quick.flat``
@@ -85,8 +86,13 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
     ``counter`` is the instance's send counter (the durable runtime's instances keep one once
     they ran an effect); a step that draws from it (a send, an effect) gives the full result.
 
-    The caller vouches that the instance has no recorded history, timers, invocations or
-    parent and is not finished, and that ``key`` is the plans' key of ``ids``;
+    ``timers`` are the instance's pending timers (delayed sends), not changed either: a step
+    that sets or cancels one gives the full result (its snapshot holds the timers after it);
+    one that does neither leaves them as they were.  ``event`` must not be the delivery of
+    one of them (the reference step drops a timer that fires: the caller takes that step).
+
+    The caller vouches that the instance has no recorded history, invocations or parent and
+    is not finished, and that ``key`` is the plans' key of ``ids``;
     the result equals what :func:`~statekeeper.core.step.step` returns for the snapshot made
     of them (``tests/core/test_quick.py``).  ``data`` is not changed.
     """
@@ -101,13 +107,15 @@ def quick_step(chart: CompiledChart, key: Key, ids: tuple[str, ...], data: dict[
                 option, mine, flat = program.run(data, event)
             except FlatFailure as failed:  # a guard or function raised: go on the long way
                 return resume(chart, key, ids, failed, event, now=now, session=session,
-                              counter=counter)
+                              counter=counter, timers=timers)
             if option is None:
                 return _new_quick(program.unhandled, key, ids, data, (), program.static, True)
             return _new_quick("applied", option.key, option.ids, mine, option.microsteps,
                               option.static, flat)
     spare = plans.spare
     run = _working(chart, spare, session, now, counter)
+    if timers:  # the working copy a send or cancel changes (a kept working state holds {})
+        run.timers = dict(timers)
     ctx = run.ctx
     ctx.data = mine = copy.deepcopy(data) if plans.deep_data else dict(data)
     # the python datamodel reads the data through its own views: its steps say nothing flat
@@ -187,10 +195,21 @@ def _finish(run: Run, event: Event, spare: list[Run], deep: bool,
     """The rest of a step whose microstep was taken (or whose guards raised errors)."""
     if run.internal or run.done or run.states_to_invoke or run.chart.index.eventless:
         run.macrostep()  # otherwise it would find nothing to do
-    if run.commands or run.done or run.history or run.timers or run.invokes \
-            or run.counter != counter \
+    # (timers change only with a command: a send's StartTimer, a cancel's CancelTimer)
+    if run.commands or run.done or run.history or run.invokes or run.counter != counter \
             or run.key is None:
-        return run.result("applied", event)
+        result = run.result("applied", event)
+        if not (run.done or run.history or run.invokes or run.internal
+                or run.states_to_invoke):
+            # only commands and a counter more (timers, effects, sends): the working state
+            # is as simple as before but for what the result now holds, let go of here; its
+            # snapshot holds the working state's dicts (empty or not), which a later step
+            # would write into: each is replaced, never emptied
+            run.commands.clear()  # (the result holds a tuple of them)
+            run.timers, run.history, run.invokes = {}, {}, {}
+            run.latest = run.latest_entered = None
+            _release(run, spare)
+        return result
     ctx = run.ctx
     mine = ctx.data
     view = ctx.view  # a proxy only while the data holds only scalars (EvalContext.data_view)
@@ -203,7 +222,8 @@ def _finish(run: Run, event: Event, spare: list[Run], deep: bool,
 
 
 def resume(chart: CompiledChart, key: Key, ids: tuple[str, ...], failed: FlatFailure,
-           event: Event, *, now: float, session: str, counter: int = 0) -> Quick | StepResult:
+           event: Event, *, now: float, session: str, counter: int = 0,
+           timers: Mapping[str, Any] | None = None) -> Quick | StepResult:
     """Go on from a flat program whose guards or functions raised, in a working state.
 
     The working state is set as the general quick step leaves it at the same point: the
@@ -214,6 +234,8 @@ def resume(chart: CompiledChart, key: Key, ids: tuple[str, ...], failed: FlatFai
     assert plans is not None
     option = failed.option
     run = _working(chart, plans.spare, session, now, counter)
+    if timers:  # as quick_step's: the macrostep may cancel one
+        run.timers = dict(timers)
     ctx = run.ctx
     ctx.data = failed.data
     ctx.view = failed.view
@@ -247,6 +269,8 @@ def _release(run: Run, spare: list[Run]) -> None:
     its key (``run.key``): a step from the same configuration keeps it as it is.
     """
     run.microsteps.clear()
+    if run.timers:  # a copy of the pending timers given (quick_step's ``timers``)
+        run.timers = {}
     ctx = run.ctx
     if ctx.system:
         ctx.system = {}  # the python datamodel's names of this session

@@ -139,6 +139,10 @@ def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
     target = _value(action.targetexpr, action.target, dm, where)
     kind = _value(action.typeexpr, action.type, dm, where)
     delay = _value(action.delayexpr, action.delay, dm, where)
+    # a literal delay (every ``after``'s) is parsed once, here, not on every send
+    fixed: float | None = None
+    if action.delayexpr is None:
+        fixed = parse_duration(action.delay) if action.delay not in (None, "") else 0.0
     params = compile_params(action.params, action.namelist, dm, where)
     content = compile_content(action.content, dm, where)
     literal_data = action.data
@@ -159,8 +163,11 @@ def _send(action: Send, dm: DataModel, where: str | None) -> Compiled:
         io_type = kind(ctx)
         if io_type not in _SEND_TYPES:
             raise ValueError(f"unsupported send type {io_type!r}")
-        raw_delay = delay(ctx)
-        seconds = parse_duration(raw_delay) if raw_delay not in (None, "") else 0.0
+        if fixed is None:
+            raw_delay = delay(ctx)
+            seconds = parse_duration(raw_delay) if raw_delay not in (None, "") else 0.0
+        else:
+            seconds = fixed
         if content is not None:
             data = content(ctx)
         elif has_params:

@@ -39,7 +39,10 @@ def chain(origin: Plan, plan: Callable[[DeliverEvent], Plan | None],
     each planned one joins ``planned`` and ``working``, and its own sends queue behind the
     rest.  Then ``origin``'s caller is answered with the state the chain ended in.
     """
-    queued = deque(sent_to_self(origin))
+    sent = sent_to_self(origin)
+    if not sent:  # timers set, none of them a send to self (the usual timer)
+        return
+    queued = deque(sent)
     last = origin
     for _ in range(CHAIN_LIMIT):
         if not queued:

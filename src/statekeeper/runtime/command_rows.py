@@ -6,8 +6,9 @@ that has commands; a step without any keeps the commit's shared empty sequences.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
+from ..core._records import positional_constructor
 from ..core.commands import (
     CancelTimer,
     Command,
@@ -34,6 +35,7 @@ SELF_SEND_PREFIX = "statekeeper.send."
 def command_rows(plan: Plan, commit: Commit, entry: Registered, instance: str,
               commands: tuple[Command, ...], now: float, rev: int, trace: str | None) -> None:
     """Put the rows and wake-ups of a step's ``commands`` onto ``commit`` and ``plan``."""
+    pending_timers = plan.snapshot.timers if plan.snapshot is not None else {}
     effects: list[EffectRecord] = []
     timers: list[TimerRecord] = []
     cancelled: list[str] = []
@@ -46,16 +48,22 @@ def command_rows(plan: Plan, commit: Commit, entry: Registered, instance: str,
                 created_at=now, traceparent=trace))
             plan.wake_effects = True
         elif isinstance(command, StartTimer) and command.target is None:
-            timers.append(TimerRecord(
-                instance, command.timer_id, command.due, command.event.to_dict(),
-                policy="skip" if command.late == "skip"
-                else "fire_late" if command.late == "fire_late" else "default",
+            timer_id, due = command.timer_id, command.due
+            # the event as the snapshot's pending timer holds it (the step wrote it there),
+            # not written out a second time (read-only either way)
+            pending = pending_timers.get(timer_id)
+            timers.append(_new_timer(
+                instance=instance, timer_id=timer_id, due=due,
+                event=pending["event"] if pending is not None and pending["due"] == due
+                else command.event.to_dict(),
+                target=None, policy=_POLICIES.get(command.late, "default"),
                 traceparent=trace))
-            _earliest(plan, command.due)
+            _earliest(plan, due)
         elif isinstance(command, CancelTimer):
             # Set and cancelled in the same step: the row must not be written at all (the
             # store deletes before it inserts, so a cancel cannot undo an insert of its commit).
-            timers[:] = [t for t in timers if t.timer_id != command.timer_id]
+            if timers:
+                timers[:] = [t for t in timers if t.timer_id != command.timer_id]
             cancelled.append(command.timer_id)
         elif isinstance(command, SendEvent) and command.target is None:
             # A send to self with no delay: a timer due now, so it is as durable as the step.
@@ -78,6 +86,14 @@ def command_rows(plan: Plan, commit: Commit, entry: Registered, instance: str,
                 "the durable runtime does not run <invoke> yet; run this chart in a Machine")
     commit.effects, commit.timers_set, commit.timers_cancelled = effects, timers, cancelled
     plan.logs = logs
+
+
+#: a timer's row, every field given (by name): one per timer set, in the engine's thread,
+#: without the frozen dataclass's ``object.__setattr__`` per field (core/_records.py)
+_new_timer = positional_constructor(TimerRecord)
+#: a StartTimer's ``late`` as its row's policy (``None``, the worker's: "default")
+_POLICIES: dict[str | None, Literal["default", "fire_late", "skip"]] = {
+    "skip": "skip", "fire_late": "fire_late"}
 
 
 def _earliest(plan: Plan, due: float) -> None:

@@ -52,7 +52,9 @@ def memo_step(entry: Registered, snapshot: Snapshot, event: Event, now: float,
     if memo is None:
         memo = entry.chart.memo.setdefault(_MEMO, {})
     key = (snapshot.configuration, event.name)
-    if request.timer_id is None:
+    # Not a timer firing: the reference step drops a fired timer (named by the request, or
+    # by the event's send id) from the snapshot, which neither the memo nor the quick step do.
+    if request.timer_id is None and (event.sendid is None or event.sendid not in snapshot.timers):
         hit = memo.get(key)
         if hit is not None:
             configuration, microsteps = hit
@@ -83,15 +85,19 @@ def _quick(entry: Registered, snapshot: Snapshot, event: Event, now: float,
            memo_key: tuple[tuple[str, ...], str]) -> Outcome | None:
     """The step by :func:`~statekeeper.core._quick.quick_step`, when the snapshot allows it.
 
-    An instance that holds only its configuration, its data and its send counter (no
-    history, timer, invocation or parent, not finished: most steps of most charts) needs no
-    working copy of the rest, and the compiled plans' quick step returns no ``StepResult``;
-    its outcome equals :func:`~statekeeper.core.step.step`'s (``tests/core/test_quick.py``,
-    ``tests/runtime/test_durable_quick.py``).  ``None``: take the reference step.
+    An instance that holds only its configuration, its data, its send counter and its
+    pending timers (no history, invocation or parent, not finished: most steps of most
+    charts) needs no working copy of the rest, and the compiled plans' quick step returns no
+    ``StepResult`` unless the step set or cancelled a timer (or ran an effect...); its
+    outcome equals :func:`~statekeeper.core.step.step`'s (``tests/core/test_quick.py``,
+    ``tests/runtime/test_durable_quick.py``).  A pending timer used to send every step of
+    its instance the reference way: a state with an ``after`` left by the next event (set,
+    then cancelled) is the usual timer.  ``None``: take the reference step.
     """
     chart = entry.chart
     plans = chart.plans
-    if (plans is None or snapshot.timers or snapshot.history or snapshot.invokes
+    timers = snapshot.timers
+    if (plans is None or snapshot.history or snapshot.invokes
             or snapshot.parent is not None or snapshot.done
             or snapshot.done_data is not None or snapshot.chart != chart.name
             or snapshot.hash != chart.hash or snapshot.version != chart.version):
@@ -110,7 +116,8 @@ def _quick(entry: Registered, snapshot: Snapshot, event: Event, now: float,
         event = _new_event(event.name, MappingProxyType(payload), event.type, event.sendid,
                            event.origin, event.origintype, event.invokeid, event.meta)
     found = quick_step(chart, key, configuration, data, event, now=now,
-                       session=snapshot.session, counter=snapshot.counter, flat=flat)
+                       session=snapshot.session, counter=snapshot.counter, flat=flat,
+                       timers=timers)
     if not isinstance(found, Quick):  # it did more than move and assign: the full result
         return found.snapshot, found.status, found.microsteps, found.commands, False
     quick = found

@@ -206,39 +206,53 @@ _mailbox_row, _letter_row = MAILBOX.build, DEAD_LETTERS.build
 
 
 def _encode_rest(encoded: EncodedCommit, commit: Commit, iid: str, rev: int) -> None:
-    """The rows besides the instance and its transitions, onto ``encoded``, by column name."""
+    """The rows besides the instance and its transitions, onto ``encoded``, by column name.
+
+    Only the kinds ``commit`` has are encoded: the others keep ``encoded``'s shared empty
+    tuples (a step that sets or cancels a timer has one or two kinds of eleven, and each
+    comprehension of nothing still costs a function made and called).
+    """
     encoded.plain = False
-    encoded.effects = [
-        _effect_row(key=e.key, instance=e.instance, name=e.name, args=dumps_exact(e.args),
-                    status=e.status, attempts=e.attempts, available_at=e.available_at,
-                    lease_owner=e.lease_owner, lease_until=e.lease_until,
-                    at_most_once=bool(e.at_most_once), last_error=e.last_error,
-                    errors=dumps(e.errors) if e.errors else "[]", created_at=e.created_at,
-                    traceparent=e.traceparent)
-        for e in commit.effects]
-    encoded.timers_set = [
-        _timer_row(instance=t.instance, timer_id=t.timer_id, due=t.due,
-                   event=dumps_exact(t.event), target=t.target, policy=t.policy,
-                   traceparent=t.traceparent, set_rev=rev, position=position)
-        for position, t in enumerate(commit.timers_set)]
-    encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
-    encoded.timer_fired = None if commit.timer_fired is None else (iid, commit.timer_fired)
+    if commit.effects:
+        encoded.effects = [
+            _effect_row(key=e.key, instance=e.instance, name=e.name, args=dumps_exact(e.args),
+                        status=e.status, attempts=e.attempts, available_at=e.available_at,
+                        lease_owner=e.lease_owner, lease_until=e.lease_until,
+                        at_most_once=bool(e.at_most_once), last_error=e.last_error,
+                        errors=dumps(e.errors) if e.errors else "[]", created_at=e.created_at,
+                        traceparent=e.traceparent)
+            for e in commit.effects]
+    if commit.timers_set:
+        encoded.timers_set = [
+            _timer_row(instance=t.instance, timer_id=t.timer_id, due=t.due,
+                       event=dumps_exact(t.event), target=t.target, policy=t.policy,
+                       traceparent=t.traceparent, set_rev=rev, position=position)
+            for position, t in enumerate(commit.timers_set)]
+    if commit.timers_cancelled:
+        encoded.timers_cancelled = [(iid, tid) for tid in commit.timers_cancelled]
+    if commit.timer_fired is not None:
+        encoded.timer_fired = (iid, commit.timer_fired)
     f = commit.effect_finished
-    encoded.finish = None if f is None else (f.status, f.error, f.owner, f.key)
+    if f is not None:
+        encoded.finish = (f.status, f.error, f.owner, f.key)
     m = commit.mailbox
-    encoded.mailbox = None if m is None else _mailbox_row(
-        instance=m.instance, key=m.key, event=m.event,
-        result=dumps(m.result if m.fingerprint is None
-                     else {**m.result, MAILBOX_FINGERPRINT: m.fingerprint}), at=m.at)
-    encoded.dead_letters = [
-        _letter_row(kind=d.kind, instance=d.instance, key=d.key, payload=dumps(d.payload),
-                    errors=dumps(d.errors), at=d.at)
-        for d in commit.dead_letters]
+    if m is not None:
+        encoded.mailbox = _mailbox_row(
+            instance=m.instance, key=m.key, event=m.event,
+            result=dumps(m.result if m.fingerprint is None
+                         else {**m.result, MAILBOX_FINGERPRINT: m.fingerprint}), at=m.at)
+    if commit.dead_letters:
+        encoded.dead_letters = [
+            _letter_row(kind=d.kind, instance=d.instance, key=d.key, payload=dumps(d.payload),
+                        errors=dumps(d.errors), at=d.at)
+            for d in commit.dead_letters]
     r = commit.effect_released
-    encoded.release = None if r is None else (r.available_at, r.error, int(r.refund),
-                                                 r.owner, r.key)
-    encoded.reopened = [(o.available_at, o.key) for o in commit.effects_reopened]
-    encoded.letters_deleted = [(i,) for i in commit.dead_letters_deleted]
+    if r is not None:
+        encoded.release = (r.available_at, r.error, int(r.refund), r.owner, r.key)
+    if commit.effects_reopened:
+        encoded.reopened = [(o.available_at, o.key) for o in commit.effects_reopened]
+    if commit.dead_letters_deleted:
+        encoded.letters_deleted = [(i,) for i in commit.dead_letters_deleted]
 
 
 class _Converters:
