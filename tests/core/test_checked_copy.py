@@ -9,7 +9,14 @@ from hypothesis import strategies as st
 
 from statekeeper.core.errors import InvalidPayload, LimitExceeded
 from statekeeper.core.limits import Limits
-from statekeeper.core.payload import check_payload, checked_copy, copy_payload, flat_copy
+from statekeeper.core.payload import (
+    check_payload,
+    checked_copy,
+    copy_payload,
+    flat_copy,
+    is_flat,
+)
+from statekeeper.storage import why_not_json
 from statekeeper.testing.strategies import suite_settings
 
 _scalars = st.one_of(
@@ -64,3 +71,15 @@ def test_flat_copy_vouches_only_for_what_the_check_accepts(value: Any, limits: L
     if copied is not None:
         assert _outcome(_old, value, limits) == ("ok", value)
         assert copied == value and copied is not value
+
+
+@suite_settings(max_examples=300)
+@given(_payloads, _limits)
+def test_is_flat_vouches_only_for_what_the_check_accepts(value: Any, limits: Limits) -> None:
+    # a send's payload and an effect's result: True means the check passes it, as it is
+    if type(value) is not dict:
+        return
+    if is_flat(value, limits):
+        assert _outcome(_old, value, limits) == ("ok", value)
+        assert why_not_json(value) is None
+    assert is_flat(value, limits) == (flat_copy(value, limits) is not None)

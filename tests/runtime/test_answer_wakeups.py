@@ -246,3 +246,26 @@ def test_a_cancelled_start_still_commits_and_others_are_answered(tmp_path: Any) 
             await client.close()
 
     assert asyncio.run(main()) == ("off", ["off"] * 3)
+
+
+def test_a_client_used_from_one_loop_then_another_answers_each_on_its_own(
+        tmp_path: Any) -> None:
+    """The waker of the loop used last is kept for the next send: a new loop gets its own."""
+    client = AsyncClient(f"sqlite:///{tmp_path / 'lamps.db'}", worker=False)
+
+    async def flip(count: int) -> list[str]:
+        states = await asyncio.gather(*(client.send(f"l-{i}", "flip") for i in range(count)))
+        return [s.state for s in states]
+
+    try:
+        client.register(LAMP)
+
+        async def start() -> None:
+            await asyncio.gather(*(client.start("lamp", f"l-{i}") for i in range(4)))
+
+        asyncio.run(start())
+        assert asyncio.run(flip(4)) == ["on"] * 4
+        assert asyncio.run(flip(4)) == ["off"] * 4
+        assert len(client._wakers) == 3  # one per loop, none answered on another's
+    finally:
+        asyncio.run(client.close())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 
 import pytest
 
@@ -60,3 +61,31 @@ def test_background_effects_outcomes_commit_without_anyone_waiting(tmp_path: obj
         assert all(row.status == "done" for i in ids for row in client.store.effects(i))
     finally:
         client.close()
+
+
+def test_an_outcome_nobody_waits_on_is_built_with_its_unheard_answer() -> None:
+    """The effect threads' outcomes carry an Unheard from the start (no Future made and
+    dropped); the outcomes a caller submits still carry a Future."""
+    chart = Chart("job", version=1, initial="run", states={
+        "run": State(entry=[Effect("work"), Effect("fail")],
+                     on={"done.effect.work": "ok"}),
+        "ok": Final(),
+    })
+
+    def fail(args: object, key: str) -> None:
+        raise RuntimeError("no")
+
+    with Client("memory://", worker=False) as client:
+        client.register(chart, effects={"work": lambda args, key: {"ok": True}, "fail": fail})
+        client.start("job", "j-1")
+        claimed = client.store.claim_effects(client.worker.owner, client.clock.now(), 30.0)
+        assert sorted(e.name for e in claimed) == ["fail", "work"]
+        for effect in claimed:
+            unheard = client.worker._effect_outcome(effect, heard=False)
+            heard = client.worker._effect_outcome(effect)
+            assert unheard is not None and heard is not None
+            assert isinstance(unheard.future, Unheard) and unheard.future.key == effect.key
+            assert isinstance(heard.future, Future)
+            assert unheard.event.name == heard.event.name == (
+                "done.effect.work" if effect.name == "work" else "error.effect.fail")
+        assert client.engine.submit(heard).result(WAIT).state in ("run", "ok")

@@ -12,8 +12,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from contract import advance, created
+from contract import advance, created, seed_effects, transition
 
+from statekeeper.storage import EffectFinish
 from statekeeper.storage.sqlite import SQLiteStore, _batch
 
 
@@ -82,3 +83,88 @@ def test_a_stale_rev_is_refused_by_the_update_itself(store: SQLiteStore) -> None
     assert store.apply([advance(records[1])]) == []
     assert store.apply([advance(records[0], transitions=[]), stale]) == [stale]
     assert store.load("b").snapshot == {"data": {"n": 2}} and store.load("b").rev == 2
+
+
+def test_a_group_writes_each_commits_rows_in_the_narrowest_statement(
+        store: SQLiteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain, keyed (an outcome's, a firing's) and full rows in one group: every column kept,
+    each commit's rows together and in order."""
+    kinds = {"p": {}, "k": {"idempotency_key": "key-k"}, "a": {"actor": "ann"},
+             "r": {"reason": "why", "idempotency_key": "key-r"}, "t": {"trace_id": "t-1"}}
+    records = {name: created(store, name) for name in kinds}
+    used: list[str] = []
+    write_rows = _batch.write_rows
+
+    def spy(cur: object, query: str, rows: list[tuple[object, ...]]) -> int:
+        used.append(query)
+        return write_rows(cur, query, rows)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_batch, "write_rows", spy)
+    group = [advance(rec, transitions=[
+        transition(name, 2, **kinds[name]), transition(name, 3, **kinds[name])])
+        for name, rec in records.items()]
+    for commit in group:
+        commit.instance = replace(commit.instance, rev=3)
+    assert store.apply(group) == []
+    assert sorted(q for q in used if q.startswith("insert_transition")) == [
+        "insert_transition", "insert_transition_keyed", "insert_transition_plain"]
+    for name, fields in kinds.items():
+        rows = store.history(name)
+        assert [r.seq for r in rows] == [1, 2, 3]
+        for row in rows[1:]:
+            assert {f: getattr(row, f) for f in ("actor", "trace_id", "reason",
+                                                 "idempotency_key")} == {
+                f: fields.get(f) for f in ("actor", "trace_id", "reason", "idempotency_key")}
+    ids = store._db.read(lambda cur: cur.execute(
+        "SELECT instance, seq FROM transitions WHERE seq > 1 ORDER BY id").fetchall())
+    for name in kinds:  # one instance's rows in order of seq
+        assert [seq for iid, seq in ids if iid == name] == [2, 3]
+
+
+def _outbox(store: SQLiteStore) -> dict[str, tuple[object, ...]]:
+    rows = store._db.read(lambda cur: cur.execute(
+        "SELECT key, status, lease_owner, lease_until, last_error, errors FROM outbox"
+    ).fetchall())
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_a_group_closes_its_effects_rows_as_one_by_one(store: SQLiteStore) -> None:
+    """Outcomes closed by their lease holder without an error (one statement), with an error,
+    without an owner: the rows end as ``finish_effect`` leaves them, one at a time."""
+    keys = seed_effects(store, 5, 1)
+    store.claim_effects("w1", now=1.0, lease=30.0)
+    finishes = [EffectFinish(keys[0], "done", owner="w1"),
+                EffectFinish(keys[1], "done", owner="w1"),
+                EffectFinish(keys[2], "failed", "boom", owner="w1"),
+                EffectFinish(keys[3], "done"),
+                EffectFinish(keys[4], "dead", "gone", owner="w1")]
+    group = [advance(store.load(f"e-{n:03d}"), effect_finished=finish)
+             for n, finish in enumerate(finishes)]
+    assert store.apply(group) == []
+    rows = _outbox(store)
+    assert [rows[k][:3] for k in keys] == [
+        ("done", None, None), ("done", None, None), ("failed", None, None),
+        ("done", None, None), ("dead", None, None)]
+    assert [rows[k][3:] for k in keys] == [
+        (None, "[]"), (None, "[]"), ("boom", '["boom"]'), (None, "[]"), ("gone", '["gone"]')]
+
+
+def test_an_effect_closed_elsewhere_loses_alone_in_a_group(store: SQLiteStore) -> None:
+    keys = seed_effects(store, 3, 1)
+    store.claim_effects("w1", now=1.0, lease=30.0)
+    late = advance(store.load("e-001"), effect_finished=EffectFinish(keys[1], "done",
+                                                                     owner="w1"))
+    assert store.apply([advance(store.load("e-001"), effect_finished=EffectFinish(
+        keys[1], "done", owner="w1"))]) == []  # answered first, by another commit
+    late.expected_rev, late.instance = 3, replace(late.instance, rev=4)
+    late.transitions = [transition("e-001", 4)]
+    group = [advance(store.load("e-000"), effect_finished=EffectFinish(keys[0], "done",
+                                                                       owner="w1")),
+             late,
+             advance(store.load("e-002"), effect_finished=EffectFinish(keys[2], "done",
+                                                                       owner="w1"))]
+    assert store.apply(group) == [late]
+    assert [_outbox(store)[k][0] for k in keys] == ["done", "done", "done"]
+    # the late outcome's rev was current: only its closed outbox row made it lose
+    assert [store.load(i).rev for i in ("e-000", "e-001", "e-002")] == [3, 3, 3]
+    assert [t.seq for t in store.history("e-001")] == [1, 2, 3]

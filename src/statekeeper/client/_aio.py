@@ -37,10 +37,15 @@ class AsyncClient(_BaseClient):
     """The asyncio twin of :class:`Client`: the same methods, awaited."""
 
     _wakers: dict[asyncio.AbstractEventLoop, LoopWaker]
+    #: the waker used last: the one of the running loop, nearly always (no lookup per send)
+    _last_waker: LoopWaker | None = None
 
     def _waker(self) -> LoopWaker:
         """The running loop's waker (one per loop this client is used from)."""
         loop = asyncio.get_running_loop()
+        waker = self._last_waker
+        if waker is not None and waker.loop is loop:
+            return waker
         try:
             wakers = self._wakers
         except AttributeError:
@@ -48,6 +53,7 @@ class AsyncClient(_BaseClient):
         waker = wakers.get(loop)
         if waker is None:
             waker = wakers[loop] = LoopWaker(loop, self.engine.after_answers)
+        self._last_waker = waker
         return waker
 
     def _wrap(self, future: Future[_T]) -> asyncio.Future[_T]:

@@ -13,10 +13,10 @@ from ..clock import Clock, SystemClock
 from ..core._records import positional_constructor
 from ..core.compile import CompiledChart
 from ..core.durations import Duration
-from ..core.events import Event, refuse_reserved
+from ..core.events import RESERVED_PREFIX, Event, refuse_reserved
 from ..core.limits import DEFAULT_LIMITS, Limits
 from ..core.model import Chart
-from ..core.payload import check_payload
+from ..core.payload import check_payload, is_flat
 from ..core.validate import did_you_mean
 from ..resilience import Breaker
 from ..runtime.authz import Principal
@@ -277,9 +277,12 @@ class _BaseClient(VersionsMixin, AuditMixin, AuthzMixin, PrivacyMixin, ReceiveMi
         if not name:
             raise InvalidArgument("send() event= '' is not an event a caller may send (it is "
                                   "empty: name the event)")
-        refuse_reserved(name)
-        if ev.data is not None:
-            check_payload(ev.data, limits=self.limits, what="event data")
+        if name.startswith(RESERVED_PREFIX):
+            refuse_reserved(name)
+        payload = ev.data
+        if payload is not None and not (payload.__class__ is dict
+                                        and is_flat(payload, self.limits)):
+            check_payload(payload, limits=self.limits, what="event data")
         if idempotency_key is not None or actor is not None or trace_id is not None:
             check_options(idempotency_key, actor, trace_id, longest)
         if principal is not None or self.principal is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from .errors import InvalidPayload, LimitExceeded
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["check_payload", "checked_copy", "copy_payload", "flat_copy"]
+__all__ = ["check_payload", "checked_copy", "copy_payload", "flat_copy", "is_flat"]
 
 _SCALAR_SIZE = {type(None): 4, bool: 5, float: 24}
 # an int longer than this many bits may have more decimal digits than Python will write
@@ -123,20 +123,31 @@ def flat_copy(value: dict[str, Any], limits: Limits) -> dict[str, Any] | None:
     if len(value) > _QUICK_KEYS or limits.max_payload_bytes < _QUICK_BYTES:
         return None  # (every Limits allows a depth of 1: a flat dict is never too deep)
     out = dict(value)  # checked once copied
-    for key in out:  # (by key: a third cheaper than over items() for the usual one or two)
+    return out if is_flat(out, limits) else None
+
+
+def is_flat(value: dict[str, Any], limits: Limits) -> bool:
+    """Whether ``value`` (a ``dict``) is the common payload of :func:`flat_copy`: valid as is.
+
+    ``True`` means :func:`check_payload` would pass it, at a fraction of the cost (a send's
+    payload, an effect's result); ``False`` only that this pass cannot tell.
+    """
+    if len(value) > _QUICK_KEYS or limits.max_payload_bytes < _QUICK_BYTES:
+        return False
+    for key in value:  # (by key: a third cheaper than over items() for the usual one or two)
         if key.__class__ is not str or len(key) > _QUICK_TEXT or not key.isascii():
-            return None
-        child = out[key]
+            return False
+        child = value[key]
         kind = child.__class__
         if kind is int:
             if child >= _QUICK_INT or child <= _QUICK_NEGATIVE:
-                return None
+                return False
         elif kind is str:
             if len(child) > _QUICK_TEXT or not child.isascii():
-                return None
+                return False
         elif kind is not bool and child is not None:
-            return None
-    return out
+            return False
+    return True
 
 
 def copy_payload(value: Any) -> Any:

@@ -12,7 +12,9 @@ hands the outcome event to the engine and goes back for the next effect; the out
 closed by the outcome's commit, and if that commit fails the row stays leased and the effect
 runs again when its lease ends.  A ``Future`` per outcome built a condition and a lock that
 nobody used (an effect outcome is one in four commits of a chart that runs an effect every
-four events); :class:`Unheard` is a flag, and a log record when the commit failed.
+four events); :class:`~.requests.Unheard` is a flag, and a log record when the commit
+failed.  The runner builds the outcome's request with it (``heard=False``), not with a
+``Future`` replaced afterwards.
 """
 
 from __future__ import annotations
@@ -25,8 +27,7 @@ from ..storage.records import EffectRecord
 from .birth_leases import Handed
 from .effect_lookup import EffectFn
 from .effects import Abandoned
-from .errors import EngineClosed
-from .state import InstanceState
+from .requests import Unheard
 
 if TYPE_CHECKING:
     from .worker import Worker
@@ -36,41 +37,13 @@ __all__ = ["Unheard", "loop_slot", "run_effect", "run_in_slot", "start_effect", 
 _log = logging.getLogger("statekeeper.runtime")
 
 
-class Unheard:
-    """The answer of an effect's outcome event that nobody awaits (an ``Answer``).
-
-    Set once by the engine's thread after the commit (or its failure); a failure is logged,
-    since the effect will run again when its lease ends and the log should say why.
-    """
-
-    __slots__ = ("_done", "key")
-
-    def __init__(self, key: str) -> None:
-        self.key = key
-        self._done = False
-
-    def done(self) -> bool:
-        return self._done
-
-    def set_result(self, result: InstanceState, /) -> None:
-        self._done = True
-
-    def set_exception(self, exception: BaseException | None, /) -> None:
-        self._done = True
-        if exception is not None and not isinstance(exception, EngineClosed):
-            _log.info("effect %s: its outcome was not committed (%s: %s); the effect runs "
-                      "again when its lease ends", self.key, type(exception).__name__,
-                      exception)
-
-
 def run_effect(worker: Worker, effect: EffectRecord, known: EffectFn | None = None) -> None:
     """Run ``effect`` (on one of the worker's effect threads) and hand its outcome over."""
     if not worker.leases.start(effect):
         return  # its lease ended while it waited for a slot: another worker's now
     try:
-        request = worker._effect_outcome(effect, known)
+        request = worker._effect_outcome(effect, known, heard=False)  # answered by an Unheard
         if request is not None and not worker._dropped(effect.key):
-            request.future = Unheard(effect.key)
             worker.engine.post(request)
     except Abandoned:
         _log.info("effect %s finished after its worker closed: its outcome is dropped, "

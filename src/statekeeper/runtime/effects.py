@@ -37,7 +37,7 @@ from ..storage.records import (
 from .logs import log_effect
 from .metrics import Metrics
 from .policies import SharedPolicies
-from .requests import DeliverEvent
+from .requests import DeliverEvent, outcome_answer
 from .tracing import Tracing
 
 __all__ = ["Abandoned", "AttemptHook", "EffectRunner", "outcome_key"]
@@ -46,6 +46,8 @@ _log = logging.getLogger("statekeeper.runtime")
 #: how a wait for an open breaker is recorded in an outbox row's errors (not an attempt)
 _BLOCKED = "statekeeper.blocked: "
 AttemptHook = Callable[[Attempt], None]
+#: what an effect usually returns, never awaitable: no ``inspect.isawaitable`` (an ABC check)
+_PLAIN = frozenset({dict, list, str, int, float, bool, type(None)})
 
 
 def outcome_key(effect: EffectRecord) -> str:
@@ -88,19 +90,21 @@ class EffectRunner:
 
     def run(self, effect: EffectRecord, fn: Callable[..., Any] | None,
             policy: Mapping[str, Any], wake: Callable[[float], None],
-            chart: str = "") -> DeliverEvent | None:
+            chart: str = "", *, heard: bool = True) -> DeliverEvent | None:
         """Attempt ``effect`` once; return the outcome event, or ``None`` when it was released.
 
         ``wake(at)`` is told when a released row becomes runnable again; ``chart`` (its
-        instance's) labels the attempt's metrics.
+        instance's) labels the attempt's metrics.  The event's answer is a ``Future``, or with
+        ``heard=False`` an :class:`~.requests.Unheard` (the effect threads: nobody waits).
         """
         failures = sum(1 for e in effect.errors if not e.startswith(_BLOCKED))
         if effect.at_most_once and effect.attempts - 1 > failures:
             # claimed again although no failure was recorded: the last run was interrupted
             return self._failed(effect, "interrupted: an at-most-once effect is not run a "
-                                "second time", policy)
+                                "second time", policy, heard=heard)
         if fn is None:
-            return self._failed(effect, f"no effect {effect.name!r} is registered", policy)
+            return self._failed(effect, f"no effect {effect.name!r} is registered", policy,
+                                heard=heard)
         now = self.clock.now()
         admission = self.policies.admit(effect, policy, now)
         if admission.verdict == "wait":
@@ -109,7 +113,7 @@ class EffectRunner:
             wake(admission.until)
             return None
         if admission.verdict == "blocked":
-            return self._blocked(effect, admission.until, admission.reason, wake)
+            return self._blocked(effect, admission.until, admission.reason, wake, heard)
         self._report(effect, "started", now)
         breaker = policy.get("breaker")
         try:
@@ -117,7 +121,7 @@ class EffectRunner:
         except Exception as exc:  # noqa: BLE001 - the policy and the chart decide what it means
             if self.closed.is_set():
                 raise Abandoned(effect.key) from None
-            return self._attempt_failed(effect, exc, policy, breaker, wake, now, chart)
+            return self._attempt_failed(effect, exc, policy, breaker, wake, now, chart, heard)
         if self.closed.is_set():
             raise Abandoned(effect.key)
         done_at = self.clock.now()
@@ -131,18 +135,20 @@ class EffectRunner:
                     f"as JSON: {unstorable}")
             self._report(effect, "finished", done_at, outcome="error", error=text, began=now,
                          chart=chart)
-            return self._failed(effect, text, policy, reason="its result is not JSON")
+            return self._failed(effect, text, policy, reason="its result is not JSON",
+                                heard=heard)
         self._report(effect, "finished", done_at, outcome="ok", began=now, chart=chart)
         return DeliverEvent(effect.instance, Event(f"done.effect.{effect.name}", value),
                             strict=False,
                             effect_finish=EffectFinish(effect.key, "done", owner=self.owner),
-                            idempotency_key=outcome_key(effect), traceparent=effect.traceparent)
+                            idempotency_key=outcome_key(effect), traceparent=effect.traceparent,
+                            future=outcome_answer(effect.key, heard))
 
     # -- outcomes --------------------------------------------------------------------------------
 
     def _attempt_failed(self, effect: EffectRecord, exc: Exception, policy: Mapping[str, Any],
                         breaker: str | None, wake: Callable[[float], None],
-                        began: float, chart: str) -> DeliverEvent | None:
+                        began: float, chart: str, heard: bool) -> DeliverEvent | None:
         text = f"{type(exc).__name__}: {exc}"
         timed_out = isinstance(exc, TimeoutError)
         now = self.clock.now()
@@ -152,7 +158,7 @@ class EffectRunner:
         if raw is None:  # no policy: one attempt, and the chart decides
             self._report(effect, "finished", now, outcome="timeout" if timed_out else "error",
                          error=text, began=began, chart=chart)
-            return self._failed(effect, text, policy)
+            return self._failed(effect, text, policy, heard=heard)
         retry = Retry.from_dict(raw)
         hint = getattr(exc, "retry_after", None)
         decision = retry.decide(effect.attempts, exc, rng=self.rng,
@@ -165,10 +171,10 @@ class EffectRunner:
             if self.store.release_effect(effect.key, self.owner, available_at=at, error=text):
                 wake(at)
             return None
-        return self._failed(effect, text, policy, reason=decision.reason)
+        return self._failed(effect, text, policy, reason=decision.reason, heard=heard)
 
     def _failed(self, effect: EffectRecord, error: str, policy: Mapping[str, Any], *,
-                reason: str | None = None) -> DeliverEvent:
+                reason: str | None = None, heard: bool = True) -> DeliverEvent:
         """``error.effect.<name>``; with a retry policy the row is dead and a letter is kept."""
         errors = [*effect.errors, error]
         data = {"error": error, "key": effect.key, "attempts": effect.attempts,
@@ -185,10 +191,11 @@ class EffectRunner:
                             strict=False, effect_finish=EffectFinish(effect.key, status, error,
                                                                        owner=self.owner),
                             idempotency_key=outcome_key(effect), dead_letters=letters,
-                            traceparent=effect.traceparent)
+                            traceparent=effect.traceparent,
+                            future=outcome_answer(effect.key, heard))
 
     def _blocked(self, effect: EffectRecord, until: float, reason: str,
-                 wake: Callable[[float], None]) -> DeliverEvent | None:
+                 wake: Callable[[float], None], heard: bool) -> DeliverEvent | None:
         """Tell the chart once per blocked streak; then wait quietly for the breaker."""
         text = f"{_BLOCKED}{reason}"
         if (effect.last_error or "").startswith(_BLOCKED):
@@ -207,7 +214,7 @@ class EffectRunner:
             effect_release=EffectRelease(effect.key, until, text, refund=True,
                                          owner=self.owner),
             idempotency_key=f"statekeeper.blocked:{effect.key}@{self.clock.now()!r}",
-            traceparent=effect.traceparent)
+            traceparent=effect.traceparent, future=outcome_answer(effect.key, heard))
 
     # -- calling -----------------------------------------------------------------------------------
 
@@ -223,7 +230,7 @@ class EffectRunner:
             kwargs["attempt"] = effect.attempts
         if timeout is None:
             value = fn(effect.args, **kwargs)
-            if inspect.isawaitable(value):
+            if value.__class__ not in _PLAIN and inspect.isawaitable(value):
                 return asyncio.run_coroutine_threadsafe(_await(value), self._event_loop()).result()
             return value
         outcome: concurrent.futures.Future[Any]

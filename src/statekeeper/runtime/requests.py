@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -16,10 +17,13 @@ from ..storage.records import (
     TimerRecord,
 )
 from .authz import Principal
+from .errors import EngineClosed
 from .state import InstanceState
 
-__all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance", "timer_delivery",
-           "timer_key"]
+__all__ = ["Administer", "Answer", "DeliverEvent", "Request", "StartInstance", "Unheard",
+           "outcome_answer", "timer_delivery", "timer_key"]
+
+_log = logging.getLogger("statekeeper.runtime")
 
 
 class Answer(Protocol):
@@ -36,6 +40,41 @@ class Answer(Protocol):
 
     def set_exception(self, exception: BaseException | None, /) -> None: ...
 
+
+class Unheard:
+    """The answer of an effect's outcome event that nobody awaits (an :class:`Answer`).
+
+    Set once by the engine's thread after the commit (or its failure); a failure is logged,
+    since the effect will run again when its lease ends and the log should say why.  See
+    :mod:`~statekeeper.runtime.effect_settle` for why not a ``Future``.
+    """
+
+    __slots__ = ("_done", "key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._done = False
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: InstanceState, /) -> None:
+        self._done = True
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self._done = True
+        if exception is not None and not isinstance(exception, EngineClosed):
+            _log.info("effect %s: its outcome was not committed (%s: %s); the effect runs "
+                      "again when its lease ends", self.key, type(exception).__name__,
+                      exception)
+
+
+def outcome_answer(key: str, heard: bool) -> Answer:
+    """The answer of effect ``key``'s outcome: a ``Future`` (``heard``) or an :class:`Unheard`.
+
+    Built with the outcome's request, so no ``Future`` is made only to be replaced.
+    """
+    return Future() if heard else Unheard(key)
 
 
 def _future() -> Future[InstanceState]:

@@ -12,13 +12,16 @@ from ..storage.base import StoreUnavailable, UnknownInstance
 from ..storage.records import DeadLetterRecord, EffectFinish, EffectRecord
 from .effects import outcome_key
 from .engine import CommitConflict, Engine
-from .requests import DeliverEvent
+from .requests import DeliverEvent, outcome_answer
 
 __all__ = ["deliver_send"]
 
 
-def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock) -> DeliverEvent:
+def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock,
+                 heard: bool = True) -> DeliverEvent:
     """Deliver the send ``effect`` holds and wait for it; the sender's outcome event.
+
+    ``heard`` as in :meth:`~.effects.EffectRunner.run`.
 
     Raises the store's error when the delivery may be retried (the row stays leased).
     """
@@ -49,6 +52,7 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
             effect_finish=EffectFinish(effect.key, "dead", str(failure), owner=owner),
             dead_letters=[letter],
             traceparent=effect.traceparent,
+            future=outcome_answer(effect.key, heard),
         )
     return DeliverEvent(
         effect.instance,
@@ -57,4 +61,5 @@ def deliver_send(engine: Engine, effect: EffectRecord, owner: str, clock: Clock)
         effect_finish=EffectFinish(effect.key, "done", owner=owner),
         idempotency_key=outcome_key(effect),
         traceparent=effect.traceparent,
+        future=outcome_answer(effect.key, heard),
     )

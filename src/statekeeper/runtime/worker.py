@@ -356,10 +356,10 @@ class Worker:
         """
         return self.leases.heartbeat()
 
-    def _effect_outcome(self, effect: EffectRecord,
-                        known: EffectFn | None = None) -> DeliverEvent | None:
+    def _effect_outcome(self, effect: EffectRecord, known: EffectFn | None = None, *,
+                        heard: bool = True) -> DeliverEvent | None:
         if effect.name == SEND_EFFECT:
-            return deliver_send(self.engine, effect, self.owner, self.clock)
+            return deliver_send(self.engine, effect, self.owner, self.clock, heard)
         try:
             fn, policy, chart = known if known is not None else self.lookup.one(effect)
         except UnknownChart as exc:
@@ -372,7 +372,7 @@ class Worker:
                                       refund=True)
             self._wake_at(at)
             return None
-        return self.runner.run(effect, fn, policy, self._wake_at, chart)
+        return self.runner.run(effect, fn, policy, self._wake_at, chart, heard=heard)
 
     def _wake_at(self, at: float) -> None:
         """A released effect becomes runnable at ``at``: the timer loop wakes the effect loop."""

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..core.errors import InvalidPayload, LimitExceeded, StatekeeperError, UnstorableValue
 from ..core.limits import Limits
-from ..core.payload import check_payload
+from ..core.payload import check_payload, is_flat
 from ._json import dumps
 from .base import StoreError
 from .records import Commit
@@ -55,8 +55,12 @@ def why_not_json(value: Any) -> str | None:
     """Why a store cannot hold ``value`` as JSON (a set, a datetime, a cycle), or ``None``.
 
     For values that reach a commit from outside the step (an effect's result), so their
-    problem is reported where it arises instead of as a refused commit.
+    problem is reported where it arises instead of as a refused commit.  The usual result
+    (``None``, a small flat dict: :func:`~statekeeper.core.payload.is_flat`) is passed
+    without the walk and the trial encoding.
     """
+    if value is None or (value.__class__ is dict and is_flat(value, _ANY_SIZE)):
+        return None
     try:
         check_payload(value, limits=_ANY_SIZE, what="the store")
         dumps(value)

@@ -26,8 +26,10 @@ __all__ = [
     "Redo",
     "apply_batched_txn",
     "batchable",
+    "finish_effects",
     "is_collision",
     "write_rows",
+    "write_transitions",
 ]
 
 #: a row that already exists means another step got there first: a conflict, not an error
@@ -50,6 +52,10 @@ _ACTOR, _TRACE, _REASON, _KEY = (TRANSITIONS.written_at(n)
 _PLAIN = itemgetter(*(TRANSITIONS.written_at(n) for n in (
     "instance", "seq", "event", "source", "target", "chart_version", "outcome", "at", "data",
     "microsteps")))
+#: ``insert_transition_keyed``: the plain columns and the idempotency key
+_KEYED = itemgetter(*(TRANSITIONS.written_at(n) for n in (
+    "instance", "seq", "event", "source", "target", "chart_version", "outcome", "at", "data",
+    "idempotency_key", "microsteps")))
 
 
 class Redo(Exception):
@@ -114,6 +120,52 @@ def write_rows(cur: sqlite3.Cursor, query: str, rows: list[Row]) -> int:
     return changed
 
 
+def write_transitions(cur: sqlite3.Cursor, encoded: list[EncodedCommit]) -> None:
+    """The group's transition rows, each commit's in the narrowest of three statements.
+
+    A None bound costs the sqlite3 module a failed adapter lookup, and most rows have no
+    actor, trace id, reason or key: those go in ``insert_transition_plain``; the rows of an
+    effect's outcome or a timer's firing, keyed but otherwise plain, in
+    ``insert_transition_keyed``; the rest in ``insert_transition``.  A commit's rows stay
+    together, in order, so one instance's rows keep their order of ids.
+    """
+    plain: list[Row] = []
+    keyed: list[Row] = []
+    full: list[Row] = []
+    for e in encoded:
+        rows = e.transitions
+        if all(r[_ACTOR] is None and r[_TRACE] is None and r[_REASON] is None for r in rows):
+            if all(r[_KEY] is None for r in rows):
+                plain += map(_PLAIN, rows)
+            else:
+                keyed += map(_KEYED, rows)
+        else:
+            full += rows
+    for query, written in (("insert_transition_plain", plain),
+                           ("insert_transition_keyed", keyed), ("insert_transition", full)):
+        if written:
+            write_rows(cur, query, written)
+
+
+def finish_effects(cur: sqlite3.Cursor, rows: list[tuple[str, str | None, str | None, str]]
+                   ) -> int:
+    """Close the outbox rows of ``rows`` (``finish_effect``'s); return the rows closed.
+
+    Those closed without an error by the worker holding their lease, the usual outcome, go
+    in one ``finish_owned_effects`` statement (no ``None`` bound, one step for all); the rest,
+    and all of them on a SQLite without ``UPDATE ... FROM``, through ``finish_effect``.
+    """
+    owned = [(status, owner, key) for status, error, owner, key in rows
+             if error is None and owner is not None]
+    if not UPDATE_FROM or len(owned) < 2:
+        return int(cur.executemany(Q["finish_effect"], rows).rowcount)
+    closed = write_rows(cur, "finish_owned_effects", owned)
+    if len(owned) < len(rows):
+        closed += cur.executemany(Q["finish_effect"], [
+            r for r in rows if r[1] is not None or r[2] is None]).rowcount
+    return closed
+
+
 def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list[Commit]:
     """Write a :func:`batchable` group; raise :class:`Redo` on any conflict."""
     created = [e.instance for e in encoded if e.expected_rev is None]
@@ -131,21 +183,17 @@ def apply_batched_txn(encoded: list[EncodedCommit], cur: sqlite3.Cursor) -> list
     rest = [e for e in encoded if not e.plain]  # usually none: plain steps only
     # A timer gone (fired elsewhere, or cancelled) or an effect closed (answered elsewhere):
     # find out which commit, and lose only that one.
+    finished = [e.finish for e in rest if e.finish]
+    if finished and finish_effects(cur, finished) != len(finished):
+        raise Redo
     for query, rows in (("delete_timer", [e.timer_fired for e in rest if e.timer_fired]),
-                        ("finish_effect", [e.finish for e in rest if e.finish]),
                         ("release_open_effect", [e.release for e in rest if e.release])):
         if rows and cur.executemany(Q[query], rows).rowcount != len(rows):
             raise Redo
     try:
         if created:  # an id that exists already collides: that start loses, found by Redo
             write_rows(cur, "insert_instance", created)
-        logged = [r for e in encoded for r in e.transitions]
-        if all(r[_ACTOR] is None and r[_TRACE] is None and r[_REASON] is None
-               and r[_KEY] is None for r in logged):
-            # no actor, trace id, reason or key anywhere (the usual group): leave them out
-            write_rows(cur, "insert_transition_plain", [_PLAIN(r) for r in logged])
-        else:
-            write_rows(cur, "insert_transition", logged)
+        write_transitions(cur, encoded)
         if rest:
             write_rows(cur, "insert_effect", [r for e in rest for r in e.effects])
             for sql, rows in ((Q["delete_timer"], [r for e in rest for r in e.timers_cancelled]),

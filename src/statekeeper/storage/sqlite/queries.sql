@@ -102,6 +102,13 @@ INSERT INTO transitions (instance, seq, event, source, target, chart_version, ou
                          microsteps)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
+-- name: insert_transition_keyed
+-- The same row with an idempotency key but no actor, trace id or reason: an effect's outcome
+-- or a timer's firing (keyed by the row it closes), written without binding three None each.
+INSERT INTO transitions (instance, seq, event, source, target, chart_version, outcome, at, data,
+                         idempotency_key, microsteps)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
 -- name: history
 SELECT id, instance, seq, event, source, target, chart_version, outcome, at, data, actor,
        trace_id, reason, idempotency_key, microsteps
@@ -177,6 +184,15 @@ SET status = ?1, lease_owner = NULL, lease_until = NULL,
     errors = CASE WHEN ?2 IS NULL THEN errors ELSE json_insert(errors, '$[#]', ?2) END
 WHERE key = ?4 AND status IN ('pending', 'running')
   AND (?3 IS NULL OR (status = 'running' AND lease_owner = ?3));
+
+-- name: finish_owned_effects
+-- finish_effect for many rows in one statement, each closed without an error by the worker
+-- holding its lease (an effect's usual outcome): the rows joined in as one VALUES list, as
+-- update_active_instances does.  column1 .. column3: status, owner, key.
+UPDATE outbox AS o
+SET status = v.column1, lease_owner = NULL, lease_until = NULL
+FROM (VALUES (?, ?, ?)) AS v
+WHERE o.key = v.column3 AND o.status = 'running' AND o.lease_owner = v.column2;
 
 -- name: claim_effects
 -- One statement selects and leases, under the write lock (BEGIN IMMEDIATE): two claimers,
