@@ -32,12 +32,10 @@ from typing import Any
 from ._console import describe, progress_printer
 from .durable_peers import installed_version
 from .durable_report import statekeeper_version
+from .postgres_peers import bare_job, dbos_job, dbos_prepare
 from .postgres_procs import (
     Job,
     ProcsRun,
-    bare_job,
-    dbos_job,
-    dbos_prepare,
     effects_job,
     job_chart,
     run_processes,

@@ -15,10 +15,7 @@ The jobs (module-level functions, so ``spawn`` can find them):
   commit); each send is timed (send-to-commit latency).
 * :func:`effects_job`: a client whose worker runs the outbox's effects, concurrency 16, until
   every process together has seen the expected number of instances finish.
-* :func:`dbos_job`: DBOS on the same server, a three-step workflow per call, ``senders``
-  threads; counted in steps.
-* :func:`bare_job`: plain psycopg, ``senders`` threads each with its own connection, one
-  autocommitted single-row ``INSERT`` after another: what the server commits by itself.
+* the peers' jobs, DBOS and plain psycopg, are in :mod:`.postgres_peers`.
 """
 
 from __future__ import annotations
@@ -42,15 +39,14 @@ __all__ = [
     "LEDGER_CHART",
     "Job",
     "ProcsRun",
-    "bare_job",
+    "Report",
     "bench_chart",
-    "dbos_job",
-    "dbos_prepare",
     "effects_job",
     "job_chart",
     "ledger_chart",
     "run_processes",
     "send_job",
+    "timed",
 ]
 
 JOB_CHART = "job"
@@ -174,7 +170,8 @@ def run_processes(jobs: list[Job], url: str, application_name: str) -> ProcsRun:
                     sum(r["cpu"] for r in results), ours, shared, busy, latencies)
 
 
-def _timed(sync: Any) -> None:
+def timed(sync: Any) -> None:
+    """In a job: wait for the parent's release of every process (the timed part starts)."""
     sync.ready.wait(_TIMEOUT)
     sync.go.wait(_TIMEOUT)
 
@@ -273,7 +270,7 @@ async def _send(sync: Any, report: Report, url: str, ids: list[str], senders: in
 
         await asyncio.gather(*(sender(j, None, max(1, warmup // senders))
                                for j in range(senders)))
-        await asyncio.to_thread(_timed, sync)
+        await asyncio.to_thread(timed, sync)
         cpu, start = time.process_time(), clock()
         deadline = start + seconds
         counts = await asyncio.gather(*(sender(j, deadline, None) for j in range(senders)))
@@ -322,7 +319,7 @@ def effects_job(*, sync: Any, report: Report, url: str, expected: int,
     try:
         client.register(job_chart(), effects={"work": _work})
         client.engine.on_commit.append(committed)
-        _timed(sync)
+        timed(sync)
         cpu, start = time.process_time(), time.perf_counter()
         client.worker.start()
         while not finished.wait(0.005):
@@ -332,111 +329,3 @@ def effects_job(*, sync: Any, report: Report, url: str, expected: int,
         report({"units": mine[0], "start": start, "end": end, "cpu": time.process_time() - cpu})
     finally:
         client.close()
-
-
-# ---------------------------------------------------------------------- peers
-
-
-def _dbos_launch(url: str, schema: str) -> Any:
-    from dbos import DBOS
-
-    DBOS(config={"name": "statekeeper-bench", "system_database_url": url,
-                 "dbos_system_schema": schema, "log_level": "WARNING"})
-
-    @DBOS.step()
-    def reserve(x: int) -> int:
-        return x + 1
-
-    @DBOS.step()
-    def charge(x: int) -> int:
-        return x * 2
-
-    @DBOS.step()
-    def confirm(x: int) -> int:
-        return x - 1
-
-    @DBOS.workflow()
-    def order(x: int) -> int:
-        return confirm(charge(reserve(x)))
-
-    DBOS.launch()
-    return order
-
-
-def dbos_prepare(url: str, schema: str) -> None:
-    """Launch DBOS once so its system tables exist before several processes launch it."""
-    from dbos import DBOS
-
-    _dbos_launch(url, schema)
-    DBOS.destroy(destroy_registry=True)
-
-
-def _threads(senders: int, seconds: float, one: Callable[[int], int],
-             sync: Any) -> dict[str, Any]:
-    """``senders`` threads call ``one(k)`` until the deadline; the parent's barriers between."""
-    counts = [0] * senders
-    barrier = threading.Barrier(senders + 1)
-    deadline = [0.0]
-    errors: list[BaseException] = []
-
-    def run(j: int) -> None:
-        barrier.wait()
-        k = j
-        try:
-            while time.perf_counter() < deadline[0]:
-                counts[j] += one(k)
-                k += senders
-        except BaseException as exc:  # noqa: BLE001 - re-raised by the caller's thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(j,), daemon=True) for j in range(senders)]
-    for thread in threads:
-        thread.start()
-    _timed(sync)
-    cpu, start = time.process_time(), time.perf_counter()
-    deadline[0] = start + seconds
-    barrier.wait()
-    for thread in threads:
-        thread.join()
-    end = time.perf_counter()
-    if errors:
-        raise errors[0]
-    return {"units": sum(counts), "start": start, "end": end, "cpu": time.process_time() - cpu}
-
-
-def dbos_job(*, sync: Any, report: Report, url: str, schema: str, senders: int,
-             seconds: float, warmup: int) -> None:
-    """DBOS steps per second: a three-step workflow per call, ``senders`` threads."""
-    from dbos import DBOS
-
-    workflow = _dbos_launch(url, schema)
-    try:
-        def one(k: int) -> int:
-            if workflow(k) != (k + 1) * 2 - 1:
-                raise RuntimeError(f"DBOS: workflow {k} returned a wrong result")
-            return 3
-
-        for k in range(warmup):
-            one(k)
-        report(_threads(senders, seconds, one, sync))
-    finally:
-        DBOS.destroy(destroy_registry=True)
-
-
-def bare_job(*, sync: Any, report: Report, url: str, table: str, senders: int,
-             seconds: float) -> None:
-    """Single-row autocommitted ``INSERT`` s, ``senders`` threads with a connection each."""
-    import psycopg
-
-    conns = [psycopg.connect(url, autocommit=True) for _ in range(senders)]
-    try:
-        statement = f"INSERT INTO {table} (body) VALUES (%s)"
-
-        def one(k: int) -> int:  # thread j calls with k = j, j + senders, ...: connection j
-            conns[k % senders].execute(statement, (BARE_ROW,))
-            return 1
-
-        report(_threads(senders, seconds, one, sync))
-    finally:
-        for conn in conns:
-            conn.close()
