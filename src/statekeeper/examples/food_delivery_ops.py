@@ -32,13 +32,11 @@ chart and authorizes it (``statekeeper send --module statekeeper.examples.food_d
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -56,6 +54,13 @@ from statekeeper import (
     compile_chart,
 )
 from statekeeper.client import Client
+from statekeeper.examples._ops_sinks import (
+    logs_shown,
+    metrics_available,
+    metrics_shown,
+    spans_shown,
+    tracer_provider,
+)
 from statekeeper.examples.food_delivery import PaymentAPI
 from statekeeper.examples.order import FUNCTIONS, GUARDS
 from statekeeper.logging import JsonFormatter
@@ -178,41 +183,6 @@ def register(client: Client, payments: PaymentAPI | None = None) -> None:
 
 # -- tracing and public reads -------------------------------------------------------------------
 
-def tracer_provider() -> tuple[Any, Any]:
-    """An SDK tracer provider and the exporter that keeps its finished spans.
-
-    The application brings the SDK and its exporter (a collector's OTLP exporter in
-    production); statekeeper needs only the API.  ``(None, None)`` without the SDK.
-    """
-    try:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-    except ImportError:
-        return None, None
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    return provider, exporter
-
-
-def _spans(run: _Run, exporter: Any, path: Path) -> bool:
-    """Write the spans to ``path``, show alice's checkout trace, say if the charge is in it."""
-    with path.open("w", encoding="utf-8") as lines:
-        for span in exporter.get_finished_spans():
-            lines.write(span.to_json(indent=None) + "\n")
-    spans = [json.loads(line) for line in path.read_text().splitlines() if line]
-    trace = "0x" + REQUEST_TRACE.split("-")[1]
-    ours = [span for span in spans if span["context"]["trace_id"] == trace]
-    run.say(f"== OpenTelemetry spans ({len(spans)} in {path.name}); alice's checkout trace "
-            f"{REQUEST_TRACE.split('-')[1]}:")
-    for span in ours:
-        attributes = span["attributes"]
-        run.say(f"  {span['name']:<34} {attributes.get('statekeeper.instance', '')}"
-                f"  {attributes.get('statekeeper.outcome', '')}")
-    return any(span["name"] == "statekeeper.effect charge" for span in ours)
-
-
 def show_public_view(client: Client, instance: str, out: TextIO) -> bool:
     """A courier's read of an order, and support's: public fields and ``hidden`` vs all."""
     print("== reads: what a courier may see of a refunded order, and what support sees",
@@ -325,46 +295,6 @@ def _command_line(run: _Run, db: Path, ledger: Path) -> bool:
             and history.returncode == 0)
 
 
-def _json_logs(run: _Run, path: Path) -> int:
-    """Show a refusal, its log row and an effect attempt as logged; the number of refusals."""
-    run.say(f"== structured logs (JsonFormatter), one JSON object a line, in {path.name}")
-    lines = [json.loads(line) for line in path.read_text().splitlines() if line]
-    refusals = [line for line in lines if line["logger"] == "statekeeper.authz"]
-    shown = [refusals[0],
-             next(x for x in lines if x["logger"] == "statekeeper.transitions"
-                  and x["outcome"] == "denied"),
-             next(x for x in lines if x["logger"] == "statekeeper.effects")]
-    for line in shown:
-        run.say("  " + json.dumps({k: line[k] for k in (
-            "level", "logger", "instance", "event", "source", "target", "effect", "actor",
-            "outcome", "reason") if line.get(k) not in (None, "")}))
-    run.say(f"  ({len(lines)} lines; {len(refusals)} refusals on statekeeper.authz)")
-    return len(refusals)
-
-
-def _metrics(run: _Run) -> bool:
-    """Scrape the process's registry over HTTP, as Prometheus would; show the order's lines."""
-    from statekeeper.runtime.metrics import serve_metrics
-
-    server = serve_metrics(0, addr="127.0.0.1")
-    try:
-        url = f"http://127.0.0.1:{server.port}/metrics"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            text = response.read().decode()
-    finally:
-        server.close()
-    run.say(f"== Prometheus metrics, scraped from {url}")
-    ours = [line for line in text.splitlines()
-            if f'chart="{CHART}"' in line and "_created{" not in line]
-    wanted = [line for line in ours if 'outcome="denied"' in line
-              or line.startswith("statekeeper_effect_attempts_total{")
-              or (line.startswith("statekeeper_state_duration_seconds_count{")
-              and 'state="OfferedToRestaurant"' in line)]
-    for line in wanted:
-        run.say(f"  {line}")
-    return any('outcome="denied"' in line for line in wanted)
-
-
 def run_demo(db: Path, out: TextIO) -> int:
     """Run the story on ``db`` (a new file), then show logs, metrics and the command line."""
     ledger = db.with_suffix(".payments.jsonl")
@@ -379,7 +309,7 @@ def run_demo(db: Path, out: TextIO) -> int:
     provider, exporter = tracer_provider()
     clock = VirtualClock(START_AT)
     try:
-        metered = _metrics_available()
+        metered = metrics_available()
         with Client(f"sqlite:///{db}", clock=clock, worker=False, log_level=logging.INFO,
                     metrics=metered, tracing=provider if provider is not None else False
                     ) as client:
@@ -387,14 +317,14 @@ def run_demo(db: Path, out: TextIO) -> int:
             run = _Run(client, clock, out)
             run.traceparent = REQUEST_TRACE if provider is not None else None
             _story(run)
-            denied_logged = _json_logs(run, log_path)
-            scraped = _metrics(run) if metered else True
+            denied_logged = logs_shown(run.say, log_path)
+            scraped = metrics_shown(run.say, CHART) if metered else True
             if not metered:
                 run.say("== Prometheus metrics: install statekeeper[metrics] to see them")
             traced = True
             if provider is not None:
                 provider.shutdown()  # every span written
-                traced = _spans(run, exporter, spans_path)
+                traced = spans_shown(run.say, exporter, spans_path, REQUEST_TRACE)
             else:
                 run.say("== OpenTelemetry spans: install opentelemetry-sdk to see them")
             final = {i: client.get(i).state for i in ("o-1", "o-2")}
@@ -409,14 +339,6 @@ def run_demo(db: Path, out: TextIO) -> int:
           and run.public_ok)
     print("== ops demo finished: " + ("OK" if ok else "UNEXPECTED RESULT"), file=out)
     return 0 if ok else 1
-
-
-def _metrics_available() -> bool:
-    try:
-        import prometheus_client  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def main(argv: list[str] | None = None) -> int:
