@@ -33,6 +33,7 @@ __all__ = [
     "DbosBench",
     "PeerRun",
     "installed_version",
+    "launch_dbos_order",
     "run_xstate",
     "xstate_store",
 ]
@@ -158,6 +159,38 @@ def run_xstate(path: Path, *, full: bool, instances: int, senders: int, events: 
 # ---------------------------------------------------------------------- DBOS
 
 
+def launch_dbos_order(config: dict[str, str]) -> Callable[[int], int]:
+    """Configure and launch DBOS with the benchmarks' three-step workflow; return it.
+
+    ``config`` adds the system database (and schema) to the shared name and log level.  The
+    same workflow for ``bench durable`` (SQLite) and ``bench postgres``: reserve, charge,
+    confirm, each a step.
+    """
+    from dbos import DBOS
+
+    settings: Any = {"name": "statekeeper-bench", "log_level": "WARNING", **config}
+    DBOS(config=settings)  # a DBOSConfig: the keys above and the caller's database
+
+    @DBOS.step()
+    def reserve(x: int) -> int:
+        return x + 1
+
+    @DBOS.step()
+    def charge(x: int) -> int:
+        return x * 2
+
+    @DBOS.step()
+    def confirm(x: int) -> int:
+        return x - 1
+
+    @DBOS.workflow()
+    def order(x: int) -> int:
+        return confirm(charge(reserve(x)))
+
+    DBOS.launch()
+    return order
+
+
 class DbosBench:
     """DBOS launched once on one SQLite file, with a three-step workflow; a context manager."""
 
@@ -166,34 +199,8 @@ class DbosBench:
         self.workflow: Callable[[int], int] | None = None
 
     def __enter__(self) -> DbosBench:
-        from dbos import DBOS
 
-        DBOS(
-            config={
-                "name": "statekeeper-bench",
-                "system_database_url": f"sqlite:///{self.path}",
-                "log_level": "WARNING",
-            }
-        )
-
-        @DBOS.step()
-        def reserve(x: int) -> int:
-            return x + 1
-
-        @DBOS.step()
-        def charge(x: int) -> int:
-            return x * 2
-
-        @DBOS.step()
-        def confirm(x: int) -> int:
-            return x - 1
-
-        @DBOS.workflow()
-        def order(x: int) -> int:
-            return confirm(charge(reserve(x)))
-
-        DBOS.launch()
-        self.workflow = order
+        self.workflow = launch_dbos_order({"system_database_url": f"sqlite:///{self.path}"})
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from .durable_peers import launch_dbos_order
 from .postgres_procs import BARE_ROW, Report, timed
 
 __all__ = ["bare_job", "dbos_job", "dbos_prepare"]
@@ -23,29 +24,7 @@ __all__ = ["bare_job", "dbos_job", "dbos_prepare"]
 
 
 def _dbos_launch(url: str, schema: str) -> Any:
-    from dbos import DBOS
-
-    DBOS(config={"name": "statekeeper-bench", "system_database_url": url,
-                 "dbos_system_schema": schema, "log_level": "WARNING"})
-
-    @DBOS.step()
-    def reserve(x: int) -> int:
-        return x + 1
-
-    @DBOS.step()
-    def charge(x: int) -> int:
-        return x * 2
-
-    @DBOS.step()
-    def confirm(x: int) -> int:
-        return x - 1
-
-    @DBOS.workflow()
-    def order(x: int) -> int:
-        return confirm(charge(reserve(x)))
-
-    DBOS.launch()
-    return order
+    return launch_dbos_order({"system_database_url": url, "dbos_system_schema": schema})
 
 
 def dbos_prepare(url: str, schema: str) -> None:
