@@ -32,9 +32,15 @@ from ._xml import inline_literal, local_name, namespace
 #: Reads a ``src`` reference (the attribute's text) and returns its content.
 Loader = Callable[[str], "str | bytes"]
 
-__all__ = ["SCXML_NS", "ReadContext"]
+__all__ = ["SCXML_NS", "STATEKEEPER_NS", "ReadContext"]
 
 SCXML_NS = "http://www.w3.org/2005/07/scxml"
+#: statekeeper's own attributes (``xmlns:sk="urn:statekeeper:scxml"``, ``sk:stuck-after``):
+#: read and checked, unlike other namespaces' extensions
+STATEKEEPER_NS = "urn:statekeeper:scxml"
+#: statekeeper's attributes each element may carry
+_OWN: dict[str, frozenset[str]] = {
+    tag: frozenset({"stuck-after"}) for tag in ("state", "parallel", "final")}
 
 # Per element: its plain attributes, its expression attributes (evaluated by the datamodel)
 # and its location attributes (data paths, safe to read without trust).
@@ -135,7 +141,14 @@ class ReadContext:
                  | _LOCATIONS.get(tag, frozenset()))
         out: dict[str, str] = {}
         for key, value in element.attrib.items():
-            if namespace(key):
+            if (uri := namespace(key)) == STATEKEEPER_NS:
+                name = local_name(key)
+                if name not in _OWN.get(tag, frozenset()):
+                    allowed = ", ".join(sorted(_OWN.get(tag, ()))) or "none"
+                    raise self.error(element, f"unknown statekeeper attribute {name!r} "
+                                              f"(allowed here: {allowed})")
+                continue  # read by own_attributes
+            if uri:
                 continue  # an extension attribute in another namespace
             if key in known:
                 out[key] = value
@@ -143,6 +156,11 @@ class ReadContext:
                 allowed = ", ".join(sorted(known)) or "none"
                 raise self.error(element, f"unknown attribute {key!r} (allowed: {allowed})")
         return out
+
+    def own_attributes(self, element: ET.Element) -> dict[str, str]:
+        """The element's statekeeper attributes by local name (``attributes`` checked them)."""
+        return {local_name(key): value for key, value in element.attrib.items()
+                if namespace(key) == STATEKEEPER_NS}
 
     def expression(self, element: ET.Element, attribute: str, text: str | None) -> str | None:
         """Check that ``text`` may be kept as an expression and translate ECMAScript-isms.

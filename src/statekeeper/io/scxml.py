@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from statekeeper.core._bounds import check_chart_bounds, shape_problem
+from statekeeper.core._shapes import check_stuck_after
 from statekeeper.core.actions import MISSING
 from statekeeper.core.compile import CompiledChart, compile_chart
 from statekeeper.core.errors import ChartError
@@ -48,10 +49,10 @@ from statekeeper.core.model import (
 from ._files import read_limited
 from ._guard import check_size, decode
 from ._scxml_actions import read_block, read_inline, read_params, read_script, scxml_tag
-from ._scxml_context import Loader, ReadContext
+from ._scxml_context import STATEKEEPER_NS, Loader, ReadContext
 from ._xml import local_name, parse_xml
 
-__all__ = ["SCXML_TYPES", "load_scxml", "read_scxml"]
+__all__ = ["SCXML_TYPES", "STATEKEEPER_NS", "load_scxml", "read_scxml"]
 
 #: The ``<invoke type>`` values that mean "an SCXML child session".
 SCXML_TYPES = SCXML_INVOKE_TYPES  # the name this module has always exported
@@ -198,6 +199,12 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         parts.add(ctx, child, child_tag)
     if "initial" in attrs and parts.initial is not None:
         raise ctx.error(element, "has both an initial attribute and an <initial> child")
+    stuck_after = ctx.own_attributes(element).get("stuck-after")
+    if stuck_after is not None:
+        try:
+            check_stuck_after(stuck_after, tag, "")
+        except ChartError as exc:
+            raise ctx.error(element, f"sk:stuck-after: {exc.reason}") from None
     state = State(
         id=ctx.state_id(element),
         states=tuple(parts.states),
@@ -210,6 +217,7 @@ def _read_state(ctx: ReadContext, element: ET.Element, tag: str) -> State:
         donedata=parts.donedata,
         initial_actions=parts.initial_actions,
         kind=tag if tag in ("parallel", "final") else None,  # type: ignore[arg-type]
+        stuck_after=stuck_after,
     )
     problem = shape_problem(state)
     if problem is not None:
