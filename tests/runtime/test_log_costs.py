@@ -20,7 +20,7 @@ from policy_charts import Downstream, order
 
 from statekeeper import Chart, State, VirtualClock
 from statekeeper.client import Client
-from statekeeper.logging import GroupFileHandler, JsonFormatter
+from statekeeper.logging import _LENIENT, _STRICT, GroupFileHandler, JsonFormatter, _encode, _plain
 from statekeeper.runtime.logs import MARKER, TRANSITIONS, log_transitions
 from statekeeper.storage.records import Commit, InstanceRecord, TransitionRecord
 
@@ -328,3 +328,26 @@ def test_a_record_that_fails_to_format_is_reported_and_the_others_written(
     log_transitions(logging.INFO, GROUP)
     assert [r.instance for r in reported] == ["i-1"]  # type: ignore[attr-defined]
     assert [x["instance"] for x in lines(grouped)] == ["i-0", "i-2", "i-3", "i-4"]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+
+
+@given(st.dictionaries(st.text(max_size=6), JSONISH | st.sets(st.integers()), max_size=5))
+def test_a_line_is_what_the_standard_encoder_writes(out: dict[str, Any]) -> None:
+    try:
+        expected = _STRICT.encode(out)
+    except ValueError:
+        expected = _LENIENT.encode(_plain(out))
+    assert _encode(out) == expected
+
+
+def test_a_cycle_is_still_an_error_and_leaves_nothing_behind() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(RecursionError):  # as before: _plain's walk, once _STRICT refuses it
+        _encode({"loop": loop})
+    assert _encode({"a": [1.5, None]}) == '{"a": [1.5, null]}'
