@@ -142,14 +142,24 @@ def _marker(shared: logging.LogRecord, names: tuple[str, ...],
     return names, getter, len(shared.__dict__) + len(names) + 1
 
 
-def _row_fields(chart: str, row: TransitionRecord, since: float | None,
-                marker: Any) -> dict[str, Any]:
-    return {"instance": row.instance, "chart": chart, "chart_version": row.chart_version,
-              "seq": row.seq, "event": row.event, "source": list(row.source),
-              "target": list(row.target),
-              "in_source": None if since is None else max(0.0, row.at - since),
-              "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
-              "trace_id": row.trace_id or "", "at": row.at, MARKER: marker}
+def _row_record(made: type[logging.LogRecord], shared: dict[str, Any], chart: str,
+                row: TransitionRecord, since: float | None, marker: Any) -> logging.LogRecord:
+    """The record of one transition row: ``shared``'s attributes, its message and fields.
+
+    One dictionary, built at once (not the fields then a merge): it is per record.
+    """
+    record = _new_record(made)
+    record.__dict__ = {
+        **shared, "msg": "%s %s: %s -> %s (%s)",
+        "args": (row.instance, row.event, " ".join(row.source) or "(start)",
+                 " ".join(row.target), row.outcome),
+        "instance": row.instance, "chart": chart, "chart_version": row.chart_version,
+        "seq": row.seq, "event": row.event, "source": list(row.source),
+        "target": list(row.target),
+        "in_source": None if since is None else max(0.0, row.at - since),
+        "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
+        "trace_id": row.trace_id or "", "at": row.at, MARKER: marker}
+    return record
 
 
 def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]) -> None:
@@ -164,10 +174,8 @@ def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]
     """
     shared = _shared(TRANSITIONS, level)
     marker = _marker(shared, TRANSITION_FIELDS, _TRANSITION_GETTER)
-    records = [_record(shared, "%s %s: %s -> %s (%s)",
-                       (row.instance, row.event, " ".join(row.source) or "(start)",
-                        " ".join(row.target), row.outcome),
-                       _row_fields(commit.instance.chart, row, since, marker))
+    made, attributes = type(shared), shared.__dict__
+    records = [_row_record(made, attributes, commit.instance.chart, row, since, marker)
                for commit, since in committed for row in commit.transitions]
     _dispatch(TRANSITIONS, level, records)
     flush_grouped(TRANSITIONS, EFFECTS)
