@@ -20,7 +20,7 @@ from policy_charts import Downstream, order
 
 from statekeeper import Chart, State, VirtualClock
 from statekeeper.client import Client
-from statekeeper.logging import GroupFileHandler, JsonFormatter
+from statekeeper.logging import _LENIENT, _STRICT, GroupFileHandler, JsonFormatter, _encode, _plain
 from statekeeper.runtime.logs import MARKER, TRANSITIONS, log_transitions
 from statekeeper.storage.records import Commit, InstanceRecord, TransitionRecord
 
@@ -226,3 +226,128 @@ def test_a_record_a_filter_reshaped_takes_the_general_path(logged: Flushes) -> N
     log_transitions(logging.INFO, [(_commit("a", 2, 5.0, actor="ann"), 1.0)])
     [line] = lines(logged)
     assert line["who"] == "redacted" and "actor" not in line and line["instance"] == "a"
+
+
+@pytest.fixture
+def two_files(tmp_path: Path) -> Iterator[tuple[GroupFileHandler, logging.FileHandler]]:
+    """A GroupFileHandler (the group's path) and a FileHandler (per record) on one ancestor."""
+    grouped = GroupFileHandler(tmp_path / "grouped.jsonl")
+    plain = logging.FileHandler(tmp_path / "plain.jsonl", encoding="utf-8")
+    logger = logging.getLogger("statekeeper")
+    level, propagate = logger.level, logger.propagate
+    for handler in (grouped, plain):
+        handler.setFormatter(JsonFormatter(static={"service": "orders"}))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    yield grouped, plain
+    for handler in (grouped, plain):
+        logger.removeHandler(handler)
+        handler.close()
+    logger.setLevel(level)
+    logger.propagate = propagate
+
+
+GROUP = [(_commit(f"i-{n}", n + 2, 5.0 + n, actor="ann" if n % 2 else None), 1.0)
+         for n in range(5)]
+
+
+def test_a_group_written_at_once_is_what_each_record_handled_writes(
+        two_files: tuple[GroupFileHandler, logging.FileHandler],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    grouped, plain = two_files
+    monkeypatch.setattr(GroupFileHandler, "handle", None)  # taken as a group, not per record
+    above = GroupFileHandler(Path(grouped.baseFilename).with_name("above.jsonl"))
+    above.setLevel(logging.WARNING)  # a handler's level still holds the records back
+    kept: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record)
+
+    keep = Keep()
+    TRANSITIONS.addHandler(keep)
+    TRANSITIONS.addHandler(above)
+    try:
+        log_transitions(logging.INFO, GROUP)
+    finally:
+        TRANSITIONS.removeHandler(keep)
+        TRANSITIONS.removeHandler(above)
+        above.close()
+    with open(plain.baseFilename, encoding="utf-8") as text:
+        expected = text.read()
+    with open(grouped.baseFilename, encoding="utf-8") as text:
+        assert text.read() == expected  # flushed with the group, byte for byte
+    assert [x["instance"] for x in map(json.loads, expected.splitlines())] == [
+        f"i-{n}" for n in range(5)]
+    assert [r.instance for r in kept] == [f"i-{n}" for n in range(5)]  # type: ignore[attr-defined]
+    assert Path(above.baseFilename).read_text() == ""
+
+
+def test_filters_on_the_logger_or_the_handler_see_each_record_of_a_group(
+        two_files: tuple[GroupFileHandler, logging.FileHandler]) -> None:
+    grouped, plain = two_files
+    seen: list[str] = []
+
+    def odd(record: logging.LogRecord) -> bool:
+        seen.append(record.instance)  # type: ignore[attr-defined]
+        return int(record.instance[2:]) % 2 == 1  # type: ignore[attr-defined]
+
+    def even(record: logging.LogRecord) -> bool:
+        return int(record.instance[2:]) % 2 == 0  # type: ignore[attr-defined]
+
+    grouped.addFilter(even)
+    log_transitions(logging.INFO, GROUP)
+    grouped.removeFilter(even)
+    TRANSITIONS.addFilter(odd)
+    try:
+        log_transitions(logging.INFO, GROUP)
+    finally:
+        TRANSITIONS.removeFilter(odd)
+    assert seen == [f"i-{n}" for n in range(5)]
+    written = [x["instance"] for x in lines(grouped)]
+    assert written == ["i-0", "i-2", "i-4", "i-1", "i-3"]
+    with open(plain.baseFilename, encoding="utf-8") as text:
+        assert len(text.read().splitlines()) == 5 + 2
+
+
+def test_a_record_that_fails_to_format_is_reported_and_the_others_written(
+        two_files: tuple[GroupFileHandler, logging.FileHandler],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    grouped, _ = two_files
+    reported: list[logging.LogRecord] = []
+    monkeypatch.setattr(grouped, "handleError", reported.append)
+    real = JsonFormatter.format
+
+    def failing(self: JsonFormatter, record: logging.LogRecord) -> str:
+        if record.instance == "i-1":  # type: ignore[attr-defined]
+            raise ValueError("unformattable")
+        return real(self, record)
+
+    monkeypatch.setattr(JsonFormatter, "format", failing)
+    log_transitions(logging.INFO, GROUP)
+    assert [r.instance for r in reported] == ["i-1"]  # type: ignore[attr-defined]
+    assert [x["instance"] for x in lines(grouped)] == ["i-0", "i-2", "i-3", "i-4"]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.tuples(inner)
+    | st.dictionaries(st.text(max_size=4), inner, max_size=3), max_leaves=8)
+
+
+@given(st.dictionaries(st.text(max_size=6), JSONISH | st.sets(st.integers()), max_size=5))
+def test_a_line_is_what_the_standard_encoder_writes(out: dict[str, Any]) -> None:
+    try:
+        expected = _STRICT.encode(out)
+    except ValueError:
+        expected = _LENIENT.encode(_plain(out))
+    assert _encode(out) == expected
+
+
+def test_a_cycle_is_still_an_error_and_leaves_nothing_behind() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(RecursionError):  # as before: _plain's walk, once _STRICT refuses it
+        _encode({"loop": loop})
+    assert _encode({"a": [1.5, None]}) == '{"a": [1.5, null]}'

@@ -63,6 +63,14 @@ def _shared(logger: logging.Logger, level: int) -> logging.LogRecord:
     return logger.makeRecord(logger.name, level, __file__, 0, "", (), None)
 
 
+def _record(shared: logging.LogRecord, message: str, args: tuple[Any, ...],
+            fields: dict[str, Any]) -> logging.LogRecord:
+    """A copy of ``shared`` with its message and fields: one record of the group."""
+    record = _new_record(type(shared))
+    record.__dict__ = {**shared.__dict__, "msg": message, "args": args, **fields}
+    return record
+
+
 def _handle(logger: logging.Logger, shared: logging.LogRecord, message: str,
             args: tuple[Any, ...], fields: dict[str, Any]) -> None:
     """Hand one record to ``logger``, its level already checked by the caller.
@@ -71,9 +79,54 @@ def _handle(logger: logging.Logger, shared: logging.LogRecord, message: str,
     propagation, as ``logger.log`` would; ``logger.log`` would also look up the calling
     frame (``findCaller``), of no use here: the caller is always this module.
     """
-    record = _new_record(type(shared))
-    record.__dict__ = {**shared.__dict__, "msg": message, "args": args, **fields}
-    logger.handle(record)
+    logger.handle(_record(shared, message, args, fields))
+
+
+def _route(logger: logging.Logger, level: int) -> list[logging.Handler] | None:
+    """The handlers ``logger.handle`` would call for a record at ``level``, in order.
+
+    ``None`` when the logger is disabled, has a filter (which could drop or change a
+    record), or no handler is on the way (``logging.lastResort`` then): then each record
+    goes through ``logger.handle``.  Otherwise the same walk as ``Logger.callHandlers``:
+    up the parents while they propagate, the handlers whose level lets ``level`` through
+    (a parent's filters are not applied by ``callHandlers``, a handler's by ``handle``).
+    """
+    if logger.disabled or logger.filters:
+        return None
+    handlers: list[logging.Handler] = []
+    found = False
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            found = True
+            if level >= handler.level:
+                handlers.append(handler)
+        current = current.parent if current.propagate else None
+    return handlers if found else None
+
+
+def _dispatch(logger: logging.Logger, level: int, records: list[logging.LogRecord]) -> None:
+    """Hand a group's ``records`` to the handlers, as ``logger.handle`` of each would.
+
+    Why not one ``logger.handle`` per record: with no filter on the logger, its walk to
+    the handlers is the same for every record of the group, so it is made once; a
+    :class:`~statekeeper.logging.GroupFileHandler` with no filter takes the whole group
+    under one lock, in one ``write``.  Every other handler gets ``handle`` per record, so
+    its filters apply.  Each handler sees the records in order; what differs from a
+    record-by-record walk is only the order across handlers (a handler gets the group's
+    records before the next handler does).
+    """
+    handlers = _route(logger, level)
+    if handlers is None:
+        for record in records:
+            logger.handle(record)
+        return
+    for handler in handlers:
+        if type(handler) is GroupFileHandler and not handler.filters:
+            handler.handle_group(records)
+        else:
+            for record in records:
+                handler.handle(record)
 
 
 def _marker(shared: logging.LogRecord, names: tuple[str, ...],
@@ -89,14 +142,24 @@ def _marker(shared: logging.LogRecord, names: tuple[str, ...],
     return names, getter, len(shared.__dict__) + len(names) + 1
 
 
-def _row_fields(chart: str, row: TransitionRecord, since: float | None,
-                marker: Any) -> dict[str, Any]:
-    return {"instance": row.instance, "chart": chart, "chart_version": row.chart_version,
-              "seq": row.seq, "event": row.event, "source": list(row.source),
-              "target": list(row.target),
-              "in_source": None if since is None else max(0.0, row.at - since),
-              "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
-              "trace_id": row.trace_id or "", "at": row.at, MARKER: marker}
+def _row_record(made: type[logging.LogRecord], shared: dict[str, Any], chart: str,
+                row: TransitionRecord, since: float | None, marker: Any) -> logging.LogRecord:
+    """The record of one transition row: ``shared``'s attributes, its message and fields.
+
+    One dictionary, built at once (not the fields then a merge): it is per record.
+    """
+    record = _new_record(made)
+    record.__dict__ = {
+        **shared, "msg": "%s %s: %s -> %s (%s)",
+        "args": (row.instance, row.event, " ".join(row.source) or "(start)",
+                 " ".join(row.target), row.outcome),
+        "instance": row.instance, "chart": chart, "chart_version": row.chart_version,
+        "seq": row.seq, "event": row.event, "source": list(row.source),
+        "target": list(row.target),
+        "in_source": None if since is None else max(0.0, row.at - since),
+        "actor": row.actor, "outcome": row.outcome, "reason": row.reason,
+        "trace_id": row.trace_id or "", "at": row.at, MARKER: marker}
+    return record
 
 
 def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]) -> None:
@@ -105,17 +168,16 @@ def log_transitions(level: int, committed: Iterable[tuple[Commit, float | None]]
     Each commit comes with when its instance entered its configuration before the step
     (``None`` for a start).  The caller has checked ``TRANSITIONS.isEnabledFor(level)`` once for the group.
     The records of one call share their creation time, thread and process attributes (see
-    :func:`_shared`).  A :class:`~statekeeper.logging.GroupFileHandler` on the way is
-    flushed once, after the group's records, instead of once per record.
+    :func:`_shared`) and are handed to the handlers together (see :func:`_dispatch`).  A
+    :class:`~statekeeper.logging.GroupFileHandler` on the way is flushed once, after the
+    group's records, instead of once per record.
     """
     shared = _shared(TRANSITIONS, level)
     marker = _marker(shared, TRANSITION_FIELDS, _TRANSITION_GETTER)
-    for commit, since in committed:
-        chart = commit.instance.chart
-        for row in commit.transitions:
-            _handle(TRANSITIONS, shared, "%s %s: %s -> %s (%s)",
-                    (row.instance, row.event, " ".join(row.source) or "(start)",
-                     " ".join(row.target), row.outcome), _row_fields(chart, row, since, marker))
+    made, attributes = type(shared), shared.__dict__
+    records = [_row_record(made, attributes, commit.instance.chart, row, since, marker)
+               for commit, since in committed for row in commit.transitions]
+    _dispatch(TRANSITIONS, level, records)
     flush_grouped(TRANSITIONS, EFFECTS)
 
 
