@@ -58,6 +58,17 @@ def logged(tmp_path: Path) -> Iterator[Flushes]:
     handler.close()
 
 
+class Keep(logging.Handler):
+    """Keeps every record it is handed, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kept: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.kept.append(record)
+
+
 def lines(handler: GroupFileHandler) -> list[dict[str, Any]]:
     with open(handler.baseFilename, encoding="utf-8") as text:
         return [json.loads(line) for line in text]
@@ -147,13 +158,8 @@ def test_a_filter_sees_and_changes_the_record_as_with_logger_log(
 
 def test_records_of_a_group_share_the_attributes_logger_log_computes(
         logged: Flushes) -> None:
-    kept: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            kept.append(record)
-
     keep = Keep()
+    kept = keep.kept
     TRANSITIONS.addHandler(keep)
     try:
         log_transitions(logging.INFO, [(_commit("a", 2, 5.0), 1.0), (_commit("b", 3, 6.0), None)])
@@ -192,13 +198,8 @@ TEXT = st.text(max_size=12)
 def test_the_fast_path_writes_what_the_general_path_writes(
         instance: str, event: str, actor: str | None, reason: str | None, trace: str | None,
         at: float, since: float | None) -> None:
-    kept: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            kept.append(record)
-
     keep = Keep()
+    kept = keep.kept
     TRANSITIONS.addHandler(keep)
     level = TRANSITIONS.level
     TRANSITIONS.setLevel(logging.DEBUG)
@@ -259,13 +260,8 @@ def test_a_group_written_at_once_is_what_each_record_handled_writes(
     monkeypatch.setattr(GroupFileHandler, "handle", None)  # taken as a group, not per record
     above = GroupFileHandler(Path(grouped.baseFilename).with_name("above.jsonl"))
     above.setLevel(logging.WARNING)  # a handler's level still holds the records back
-    kept: list[logging.LogRecord] = []
-
-    class Keep(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            kept.append(record)
-
     keep = Keep()
+    kept = keep.kept
     TRANSITIONS.addHandler(keep)
     TRANSITIONS.addHandler(above)
     try:
